@@ -1,0 +1,330 @@
+"""The interface every gateway client implements, and what they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+import logging
+import re
+from typing import ClassVar
+
+import aiohttp
+
+from .errors import (
+    GatewayUnavailableError,
+    InvalidRequestError,
+    InvalidSenderError,
+    MessageRejectedError,
+    NotSupportedError,
+    SmsGatewayError,
+)
+from .http import HttpAnswer, post_form
+from .models import (
+    Balance,
+    Capabilities,
+    Credentials,
+    DeliveryStatus,
+    IncomingMessage,
+    LookupResult,
+    MessageRef,
+    Provider,
+    RecipientResult,
+    SendOptions,
+    SendResult,
+    Statistics,
+)
+from .phone import normalize_phones
+from .segments import count_segments
+from .translit import transliterate
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 20.0
+"""Seconds one request may take in all."""
+RETRY_DELAY = 1.0
+"""Seconds before the one retry of a request that certainly did not go through."""
+
+_ALPHA_SENDER = re.compile(r"[A-Za-z0-9 ._&!'+-]+")
+_NUMERIC_SENDER = re.compile(r"\+?\d+")
+_MAX_NUMERIC_SENDER = 15
+
+
+class SmsGateway(ABC):
+    """One gateway account: send, follow delivery, read balance, look up numbers.
+
+    The aiohttp session is injected and never closed here. Credentials stay in the
+    instance (out of its repr) and travel only in POST bodies.
+    """
+
+    provider: ClassVar[Provider]
+    capabilities: ClassVar[Capabilities]
+    default_base_url: ClassVar[str]
+    max_recipients_per_request: ClassVar[int] = 1000
+    """Numbers in one send request; 1000 where the gateway documents no limit."""
+    max_concurrent_requests: ClassVar[int] = 4
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Create a client on `session`; `base_url` overrides the gateway's address."""
+        self._session = session
+        self._credentials = credentials
+        self._base_url = (base_url or self.default_base_url).rstrip("/") + "/"
+        self._base_urls: tuple[str, ...] = (self._base_url,)
+        """Where a failed request tries next (a gateway's backup hosts)."""
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        """Say which gateway and address, never the credentials."""
+        return f"<{type(self).__name__} {self._base_url}>"
+
+    @property
+    def base_url(self) -> str:
+        """The address requests go to (ends with `/`)."""
+        return self._base_url
+
+    @property
+    def account_id(self) -> str:
+        """A stable id of the account, to refuse the same account twice.
+
+        The login, or for a key-only account a digest of the key (never the key).
+        """
+        if self._credentials.login:
+            return self._credentials.login.strip().lower()
+        key = self._credentials.api_key or ""
+        return "key-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    # -- what the integration calls ---------------------------------------------------
+
+    @abstractmethod
+    async def check_credentials(self) -> None:
+        """Make one cheap request that fails with `AuthenticationError` on bad credentials."""
+
+    async def send(
+        self, phones: Iterable[str], text: str, options: SendOptions | None = None
+    ) -> SendResult:
+        """Send `text` to every number, in as few requests as the gateway allows.
+
+        Numbers are normalised first (a bad one raises `InvalidRecipientError` before any
+        request). When the numbers take several requests and only some fail, the failed
+        numbers come back rejected with the reason; when all fail, the error is raised.
+        """
+        options = options or SendOptions()
+        numbers = normalize_phones(phones)
+        self._check_options(options)
+        if options.transliterate and not self.capabilities.server_transliteration:
+            text = transliterate(text)
+        self._check_text(text)
+        size = max(1, self._chunk_size(options))
+        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+        outcomes = await self._bounded(
+            [lambda chunk=chunk: self._send_chunk(chunk, text, options) for chunk in chunks]
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if len(failures) == len(outcomes):
+            raise failures[0]
+        recipients: list[RecipientResult] = []
+        balances: list[Decimal] = []
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
+            if isinstance(outcome, SmsGatewayError):
+                recipients.extend(_rejected(chunk, outcome))
+                continue
+            if isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
+                raise outcome
+            recipients.extend(outcome.recipients)
+            if outcome.balance is not None:
+                balances.append(outcome.balance)
+        return SendResult(
+            recipients=tuple(recipients),
+            client_message_id=options.client_message_id,
+            # Requests run side by side: the lowest balance reported is the latest.
+            balance=min(balances) if balances else None,
+        )
+
+    @abstractmethod
+    async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:
+        """The delivery state of sent messages (one entry per message id and number)."""
+
+    async def balance(self) -> Balance:
+        """The account balance."""
+        raise NotSupportedError(f"{self.provider} has no balance request")
+
+    async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
+        """Ask the operators' registers (HLR) about numbers; no SMS is sent.
+
+        Where `capabilities.lookup_is_deferred`, the results are `pending`: pass them to
+        `lookup_result` until they are final.
+        """
+        raise NotSupportedError(f"{self.provider} has no number lookup")
+
+    async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
+        """Fetch the answers of deferred lookups."""
+        if not self.capabilities.lookup:
+            raise NotSupportedError(f"{self.provider} has no number lookup")
+        return list(pending)
+
+    async def incoming(self, start: datetime, end: datetime) -> list[IncomingMessage]:
+        """Messages subscribers sent to the account between `start` and `end`."""
+        raise NotSupportedError(f"{self.provider} does not report incoming messages")
+
+    async def statistics(self, start: datetime, end: datetime) -> Statistics:
+        """Delivery statistics of messages sent between `start` and `end`."""
+        raise NotSupportedError(f"{self.provider} does not report statistics")
+
+    # -- what each gateway implements -------------------------------------------------
+
+    @abstractmethod
+    async def _send_chunk(
+        self, phones: list[str], text: str, options: SendOptions
+    ) -> SendResult:
+        """Send to at most `_chunk_size` already normalised numbers."""
+
+    def _chunk_size(self, options: SendOptions) -> int:
+        """How many numbers one send request takes with these options."""
+        return self.max_recipients_per_request
+
+    def _secrets(self) -> Iterable[str]:
+        """Values that must never show in an error text (password, key, session)."""
+        return (self._credentials.password or "", self._credentials.api_key or "")
+
+    # -- shared plumbing --------------------------------------------------------------
+
+    async def _post(
+        self,
+        path: str,
+        form: dict[str, str],
+        *,
+        may_deliver: bool = False,
+        base_url: str | None = None,
+    ) -> HttpAnswer:
+        """POST a form to `path` under the base URL."""
+        url = (base_url or self._base_url) + path.lstrip("/")
+        return await post_form(
+            self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
+        )
+
+    async def _call[T](self, attempt: Callable[[str], Awaitable[T]]) -> T:
+        """Run a request, once more if it certainly did not go through; scrub errors.
+
+        `attempt` gets the base URL to use: the second try goes to the next of
+        `_base_urls` when the gateway has backup hosts. Only failures that leave no
+        chance of the request having been processed are retried, so a retry never
+        sends a message twice.
+        """
+        try:
+            try:
+                return await attempt(self._base_urls[0])
+            except GatewayUnavailableError as err:
+                if err.may_have_been_accepted:
+                    raise
+                _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
+                await asyncio.sleep(RETRY_DELAY)
+                return await attempt(self._base_urls[min(1, len(self._base_urls) - 1)])
+        except SmsGatewayError as err:
+            self._scrub(err)
+            raise
+
+    def _scrub(self, err: SmsGatewayError) -> None:
+        """Remove every secret from an error's texts."""
+        secrets = [s for s in self._secrets() if s and len(s) >= 3]
+        if not secrets:
+            return
+        for secret in secrets:
+            if err.text:
+                err.text = err.text.replace(secret, "***")
+            err.args = tuple(
+                a.replace(secret, "***") if isinstance(a, str) else a for a in err.args
+            )
+
+    async def _bounded[T](
+        self, jobs: Sequence[Callable[[], Awaitable[T]]]
+    ) -> list[T | BaseException]:
+        """Run jobs side by side, at most `max_concurrent_requests` at a time."""
+        if len(jobs) == 1:
+            try:
+                return [await jobs[0]()]
+            except SmsGatewayError as err:
+                return [err]
+        semaphore = asyncio.Semaphore(self.max_concurrent_requests)
+
+        async def run(job: Callable[[], Awaitable[T]]) -> T:
+            async with semaphore:
+                return await job()
+
+        results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
+        return list(results)
+
+    def _check_text(self, text: str) -> None:
+        if not text or not text.strip():
+            raise InvalidRequestError("The message is empty")
+        limit = self.capabilities.max_text_length
+        if len(text) > limit:
+            raise MessageRejectedError(
+                f"The message is {len(text)} characters long; {self.provider} takes {limit}"
+            )
+
+    def _check_options(self, options: SendOptions) -> None:
+        caps = self.capabilities
+        if options.sender is not None:
+            check_sender(options.sender, caps.max_sender_length)
+        if options.flash and not caps.flash:
+            raise NotSupportedError(f"{self.provider} cannot send flash SMS")
+        if options.recipient_local_time:
+            if not caps.recipient_local_time:
+                raise NotSupportedError(
+                    f"{self.provider} cannot send at the recipient's local time"
+                )
+            if options.send_at is None:
+                raise InvalidRequestError("Sending at local time needs a send-at time")
+        if options.send_at is not None and options.send_at.tzinfo is None:
+            raise InvalidRequestError("The send-at time must carry a time zone")
+        if options.validity is not None:
+            if options.validity < timedelta(minutes=1):
+                raise InvalidRequestError("The validity must be at least one minute")
+            if caps.max_validity is not None and options.validity > caps.max_validity:
+                raise InvalidRequestError(
+                    f"{self.provider} keeps a message for at most {caps.max_validity}"
+                )
+
+
+def check_sender(sender: str, max_length: int = 11) -> None:
+    """Refuse a sender name no gateway would take: up to 11 Latin characters or 15 digits."""
+    if _NUMERIC_SENDER.fullmatch(sender):
+        if len(sender.lstrip("+")) > _MAX_NUMERIC_SENDER:
+            raise InvalidSenderError(
+                f"A numeric sender takes at most {_MAX_NUMERIC_SENDER} digits"
+            )
+        return
+    if not _ALPHA_SENDER.fullmatch(sender) or not sender.strip():
+        raise InvalidSenderError(
+            "A sender name takes Latin letters, digits, spaces and . _ & ! ' + - only"
+        )
+    if len(sender) > max_length:
+        raise InvalidSenderError(f"A sender name takes at most {max_length} characters")
+
+
+def segments_of(text: str) -> int:
+    """Parts a text is sent in (at least one)."""
+    return max(1, count_segments(text).segments)
+
+
+def _rejected(phones: list[str], err: SmsGatewayError) -> list[RecipientResult]:
+    return [
+        RecipientResult(
+            phone=phone,
+            accepted=False,
+            error_kind=err.kind,
+            error_code=err.code,
+            error_text=str(err),
+        )
+        for phone in phones
+    ]

@@ -1,0 +1,125 @@
+"""Form posting shared by every gateway: timeouts, transport errors, decoding."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+import logging
+
+import aiohttp
+
+from .errors import (
+    GatewayConnectionError,
+    GatewayResponseError,
+    GatewayTimeoutError,
+    SmsGatewayError,
+)
+from .parsing import loads_lenient
+
+_LOGGER = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to open a connection: past it, nothing was sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """What the gateway answered, decoded to text."""
+
+    status: int
+    text: str
+    content_type: str
+
+    @property
+    def is_server_error(self) -> bool:
+        """Whether the status is 5xx."""
+        return self.status >= 500
+
+
+async def post_form(
+    session: aiohttp.ClientSession,
+    url: str,
+    form: Mapping[str, str],
+    *,
+    timeout: float,
+    may_deliver: bool,
+) -> HttpAnswer:
+    """POST `form` url-encoded to `url` and read the answer.
+
+    Transport failures become `GatewayConnectionError` / `GatewayTimeoutError`, never with
+    the URL or the form in their text. `may_deliver` says the request sends a message, so
+    that a failure after the request went out is flagged as possibly accepted.
+    """
+    client_timeout = aiohttp.ClientTimeout(
+        total=timeout, sock_connect=min(CONNECT_TIMEOUT, timeout)
+    )
+    try:
+        async with session.post(
+            url, data=dict(form), timeout=client_timeout, allow_redirects=False
+        ) as response:
+            body = await response.read()
+            answer = HttpAnswer(
+                status=response.status,
+                text=_decode(body, response.charset),
+                content_type=response.content_type,
+            )
+    except aiohttp.ConnectionTimeoutError as err:
+        raise GatewayTimeoutError("Timed out connecting to the gateway") from err
+    except aiohttp.ClientConnectorError as err:
+        raise GatewayConnectionError("Cannot connect to the gateway") from err
+    except (TimeoutError, asyncio.TimeoutError) as err:
+        raise GatewayTimeoutError(
+            "The gateway did not answer in time", may_have_been_accepted=may_deliver
+        ) from err
+    except aiohttp.ClientError as err:
+        # Disconnected or broken mid-answer: the request itself may have gone through.
+        raise GatewayConnectionError(
+            f"Connection to the gateway failed ({type(err).__name__})",
+            may_have_been_accepted=may_deliver,
+        ) from err
+    _LOGGER.debug("%s answered HTTP %s, %d characters", _path(url), answer.status, len(answer.text))
+    return answer
+
+
+def _path(url: str) -> str:
+    """The path of a URL, for logs: no host credentials, no query."""
+    return url.split("?", 1)[0].split("/", 3)[-1]
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    for encoding in (charset or "utf-8", "utf-8", "cp1251"):
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", errors="replace")  # pragma: no cover - cp1251 decodes all but 0x98
+
+
+def read_json(answer: HttpAnswer, *, may_deliver: bool) -> object:
+    """The answer's JSON, or `GatewayResponseError` when it has none that can be read.
+
+    A 5xx without readable JSON (an HTML error page) is a server error; a 2xx/4xx that
+    cannot be read means the gateway processed the request but its answer is lost.
+    """
+    try:
+        return loads_lenient(answer.text)
+    except ValueError as err:
+        raise unreadable(answer, may_deliver=may_deliver) from err
+
+
+def unreadable(answer: HttpAnswer, *, may_deliver: bool) -> SmsGatewayError:
+    """The error for an answer that cannot be understood."""
+    if answer.is_server_error:
+        return GatewayResponseError(
+            f"The gateway answered with a server error (HTTP {answer.status})",
+            code=answer.status,
+            # A gateway timeout at a proxy leaves the fate of the request unknown.
+            may_have_been_accepted=may_deliver and answer.status == 504,
+        )
+    what = "an empty answer" if not answer.text.strip() else "an answer that cannot be read"
+    return GatewayResponseError(
+        f"The gateway sent {what} (HTTP {answer.status})",
+        code=answer.status,
+        may_have_been_accepted=may_deliver,
+    )

@@ -1,0 +1,151 @@
+"""Lenient readers for what the gateways answer.
+
+The gateways (and their documents) send numbers as strings, dates as `/Date(ms)/` with or
+without backslashes, JSON with bare keys, typographic quotes and trailing commas, and lists
+of ids that are not JSON at all. These helpers read all of that, and raise `ValueError`
+only when nothing sensible can be made of an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MOSCOW = timezone(timedelta(hours=3), "MSK")
+"""Moscow time: UTC+3 all year round since 2014 (no tz database read needed)."""
+
+_MS_DATE = re.compile(r"Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)")
+_BROKEN_DATE = re.compile(r'"\\*/?Date\((-?\d+(?:[+-]\d{4})?)\)\\*/?"')
+_BARE_KEY = re.compile(r'([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)(\s*:)')
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+
+
+def loads_lenient(text: str) -> Any:
+    """Parse a JSON answer, repairing the faults the gateways' answers are known for."""
+    body = text.strip().lstrip("\ufeff")
+    if not body:
+        raise ValueError("empty answer")
+    try:
+        return json.loads(body)
+    except ValueError:
+        pass
+    repaired = body.translate(_SMART_QUOTES)
+    repaired = _BROKEN_DATE.sub(lambda m: f'"/Date({m.group(1)})/"', repaired)
+    repaired = _BARE_KEY.sub(r'\1"\2"\3', repaired)
+    repaired = _TRAILING_COMMA.sub(r"\1", repaired)
+    return json.loads(repaired)
+
+
+def parse_id_list(text: str) -> list[str]:
+    """Read a list of message ids: JSON, or the broken shapes in the documents.
+
+    `["1","2"]`, `[{"1"}, {"2"}]`, `["a","b",\n["c","d]` and a bare `"1"` all work.
+    """
+    try:
+        data = loads_lenient(text)
+    except ValueError:
+        data = None
+    if data is not None:
+        ids = [str(item) for item in _flatten(data) if item not in (None, "")]
+        if ids or data == []:
+            return ids
+    parts = (part.strip(" \t\r\n[]{}\"'“”") for part in text.split(","))
+    ids = [part for part in parts if part]
+    if not ids:
+        raise ValueError("no message ids in the answer")
+    return ids
+
+
+def _flatten(data: Any) -> list[Any]:
+    if isinstance(data, (list, tuple, set)):
+        return [leaf for item in data for leaf in _flatten(item)]
+    if isinstance(data, dict):
+        return [leaf for value in data.values() for leaf in _flatten(value)]
+    if isinstance(data, bool):
+        return []
+    return [data]
+
+
+def parse_ms_date(value: Any) -> datetime | None:
+    """Read `/Date(ms)/` (any slashes, optional offset), epoch ms, or an ISO date (UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if not isinstance(value, str):
+        return None
+    if match := _MS_DATE.search(value):
+        # The offset in `/Date(ms+hhmm)/` only says where it was shown; ms is UTC.
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+    return parse_iso(value, default_tz=UTC)
+
+
+def parse_iso(value: Any, *, default_tz: timezone = UTC) -> datetime | None:
+    """Read an ISO-like date (`2013-08-30T19:00:00`, `2018-06-04 18:41:09+03`)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if re.search(r"[+-]\d{2}$", text):
+        text += ":00"  # `+03` is not ISO; `+03:00` is
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_tz)
+    return parsed
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Read a unix timestamp in seconds (number or string)."""
+    seconds = to_int(value)
+    if seconds is None or seconds <= 0:
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """Read an amount given as a number or a string (`"1.90"`, `"1,90"`)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = repr(value)
+    text = str(value).strip().replace(",", ".").replace(" ", "").replace("\u00a0", "")
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def to_int(value: Any) -> int | None:
+    """Read a whole number given as a number or a string."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    number = to_decimal(value)
+    if number is None or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def to_str(value: Any) -> str | None:
+    """A field as text, or None when it is missing or empty."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def format_local(moment: datetime, tz: timezone, fmt: str = "%Y-%m-%dT%H:%M:%S") -> str:
+    """Format an aware datetime as the wall-clock time in `tz`."""
+    if moment.tzinfo is None:
+        raise ValueError("send-at time must be timezone-aware")
+    return moment.astimezone(tz).strftime(fmt)

@@ -1,0 +1,90 @@
+"""Phone number normalisation and validation, with Google's libphonenumber metadata.
+
+Numbers go to the gateways as digits in international form without `+` (`79161234567`).
+Users type `+7 (916) 123-45-67`, `8 916 123 45 67`, `89161234567` or `9161234567`;
+numbers of other countries need their country code (with or without `+`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import re
+
+import phonenumbers
+
+from .errors import InvalidRecipientError
+
+_SEPARATORS = re.compile(r"[\s().\-‐‑‒–—/]")
+_ALLOWED = re.compile(r"\+?\d+")
+
+
+def preload() -> None:
+    """Load the numbering metadata of every country (reads many small modules).
+
+    Call it once off the event loop before validating numbers inside one: otherwise
+    libphonenumber imports a country's metadata the first time it meets the country.
+    """
+    phonenumbers.PhoneMetadata.load_all()
+
+
+def normalize_phone(raw: str) -> str:
+    """Return `raw` as international digits without `+`, or raise `InvalidRecipientError`."""
+    text = _SEPARATORS.sub("", str(raw))
+    if not text:
+        raise InvalidRecipientError("Empty phone number", phones=(str(raw),))
+    if not _ALLOWED.fullmatch(text):
+        raise InvalidRecipientError(
+            f"Not a phone number: {raw!r} (only digits, spaces, brackets, dashes and a leading +)",
+            phones=(str(raw),),
+        )
+    if text.startswith("+"):
+        candidate = text
+    elif text.startswith("00"):
+        candidate = "+" + text[2:]
+    elif len(text) == 11 and text[0] == "8":
+        candidate = "+7" + text[1:]  # Russian trunk prefix: 8 916 ... is +7 916 ...
+    elif len(text) == 10 and text[0] == "9":
+        candidate = "+7" + text  # a Russian mobile number without its country code
+    else:
+        candidate = "+" + text
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException as err:
+        raise InvalidRecipientError(f"Not a phone number: {raw!r}", phones=(str(raw),)) from err
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidRecipientError(
+            f"Not a valid phone number: {raw!r} (check the country code and the length)",
+            phones=(str(raw),),
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
+    """Normalise many numbers, dropping repeats; name every bad one in a single error."""
+    normalized: list[str] = []
+    bad: list[str] = []
+    for raw in raw_numbers:
+        try:
+            phone = normalize_phone(raw)
+        except InvalidRecipientError:
+            bad.append(str(raw))
+            continue
+        if phone not in normalized:
+            normalized.append(phone)
+    if bad:
+        raise InvalidRecipientError(
+            f"Not valid phone numbers: {', '.join(bad)}", phones=tuple(bad)
+        )
+    if not normalized:
+        raise InvalidRecipientError("No phone numbers given")
+    return normalized
+
+
+preload()  # at import, which Home Assistant runs in an executor
+
+
+def mask_phone(phone: str) -> str:
+    """A number with its middle hidden, for logs (`7916***4567`)."""
+    if len(phone) <= 6:
+        return "***"
+    return f"{phone[:4]}***{phone[-4:]}"

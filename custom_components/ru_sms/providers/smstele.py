@@ -1,0 +1,7 @@
+"""Placeholder: being written."""
+
+from .base import SmsGateway
+
+
+class SmsteleClient(SmsGateway):  # type: ignore[misc]
+    """Placeholder."""

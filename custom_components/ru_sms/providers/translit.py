@@ -1,0 +1,49 @@
+"""Transliteration of Cyrillic text to Latin, for gateways that do not do it themselves.
+
+The scheme is Wikipedia's romanisation of Russian (https://iuliia.ru/wikipedia/), as
+implemented by the `iuliia` library: it reads naturally (`Щукин` → `Shchukin`, `ёжик` →
+`yozhik`). Typographic characters outside the GSM alphabet become their plain look-alikes
+(`№` → `N`, `«»` → `"`, `—` → `-`), so that the text goes as cheap GSM-7.
+"""
+
+from __future__ import annotations
+
+import iuliia
+
+SCHEME = iuliia.WIKIPEDIA
+
+_PLAIN = str.maketrans(
+    {
+        "№": "N",
+        "«": '"',
+        "»": '"',
+        "„": '"',
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+        "`": "'",
+        "—": "-",
+        "–": "-",
+        "‐": "-",
+        "‑": "-",
+        "−": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+    }
+)
+
+
+def preload() -> None:
+    """Read the scheme's definition file now (it is otherwise read on first use)."""
+    _ = SCHEME.description
+
+
+def transliterate(text: str) -> str:
+    """Cyrillic to Latin, typographic characters to plain ones; the rest unchanged."""
+    return SCHEME.translate(text).translate(_PLAIN)
+
+
+preload()  # at import, which Home Assistant runs in an executor

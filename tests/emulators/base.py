@@ -1,0 +1,209 @@
+"""What every emulated gateway shares: a loopback aiohttp server, request log, faults, clock.
+
+An emulator speaks its gateway's documented protocol over real HTTP on 127.0.0.1. Tests
+point a client at `emulator.base_url`, drive virtual time with `advance()`, inject faults
+with `inject()`, and read `requests` / `count()` to assert what went over the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Fault(StrEnum):
+    """Faults any emulator can inject into its next answer(s)."""
+
+    TIMEOUT_BEFORE = "timeout_before"
+    """Hang before handling: the request is never processed."""
+    TIMEOUT_AFTER = "timeout_after"
+    """Handle the request (a send is accepted), then hang instead of answering."""
+    DISCONNECT_AFTER = "disconnect_after"
+    """Handle the request, then drop the connection without an answer."""
+    SERVER_ERROR_HTML = "server_error_html"
+    """502 with an HTML page from a proxy; the request is not processed."""
+    MALFORMED = "malformed"
+    """Handle the request, then answer broken JSON."""
+    EMPTY = "empty"
+    """Handle the request, then answer 200 with an empty body."""
+    EXPIRED_SESSION = "expired_session"
+    """The gateway's own answer for an expired session (where it has sessions)."""
+    RATE_LIMIT = "rate_limit"
+    """The gateway's own rate-limit error."""
+    NO_MONEY = "no_money"
+    """The gateway's own not-enough-money error."""
+
+
+GATEWAY_FAULTS = frozenset({Fault.EXPIRED_SESSION, Fault.RATE_LIMIT, Fault.NO_MONEY})
+"""Faults the gateway-specific handler answers itself (see `take_fault`)."""
+
+
+@dataclass
+class RecordedRequest:
+    """One request the emulator received."""
+
+    method: str
+    path: str
+    form: dict[str, str]
+    query: dict[str, str]
+    raw_body: bytes
+    at: float
+    multi: list[tuple[str, str]] = field(default_factory=list)
+    """Every form pair in order, for repeated keys."""
+
+
+class EmulatedGateway:
+    """Base of the emulated gateways: subclasses add routes in `setup_routes`."""
+
+    default_charset = "utf-8"
+    """How a request without `charset=utf-8` in it is decoded (the real gateways differ)."""
+
+    def __init__(self) -> None:
+        """Build the application; call `start()` to listen."""
+        self.app = web.Application(middlewares=[self._middleware])
+        self.requests: list[RecordedRequest] = []
+        self.faults: deque[tuple[Fault, str | None]] = deque()
+        self.hang_seconds = 5.0
+        self.breaches: list[str] = []
+        """Rate-limit rules a client broke: tests assert this stays empty."""
+        self._offset = 0.0
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        self.setup_routes()
+
+    def setup_routes(self) -> None:
+        """Add the gateway's routes to `self.app`."""
+        raise NotImplementedError
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def start(self, path: str = "/") -> str:
+        """Listen on a free loopback port; returns the base URL (ending with `/`)."""
+        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server  # noqa: SLF001 - the only way to read the bound port
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.base_url = f"http://127.0.0.1:{port}{path}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- time -------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The emulator's clock (unix seconds), moved on by `advance`."""
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock forward: delivery states and rate windows follow."""
+        self._offset += seconds
+
+    # -- faults and bookkeeping -------------------------------------------------------
+
+    def inject(self, fault: Fault, path: str | None = None, times: int = 1) -> None:
+        """Make the next `times` requests (to `path`, or any) fail with `fault`."""
+        for _ in range(times):
+            self.faults.append((fault, path))
+
+    def take_fault(self, path: str, kinds: frozenset[Fault] = GATEWAY_FAULTS) -> Fault | None:
+        """Pop the next injected fault of `kinds` that applies to `path`."""
+        for item in list(self.faults):
+            fault, where = item
+            if fault in kinds and (where is None or path.endswith(where)):
+                self.faults.remove(item)
+                return fault
+        return None
+
+    def count(self, path: str | None = None) -> int:
+        """Requests received (to paths ending with `path`)."""
+        return sum(1 for r in self.requests if path is None or r.path.endswith(path))
+
+    def reset_counts(self) -> None:
+        """Forget the request log."""
+        self.requests.clear()
+
+    def breach(self, rule: str) -> None:
+        """Record a broken rate-limit rule."""
+        self.breaches.append(rule)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def decode_form(self, raw: bytes, query: str) -> list[tuple[str, str]]:
+        """Decode a form as the gateway does: utf-8 only when it is asked for."""
+        probe = raw + b"&" + query.encode()
+        asked_utf8 = b"charset=utf-8" in probe.lower() or b"charset=utf8" in probe.lower()
+        charset = "utf-8" if asked_utf8 else self.default_charset
+        pairs = parse_qsl(query, keep_blank_values=True, encoding=charset, errors="replace")
+        pairs += parse_qsl(
+            raw.decode("latin-1"), keep_blank_values=True, encoding=charset, errors="replace"
+        )
+        return pairs
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        raw = await request.read()
+        pairs = self.decode_form(raw, request.query_string)
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            form=dict(pairs),
+            query=dict(request.query),
+            raw_body=raw,
+            at=self.now(),
+            multi=pairs,
+        )
+        self.requests.append(record)
+        request["form"] = record.form
+        request["multi"] = pairs
+        transport = self.take_fault(
+            request.path,
+            frozenset(Fault) - GATEWAY_FAULTS,
+        )
+        if transport is Fault.TIMEOUT_BEFORE:
+            await asyncio.sleep(self.hang_seconds)
+        if transport is Fault.SERVER_ERROR_HTML:
+            return web.Response(
+                status=502,
+                text="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
+                content_type="text/html",
+            )
+        response = await handler(request)
+        if transport is Fault.TIMEOUT_AFTER:
+            await asyncio.sleep(self.hang_seconds)
+        if transport is Fault.DISCONNECT_AFTER:
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        if transport is Fault.MALFORMED:
+            return web.Response(status=200, text='{"id": 12, "cnt"', content_type="application/json")
+        if transport is Fault.EMPTY:
+            return web.Response(status=200, text="", content_type="application/json")
+        return response
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer with the gateways' content type."""
+    return web.Response(
+        status=status,
+        text=json.dumps(data, ensure_ascii=False),
+        content_type="application/json",
+        charset="utf-8",
+    )
