@@ -18,9 +18,17 @@ async def test_echo(http_session) -> None:
     emu = Echo()
     url = await emu.start()
     try:
-        answer = await post_form(http_session, url + "echo", {"mes": "Привет"}, timeout=5, may_deliver=False)
+        answer = await post_form(
+            http_session, url + "echo", {"mes": "Привет"}, timeout=5, may_deliver=False
+        )
         assert "Привет" not in answer.text  # decoded as windows-1251: garbled
-        answer = await post_form(http_session, url + "echo", {"mes": "Привет", "charset": "utf-8"}, timeout=5, may_deliver=False)
+        answer = await post_form(
+            http_session,
+            url + "echo",
+            {"mes": "Привет", "charset": "utf-8"},
+            timeout=5,
+            may_deliver=False,
+        )
         assert "Привет" in answer.text
     finally:
         await emu.stop()

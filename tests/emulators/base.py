@@ -94,7 +94,7 @@ class EmulatedGateway:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # noqa: SLF001 - the only way to read the bound port
+        server = site._server
         assert server is not None
         port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self.base_url = f"http://127.0.0.1:{port}{path}"
@@ -193,7 +193,9 @@ class EmulatedGateway:
             request.transport.close()
             return response
         if transport is Fault.MALFORMED:
-            return web.Response(status=200, text='{"id": 12, "cnt"', content_type="application/json")
+            return web.Response(
+                status=200, text='{"id": 12, "cnt"', content_type="application/json"
+            )
         if transport is Fault.EMPTY:
             return web.Response(status=200, text="", content_type="application/json")
         return response

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
+import hashlib
 import logging
 import re
 from typing import ClassVar
@@ -127,7 +128,7 @@ class SmsGateway(ABC):
         size = max(1, self._chunk_size(options))
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
         outcomes = await self._bounded(
-            [lambda chunk=chunk: self._send_chunk(chunk, text, options) for chunk in chunks]
+            [partial(self._send_chunk, chunk, text, options) for chunk in chunks]
         )
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         if len(failures) == len(outcomes):
@@ -183,9 +184,7 @@ class SmsGateway(ABC):
     # -- what each gateway implements -------------------------------------------------
 
     @abstractmethod
-    async def _send_chunk(
-        self, phones: list[str], text: str, options: SendOptions
-    ) -> SendResult:
+    async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
         """Send to at most `_chunk_size` already normalised numbers."""
 
     def _chunk_size(self, options: SendOptions) -> int:
@@ -300,9 +299,7 @@ def check_sender(sender: str, max_length: int = 11) -> None:
     """Refuse a sender name no gateway would take: up to 11 Latin characters or 15 digits."""
     if _NUMERIC_SENDER.fullmatch(sender):
         if len(sender.lstrip("+")) > _MAX_NUMERIC_SENDER:
-            raise InvalidSenderError(
-                f"A numeric sender takes at most {_MAX_NUMERIC_SENDER} digits"
-            )
+            raise InvalidSenderError(f"A numeric sender takes at most {_MAX_NUMERIC_SENDER} digits")
         return
     if not _ALPHA_SENDER.fullmatch(sender) or not sender.strip():
         raise InvalidSenderError(

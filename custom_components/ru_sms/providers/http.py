@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 import logging
@@ -42,7 +41,7 @@ async def post_form(
     url: str,
     form: Mapping[str, str],
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - handed to aiohttp, which enforces it
     may_deliver: bool,
 ) -> HttpAnswer:
     """POST `form` url-encoded to `url` and read the answer.
@@ -68,7 +67,7 @@ async def post_form(
         raise GatewayTimeoutError("Timed out connecting to the gateway") from err
     except aiohttp.ClientConnectorError as err:
         raise GatewayConnectionError("Cannot connect to the gateway") from err
-    except (TimeoutError, asyncio.TimeoutError) as err:
+    except TimeoutError as err:
         raise GatewayTimeoutError(
             "The gateway did not answer in time", may_have_been_accepted=may_deliver
         ) from err
@@ -91,7 +90,7 @@ def _decode(body: bytes, charset: str | None) -> str:
     for encoding in (charset or "utf-8", "utf-8", "cp1251"):
         try:
             return body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError, LookupError:
             continue
     return body.decode("utf-8", errors="replace")  # pragma: no cover - cp1251 decodes all but 0x98
 

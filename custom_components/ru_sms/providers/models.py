@@ -35,9 +35,7 @@ class DeliveryState(StrEnum):
         return self in _FINAL_STATES
 
 
-_FINAL_STATES = frozenset(
-    {DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.EXPIRED}
-)
+_FINAL_STATES = frozenset({DeliveryState.DELIVERED, DeliveryState.FAILED, DeliveryState.EXPIRED})
 
 
 class ErrorKind(StrEnum):

@@ -8,10 +8,10 @@ only when nothing sensible can be made of an answer.
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+import json
+import re
 from typing import Any
 
 MOSCOW = timezone(timedelta(hours=3), "MSK")
@@ -19,7 +19,7 @@ MOSCOW = timezone(timedelta(hours=3), "MSK")
 
 _MS_DATE = re.compile(r"Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)")
 _BROKEN_DATE = re.compile(r'"\\*/?Date\((-?\d+(?:[+-]\d{4})?)\)\\*/?"')
-_BARE_KEY = re.compile(r'([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)(\s*:)')
+_BARE_KEY = re.compile(r"([{,]\s*)([A-Za-z_][A-Za-z0-9_]*)(\s*:)")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 
@@ -41,7 +41,7 @@ def loads_lenient(text: str) -> Any:
 
 
 def parse_id_list(text: str) -> list[str]:
-    """Read a list of message ids: JSON, or the broken shapes in the documents.
+    r"""Read a list of message ids: JSON, or the broken shapes in the documents.
 
     `["1","2"]`, `[{"1"}, {"2"}]`, `["a","b",\n["c","d]` and a bare `"1"` all work.
     """

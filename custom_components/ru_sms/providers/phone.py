@@ -72,9 +72,7 @@ def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
         if phone not in normalized:
             normalized.append(phone)
     if bad:
-        raise InvalidRecipientError(
-            f"Not valid phone numbers: {', '.join(bad)}", phones=tuple(bad)
-        )
+        raise InvalidRecipientError(f"Not valid phone numbers: {', '.join(bad)}", phones=tuple(bad))
     if not normalized:
         raise InvalidRecipientError("No phone numbers given")
     return normalized

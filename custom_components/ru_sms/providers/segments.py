@@ -1,7 +1,7 @@
-"""SMS segment counting, the way the gateways count.
+r"""SMS segment counting, the way the gateways count.
 
 GSM-7 text fits 160 characters in one SMS and 153 per part when split; the extension
-characters ``^ { } \\ [ ~ ] | €`` and form feed take two places. Anything outside GSM-7
+characters ``^ { } \ [ ~ ] | €`` and form feed take two places. Anything outside GSM-7
 makes the whole text UCS-2: 70 units in one SMS, 67 per part; a character outside the
 Basic Multilingual Plane (most emoji) takes two units. An escape pair or a surrogate pair
 is never split across parts.

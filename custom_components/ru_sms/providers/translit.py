@@ -43,7 +43,7 @@ def preload() -> None:
 
 def transliterate(text: str) -> str:
     """Cyrillic to Latin, typographic characters to plain ones; the rest unchanged."""
-    return SCHEME.translate(text).translate(_PLAIN)
+    return str(SCHEME.translate(text)).translate(_PLAIN)
 
 
 preload()  # at import, which Home Assistant runs in an executor

@@ -1,0 +1,5 @@
+"""Constants of the ru_sms integration."""
+
+from typing import Final
+
+DOMAIN: Final = "ru_sms"

@@ -1,0 +1,79 @@
+"""Shared models and errors."""
+
+from decimal import Decimal
+
+import pytest
+
+from custom_components.ru_sms.providers.errors import (
+    GatewayUnavailableError,
+    InvalidRecipientError,
+    RateLimitedError,
+    SmsGatewayError,
+)
+from custom_components.ru_sms.providers.models import (
+    DeliveryState,
+    ErrorKind,
+    LookupResult,
+    LookupState,
+    RecipientResult,
+    SendResult,
+    combine_states,
+)
+
+D = DeliveryState
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [
+        ([], D.UNKNOWN),
+        ([D.DELIVERED], D.DELIVERED),
+        ([D.DELIVERED, D.DELIVERED], D.DELIVERED),
+        ([D.DELIVERED, D.SENT], D.SENT),
+        ([D.DELIVERED, D.QUEUED, D.SENT], D.QUEUED),
+        ([D.DELIVERED, D.UNKNOWN], D.UNKNOWN),
+        ([D.DELIVERED, D.FAILED], D.FAILED),
+        ([D.DELIVERED, D.EXPIRED], D.EXPIRED),
+        ([D.EXPIRED, D.FAILED], D.FAILED),
+        ([D.FAILED, D.SENT], D.SENT),  # not final until every segment is
+    ],
+)
+def test_combine_segment_states(states: list[DeliveryState], expected: DeliveryState) -> None:
+    assert combine_states(states) is expected
+
+
+def test_final_states() -> None:
+    assert {s for s in DeliveryState if s.is_final} == {D.DELIVERED, D.FAILED, D.EXPIRED}
+
+
+def test_send_result_totals() -> None:
+    result = SendResult(
+        recipients=(
+            RecipientResult("79161234567", True, ("1",), 2, Decimal("3.80")),
+            RecipientResult("79161234568", True, ("2",), 2, Decimal("3.80")),
+            RecipientResult("79161234569", False, error_kind=ErrorKind.INVALID_RECIPIENT),
+        )
+    )
+    assert result.segments == 4
+    assert result.cost == Decimal("7.60")
+    assert [r.phone for r in result.rejected] == ["79161234569"]
+    unknown_cost = SendResult(recipients=(RecipientResult("79161234567", True, ("1",), 1),))
+    assert unknown_cost.cost is None
+    assert SendResult(recipients=()).cost is None
+
+
+def test_lookup_final() -> None:
+    assert not LookupResult("79161234567", LookupState.PENDING).is_final
+    assert LookupResult("79161234567", LookupState.REACHABLE).is_final
+
+
+def test_error_texts_carry_code_and_gateway_text() -> None:
+    assert (
+        str(SmsGatewayError("Refused", code=7, text="bad number")) == "Refused (code 7: bad number)"
+    )
+    assert str(SmsGatewayError("Refused")) == "Refused"
+    assert str(SmsGatewayError("Refused", text="why")) == "Refused (why)"
+    err = RateLimitedError("Slow down", retry_after=60, code=9)
+    assert (err.retry_after, err.code, err.kind) == (60, "9", ErrorKind.RATE_LIMITED)
+    assert InvalidRecipientError("x", phones=("1",)).phones == ("1",)
+    assert GatewayUnavailableError("x").may_have_been_accepted is False

@@ -1,0 +1,165 @@
+"""Lenient readers of gateway answers."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from custom_components.ru_sms.providers.parsing import (
+    MOSCOW,
+    format_local,
+    loads_lenient,
+    parse_id_list,
+    parse_iso,
+    parse_ms_date,
+    parse_timestamp,
+    to_decimal,
+    to_int,
+    to_str,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": 1}', {"a": 1}),
+        ("\ufeff [1, 2] ", [1, 2]),
+        ('"Z5CYSZEKDL1DPICU37WEHQVOYKP0T1GSLHX1"', "Z5CYSZEKDL1DPICU37WEHQVOYKP0T1GSLHX1"),
+        ("20015.3", 20015.3),
+        (
+            '{ Code: 4, Desc: "Invalid user login or password" }',
+            {"Code": 4, "Desc": "Invalid user login or password"},
+        ),
+        ("[“371324579”]", ["371324579"]),
+        ('{"a": 1, "b": [1, 2,],}', {"a": 1, "b": [1, 2]}),
+        (
+            '{"State":0,"ReportedDateUtc":"\\Date(1377761466000)\\","StateDescription":"Delivered"}',
+            {
+                "State": 0,
+                "ReportedDateUtc": "/Date(1377761466000)/",
+                "StateDescription": "Delivered",
+            },
+        ),
+        (
+            '{"CreatedDateUtc":"\\Date(1357536599000)\\\\"}',
+            {"CreatedDateUtc": "/Date(1357536599000)/"},
+        ),
+    ],
+)
+def test_loads_lenient_repairs_known_faults(text: str, expected: object) -> None:
+    assert loads_lenient(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "<html>502</html>", '{"id": 12, "cnt"'])
+def test_loads_lenient_refuses_what_cannot_be_read(text: str) -> None:
+    with pytest.raises(ValueError):
+        loads_lenient(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('["371324579"]', ["371324579"]),
+        ('[{"371329058"}, {"371329059"}]', ["371329058", "371329059"]),
+        ('[{"371324131"}, "371324132"]', ["371324131", "371324132"]),
+        (
+            '["SAR-GW01+79160000000-5f3b1972-2-1","SAR-GW01+79160000000-5f3b1972-2-2",\n'
+            '["SAR-GW01+79053500000-5d3b1972-2-1","SAR-GW01+79053500000-5d3b1972-2-2]',
+            [
+                "SAR-GW01+79160000000-5f3b1972-2-1",
+                "SAR-GW01+79160000000-5f3b1972-2-2",
+                "SAR-GW01+79053500000-5d3b1972-2-1",
+                "SAR-GW01+79053500000-5d3b1972-2-2",
+            ],
+        ),
+        ('"GW0261BBD6B3"', ["GW0261BBD6B3"]),
+        ("[371324579, 371324580]", ["371324579", "371324580"]),
+        ("[]", []),
+    ],
+)
+def test_parse_id_list(text: str, expected: list[str]) -> None:
+    assert parse_id_list(text) == expected
+
+
+def test_parse_id_list_refuses_nothing() -> None:
+    with pytest.raises(ValueError):
+        parse_id_list("  [ ] , ")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/Date(1377761466000)/",
+        "\\/Date(1377761466000)\\/",
+        "\\Date(1377761466000)\\",
+        "/Date(1377761466000+0300)/",
+        1377761466000,
+        "2013-08-29T07:31:06",
+        "2013-08-29T07:31:06Z",
+    ],
+)
+def test_parse_ms_date(value: object) -> None:
+    assert parse_ms_date(value) == datetime(2013, 8, 29, 7, 31, 6, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", [None, "", "soon", [], {"a": 1}])
+def test_parse_ms_date_unreadable_is_none(value: object) -> None:
+    assert parse_ms_date(value) is None
+
+
+def test_parse_iso_with_short_offset() -> None:
+    assert parse_iso("2018-06-04 18:41:09+03") == datetime(2018, 6, 4, 15, 41, 9, tzinfo=UTC)
+    assert parse_iso("2018-06-04 18:41:09", default_tz=MOSCOW) == datetime(
+        2018, 6, 4, 15, 41, 9, tzinfo=UTC
+    )
+    assert parse_iso("garbage") is None
+    assert parse_iso(17) is None
+
+
+def test_parse_timestamp() -> None:
+    assert parse_timestamp("1577550022") == datetime(2019, 12, 28, 16, 20, 22, tzinfo=UTC)
+    assert parse_timestamp(0) is None
+    assert parse_timestamp("x") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1.90", Decimal("1.90")),
+        ("1,90", Decimal("1.90")),
+        (2, Decimal(2)),
+        (0.5, Decimal("0.5")),
+        ("1 234.50", Decimal("1234.50")),
+        ("", None),
+        ("abc", None),
+        (None, None),
+        (True, None),
+        ("NaN", None),
+    ],
+)
+def test_to_decimal(value: object, expected: Decimal | None) -> None:
+    assert to_decimal(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("-99", -99), (3, 3), ("3.0", 3), ("3.5", None), ("", None), (None, None), (False, None)],
+)
+def test_to_int(value: object, expected: int | None) -> None:
+    assert to_int(value) == expected
+
+
+def test_to_str() -> None:
+    assert to_str("  mMTS ") == "mMTS"
+    assert to_str("") is None
+    assert to_str(None) is None
+    assert to_str([1]) is None
+    assert to_str(25001) == "25001"
+
+
+def test_format_local_converts_to_the_zone() -> None:
+    moment = datetime(2026, 1, 2, 9, 30, tzinfo=timezone(timedelta(hours=5)))
+    assert format_local(moment, MOSCOW) == "2026-01-02T07:30:00"
+    assert format_local(moment, UTC, "%d%m%y%H%M") == "0201260430"
+    with pytest.raises(ValueError):
+        format_local(datetime(2026, 1, 2, 9, 30), MOSCOW)
