@@ -1,7 +1,610 @@
-"""Placeholder: being written."""
+"""SMSC.ru: `send.php`, `status.php` and `balance.php`, form POSTs answered in JSON.
 
-from .base import SmsGateway
+Every request carries `fmt=3` (JSON) and `charset=utf-8` (the gateway's default is
+windows-1251 both ways). The default host has a documented backup, `www2.smsc.ru`, which
+the one retry of a request that certainly did not go through goes to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+import logging
+import math
+import re
+from typing import Any, ClassVar
+
+import aiohttp
+
+from .base import DEFAULT_TIMEOUT, SmsGateway, segments_of
+from .errors import (
+    AuthenticationError,
+    GatewayResponseError,
+    InsufficientFundsError,
+    InvalidRecipientError,
+    InvalidRequestError,
+    MessageRejectedError,
+    RateLimitedError,
+    SmsGatewayError,
+)
+from .http import HttpAnswer, unreadable
+from .models import (
+    Balance,
+    Capabilities,
+    Credentials,
+    DeliveryState,
+    DeliveryStatus,
+    LookupResult,
+    LookupState,
+    MessageRef,
+    Provider,
+    RecipientResult,
+    SendOptions,
+    SendResult,
+)
+from .parsing import (
+    MOSCOW,
+    format_local,
+    loads_lenient,
+    parse_timestamp,
+    to_decimal,
+    to_int,
+    to_str,
+)
+from .phone import normalize_phones
+from .translit import transliterate
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKUP_BASE_URL = "https://www2.smsc.ru/sys/"
+"""The documented backup host, tried when the default host cannot be reached."""
+
+IP_BLOCKED_RETRY_AFTER = 600.0
+"""Seconds to back off after error 4 (IP blocked): retrying early prolongs the block."""
+TOO_MANY_REQUESTS_RETRY_AFTER = 60.0
+"""Seconds to wait after error 9 (too many requests): the limits count per minute."""
+
+MAX_REFS_PER_STATUS_REQUEST = 1000
+"""Messages asked about in one `status.php` list request."""
+
+_CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_NOT_FOUND = 3
+"""`status.php` error code: no such message (not "no money" as on `send.php`)."""
+
+_DELIVERY_STATES: dict[int, DeliveryState] = {
+    -3: DeliveryState.UNKNOWN,
+    -2: DeliveryState.FAILED,
+    -1: DeliveryState.QUEUED,
+    0: DeliveryState.SENT,
+    1: DeliveryState.DELIVERED,
+    2: DeliveryState.DELIVERED,
+    3: DeliveryState.EXPIRED,
+    4: DeliveryState.DELIVERED,
+    20: DeliveryState.FAILED,
+    22: DeliveryState.FAILED,
+    23: DeliveryState.FAILED,
+    24: DeliveryState.FAILED,
+    25: DeliveryState.FAILED,
+}
+_STATUS_TEXTS: dict[int, str] = {
+    -3: "Message not found",
+    -2: "Stopped",
+    -1: "Waiting to be sent",
+    0: "Handed to the operator",
+    1: "Delivered",
+    2: "Read",
+    3: "Expired",
+    4: "Link clicked",
+    20: "Undeliverable",
+    22: "Bad number",
+    23: "Forbidden",
+    24: "Not enough money",
+    25: "Unreachable number",
+}
+_LOOKUP_STATES: dict[int, LookupState] = {
+    -1: LookupState.PENDING,
+    0: LookupState.PENDING,
+    1: LookupState.REACHABLE,
+    20: LookupState.UNREACHABLE,
+    22: LookupState.UNREACHABLE,
+    25: LookupState.UNREACHABLE,
+}
+
+type _Ref = tuple[str, str]
+"""A message as `status.php` knows it: (message id, phone digits)."""
 
 
-class SmscClient(SmsGateway):  # type: ignore[misc]
-    """Placeholder."""
+class SmscClient(SmsGateway):
+    """An SMSC.ru account, signed in with login and password or with an API key."""
+
+    provider = Provider.SMSC
+    capabilities = Capabilities(
+        balance=True,
+        lookup=True,
+        lookup_is_deferred=True,
+        flash=True,
+        client_message_id=True,
+        server_transliteration=True,
+        send_returns_cost=True,
+        send_returns_balance=True,
+        recipient_local_time=False,
+        incoming=False,
+        statistics=False,
+        max_text_length=1000,
+        max_validity=timedelta(hours=24),
+    )
+    default_base_url: ClassVar[str] = "https://smsc.ru/sys/"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Create the client; the default address gets the backup host as a second try."""
+        super().__init__(session, credentials, base_url=base_url, timeout=timeout)
+        if self._base_url == self.default_base_url:
+            self._base_urls = (self._base_url, BACKUP_BASE_URL)
+
+    # -- what the integration calls ---------------------------------------------------
+
+    async def check_credentials(self) -> None:
+        """Read the balance: the cheapest request that checks the credentials."""
+        await self.balance()
+
+    async def balance(self) -> Balance:
+        """The account balance, its currency and credit limit."""
+        return await self._request("balance.php", {"cur": "1"}, _parse_balance)
+
+    async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:
+        """The delivery state of each message, in one `status.php` list request.
+
+        SMSC.ru allows one list request a minute and five requests per message a
+        minute: poll all pending messages together, at most once a minute.
+        """
+        refs = [(m.message_id, _digits(m.phone)) for m in messages]
+        items = await self._statuses(refs, extra={})
+        return [
+            _delivery_status(message, items.get(ref))
+            for message, ref in zip(messages, refs, strict=True)
+        ]
+
+    async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
+        """Start HLR lookups (`send.php` with `hlr=1`); results come from `lookup_result`."""
+        numbers = normalize_phones(phones)
+        results: list[LookupResult] = []
+        size = self.max_recipients_per_request
+        for start in range(0, len(numbers), size):
+            chunk = numbers[start : start + size]
+            form = {"phones": ",".join(chunk), "hlr": "1", "op": "1"}
+            results.extend(
+                await self._request(
+                    "send.php",
+                    form,
+                    partial(_parse_lookup, phones=chunk),
+                    may_deliver=True,  # an HLR query is paid for: never repeat it blindly
+                )
+            )
+        return results
+
+    async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
+        """Fetch the answers of pending lookups in one `status.php` list request."""
+        refs = {
+            index: (result.request_id, _digits(result.phone))
+            for index, result in enumerate(pending)
+            if not result.is_final and result.request_id
+        }
+        if not refs:
+            return list(pending)
+        items = await self._statuses(list(refs.values()), extra={"all": "1"})
+        return [
+            _lookup_result(result, items.get(refs[index])) if index in refs else result
+            for index, result in enumerate(pending)
+        ]
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _check_options(self, options: SendOptions) -> None:
+        super()._check_options(options)
+        message_id = options.client_message_id
+        if message_id is not None and not _CLIENT_MESSAGE_ID.fullmatch(message_id):
+            raise InvalidRequestError(
+                "SMSC.ru takes a message id of up to 40 Latin letters, digits, '.', '_' or '-'"
+            )
+
+    async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
+        # cost=3: the answer tells the cost and the new balance; op=1: per-number details.
+        form = {"phones": ",".join(phones), "mes": text, "cost": "3", "op": "1"}
+        if options.sender:
+            form["sender"] = options.sender
+        if options.client_message_id is not None:
+            form["id"] = options.client_message_id
+        if options.transliterate:
+            form["translit"] = "1"
+        if options.flash:
+            form["flash"] = "1"
+        if options.validity is not None:
+            form["valid"] = _validity(options.validity)
+        if options.send_at is not None:
+            form["time"] = format_local(options.send_at, MOSCOW, "%d%m%y%H%M")
+        # The gateway transliterates itself; count parts as the text it will send.
+        parts = segments_of(transliterate(text) if options.transliterate else text)
+        _LOGGER.debug("SMSC.ru: sending %d parts to %d numbers", parts, len(phones))
+        return await self._request(
+            "send.php",
+            form,
+            lambda data: _parse_send(data, phones, parts, options),
+            may_deliver=True,
+        )
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    async def _statuses(
+        self, refs: list[_Ref], extra: Mapping[str, str]
+    ) -> dict[_Ref, Mapping[str, Any]]:
+        """`status.php` answers per message, in list requests of up to 1000 messages."""
+        unique = list(dict.fromkeys(refs))
+        found: dict[_Ref, Mapping[str, Any]] = {}
+        for start in range(0, len(unique), MAX_REFS_PER_STATUS_REQUEST):
+            chunk = unique[start : start + MAX_REFS_PER_STATUS_REQUEST]
+            # The list form takes comma lists in matching order; a single message needs
+            # a trailing comma to stay in list form (and be answered with a list).
+            tail = "," if len(chunk) == 1 else ""
+            form = {
+                **extra,
+                "id": ",".join(ref[0] for ref in chunk) + tail,
+                "phone": ",".join(ref[1] for ref in chunk) + tail,
+            }
+            found.update(
+                await self._request(
+                    "status.php",
+                    form,
+                    partial(_match_statuses, refs=chunk),
+                    # A list request counts against the one-a-minute limit even when its
+                    # answer is lost: never repeat it at once (error 9 would follow).
+                    may_deliver=len(chunk) > 1,
+                    not_found_ok=True,
+                )
+            )
+        return found
+
+    async def _request[T](
+        self,
+        path: str,
+        params: Mapping[str, str],
+        parse: Callable[[Any], T],
+        *,
+        may_deliver: bool = False,
+        not_found_ok: bool = False,
+    ) -> T:
+        """POST `params` with the credentials to `path`; raise the gateway's error."""
+        form = {**self._auth(), **params, "fmt": "3", "charset": "utf-8"}
+
+        async def attempt(base: str) -> T:
+            answer = await self._post(path, form, may_deliver=may_deliver, base_url=base)
+            data = _read(answer, may_deliver=may_deliver)
+            if (
+                isinstance(data, Mapping)
+                and ("error" in data or "error_code" in data)
+                and not (not_found_ok and to_int(data.get("error_code")) == _NOT_FOUND)
+            ):
+                raise _error_from(data, phones=_phones_of(form))
+            try:
+                return parse(data)
+            except SmsGatewayError:
+                raise
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                # A shape the gateway never documented: as good as unreadable.
+                raise unreadable(answer, may_deliver=may_deliver) from err
+
+        return await self._call(attempt)
+
+    def _auth(self) -> dict[str, str]:
+        credentials = self._credentials
+        if credentials.login and credentials.password:
+            return {"login": credentials.login, "psw": credentials.password}
+        if credentials.api_key:
+            return {"apikey": credentials.api_key}
+        raise AuthenticationError("SMSC.ru needs a login and password, or an API key")
+
+
+# -- answers ---------------------------------------------------------------------------
+
+
+def _read(answer: HttpAnswer, *, may_deliver: bool) -> Any:
+    """The JSON of an answer; an error page or garbage raises `GatewayResponseError`."""
+    try:
+        data = loads_lenient(answer.text)
+    except ValueError as err:
+        raise unreadable(answer, may_deliver=may_deliver) from err
+    if answer.is_server_error and not (isinstance(data, Mapping) and "error" in data):
+        raise unreadable(answer, may_deliver=may_deliver)
+    return data
+
+
+def _error_from(data: Mapping[str, Any], *, phones: tuple[str, ...] = ()) -> SmsGatewayError:
+    """The error for an `{"error": text, "error_code": N}` answer."""
+    code = to_int(data.get("error_code"))
+    text = to_str(data.get("error"))
+    match code:
+        case 1:
+            return InvalidRequestError("SMSC.ru refused the parameters", code=code, text=text)
+        case 2:
+            return AuthenticationError(
+                "SMSC.ru refused the login, password or API key (or this IP address)",
+                code=code,
+                text=text,
+            )
+        case 3:
+            return InsufficientFundsError(
+                "Not enough money on the SMSC.ru account", code=code, text=text
+            )
+        case 4:
+            return RateLimitedError(
+                "SMSC.ru blocked this IP address for a while after too many errors",
+                retry_after=IP_BLOCKED_RETRY_AFTER,
+                code=code,
+                text=text,
+            )
+        case 5:
+            return InvalidRequestError("SMSC.ru refused the send-at time", code=code, text=text)
+        case 6:
+            return MessageRejectedError(
+                "SMSC.ru refused the message (its text or sender name)", code=code, text=text
+            )
+        case 7:
+            return InvalidRecipientError(
+                "SMSC.ru refused the phone number format", phones=phones, code=code, text=text
+            )
+        case 8:
+            return InvalidRecipientError(
+                "SMSC.ru cannot deliver to this number", phones=phones, code=code, text=text
+            )
+        case 9:
+            return RateLimitedError(
+                "Too many requests to SMSC.ru",
+                retry_after=TOO_MANY_REQUESTS_RETRY_AFTER,
+                code=code,
+                text=text,
+            )
+        case _:
+            raw = to_str(data.get("error_code"))
+            return GatewayResponseError(
+                "SMSC.ru answered with an unknown error", code=raw, text=text
+            )
+
+
+def _parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -> SendResult:
+    """Read a `send.php` answer with `cost=3` and `op=1`."""
+    if not isinstance(data, Mapping):
+        raise GatewayResponseError(
+            "SMSC.ru answered a send with something else than an object",
+            may_have_been_accepted=True,
+        )
+    message_id = to_str(data.get("id"))
+    if message_id is None:
+        raise GatewayResponseError(
+            "SMSC.ru answered a send without a message id", may_have_been_accepted=True
+        )
+    details = _per_phone(data.get("phones"))
+    errors = {phone: _phone_error(phone, item) for phone, item in details.items()}
+    accepted = [phone for phone in phones if errors.get(phone) is None]
+    segments = _segments_each(to_int(data.get("cnt")), len(accepted), parts)
+    total_cost = to_decimal(data.get("cost"))
+    recipients: list[RecipientResult] = []
+    for phone in phones:
+        error = errors.get(phone)
+        if error is not None:
+            recipients.append(
+                RecipientResult(
+                    phone=phone,
+                    accepted=False,
+                    error_kind=error.kind,
+                    error_code=error.code,
+                    error_text=str(error),
+                )
+            )
+            continue
+        cost: Decimal | None
+        if phone in details:
+            cost = to_decimal(details[phone].get("cost"))
+        else:
+            # Without per-number details a lone number's cost is the total.
+            cost = total_cost if len(accepted) == 1 else None
+        recipients.append(
+            RecipientResult(
+                phone=phone,
+                accepted=True,
+                message_ids=(message_id,),
+                segments=segments,
+                cost=cost,
+            )
+        )
+    return SendResult(
+        recipients=tuple(recipients),
+        client_message_id=options.client_message_id,
+        balance=to_decimal(data.get("balance")),
+    )
+
+
+def _per_phone(raw: Any) -> dict[str, Mapping[str, Any]]:
+    """The `op=1` details by phone digits (empty when the answer has none)."""
+    if not isinstance(raw, list):
+        return {}
+    details: dict[str, Mapping[str, Any]] = {}
+    for item in raw:
+        if isinstance(item, Mapping) and (phone := _digits(to_str(item.get("phone")) or "")):
+            details[phone] = item
+    return details
+
+
+def _phone_error(phone: str, item: Mapping[str, Any]) -> SmsGatewayError | None:
+    """Why one number of a send was refused, or None when it was taken."""
+    raw = item.get("error_code", item.get("error"))
+    if raw in (None, "", 0, "0"):
+        return None
+    code = to_int(raw)
+    if code is None:
+        return _error_from({"error": raw}, phones=(phone,))
+    return _error_from({"error_code": code}, phones=(phone,))
+
+
+def _segments_each(total: int | None, accepted: int, parts: int) -> int:
+    """Parts per number: from the gateway's total when it divides evenly, else counted."""
+    if total and accepted and total % accepted == 0:
+        return total // accepted
+    return parts
+
+
+def _parse_balance(data: Any) -> Balance:
+    """Read a `balance.php` answer (`{"balance": "1.00", "credit": ..., "currency": ...}`)."""
+    if isinstance(data, Mapping):
+        amount = to_decimal(data.get("balance"))
+        currency = to_str(data.get("currency"))
+        credit = to_decimal(data.get("credit"))
+    else:
+        amount, currency, credit = to_decimal(data), None, None
+    if amount is None:
+        raise ValueError("no balance in the answer")
+    return Balance(amount=amount, currency=currency, credit=credit)
+
+
+def _parse_lookup(data: Any, phones: list[str]) -> list[LookupResult]:
+    """Read a `send.php?hlr=1` answer: one id for the request, per-number refusals."""
+    if not isinstance(data, Mapping) or (request_id := to_str(data.get("id"))) is None:
+        raise GatewayResponseError(
+            "SMSC.ru answered a lookup without a request id", may_have_been_accepted=True
+        )
+    details = _per_phone(data.get("phones"))
+    results: list[LookupResult] = []
+    for phone in phones:
+        error = _phone_error(phone, details[phone]) if phone in details else None
+        if error is not None:
+            results.append(
+                LookupResult(
+                    phone=phone,
+                    state=LookupState.FAILED,
+                    request_id=request_id,
+                    error_code=error.code,
+                )
+            )
+        else:
+            results.append(
+                LookupResult(phone=phone, state=LookupState.PENDING, request_id=request_id)
+            )
+    return results
+
+
+def _match_statuses(data: Any, refs: list[_Ref]) -> dict[_Ref, Mapping[str, Any]]:
+    """Pair the items of a `status.php` answer with the messages asked about."""
+    if isinstance(data, Mapping):
+        if to_int(data.get("error_code")) == _NOT_FOUND:
+            return {}  # none of them is known
+        data = [data]
+    if not isinstance(data, list):
+        raise ValueError("a status answer is a list of objects")
+    items = [item for item in data if isinstance(item, Mapping)]
+    matched: dict[_Ref, Mapping[str, Any]] = {}
+    for position, item in enumerate(items):
+        message_id = to_str(item.get("id"))
+        phone = _digits(to_str(item.get("phone")) or "")
+        if message_id is not None and phone:
+            matched[(message_id, phone)] = item
+        elif len(items) == len(refs):
+            # Items without id and phone come in the order asked.
+            matched[refs[position]] = item
+    return matched
+
+
+def _delivery_status(message: MessageRef, item: Mapping[str, Any] | None) -> DeliveryStatus:
+    if item is None or "error" in item or "error_code" in item:
+        text = to_str(item.get("error")) if item is not None else None
+        return DeliveryStatus(
+            message_id=message.message_id,
+            phone=message.phone,
+            state=DeliveryState.UNKNOWN,
+            raw_text=text or "Message not found",
+            error_code=to_str(item.get("error_code")) if item is not None else None,
+        )
+    code = to_int(item.get("status"))
+    return DeliveryStatus(
+        message_id=message.message_id,
+        phone=message.phone,
+        state=_DELIVERY_STATES.get(code, DeliveryState.UNKNOWN)
+        if code is not None
+        else DeliveryState.UNKNOWN,
+        raw_code=to_str(item.get("status")),
+        raw_text=to_str(item.get("status_name"))
+        or (_STATUS_TEXTS.get(code) if code is not None else None),
+        error_code=_reason(item.get("err")),
+        updated_at=_updated_at(item),
+        cost=to_decimal(item.get("cost")),
+    )
+
+
+def _lookup_result(pending: LookupResult, item: Mapping[str, Any] | None) -> LookupResult:
+    if item is None or "error" in item or "error_code" in item:
+        return LookupResult(
+            phone=pending.phone,
+            state=LookupState.FAILED,
+            request_id=pending.request_id,
+            error_code=to_str(item.get("error_code")) if item is not None else None,
+        )
+    code = to_int(item.get("status"))
+    state = _LOOKUP_STATES.get(code, LookupState.FAILED) if code is not None else None
+    return LookupResult(
+        phone=pending.phone,
+        state=state or LookupState.PENDING,
+        request_id=pending.request_id,
+        operator=to_str(item.get("net")),
+        country=to_str(item.get("cn")),
+        mcc=to_str(item.get("mcc")),
+        mnc=to_str(item.get("mnc")),
+        imsi=to_str(item.get("imsi")),
+        msc=to_str(item.get("msc")),
+        roaming_country=to_str(item.get("rcn")),
+        roaming_operator=to_str(item.get("rnet")),
+        raw_code=to_str(item.get("status")),
+        error_code=_reason(item.get("err")),
+    )
+
+
+def _reason(value: Any) -> str | None:
+    """The `err` field as an error code; 0 means no error."""
+    text = to_str(value)
+    return None if text in (None, "0") else text
+
+
+def _updated_at(item: Mapping[str, Any]) -> datetime | None:
+    """When the state last changed: the timestamp, else the date (Moscow time)."""
+    if (moment := parse_timestamp(item.get("last_timestamp"))) is not None:
+        return moment
+    text = to_str(item.get("last_date"))
+    if text is None:
+        return None
+    for fmt in ("%d.%m.%Y %H:%M:%S", "%d.%m.%y %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=MOSCOW).astimezone(UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _validity(validity: timedelta) -> str:
+    """A message lifetime as `hh:mm`, rounded up to whole minutes."""
+    minutes = math.ceil(validity.total_seconds() / 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+def _phones_of(form: Mapping[str, str]) -> tuple[str, ...]:
+    """The numbers a request was about, to name them in an error."""
+    raw = form.get("phones") or ""
+    return tuple(phone for phone in raw.split(",") if phone)

@@ -1,7 +1,542 @@
-"""Placeholder: being written."""
+"""SMStele (REX400) client: the `sendsms` and `status` HTTP API.
 
-from .base import SmsGateway
+Every request is a POST form to `<base>/sendsms` or `<base>/status` with `login`, `psw`
+and `charset=utf-8` in the body (the gateway reads windows-1251 otherwise). There are no
+sessions and no balance request. Numbers in the answers are JSON strings; the documented
+answers carry a trailing empty `{}` item and lack their last closing bracket, so the
+parser closes what was left open.
+
+Guesses where the document is silent are marked [guess].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+import functools
+import logging
+import re
+from typing import Any
+import uuid
+
+from .base import SmsGateway, segments_of
+from .errors import (
+    AuthenticationError,
+    GatewayResponseError,
+    GatewayUnavailableError,
+    InsufficientFundsError,
+    InvalidRecipientError,
+    InvalidRequestError,
+    InvalidSenderError,
+    MessageRejectedError,
+    NotSupportedError,
+    RateLimitedError,
+    SmsGatewayError,
+)
+from .http import HttpAnswer, unreadable
+from .models import (
+    Capabilities,
+    DeliveryState,
+    DeliveryStatus,
+    LookupResult,
+    LookupState,
+    MessageRef,
+    Provider,
+    RecipientResult,
+    SendOptions,
+    SendResult,
+)
+from .parsing import MOSCOW, format_local, loads_lenient, parse_iso, to_int, to_str
+from .phone import normalize_phones
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://rexsmsc.rex400.ru:8882/cgibin/"
+"""HTTPS on the gateway's own port; customers may be given other hosts, ports and paths."""
+
+CHECK_MESSAGE_ID = "ru_sms-check"
+"""A message id we never send: asking for its status only proves the credentials."""
+
+RATE_LIMIT_RETRY_AFTER = 60.0
+"""Seconds to wait after HTTP 429 [guess: the gateway documents no rate limit]."""
+
+MAX_CLIENT_ID_LENGTH = 40
+"""Our limit on a user's message id [guess: the document only shows that 71 is too long]."""
+
+_CLIENT_ID = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_CLIENT_ID_LENGTH}}}")
+_ATTRIBUTE = re.compile(r"attribute:\s*'([A-Za-z_]+)", re.IGNORECASE)
+_NO_ERROR = frozenset({"-99", "0"})
+"""Codes that report no error [guess: -99 = no error / in progress]."""
+
+_RECIPIENT_ATTRIBUTES = frozenset({"phones", "phone"})
+_CREDENTIAL_ATTRIBUTES = frozenset({"login", "psw"})
+
+_ERRORS: dict[int, tuple[type[SmsGatewayError], str]] = {
+    -1: (GatewayResponseError, "System error"),
+    -2: (GatewayResponseError, "Out of memory"),
+    -6: (NotSupportedError, "Not implemented"),
+    -21: (AuthenticationError, "Missing login"),
+    -22: (AuthenticationError, "Missing password"),
+    -23: (AuthenticationError, "Invalid login or password"),
+    -24: (AuthenticationError, "IP address not allowed"),
+    -25: (InvalidRecipientError, "Missing destination address"),
+    -26: (InvalidRecipientError, "Invalid destination address"),
+    -27: (InvalidRequestError, "Missing text"),
+    -28: (InvalidRequestError, "Invalid validity"),
+    -29: (InvalidRequestError, "Invalid deferred time"),
+    -30: (InvalidRequestError, "Invalid priority"),
+    -31: (InvalidSenderError, "Invalid sender"),
+    -32: (InvalidSenderError, "Sender not allowed"),
+    -33: (InvalidRequestError, "Invalid charset"),
+    -34: (InvalidRequestError, "Missing message id"),
+    -35: (InvalidRequestError, "Invalid message id"),
+    -41: (MessageRejectedError, "Text too long"),
+    -42: (MessageRejectedError, "Too many segments"),
+    -43: (InsufficientFundsError, "Not enough credits"),
+}
+"""Every code of the document's table (REXSMSCE_*), with what it means to us."""
+
+_STATES: dict[str, DeliveryState] = {
+    "ENROUTE": DeliveryState.SENT,
+    "ACCEPTD": DeliveryState.SENT,
+    "DELIVRD": DeliveryState.DELIVERED,
+    "EXPIRED": DeliveryState.EXPIRED,
+    "DELETED": DeliveryState.FAILED,
+    "UNDELIV": DeliveryState.FAILED,
+    "REJECTD": DeliveryState.FAILED,
+    "UNKNOWN": DeliveryState.UNKNOWN,
+}
+"""SMPP receipt words in `stat`; an empty `stat` means not yet handed over."""
 
 
-class SmsteleClient(SmsGateway):  # type: ignore[misc]
-    """Placeholder."""
+class SmsteleClient(SmsGateway):
+    """An SMStele (REX400) account: send, delivery status and HLR lookup; no balance."""
+
+    provider = Provider.SMSTELE
+    capabilities = Capabilities(
+        lookup=True,
+        flash=True,
+        client_message_id=True,
+        server_transliteration=True,
+    )
+    default_base_url = DEFAULT_BASE_URL
+
+    # -- what the integration calls ---------------------------------------------------
+
+    async def check_credentials(self) -> None:
+        """Ask for the status of a message that cannot exist: only bad credentials fail."""
+        try:
+            await self._request("status", {"id": CHECK_MESSAGE_ID})
+        except InvalidRequestError, InvalidRecipientError:
+            # The gateway checks the login before anything else (the document's first
+            # example): a complaint about the request itself means the login passed.
+            return
+
+    async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:
+        """The state of each message: one `status` request per distinct message id."""
+        groups: dict[str, list[str]] = {}
+        for ref in messages:
+            phones = groups.setdefault(ref.message_id, [])
+            if ref.phone not in phones:
+                phones.append(ref.phone)
+        if not groups:
+            return []
+        ids = list(groups)
+        outcomes = await self._bounded(
+            [functools.partial(self._status_of, mid, groups[mid]) for mid in ids]
+        )
+        _raise_if_all_failed(outcomes)
+        statuses: list[DeliveryStatus] = []
+        for mid, outcome in zip(ids, outcomes, strict=True):
+            if isinstance(outcome, SmsGatewayError):
+                # Others were answered: these stay unknown and are asked again later.
+                statuses.extend(
+                    DeliveryStatus(
+                        message_id=mid,
+                        phone=phone,
+                        state=DeliveryState.UNKNOWN,
+                        raw_text=str(outcome),
+                        error_code=outcome.code,
+                    )
+                    for phone in groups[mid]
+                )
+            elif isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
+                raise outcome
+            else:
+                statuses.extend(outcome)
+        return statuses
+
+    async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
+        """HLR lookup (`hlr=1`): the operator of each number, answered at once."""
+        numbers = normalize_phones(phones)
+        size = self.max_recipients_per_request
+        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+        outcomes = await self._bounded(
+            [functools.partial(self._lookup_chunk, chunk) for chunk in chunks]
+        )
+        _raise_if_all_failed(outcomes)
+        results: list[LookupResult] = []
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
+            if isinstance(outcome, SmsGatewayError):
+                results.extend(
+                    LookupResult(phone=phone, state=LookupState.FAILED, error_code=outcome.code)
+                    for phone in chunk
+                )
+            elif isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
+                raise outcome
+            else:
+                results.extend(outcome)
+        return results
+
+    # -- the gateway's side of send ---------------------------------------------------
+
+    def _check_options(self, options: SendOptions) -> None:
+        super()._check_options(options)
+        mid = options.client_message_id
+        if mid is not None and not _CLIENT_ID.fullmatch(mid):
+            raise InvalidRequestError(
+                f"A message id takes 1 to {MAX_CLIENT_ID_LENGTH} Latin letters, digits "
+                "and . _ : - only"
+            )
+
+    async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
+        # Always our own id, so that every send can be asked about later.
+        message_id = options.client_message_id or new_message_id()
+        form = {"phones": ",".join(phones), "mes": text, "id": message_id}
+        if options.sender:
+            form["sender"] = options.sender
+        if options.transliterate:
+            form["translit"] = "1"
+        if options.flash:
+            form["flash"] = "1"
+        if options.send_at is not None:
+            # [guess] Moscow time: the answers' timestamps carry +03.
+            form["deferred"] = format_local(options.send_at, MOSCOW, "%Y-%m-%d %H:%M:%S")
+        if options.validity is not None:
+            # [guess] minutes: the document gives no unit.
+            form["validity"] = str(int(options.validity.total_seconds() // 60))
+        try:
+            data = await self._request("sendsms", form, may_deliver=True)
+        except InvalidRecipientError as err:
+            err.phones = tuple(phones)
+            raise
+        if not _records(data.get("messages")) and not to_str(data.get("id")):
+            # Neither an error nor an envelope: what became of the text is unknown.
+            raise GatewayResponseError(
+                "SMStele sent an answer without a message id",
+                may_have_been_accepted=True,
+            )
+        recipients = _send_recipients(data, phones, text, message_id)
+        _LOGGER.debug(
+            "sendsms: %d of %d numbers accepted",
+            sum(1 for r in recipients if r.accepted),
+            len(recipients),
+        )
+        return SendResult(recipients=tuple(recipients), client_message_id=message_id)
+
+    # -- requests ---------------------------------------------------------------------
+
+    async def _status_of(self, message_id: str, phones: list[str]) -> list[DeliveryStatus]:
+        form = {"id": message_id}
+        if len(phones) == 1 and phones[0]:
+            form["phone"] = _digits(phones[0])
+        data = await self._request("status", form)
+        results = [
+            item
+            for item in _records(data.get("results"))
+            if to_str(item.get("id")) in (None, message_id)
+        ]
+        return [_delivery_status(message_id, phone, results) for phone in phones]
+
+    async def _lookup_chunk(self, phones: list[str]) -> list[LookupResult]:
+        data = await self._request("sendsms", {"phones": ",".join(phones), "hlr": "1"})
+        request_id = to_str(data.get("id"))
+        by_phone = _by_phone(data.get("messages"))
+        return [_lookup_result(phone, by_phone.get(phone), request_id) for phone in phones]
+
+    async def _request(
+        self, path: str, form: dict[str, str], *, may_deliver: bool = False
+    ) -> dict[str, Any]:
+        """POST `form` with the credentials and read the answer; errors are raised."""
+        login, password = self._credentials.login, self._credentials.password
+        if not login or not password:
+            raise AuthenticationError("SMStele needs a login and a password")
+        full = {"login": login, "psw": password, "charset": "utf-8", **form}
+
+        async def attempt(base: str) -> dict[str, Any]:
+            answer = await self._post(path, full, may_deliver=may_deliver, base_url=base)
+            return read_answer(answer, may_deliver=may_deliver)
+
+        return await self._call(attempt)
+
+
+def new_message_id() -> str:
+    """A short, unique message id of ours (`ru_sms-` and 16 hex digits)."""
+    return f"ru_sms-{uuid.uuid4().hex[:16]}"
+
+
+# -- reading answers ------------------------------------------------------------------
+
+
+def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
+    """The answer as a dict, or the error it reports.
+
+    Raises the mapped error for `{"error": "<negative code>", ...}`, `RateLimitedError`
+    for HTTP 429 and `GatewayResponseError` for anything that cannot be read.
+    """
+    if answer.status == 429:
+        raise RateLimitedError(
+            "SMStele asks to slow down (HTTP 429)",
+            retry_after=RATE_LIMIT_RETRY_AFTER,
+            code=429,
+        )
+    data = loads_tolerant(answer.text)
+    if isinstance(data, list):
+        # A bare list of per-number items, without the envelope.
+        data = {"messages": data, "results": data}
+    if isinstance(data, dict):
+        code = to_str(data.get("error"))
+        if code is not None and code not in _NO_ERROR:
+            raise gateway_error(code, to_str(data.get("description")), may_deliver=may_deliver)
+        if answer.status < 400:
+            return data
+    if answer.status == 404:
+        # Nothing answered at that address, so nothing was sent.
+        raise GatewayResponseError(
+            "SMStele has no such address (HTTP 404): check the base URL", code=404
+        )
+    raise unreadable(answer, may_deliver=may_deliver)
+
+
+def loads_tolerant(text: str) -> Any:
+    """Parse JSON, closing the brackets the documented answers leave open; None if unreadable."""
+    try:
+        return loads_lenient(text)
+    except ValueError:
+        pass
+    closed = _close_brackets(text)
+    if closed is None:
+        return None
+    try:
+        return loads_lenient(closed)
+    except ValueError:
+        return None
+
+
+def _close_brackets(text: str) -> str | None:
+    """`text` with its open containers closed, when it stops right after a closed one.
+
+    Only an answer that ends with `}` or `]` is completed: one cut off inside a value is
+    left unreadable rather than guessed at.
+    """
+    body = text.strip()
+    if not body or body[-1] not in "}]":
+        return None
+    pairs = {"{": "}", "[": "]"}
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in pairs:
+            stack.append(pairs[char])
+        elif char in "}]" and (not stack or stack.pop() != char):
+            return None
+    if in_string or not stack:
+        return None
+    return body + "".join(reversed(stack))
+
+
+def gateway_error(
+    code: str, description: str | None, *, may_deliver: bool = False
+) -> SmsGatewayError:
+    """The error for a refused request (`code` as the gateway wrote it)."""
+    cls, meaning = classify(code, description)
+    message = f"SMStele refused the request: {meaning}"
+    if issubclass(cls, GatewayUnavailableError):
+        # The table's codes reject the request; an unknown code might not have.
+        known = to_int(code) in _ERRORS
+        return cls(
+            message,
+            code=code,
+            text=description,
+            may_have_been_accepted=may_deliver and not known,
+        )
+    return cls(message, code=code, text=description)
+
+
+def classify(code: str, description: str | None) -> tuple[type[SmsGatewayError], str]:
+    """The error class and meaning of a code, trusting a named attribute over the code.
+
+    The document's own examples answer -24 (IP not allowed, by the table) for a missing
+    `phones` and -25 for an empty one: where the description names the attribute, that
+    decides.
+    """
+    cls, meaning = _ERRORS.get(to_int(code) or 0, (GatewayResponseError, f"Error {code}"))
+    match = _ATTRIBUTE.search(description or "")
+    if match is None:
+        return cls, meaning
+    attribute = match.group(1).lower()
+    if attribute in _RECIPIENT_ATTRIBUTES:
+        return InvalidRecipientError, f"Bad recipient numbers ({attribute})"
+    if attribute in _CREDENTIAL_ATTRIBUTES:
+        return AuthenticationError, f"Bad credentials ({attribute})"
+    if attribute == "sender":
+        return InvalidSenderError, "Bad sender name"
+    if cls in (InvalidRequestError, MessageRejectedError):
+        return cls, meaning
+    return InvalidRequestError, f"Bad parameter {attribute!r}"
+
+
+def _send_recipients(
+    data: dict[str, Any], phones: list[str], text: str, message_id: str
+) -> list[RecipientResult]:
+    envelope_id = to_str(data.get("id")) or message_id
+    by_phone = _by_phone(data.get("messages"))
+    results: list[RecipientResult] = []
+    for phone in phones:
+        item = by_phone.get(phone)
+        if item is None:
+            # Missing from an answer that reports no error (the documented ones are cut
+            # short): the request was taken, so was the number; its status will tell.
+            results.append(
+                RecipientResult(
+                    phone=phone,
+                    accepted=True,
+                    message_ids=(envelope_id,),
+                    segments=segments_of(text),
+                )
+            )
+            continue
+        code = _item_error(item)
+        if code is not None:
+            cls, meaning = classify(code, None)
+            results.append(
+                RecipientResult(
+                    phone=phone,
+                    accepted=False,
+                    error_kind=cls.kind,
+                    error_code=code,
+                    error_text=meaning,
+                )
+            )
+            continue
+        parts = to_int(item.get("cnt"))
+        results.append(
+            RecipientResult(
+                phone=phone,
+                accepted=True,
+                message_ids=(to_str(item.get("id")) or envelope_id,),
+                segments=parts if parts is not None and parts >= 1 else segments_of(text),
+            )
+        )
+    return results
+
+
+def _lookup_result(phone: str, item: dict[str, Any] | None, request_id: str | None) -> LookupResult:
+    if item is None:
+        return LookupResult(phone=phone, state=LookupState.FAILED, request_id=request_id)
+    code = _item_error(item)
+    operator = to_str(item.get("operator"))
+    if code is not None:
+        cls, _meaning = classify(code, None)
+        state = LookupState.UNREACHABLE if cls is InvalidRecipientError else LookupState.FAILED
+    else:
+        # [guess] no operator in the register's answer: the number is not served.
+        state = LookupState.REACHABLE if operator else LookupState.UNREACHABLE
+    return LookupResult(
+        phone=phone,
+        state=state,
+        request_id=to_str(item.get("id")) or request_id,
+        operator=operator,
+        region=to_str(item.get("region")),
+        mnc=to_str(item.get("mnc")),
+        raw_code=to_str(item.get("status")),
+        error_code=code,
+    )
+
+
+def _delivery_status(message_id: str, phone: str, results: list[dict[str, Any]]) -> DeliveryStatus:
+    wanted = _digits(phone)
+    matching = [r for r in results if not wanted or _digits(r.get("phone")) == wanted]
+    if not matching:
+        return DeliveryStatus(
+            message_id=message_id,
+            phone=phone,
+            state=DeliveryState.UNKNOWN,
+            raw_text="not found",
+        )
+    # Our ids need not be unique on the gateway: the latest message with it counts.
+    item = max(
+        matching,
+        key=lambda r: (
+            to_str(r.get("last_timestamp")) or "",
+            to_str(r.get("send_timestamp")) or "",
+        ),
+    )
+    stat = (to_str(item.get("stat")) or "").upper()
+    state = _STATES.get(stat, DeliveryState.UNKNOWN) if stat else DeliveryState.QUEUED
+    err = to_str(item.get("err"))
+    updated = _moscow_time(item.get("last_timestamp")) or _moscow_time(item.get("send_timestamp"))
+    return DeliveryStatus(
+        message_id=message_id,
+        phone=phone,
+        state=state,
+        raw_code=to_str(item.get("status")),
+        raw_text=stat or None,
+        error_code=None if err in _NO_ERROR else err,
+        updated_at=updated,
+    )
+
+
+def _moscow_time(value: Any) -> datetime | None:
+    return parse_iso(value, default_tz=MOSCOW)
+
+
+def _item_error(item: dict[str, Any]) -> str | None:
+    """The error code of one number's item, or None when it was taken."""
+    for key in ("error", "status"):
+        code = to_str(item.get(key))
+        value = to_int(code)
+        if code is not None and value is not None and value < 0 and code not in _NO_ERROR:
+            return code
+    return None
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    """The non-empty objects of a list (the documented lists end with `{}`)."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict) and item]
+
+
+def _by_phone(value: Any) -> dict[str, dict[str, Any]]:
+    by_phone: dict[str, dict[str, Any]] = {}
+    for item in _records(value):
+        phone = _digits(item.get("phone"))
+        if phone:
+            by_phone.setdefault(phone, item)
+    return by_phone
+
+
+def _digits(value: Any) -> str:
+    """A number as bare digits, `8` trunk prefix of a Russian number made `7`."""
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "8":
+        return "7" + digits[1:]
+    return digits
+
+
+def _raise_if_all_failed(outcomes: Sequence[object]) -> None:
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    if failures and len(failures) == len(outcomes):
+        raise failures[0]

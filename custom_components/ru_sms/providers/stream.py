@@ -1,7 +1,204 @@
-"""Placeholder: being written."""
+"""Stream Telecom: the REST API at `https://gateway.api.sc/rest/`.
 
-from .base import SmsGateway
+What it shares with Devino (sessions, errors, per-segment ids) is in `restapi.py`; here
+are its paths (with their trailing slashes), parameter names, states and its HLR lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from .errors import InvalidRequestError, SmsGatewayError
+from .http import HttpAnswer, unreadable
+from .models import (
+    Capabilities,
+    DeliveryState,
+    LookupResult,
+    LookupState,
+    Provider,
+    SendOptions,
+    Statistics,
+)
+from .parsing import to_int, to_str
+from .phone import normalize_phones
+from .restapi import (
+    Form,
+    RestApiGateway,
+    check_answer,
+    count_of,
+    delivery_ratio,
+    field,
+    format_date,
+    read_ids,
+    wall_clock,
+)
+
+STREAM_STATES: Mapping[int, DeliveryState] = {
+    -1: DeliveryState.SENT,
+    0: DeliveryState.DELIVERED,
+    42: DeliveryState.FAILED,
+    46: DeliveryState.EXPIRED,
+    255: DeliveryState.UNKNOWN,  # status unavailable (archived)
+}
+"""Stream's `State` codes, normalised."""
+
+HLR_STATES: Mapping[int, LookupState] = {
+    -1: LookupState.PENDING,
+    0: LookupState.REACHABLE,
+    42: LookupState.UNREACHABLE,
+}
+"""Stream's HLR `State` codes; any other is a failed lookup."""
 
 
-class StreamClient(SmsGateway):  # type: ignore[misc]
-    """Placeholder."""
+class StreamClient(RestApiGateway):
+    """A Stream Telecom account (login and password; a session id signs each call)."""
+
+    provider = Provider.STREAM
+    default_base_url = "https://gateway.api.sc/rest/"
+    capabilities = Capabilities(
+        balance=True,
+        lookup=True,
+        lookup_is_deferred=True,
+        incoming=True,
+        statistics=True,
+        recipient_local_time=True,
+        # Undocumented: Devino's limit, same API family. [guess]
+        max_text_length=2000,
+    )
+    login_path = "Session/session.php"
+    balance_path = "Balance/balance.php"
+    state_path = "State/state.php"
+    incoming_path = "Incoming/"
+    statistics_path = "Statistic/"
+    session_field = "sessionId"
+    state_table = STREAM_STATES
+
+    def _chunk_size(self, options: SendOptions) -> int:
+        """One number per request for a timed send: `Send/SendBulk/` takes no `sendDate`."""
+        if options.recipient_local_time or options.send_at is not None:
+            return 1
+        return self.max_recipients_per_request
+
+    def _send_request(self, phones: list[str], text: str, options: SendOptions) -> tuple[str, Form]:
+        """`Send/SendSms/` for one number, `Send/SendBulk/` for several, `Send/SendByTime/`."""
+        if options.recipient_local_time:
+            path = "Send/SendByTime/"
+            form: Form = [("destinationAddress", phones[0])]
+        elif len(phones) == 1:
+            path = "Send/SendSms/"
+            form = [("destinationAddress", phones[0])]
+        else:
+            path = "Send/SendBulk/"
+            form = [("destinationAddresses", ",".join(phones))]
+        form.append(("data", text))
+        form += self._sender_form(("sourceAddress", "validity"), options)
+        if options.send_at is not None:
+            when = (
+                wall_clock(options.send_at)
+                if options.recipient_local_time
+                else format_date(options.send_at)
+            )
+            form.append(("sendDate", when))
+        return path, form
+
+    def _read_statistics(self, data: Mapping[str, Any]) -> Statistics:
+        """`Sent, Delivered, NotDelivered, InProgress, Expired, DeliveryRatio`."""
+        sent = count_of(data, "Sent")
+        delivered = count_of(data, "Delivered")
+        return Statistics(
+            sent=sent,
+            delivered=delivered,
+            failed=count_of(data, "NotDelivered"),
+            in_progress=count_of(data, "InProgress"),
+            expired=count_of(data, "Expired"),
+            delivery_ratio=delivery_ratio(data, delivered, sent),
+            raw=dict(data),
+        )
+
+    # -- HLR --------------------------------------------------------------------------
+
+    async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
+        """Start an HLR request per number (`Send/SendHLR/`); the results are pending.
+
+        Numbers the gateway refuses come back failed with the reason's code; when every
+        number fails, the error is raised.
+        """
+        numbers = normalize_phones(phones)
+        outcomes = await self._bounded([partial(self._start_lookup, phone) for phone in numbers])
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if len(errors) == len(outcomes):
+            raise errors[0]
+        results: list[LookupResult] = []
+        for phone, outcome in zip(numbers, outcomes, strict=True):
+            if isinstance(outcome, SmsGatewayError):
+                results.append(
+                    LookupResult(phone=phone, state=LookupState.FAILED, error_code=outcome.code)
+                )
+            elif isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
+                raise outcome
+            else:
+                results.append(outcome)
+        return results
+
+    async def _start_lookup(self, phone: str) -> LookupResult:
+        def read(answer: HttpAnswer) -> LookupResult:
+            ids = read_ids(answer, phones=(phone,))
+            return LookupResult(phone=phone, state=LookupState.PENDING, request_id=ids[0])
+
+        # A lookup is charged: like a send, it is not repeated when it may have gone through.
+        return await self._request(
+            "Send/SendHLR/", [("destinationAddress", phone)], read, may_deliver=True
+        )
+
+    async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
+        """Ask `State/HLR/` about each pending lookup; final ones are returned as they are."""
+        asking = [p for p in pending if not p.is_final and p.request_id]
+        outcomes = await self._bounded([partial(self._lookup_state, item) for item in asking])
+        answers: dict[int, LookupResult] = {}
+        for item, outcome in zip(asking, outcomes, strict=True):
+            if isinstance(outcome, InvalidRequestError):
+                answers[id(item)] = LookupResult(
+                    phone=item.phone,
+                    state=LookupState.FAILED,
+                    request_id=item.request_id,
+                    error_code=outcome.code,
+                )
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                answers[id(item)] = outcome
+        return [answers.get(id(item), item) for item in pending]
+
+    async def _lookup_state(self, item: LookupResult) -> LookupResult:
+        def read(answer: HttpAnswer) -> LookupResult:
+            result = read_hlr_state(check_answer(answer, may_deliver=False), item)
+            if result is None:
+                raise unreadable(answer, may_deliver=False)
+            return result
+
+        return await self._request("State/HLR/", [("messageId", item.request_id or "")], read)
+
+
+def read_hlr_state(data: Any, item: LookupResult) -> LookupResult | None:
+    """The lookup's answer from `State/HLR/`, or None when the answer has no state."""
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        data = data[0]
+    if not isinstance(data, dict):
+        return None
+    code = to_int(field(data, "State"))
+    if code is None:
+        return None
+    port = to_int(field(data, "Port"))
+    error = to_str(field(data, "Error"))
+    return LookupResult(
+        phone=item.phone,
+        state=HLR_STATES.get(code, LookupState.FAILED),
+        request_id=item.request_id,
+        imsi=to_str(field(data, "IMSI")),
+        msc=to_str(field(data, "MSC")),
+        ported=None if port is None else port == 1,
+        raw_code=str(code),
+        error_code=None if error in (None, "0") else error,
+    )
