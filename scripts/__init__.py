@@ -1,0 +1,1 @@
+"""Development scripts (run through the shell wrappers beside them)."""
