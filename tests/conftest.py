@@ -1,12 +1,23 @@
-"""Shared fixtures: an aiohttp session for the clients and a port nobody listens on."""
+"""Shared fixtures: an aiohttp session for the clients, emulated gateways, config entries."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import socket
+from typing import Any
 
 import aiohttp
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ru_sms.const import CONF_PHONES, CONF_PROVIDER, DOMAIN, SUBENTRY_RECIPIENT
+from custom_components.ru_sms.providers import base as base_module
+from custom_components.ru_sms.providers.models import Provider
+from tests.emulators.base import EmulatedGateway
+from tests.emulators.catalog import ACCOUNTS
+
+IVAN = "79161234567"
+"""The number of the recipient every test entry has."""
 
 
 @pytest.fixture
@@ -23,3 +34,71 @@ def refused_url(socket_enabled: None) -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+# -- the Home Assistant side -----------------------------------------------------------
+
+
+@pytest.fixture
+def no_client_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry a request that did not go through at once."""
+    monkeypatch.setattr(base_module, "RETRY_DELAY", 0)
+
+
+@pytest.fixture
+async def start_emulator(
+    socket_enabled: None,
+) -> AsyncIterator[Callable[[Provider], Any]]:
+    """Start an emulated gateway for a provider (stopped after the test)."""
+    started: list[EmulatedGateway] = []
+
+    async def start(provider: Provider) -> Any:
+        emulator = ACCOUNTS[provider].emulator()
+        emulator.hang_seconds = 1.0
+        await emulator.start()
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        await emulator.stop()
+
+
+def gateway_data(provider: Provider, emulator: EmulatedGateway) -> dict[str, Any]:
+    """Entry data for the emulated account of a provider."""
+    credentials = ACCOUNTS[provider].credentials
+    return {
+        CONF_PROVIDER: provider.value,
+        "username": credentials.login,
+        "password": credentials.password,
+        "url": emulator.base_url,
+    }
+
+
+def make_entry(
+    provider: Provider,
+    emulator: EmulatedGateway,
+    *,
+    options: dict[str, Any] | None = None,
+    recipients: dict[str, list[str]] | None = None,
+) -> MockConfigEntry:
+    """A config entry for the emulated account, with recipient subentries."""
+    if recipients is None:
+        recipients = {"Ivan": [IVAN]}
+    credentials = ACCOUNTS[provider].credentials
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"{provider.value} ({credentials.login})",
+        unique_id=f"{provider.value}:{(credentials.login or '').lower()}",
+        data=gateway_data(provider, emulator),
+        options={"sender": ACCOUNTS[provider].sender, **(options or {})},
+        subentries_data=[
+            {
+                "data": {CONF_PHONES: phones},
+                "subentry_type": SUBENTRY_RECIPIENT,
+                "title": name,
+                "unique_id": None,
+            }
+            for name, phones in recipients.items()
+        ],
+    )

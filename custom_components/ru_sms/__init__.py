@@ -1,20 +1,112 @@
 """RU SMS Gateways: SMS alerts through SMSC.ru, SMStele, Stream Telecom and Devino Telecom.
 
-The gateway clients live in `providers/` (no Home Assistant import). The Home Assistant side
-(config flow, entities, actions) is built on top of them.
+The gateway clients live in `providers/` (no Home Assistant import); this package is the
+Home Assistant side: accounts and recipients from the UI, notify entities, the account's
+notify service, balance sensors and actions.
 """
 
 from __future__ import annotations
 
+import logging
+
+from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    discovery,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import CONF_PROVIDER, DOMAIN
+from .coordinator import (
+    BalanceCoordinator,
+    RuSmsConfigEntry,
+    RuSmsRuntimeData,
+    account_device_info,
+    low_balance_issue_id,
+)
+from .gateway import create_gateway, provider_name
+from .providers import AuthenticationError, SmsGateway, SmsGatewayError
+from .services import async_setup_services
 
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NOTIFY, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+CONF_ENTRY_ID = "entry_id"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (nothing to do before an account is added)."""
+    """Register the actions (they name the account they use)."""
+    async_setup_services(hass)
     return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
+    """Set up an account: check it, start the balance sensor, add the notify entities."""
+    client = create_gateway(hass, entry.data)
+    balance: BalanceCoordinator | None = None
+    if client.capabilities.balance:
+        # The first balance request also proves the credentials.
+        balance = BalanceCoordinator(hass, entry, client)
+        await balance.async_config_entry_first_refresh()
+        entry.async_on_unload(balance.async_add_listener(balance.async_update_issue))
+        balance.async_update_issue()
+    else:
+        await _async_check_credentials(entry, client)
+
+    entry.runtime_data = RuSmsRuntimeData(client=client, balance=balance)
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account_device_info(entry)
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+    # The account's notify service (`notify.<account name>`) for automations that pass
+    # numbers as `target`; it is registered by the notify platform's legacy loader.
+    hass.async_create_task(
+        discovery.async_load_platform(
+            hass,
+            Platform.NOTIFY,
+            DOMAIN,
+            {CONF_NAME: entry.title, CONF_ENTRY_ID: entry.entry_id},
+            {},
+        )
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def _async_check_credentials(entry: RuSmsConfigEntry, client: SmsGateway) -> None:
+    """One cheap request, for gateways without a balance to poll."""
+    placeholders = {"gateway": provider_name(entry.data[CONF_PROVIDER])}
+    try:
+        await client.check_credentials()
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="authentication_failed",
+            translation_placeholders={**placeholders, "error": str(err)},
+        ) from err
+    except SmsGatewayError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="gateway_unavailable",
+            translation_placeholders={**placeholders, "error": str(err)},
+        ) from err
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
+    """Options, credentials or recipients changed: start the account anew."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
+    """Unload an account: its platforms, its notify service, its repair issue."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        ir.async_delete_issue(hass, DOMAIN, low_balance_issue_id(entry))
+    return unloaded

@@ -1,5 +1,58 @@
 """Constants of the ru_sms integration."""
 
+from __future__ import annotations
+
+from datetime import timedelta
 from typing import Final
 
+from .providers import Provider
+
 DOMAIN: Final = "ru_sms"
+
+CONF_PROVIDER: Final = "provider"
+CONF_SENDER: Final = "sender"
+CONF_SSL: Final = "ssl"
+CONF_PHONES: Final = "phones"
+CONF_BALANCE_INTERVAL: Final = "balance_interval"
+"""Minutes between balance requests."""
+CONF_LOW_BALANCE: Final = "low_balance_threshold"
+CONF_TRANSLITERATE: Final = "transliterate"
+
+SUBENTRY_RECIPIENT: Final = "recipient"
+
+DEFAULT_BALANCE_INTERVAL: Final = 60
+MIN_BALANCE_INTERVAL: Final = 5
+MAX_BALANCE_INTERVAL: Final = 24 * 60
+DEFAULT_LOW_BALANCE: Final = 0.0
+DEFAULT_CURRENCY: Final = "RUB"
+
+SMSTELE_DEFAULT_HOST: Final = "rexsmsc.rex400.ru"
+SMSTELE_DEFAULT_PORT: Final = 8882
+SMSTELE_PATH: Final = "/cgibin/"
+
+PROVIDER_NAMES: Final[dict[Provider, str]] = {
+    Provider.SMSC: "SMSC.ru",
+    Provider.SMSTELE: "SMStele (REX400)",
+    Provider.STREAM: "Stream Telecom",
+    Provider.DEVINO: "Devino Telecom",
+}
+
+LOOKUP_WAIT: Final = timedelta(seconds=30)
+"""How long `lookup_number` waits for the answers of a gateway that answers later."""
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_PHONES: Final = "phones"
+ATTR_ENTITY_ID: Final = "entity_id"
+ATTR_MESSAGE: Final = "message"
+ATTR_TITLE: Final = "title"
+ATTR_SENDER: Final = "sender"
+ATTR_SEND_AT: Final = "send_at"
+ATTR_RECIPIENT_LOCAL_TIME: Final = "recipient_local_time"
+ATTR_VALIDITY: Final = "validity"
+ATTR_FLASH: Final = "flash"
+ATTR_TRANSLITERATE: Final = "transliterate"
+ATTR_MESSAGE_IDS: Final = "message_ids"
+
+SERVICE_SEND_MESSAGE: Final = "send_message"
+SERVICE_LOOKUP_NUMBER: Final = "lookup_number"
+SERVICE_GET_STATUS: Final = "get_status"

@@ -120,11 +120,7 @@ class SmsGateway(ABC):
         numbers come back rejected with the reason; when all fail, the error is raised.
         """
         options = options or SendOptions()
-        numbers = normalize_phones(phones)
-        self._check_options(options)
-        if options.transliterate and not self.capabilities.server_transliteration:
-            text = transliterate(text)
-        self._check_text(text)
+        numbers, text = self.prepare(phones, text, options)
         size = max(1, self._chunk_size(options))
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
         outcomes = await self._bounded(
@@ -150,6 +146,22 @@ class SmsGateway(ABC):
             # Requests run side by side: the lowest balance reported is the latest.
             balance=min(balances) if balances else None,
         )
+
+    def prepare(
+        self, phones: Iterable[str], text: str, options: SendOptions
+    ) -> tuple[list[str], str]:
+        """Check a send without sending: the normalised numbers and the text as it will go.
+
+        Raises what `send` raises before any request (`InvalidRecipientError`,
+        `InvalidSenderError`, `InvalidRequestError`, `NotSupportedError`,
+        `MessageRejectedError` for a text that is too long).
+        """
+        numbers = normalize_phones(phones)
+        self._check_options(options)
+        if options.transliterate and not self.capabilities.server_transliteration:
+            text = transliterate(text)
+        self._check_text(text)
+        return numbers, text
 
     @abstractmethod
     async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:

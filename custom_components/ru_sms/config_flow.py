@@ -1,0 +1,409 @@
+"""Config flow: pick the gateway, check the credentials; options; recipients as subentries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_URL,
+    CONF_USERNAME,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .const import (
+    CONF_BALANCE_INTERVAL,
+    CONF_LOW_BALANCE,
+    CONF_PHONES,
+    CONF_PROVIDER,
+    CONF_SENDER,
+    CONF_SSL,
+    CONF_TRANSLITERATE,
+    DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_LOW_BALANCE,
+    DOMAIN,
+    MAX_BALANCE_INTERVAL,
+    MIN_BALANCE_INTERVAL,
+    SMSTELE_DEFAULT_HOST,
+    SMSTELE_DEFAULT_PORT,
+    SUBENTRY_RECIPIENT,
+)
+from .gateway import create_gateway, provider_name
+from .providers import (
+    CLIENTS,
+    AuthenticationError,
+    Capabilities,
+    GatewayUnavailableError,
+    InvalidRecipientError,
+    InvalidSenderError,
+    Provider,
+    RateLimitedError,
+    SmsGateway,
+    SmsGatewayError,
+    normalize_phones,
+)
+from .providers.base import check_sender
+from .schema import vol
+
+_LOGGER = logging.getLogger(__name__)
+
+PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+TEXT = TextSelector()
+CREDENTIAL_KEYS = (
+    CONF_USERNAME,
+    CONF_PASSWORD,
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_PORT,
+    CONF_SSL,
+    CONF_URL,
+)
+
+
+def _capabilities(provider: Provider | str) -> Capabilities:
+    return CLIENTS[Provider(provider)].capabilities
+
+
+def _credentials_schema(provider: Provider, *, advanced: bool) -> vol.Schema:
+    """The credential fields a gateway asks for, and the default sender."""
+    fields: dict[vol.Marker, Any]
+    if provider is Provider.SMSC:
+        # A login and password, or an API key alone.
+        fields = {
+            vol.Optional(CONF_USERNAME): TEXT,
+            vol.Optional(CONF_PASSWORD): PASSWORD,
+            vol.Optional(CONF_API_KEY): PASSWORD,
+        }
+    else:
+        fields = {vol.Required(CONF_USERNAME): TEXT, vol.Required(CONF_PASSWORD): PASSWORD}
+    if provider is Provider.SMSTELE:
+        fields |= {
+            vol.Required(CONF_HOST, default=SMSTELE_DEFAULT_HOST): TEXT,
+            vol.Required(CONF_PORT, default=SMSTELE_DEFAULT_PORT): NumberSelector(
+                NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+            ),
+            vol.Required(CONF_SSL, default=True): BooleanSelector(),
+        }
+    fields[vol.Optional(CONF_SENDER)] = TEXT
+    if advanced:
+        fields[vol.Optional(CONF_URL)] = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+    return vol.Schema(fields)
+
+
+def _gateway_data(provider: Provider, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry data from a credentials form: the provider and what was filled in."""
+    data: dict[str, Any] = {CONF_PROVIDER: provider.value}
+    for key in CREDENTIAL_KEYS:
+        value = user_input.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+        if value not in (None, ""):
+            data[key] = int(value) if key == CONF_PORT else value
+    return data
+
+
+def _unique_id(client: SmsGateway, data: Mapping[str, Any]) -> str:
+    """One entry per gateway account (SMStele accounts are per host)."""
+    parts = [str(data[CONF_PROVIDER]), client.account_id]
+    if data[CONF_PROVIDER] == Provider.SMSTELE:
+        parts.append(str(data.get(CONF_URL) or data.get(CONF_HOST)).lower())
+    return ":".join(parts)
+
+
+def _title(data: Mapping[str, Any]) -> str:
+    name = provider_name(data[CONF_PROVIDER])
+    return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
+
+
+def _check_sender(sender: str | None, provider: Provider | str, errors: dict[str, str]) -> None:
+    if not sender:
+        return
+    try:
+        check_sender(sender, _capabilities(provider).max_sender_length)
+    except InvalidSenderError:
+        errors[CONF_SENDER] = "invalid_sender"
+
+
+class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a gateway account."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with no gateway picked."""
+        self._provider = Provider.SMSC
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Recipients are subentries."""
+        return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> RuSmsOptionsFlow:
+        """Options: polling, threshold, default sender, transliteration."""
+        return RuSmsOptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the gateway."""
+        if user_input is not None:
+            self._provider = Provider(user_input[CONF_PROVIDER])
+            return await self.async_step_credentials()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_PROVIDER): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[p.value for p in Provider],
+                            translation_key=CONF_PROVIDER,
+                            mode=SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+        )
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the credentials and check them against the gateway."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _gateway_data(self._provider, user_input)
+            sender = (user_input.get(CONF_SENDER) or "").strip()
+            client = await self._async_validate(data, sender, errors)
+            if client is not None:
+                await self.async_set_unique_id(_unique_id(client, data))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(data),
+                    data=data,
+                    options={CONF_SENDER: sender} if sender else {},
+                )
+        schema = _credentials_schema(self._provider, advanced=self.show_advanced_options)
+        return self.async_show_form(
+            step_id="credentials",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders={"gateway": provider_name(self._provider)},
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The gateway refused the credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the password (or the API key) again."""
+        entry = self._get_reauth_entry()
+        key_only = not entry.data.get(CONF_USERNAME)
+        secret = CONF_API_KEY if key_only else CONF_PASSWORD
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, secret: user_input[secret].strip()}
+            client = await self._async_validate(data, None, errors)
+            if client is not None:
+                await self.async_set_unique_id(_unique_id(client, data))
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(secret): PASSWORD}),
+            errors=errors,
+            description_placeholders={
+                "gateway": provider_name(entry.data[CONF_PROVIDER]),
+                "account": entry.title,
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the credentials, the address or the default sender of an account."""
+        entry = self._get_reconfigure_entry()
+        provider = Provider(entry.data[CONF_PROVIDER])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _gateway_data(provider, user_input)
+            sender = (user_input.get(CONF_SENDER) or "").strip()
+            client = await self._async_validate(data, sender, errors)
+            if client is not None:
+                await self.async_set_unique_id(_unique_id(client, data))
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                options = {k: v for k, v in entry.options.items() if k != CONF_SENDER}
+                if sender:
+                    options[CONF_SENDER] = sender
+                return self.async_update_reload_and_abort(entry, data=data, options=options)
+        schema = _credentials_schema(
+            provider, advanced=self.show_advanced_options or CONF_URL in entry.data
+        )
+        suggested = user_input or {**entry.data, **entry.options}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={"gateway": provider_name(provider)},
+        )
+
+    async def _async_validate(
+        self, data: Mapping[str, Any], sender: str | None, errors: dict[str, str]
+    ) -> SmsGateway | None:
+        """The client when the credentials work; else `errors` say why."""
+        provider = Provider(data[CONF_PROVIDER])
+        _check_sender(sender, provider, errors)
+        has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
+        if not has_login and not data.get(CONF_API_KEY):
+            errors["base"] = "missing_credentials"
+        if errors:
+            return None
+        client = create_gateway(self.hass, data)
+        try:
+            await client.check_credentials()
+        except AuthenticationError:
+            errors["base"] = "invalid_auth"
+        except RateLimitedError:
+            errors["base"] = "rate_limited"
+        except GatewayUnavailableError:
+            errors["base"] = "cannot_connect"
+        except SmsGatewayError:
+            errors["base"] = "unknown"
+        except Exception:
+            _LOGGER.exception("Unexpected error checking the %s credentials", provider)
+            errors["base"] = "unknown"
+        return None if errors else client
+
+
+class RuSmsOptionsFlow(OptionsFlow):
+    """Balance polling, low-balance threshold, default sender, transliteration."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form with every option."""
+        provider = Provider(self.config_entry.data[CONF_PROVIDER])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            sender = (user_input.get(CONF_SENDER) or "").strip()
+            _check_sender(sender, provider, errors)
+            if not errors:
+                options = {k: v for k, v in user_input.items() if k != CONF_SENDER}
+                if sender:
+                    options[CONF_SENDER] = sender
+                return self.async_create_entry(data=options)
+        fields: dict[vol.Marker, Any] = {
+            vol.Optional(CONF_SENDER): TEXT,
+            vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
+        }
+        if _capabilities(provider).balance:
+            fields |= {
+                vol.Required(
+                    CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_BALANCE_INTERVAL,
+                        max=MAX_BALANCE_INTERVAL,
+                        step=1,
+                        unit_of_measurement="min",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
+                    NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
+                ),
+            }
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(fields), user_input or self.config_entry.options
+            ),
+            errors=errors,
+        )
+
+
+class RecipientSubentryFlow(ConfigSubentryFlow):
+    """A recipient: a name and one or more phone numbers."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add a recipient."""
+        return await self._async_step_recipient("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a recipient's name or numbers."""
+        return await self._async_step_recipient("reconfigure", user_input)
+
+    async def _async_step_recipient(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        placeholders = {"numbers": ""}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            try:
+                phones = normalize_phones(
+                    p for p in user_input.get(CONF_PHONES, []) if p and p.strip()
+                )
+            except InvalidRecipientError as err:
+                errors[CONF_PHONES] = "invalid_phone"
+                placeholders["numbers"] = ", ".join(err.phones)
+            if not name:
+                errors[CONF_NAME] = "empty_name"
+            if not errors:
+                data = {CONF_PHONES: phones}
+                if step_id == "reconfigure":
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=name,
+                        data=data,
+                    )
+                return self.async_create_entry(title=name, data=data)
+        suggested: Mapping[str, Any] = user_input or {}
+        if user_input is None and step_id == "reconfigure":
+            subentry = self._get_reconfigure_subentry()
+            suggested = {CONF_NAME: subentry.title, CONF_PHONES: subentry.data[CONF_PHONES]}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME): TEXT,
+                vol.Required(CONF_PHONES): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )

@@ -1,0 +1,66 @@
+"""Diagnostics: the account, its options and recipients, and the last balance, redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_PHONES
+from .coordinator import RuSmsConfigEntry
+
+TO_REDACT = {CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_PHONES, "title", "unique_id"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: RuSmsConfigEntry
+) -> dict[str, Any]:
+    """What support needs to see, without credentials or phone numbers."""
+    runtime = entry.runtime_data
+    balance = runtime.balance
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "version": entry.version,
+                "data": dict(entry.data),
+            },
+            TO_REDACT,
+        ),
+        "options": dict(entry.options),
+        "subentries": [
+            async_redact_data(
+                {
+                    "subentry_type": subentry.subentry_type,
+                    "title": subentry.title,
+                    "data": dict(subentry.data),
+                },
+                TO_REDACT,
+            )
+            for subentry in entry.subentries.values()
+        ],
+        "gateway": {
+            "provider": runtime.client.provider.value,
+            "capabilities": _plain(asdict(runtime.client.capabilities)),
+        },
+        "balance": None
+        if balance is None
+        else {
+            "last_update_success": balance.last_update_success,
+            "data": None if balance.data is None else _plain(asdict(balance.data)),
+        },
+    }
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """Amounts and durations as text, for JSON."""
+    return {
+        key: str(value) if isinstance(value, Decimal | timedelta) else value
+        for key, value in data.items()
+    }

@@ -1,0 +1,279 @@
+"""The actions: `send_message`, `lookup_number` and `get_status`, aimed at an account."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, entity_registry as er, service
+
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_ENTITY_ID,
+    ATTR_FLASH,
+    ATTR_MESSAGE,
+    ATTR_MESSAGE_IDS,
+    ATTR_PHONES,
+    ATTR_RECIPIENT_LOCAL_TIME,
+    ATTR_SEND_AT,
+    ATTR_SENDER,
+    ATTR_TITLE,
+    ATTR_TRANSLITERATE,
+    ATTR_VALIDITY,
+    CONF_PHONES,
+    DOMAIN,
+    SERVICE_GET_STATUS,
+    SERVICE_LOOKUP_NUMBER,
+    SERVICE_SEND_MESSAGE,
+)
+from .coordinator import RuSmsConfigEntry
+from .gateway import async_send, gateway_error, provider_name, send_options, validation_error
+from .providers import (
+    DeliveryStatus,
+    LookupResult,
+    MessageRef,
+    Provider,
+    SendResult,
+    SmsGatewayError,
+    normalize_phones,
+)
+from .schema import vol
+
+SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
+    vol.Optional(ATTR_SENDER): cv.string,
+    vol.Optional(ATTR_SEND_AT): cv.datetime,
+    vol.Optional(ATTR_RECIPIENT_LOCAL_TIME): cv.boolean,
+    vol.Optional(ATTR_VALIDITY): cv.positive_time_period,
+    vol.Optional(ATTR_FLASH): cv.boolean,
+    vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
+}
+SEND_OPTIONS_SCHEMA = vol.Schema(SEND_OPTIONS_FIELDS)
+"""The send options, as the account's notify service takes them in `data`."""
+
+SEND_MESSAGE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_PHONES): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_ENTITY_ID): cv.entity_ids,
+        vol.Required(ATTR_MESSAGE): cv.string,
+        vol.Optional(ATTR_TITLE): cv.string,
+        **SEND_OPTIONS_FIELDS,
+    }
+)
+LOOKUP_NUMBER_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PHONES): vol.All(cv.ensure_list, [cv.string]),
+    }
+)
+GET_STATUS_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_MESSAGE_IDS): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_PHONES): vol.All(cv.ensure_list, [cv.string]),
+    }
+)
+
+LOOKUP_POLL_DELAYS: dict[Provider, tuple[float, ...]] = {
+    # SMSC answers a lookup in seconds but takes one status list request a minute.
+    Provider.SMSC: (5.0, 61.0),
+    Provider.STREAM: (2.0, 3.0, 5.0, 10.0, 10.0),
+}
+"""Seconds between asks for the answers of lookups that answer later (bounded wait)."""
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND_MESSAGE,
+        _async_send_message,
+        schema=SEND_MESSAGE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_LOOKUP_NUMBER,
+        _async_lookup_number,
+        schema=LOOKUP_NUMBER_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_STATUS,
+        _async_get_status,
+        schema=GET_STATUS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+
+def _entry(call: ServiceCall) -> RuSmsConfigEntry:
+    entry: RuSmsConfigEntry = service.async_get_config_entry(
+        call.hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID]
+    )
+    return entry
+
+
+def _recipient_phones(
+    hass: HomeAssistant, entry: RuSmsConfigEntry, entity_ids: list[str]
+) -> list[str]:
+    """The numbers of recipient notify entities of this account."""
+    registry = er.async_get(hass)
+    phones: list[str] = []
+    for entity_id in entity_ids:
+        entity = registry.async_get(entity_id)
+        subentry = (
+            entry.subentries.get(entity.config_subentry_id)
+            if entity is not None
+            and entity.config_entry_id == entry.entry_id
+            and entity.config_subentry_id
+            else None
+        )
+        if subentry is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_recipient",
+                translation_placeholders={"entity_id": entity_id, "account": entry.title},
+            )
+        phones.extend(subentry.data[CONF_PHONES])
+    return phones
+
+
+async def _async_send_message(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call)
+    phones = list(call.data.get(ATTR_PHONES, []))
+    phones += _recipient_phones(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
+    if not phones:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
+    message: str = call.data[ATTR_MESSAGE]
+    if title := call.data.get(ATTR_TITLE):
+        message = f"{title}\n{message}"
+    result = await async_send(
+        call.hass,
+        entry,
+        phones,
+        message,
+        send_options(entry.options, call.data),
+        allow_rejected=call.return_response,
+    )
+    return _send_response(entry, result) if call.return_response else None
+
+
+def _money(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _send_response(entry: RuSmsConfigEntry, result: SendResult) -> ServiceResponse:
+    balance = entry.runtime_data.balance
+    return {
+        "recipients": [
+            {
+                "phone": r.phone,
+                "accepted": r.accepted,
+                "message_ids": list(r.message_ids),
+                "segments": r.segments,
+                "cost": _money(r.cost),
+                "error": r.error_text,
+                "error_kind": r.error_kind.value if r.error_kind else None,
+                "error_code": r.error_code,
+            }
+            for r in result.recipients
+        ],
+        "accepted": len(result.accepted),
+        "rejected": len(result.rejected),
+        "segments": result.segments,
+        "cost": _money(result.cost),
+        "balance": _money(result.balance),
+        "currency": balance.currency if balance is not None else None,
+    }
+
+
+async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call)
+    client = entry.runtime_data.client
+    if not client.capabilities.lookup:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="lookup_not_supported",
+            translation_placeholders={"gateway": provider_name(client.provider)},
+        )
+    try:
+        phones = normalize_phones(call.data[ATTR_PHONES])
+    except SmsGatewayError as err:
+        raise validation_error(err, client) from err
+    try:
+        results = await client.lookup(phones)
+        for delay in LOOKUP_POLL_DELAYS.get(client.provider, ()):
+            if all(r.is_final for r in results):
+                break
+            await asyncio.sleep(delay)
+            results = await client.lookup_result(results)
+    except SmsGatewayError as err:
+        raise gateway_error(call.hass, entry, err) from err
+    return {"results": [_lookup_response(r) for r in results]}
+
+
+def _lookup_response(result: LookupResult) -> dict[str, Any]:
+    return {
+        "phone": result.phone,
+        "state": result.state.value,
+        "reachable": result.state.value == "reachable" if result.is_final else None,
+        "operator": result.operator,
+        "country": result.country,
+        "region": result.region,
+        "mcc": result.mcc,
+        "mnc": result.mnc,
+        "imsi": result.imsi,
+        "roaming": bool(result.roaming_country or result.roaming_operator),
+        "roaming_country": result.roaming_country,
+        "roaming_operator": result.roaming_operator,
+        "ported": result.ported,
+        "error_code": result.error_code,
+    }
+
+
+async def _async_get_status(call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call)
+    client = entry.runtime_data.client
+    ids: list[str] = call.data[ATTR_MESSAGE_IDS]
+    raw_phones: list[str] = call.data.get(ATTR_PHONES, [])
+    if raw_phones:
+        try:
+            phones = normalize_phones(raw_phones)
+        except SmsGatewayError as err:
+            raise validation_error(err, client) from err
+    elif client.provider is Provider.SMSC:
+        # SMSC finds a message by its id and number together.
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="phone_required")
+    else:
+        phones = [""]
+    refs = [MessageRef(message_id=i, phone=p) for i in ids for p in phones]
+    try:
+        statuses = await client.delivery_status(refs)
+    except SmsGatewayError as err:
+        raise gateway_error(call.hass, entry, err) from err
+    return {"statuses": [_status_response(s) for s in statuses]}
+
+
+def _status_response(status: DeliveryStatus) -> dict[str, Any]:
+    return {
+        "message_id": status.message_id,
+        "phone": status.phone or None,
+        "state": status.state.value,
+        "final": status.state.is_final,
+        "raw_code": status.raw_code,
+        "raw_text": status.raw_text,
+        "error_code": status.error_code,
+        "updated_at": status.updated_at.isoformat() if status.updated_at else None,
+        "cost": _money(status.cost),
+    }
