@@ -1,0 +1,173 @@
+"""The four emulated gateways on fixed loopback ports, for trying ru_sms in Home Assistant.
+
+Run from the repository root as `python -m scripts.emulators` (`scripts/develop` does it).
+Each gateway of `tests/emulators` listens on 127.0.0.1 at a fixed port, so that what is
+entered in the config flow stays valid across restarts:
+
+    SMSC.ru 18801, SMStele 18802, Stream Telecom 18803, Devino Telecom 18804
+
+`RU_SMS_EMULATOR_PORT_BASE` (default 18800) moves them all: the gateways take base + 1..4.
+The script prints what to enter for each gateway, then serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from decimal import Decimal
+import os
+import signal
+
+from aiohttp import web
+
+from custom_components.ru_sms.providers.models import Provider
+from tests.emulators.base import EmulatedGateway
+from tests.emulators.catalog import ACCOUNTS, EmulatedAccount
+from tests.emulators.restapi import RestApiEmulator
+from tests.emulators.smsc import SmscEmulator
+from tests.emulators.smstele import SmsteleEmulator
+
+HOST = "127.0.0.1"
+PORT_BASE_VARIABLE = "RU_SMS_EMULATOR_PORT_BASE"
+DEFAULT_PORT_BASE = 18800
+MONEY = Decimal("1000000.00")
+"""Balance of the gateways that count money (SMSC, Stream, Devino)."""
+SEGMENTS = 1_000_000
+"""Credit of SMStele, which counts SMS parts."""
+PHONES = "+7 916 123-45-67, +7 925 765-43-21, +7 903 111-22-33"
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """How one emulated gateway is served and shown."""
+
+    provider: Provider
+    name: str
+    offset: int
+    """The port is the base port plus this."""
+    path: str
+    """Where the gateway's API lives; the base URL ends with it."""
+
+
+GATEWAYS = (
+    Gateway(Provider.SMSC, "SMSC.ru", 1, "/sys/"),
+    Gateway(Provider.SMSTELE, "SMStele (REX400)", 2, "/cgibin/"),
+    Gateway(Provider.STREAM, "Stream Telecom", 3, "/rest/"),
+    Gateway(Provider.DEVINO, "Devino Telecom", 4, "/rest/"),
+)
+
+
+@dataclass(slots=True)
+class Running:
+    """A started emulator and what serves it."""
+
+    gateway: Gateway
+    account: EmulatedAccount
+    emulator: EmulatedGateway
+    port: int
+
+
+def port_base() -> int:
+    """The base port from the environment (the gateways take base + 1..4)."""
+    raw = os.environ.get(PORT_BASE_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_PORT_BASE
+    try:
+        base = int(raw)
+    except ValueError:
+        raise SystemExit(f"{PORT_BASE_VARIABLE} must be a port number, not {raw!r}") from None
+    if not 0 < base <= 65535 - len(GATEWAYS):
+        raise SystemExit(f"{PORT_BASE_VARIABLE}={base} leaves no room for {len(GATEWAYS)} ports")
+    return base
+
+
+def fund(emulator: EmulatedGateway) -> None:
+    """Give the account more money than any trying-out can spend."""
+    if isinstance(emulator, SmscEmulator | RestApiEmulator):
+        emulator.balance = MONEY
+    elif isinstance(emulator, SmsteleEmulator):
+        emulator.credits = SEGMENTS
+
+
+async def serve(stack: AsyncExitStack, gateway: Gateway, port: int) -> Running:
+    """Start one gateway's emulator on `port` of the loopback address; `stack` stops it."""
+    account = ACCOUNTS[gateway.provider]
+    emulator = account.emulator()
+    fund(emulator)
+    runner = web.AppRunner(emulator.app, handler_cancellation=True, shutdown_timeout=1.0)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    try:
+        await web.TCPSite(runner, HOST, port).start()
+    except OSError as err:
+        raise SystemExit(
+            f"{gateway.name}: cannot listen on {HOST}:{port} ({err.strerror}); "
+            f"is another scripts/develop running? Set {PORT_BASE_VARIABLE} to move the ports."
+        ) from None
+    emulator.base_url = f"http://{HOST}:{port}{gateway.path}"
+    return Running(gateway, account, emulator, port)
+
+
+def describe(running: Running) -> list[str]:
+    """The lines that tell what to enter in the config flow for one gateway."""
+    gateway, credentials = running.gateway, running.account.credentials
+    lines = [f"== {gateway.name} (emulated) =="]
+    if gateway.provider is Provider.SMSTELE:
+        lines += [
+            f"  Host:                 {HOST}",
+            f"  Port:                 {running.port}",
+            "  Use HTTPS:            off (the emulator speaks plain HTTP)",
+            f"  (base URL:            {running.emulator.base_url})",
+        ]
+    else:
+        lines.append(f"  API base URL:         {running.emulator.base_url}   (advanced mode)")
+    lines += [
+        f"  Login:                {credentials.login}",
+        f"  Password:             {credentials.password}",
+    ]
+    if isinstance(running.emulator, SmscEmulator):
+        lines.append(
+            f"  API key:              {running.emulator.api_key}   (instead of login and password)"
+        )
+    lines.append(f"  Default sender name:  {running.account.sender}")
+    return lines
+
+
+def banner(servers: list[Running]) -> str:
+    """Everything the user needs to configure ru_sms against the emulators."""
+    lines = ["", "ru_sms: emulated SMS gateways are running on loopback", ""]
+    for running in servers:
+        lines += [*describe(running), ""]
+    lines += [
+        "The API base URL of SMSC.ru, Stream and Devino is asked in the config flow's advanced",
+        'mode: turn on "Advanced mode" in your Home Assistant user profile first.',
+        "SMStele is reached through its host and port (with HTTPS off) in the normal mode.",
+        f"Valid test phone numbers: {PHONES}",
+        "Nothing leaves this machine: the emulators only pretend to deliver.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def run() -> None:
+    """Serve every gateway until SIGINT or SIGTERM, then shut them down."""
+    base = port_base()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        servers = [await serve(stack, gateway, base + gateway.offset) for gateway in GATEWAYS]
+        print(banner(servers), flush=True)
+        await stop.wait()
+    print("ru_sms: emulated gateways stopped", flush=True)
+
+
+def main() -> None:
+    """Entry point of `python -m scripts.emulators`."""
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
