@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -22,8 +24,11 @@ from homeassistant.const import (
     CONF_PORT,
     CONF_URL,
     CONF_USERNAME,
+    MAJOR_VERSION,
+    MINOR_VERSION,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -84,6 +89,8 @@ CREDENTIAL_KEYS = (
     CONF_SSL,
     CONF_URL,
 )
+ADVANCED_MODE_REMOVED = (MAJOR_VERSION, MINOR_VERSION) >= (2026, 6)
+"""Home Assistant 2026.6 dropped the user profile's advanced mode (see `_show_url`)."""
 
 
 def _capabilities(provider: Provider | str) -> Capabilities:
@@ -132,8 +139,23 @@ def _unique_id(client: SmsGateway, data: Mapping[str, Any]) -> str:
     """One entry per gateway account (SMStele accounts are per host)."""
     parts = [str(data[CONF_PROVIDER]), client.account_id]
     if data[CONF_PROVIDER] == Provider.SMSTELE:
-        parts.append(str(data.get(CONF_URL) or data.get(CONF_HOST)).lower())
+        # The host the client talks to, however it was given (host field or URL).
+        parts.append(urlsplit(client.base_url).hostname or "")
     return ":".join(parts)
+
+
+def _signs_in_by_key(data: Mapping[str, Any]) -> bool:
+    """Whether the account signs in with an API key (its login, if any, is not checked)."""
+    return not (data.get(CONF_USERNAME) and data.get(CONF_PASSWORD))
+
+
+def _show_url(flow: ConfigFlow) -> bool:
+    """Whether to ask for the API base URL: in advanced mode only.
+
+    Home Assistant 2026.6 removed advanced mode: the frontend no longer says, and
+    `show_advanced_options` is deprecated (always true, with a warning in the log).
+    """
+    return bool(flow.context.get("show_advanced_options", ADVANCED_MODE_REMOVED))
 
 
 def _title(data: Mapping[str, Any]) -> str:
@@ -211,7 +233,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
                     data=data,
                     options={CONF_SENDER: sender} if sender else {},
                 )
-        schema = _credentials_schema(self._provider, advanced=self.show_advanced_options)
+        schema = _credentials_schema(self._provider, advanced=_show_url(self))
         return self.async_show_form(
             step_id="credentials",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
@@ -228,16 +250,14 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for the password (or the API key) again."""
         entry = self._get_reauth_entry()
-        key_only = not entry.data.get(CONF_USERNAME)
-        secret = CONF_API_KEY if key_only else CONF_PASSWORD
+        secret = CONF_API_KEY if _signs_in_by_key(entry.data) else CONF_PASSWORD
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, secret: user_input[secret].strip()}
             client = await self._async_validate(data, None, errors)
             if client is not None:
-                await self.async_set_unique_id(_unique_id(client, data))
-                self._abort_if_unique_id_mismatch(reason="wrong_account")
-                return self.async_update_reload_and_abort(entry, data=data)
+                unique_id = self._async_same_account(entry, client, data)
+                return self._async_update_and_reload(entry, unique_id=unique_id, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema({vol.Required(secret): PASSWORD}),
@@ -260,15 +280,14 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             sender = (user_input.get(CONF_SENDER) or "").strip()
             client = await self._async_validate(data, sender, errors)
             if client is not None:
-                await self.async_set_unique_id(_unique_id(client, data))
-                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                unique_id = self._async_same_account(entry, client, data)
                 options = {k: v for k, v in entry.options.items() if k != CONF_SENDER}
                 if sender:
                     options[CONF_SENDER] = sender
-                return self.async_update_reload_and_abort(entry, data=data, options=options)
-        schema = _credentials_schema(
-            provider, advanced=self.show_advanced_options or CONF_URL in entry.data
-        )
+                return self._async_update_and_reload(
+                    entry, unique_id=unique_id, data=data, options=options
+                )
+        schema = _credentials_schema(provider, advanced=_show_url(self) or CONF_URL in entry.data)
         suggested = user_input or {**entry.data, **entry.options}
         return self.async_show_form(
             step_id="reconfigure",
@@ -276,6 +295,40 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={"gateway": provider_name(provider)},
         )
+
+    @callback
+    def _async_same_account(
+        self, entry: ConfigEntry, client: SmsGateway, data: Mapping[str, Any]
+    ) -> str:
+        """The unique id of checked credentials; abort unless they are the entry's account.
+
+        An API key does not tell its account, and a new key has a new digest: where the
+        old or the new credentials are a key, any account not added yet is taken as this one.
+        """
+        unique_id = _unique_id(client, data)
+        if unique_id == entry.unique_id:
+            return unique_id
+        unknown = entry.unique_id is None or _signs_in_by_key(entry.data) or _signs_in_by_key(data)
+        taken = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
+        if not unknown or taken is not None:
+            raise AbortFlow("wrong_account")
+        return unique_id
+
+    @callback
+    def _async_update_and_reload(self, entry: ConfigEntry, **changes: Any) -> ConfigFlowResult:
+        """Store the changes and start the account anew, once.
+
+        A loaded account's update listener reloads it on any change (a flow reloading
+        it too would start it twice; Home Assistant deprecates that); an account that is
+        not loaded, or that did not change (the same password typed again), is reloaded here.
+        """
+        # Read first: the listener's reload starts at once and unloads the entry.
+        has_listener = bool(entry.update_listeners)
+        changed = self.hass.config_entries.async_update_entry(entry, **changes)
+        if not (changed and has_listener):
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        reason = "reauth_successful" if self.source == SOURCE_REAUTH else "reconfigure_successful"
+        return self.async_abort(reason=reason)
 
     async def _async_validate(
         self, data: Mapping[str, Any], sender: str | None, errors: dict[str, str]
@@ -375,7 +428,8 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
                     p for p in user_input.get(CONF_PHONES, []) if p and p.strip()
                 )
             except InvalidRecipientError as err:
-                errors[CONF_PHONES] = "invalid_phone"
+                # Without the numbers at fault, there was no number at all.
+                errors[CONF_PHONES] = "invalid_phone" if err.phones else "no_phones"
                 placeholders["numbers"] = ", ".join(err.phones)
             if not name:
                 errors[CONF_NAME] = "empty_name"
