@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Final
 
 from .providers import Provider
@@ -36,9 +35,6 @@ PROVIDER_NAMES: Final[dict[Provider, str]] = {
     Provider.STREAM: "Stream Telecom",
     Provider.DEVINO: "Devino Telecom",
 }
-
-LOOKUP_WAIT: Final = timedelta(seconds=30)
-"""How long `lookup_number` waits for the answers of a gateway that answers later."""
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_PHONES: Final = "phones"

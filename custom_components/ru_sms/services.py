@@ -90,6 +90,10 @@ LOOKUP_POLL_DELAYS: dict[Provider, tuple[float, ...]] = {
 }
 """Seconds between asks for the answers of lookups that answer later (bounded wait)."""
 
+ID_PER_NUMBER = frozenset({Provider.STREAM, Provider.DEVINO})
+"""Gateways whose message id names one number's segment: phones add nothing to a status
+request (asking per id and number would repeat each request once per number)."""
+
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -234,7 +238,9 @@ def _lookup_response(result: LookupResult) -> dict[str, Any]:
         "mcc": result.mcc,
         "mnc": result.mnc,
         "imsi": result.imsi,
-        "roaming": bool(result.roaming_country or result.roaming_operator),
+        "roaming": (
+            bool(result.roaming_country or result.roaming_operator) if result.is_final else None
+        ),
         "roaming_country": result.roaming_country,
         "roaming_operator": result.roaming_operator,
         "ported": result.ported,
@@ -247,16 +253,17 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     client = entry.runtime_data.client
     ids: list[str] = call.data[ATTR_MESSAGE_IDS]
     raw_phones: list[str] = call.data.get(ATTR_PHONES, [])
+    phones = [""]
     if raw_phones:
         try:
-            phones = normalize_phones(raw_phones)
+            numbers = normalize_phones(raw_phones)
         except SmsGatewayError as err:
             raise validation_error(err, client) from err
+        if client.provider not in ID_PER_NUMBER:
+            phones = numbers
     elif client.provider is Provider.SMSC:
         # SMSC finds a message by its id and number together.
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="phone_required")
-    else:
-        phones = [""]
     refs = [MessageRef(message_id=i, phone=p) for i in ids for p in phones]
     try:
         statuses = await client.delivery_status(refs)

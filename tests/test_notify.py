@@ -1,0 +1,444 @@
+"""Notify: the recipient entities (`notify.send_message`) and the account's notify service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from homeassistant.components.notify.legacy import NOTIFY_SERVICES
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ru_sms.const import DOMAIN
+from custom_components.ru_sms.providers.models import Provider
+from tests.conftest import IVAN, make_entry
+from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
+
+PETR = "79031234567"
+OLGA = "79251234567"
+
+SEND_PATHS = {
+    Provider.SMSC: ("send.php",),
+    Provider.SMSTELE: ("sendsms",),
+    Provider.STREAM: ("Send/SendSms/", "Send/SendBulk/", "Send/SendByTime/"),
+    Provider.DEVINO: ("Sms/Send", "Sms/SendBulk", "Sms/SendByTimeZone"),
+}
+FIELDS = {
+    # text, sender, phones
+    Provider.SMSC: ("mes", "sender", "phones"),
+    Provider.SMSTELE: ("mes", "sender", "phones"),
+    Provider.STREAM: ("data", "sourceAddress", "destinationAddress"),
+    Provider.DEVINO: ("Data", "SourceAddress", "DestinationAddress"),
+}
+SERVICES = {
+    Provider.SMSC: "smsc_alerts",
+    Provider.SMSTELE: "smstele_test_http",
+    Provider.STREAM: "stream_user",
+    Provider.DEVINO: "devino_user",
+}
+"""The account's notify service: the slug of the entry's title."""
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
+
+
+@pytest.fixture
+async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[Provider], Any]]:
+    """Start emulators; after the test, none of them saw a rate-limit rule broken."""
+    started: list[EmulatedGateway] = []
+
+    async def start(provider: Provider) -> Any:
+        emulator = await start_emulator(provider)
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        assert emulator.breaches == []
+
+
+async def setup_account(
+    hass: HomeAssistant, provider: Provider, emulator: EmulatedGateway, **kwargs: Any
+) -> MockConfigEntry:
+    entry = make_entry(provider, emulator, **kwargs)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest]:
+    return [r for r in emulator.requests if r.path.endswith(SEND_PATHS[provider])]
+
+
+# -- the recipient entities ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", list(Provider))
+async def test_entity_texts_the_recipient(
+    hass: HomeAssistant, emulators: Any, provider: Provider
+) -> None:
+    emulator = await emulators(provider)
+    await setup_account(hass, provider, emulator)
+    assert hass.states.get("notify.ivan").state == STATE_UNKNOWN
+    before = dt_util.utcnow()
+
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": "notify.ivan", "title": "Boiler", "message": "Pressure low"},
+        blocking=True,
+    )
+
+    (request,) = sends(provider, emulator)
+    text, sender, phones = FIELDS[provider]
+    assert request.form[text] == "Boiler\nPressure low"
+    assert request.form[sender] == ("HomeAlert" if provider is Provider.SMSC else "ALERTS")
+    assert request.form[phones] == IVAN
+    # The entity's state is the time of the last message.
+    state = hass.states.get("notify.ivan")
+    sent_at = dt_util.parse_datetime(state.state)
+    assert sent_at is not None
+    assert before <= sent_at <= dt_util.utcnow()
+
+
+async def test_entity_without_title(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator, recipients={"Ivan": [IVAN, PETR]})
+
+    await hass.services.async_call(
+        "notify", "send_message", {"entity_id": "notify.ivan", "message": "Hi"}, blocking=True
+    )
+
+    (request,) = sends(Provider.SMSC, emulator)
+    assert request.form["mes"] == "Hi"
+    assert request.form["phones"] == f"{IVAN},{PETR}"
+
+
+@pytest.mark.parametrize(
+    ("provider", "wire"),
+    [
+        # SMSC transliterates itself; for Stream, ru_sms does it.
+        (Provider.SMSC, {"mes": "Котёл", "translit": "1", "sender": "ALERTS"}),
+        (Provider.STREAM, {"data": "Kotyol", "translit": None, "sourceAddress": "ALERTS"}),
+    ],
+)
+async def test_entity_uses_the_account_options(
+    hass: HomeAssistant, emulators: Any, provider: Provider, wire: dict[str, str | None]
+) -> None:
+    emulator = await emulators(provider)
+    await setup_account(
+        hass, provider, emulator, options={"transliterate": True, "sender": "ALERTS"}
+    )
+    if provider is Provider.SMSC:
+        emulator.senders.add("ALERTS")
+
+    await hass.services.async_call(
+        "notify", "send_message", {"entity_id": "notify.ivan", "message": "Котёл"}, blocking=True
+    )
+
+    (request,) = sends(provider, emulator)
+    assert {key: request.form.get(key) for key in wire} == wire
+
+
+async def test_entity_failure_is_raised_and_not_recorded(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+    emulator.inject(Fault.NO_MONEY, "send.php")
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "notify", "send_message", {"entity_id": "notify.ivan", "message": "Hi"}, blocking=True
+        )
+
+    assert err.value.translation_key == "gateway_insufficient_funds"
+    assert "s3cret-pass" not in str(err.value)
+    assert hass.states.get("notify.ivan").state == STATE_UNKNOWN
+
+
+async def test_entity_empty_message(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "notify", "send_message", {"entity_id": "notify.ivan", "message": " "}, blocking=True
+        )
+
+    assert err.value.translation_key == "empty_message"
+    assert sends(Provider.SMSC, emulator) == []
+
+
+async def test_one_entity_per_recipient(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.DEVINO)
+    await setup_account(
+        hass, Provider.DEVINO, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR, OLGA]}
+    )
+
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": ["notify.ivan", "notify.petr"], "message": "Hi"},
+        blocking=True,
+    )
+
+    requests = sends(Provider.DEVINO, emulator)
+    assert sorted(
+        tuple(v for k, v in r.multi if k.startswith("Destination")) for r in requests
+    ) == [
+        (PETR, OLGA),
+        (IVAN,),
+    ]
+    assert hass.states.get("notify.ivan").state != STATE_UNKNOWN
+    assert hass.states.get("notify.petr").state != STATE_UNKNOWN
+
+
+# -- the account's notify service ------------------------------------------------------
+
+
+async def notify(hass: HomeAssistant, service: str, **data: Any) -> None:
+    await hass.services.async_call("notify", service, data, blocking=True)
+
+
+@pytest.mark.parametrize("provider", list(Provider))
+async def test_account_service_is_named_after_the_account(
+    hass: HomeAssistant, emulators: Any, provider: Provider
+) -> None:
+    emulator = await emulators(provider)
+    await setup_account(hass, provider, emulator)
+
+    assert hass.services.has_service("notify", SERVICES[provider])
+
+
+async def test_account_service_to_target_numbers(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+
+    await notify(
+        hass,
+        "smsc_alerts",
+        message="Pressure low",
+        title="Boiler",
+        target=["+7 903 123-45-67", "8 925 123 45 67"],
+    )
+
+    (request,) = sends(Provider.SMSC, emulator)
+    assert request.form["phones"] == f"{PETR},{OLGA}"
+    assert request.form["mes"] == "Boiler\nPressure low"
+    assert request.form["sender"] == "HomeAlert"
+
+
+async def test_account_service_one_target(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.STREAM)
+    await setup_account(hass, Provider.STREAM, emulator)
+
+    await notify(hass, "stream_user", message="Hi", target=PETR)
+
+    (request,) = sends(Provider.STREAM, emulator)
+    assert request.form["destinationAddress"] == PETR
+    assert request.form["data"] == "Hi"
+
+
+async def test_account_service_without_target_texts_every_recipient(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(
+        hass,
+        Provider.SMSC,
+        emulator,
+        recipients={"Ivan": [IVAN], "Night shift": [PETR, OLGA, IVAN]},
+    )
+
+    await notify(hass, "smsc_alerts", message="Alarm")
+
+    (request,) = sends(Provider.SMSC, emulator)
+    # Ivan is in both recipients: texted once.
+    assert request.form["phones"] == f"{IVAN},{PETR},{OLGA}"
+    assert request.form["mes"] == "Alarm"
+
+
+async def test_account_service_data_send_options(hass: HomeAssistant, emulators: Any) -> None:
+    await hass.config.async_set_time_zone("Europe/Moscow")
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+
+    await notify(
+        hass,
+        "smsc_alerts",
+        message="Котёл",
+        target=[IVAN],
+        data={
+            "sender": "SMSC.RU",
+            "flash": True,
+            "validity": "02:00:00",
+            "transliterate": True,
+            "send_at": "2030-01-02 10:15:00",
+        },
+    )
+
+    (request,) = sends(Provider.SMSC, emulator)
+    assert request.form["sender"] == "SMSC.RU"
+    assert request.form["flash"] == "1"
+    assert request.form["valid"] == "02:00"
+    assert request.form["translit"] == "1"
+    assert request.form["time"] == "0201301015"
+
+
+async def test_account_service_option_not_supported(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.STREAM)
+    await setup_account(hass, Provider.STREAM, emulator)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await notify(hass, "stream_user", message="Hi", target=[IVAN], data={"flash": True})
+
+    assert err.value.translation_key == "option_not_supported"
+    assert sends(Provider.STREAM, emulator) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"flash": "sometimes"},
+        {"send_at": "tomorrow-ish"},
+        {"validity": "forever"},
+        {"colour": "red"},
+    ],
+)
+async def test_account_service_invalid_data(
+    hass: HomeAssistant, emulators: Any, data: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await notify(hass, "smsc_alerts", message="Hi", target=[IVAN], data=data)
+
+    assert err.value.translation_key == "invalid_data"
+    assert err.value.translation_placeholders["error"]
+    assert sends(Provider.SMSC, emulator) == []
+
+
+async def test_account_service_without_target_or_recipients(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator, recipients={})
+    assert hass.states.async_entity_ids("notify") == []
+
+    with pytest.raises(ServiceValidationError) as err:
+        await notify(hass, "smsc_alerts", message="Hi")
+
+    assert err.value.translation_key == "no_recipients"
+    assert sends(Provider.SMSC, emulator) == []
+
+
+async def test_account_service_invalid_target(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await notify(hass, "smsc_alerts", message="Hi", target=[IVAN, "not a number"])
+
+    assert err.value.translation_key == "invalid_phone"
+    assert err.value.translation_placeholders == {"numbers": "not a number"}
+
+
+async def test_account_service_gateway_failure_is_raised(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+    emulator.invalid_numbers = {PETR}
+
+    with pytest.raises(HomeAssistantError) as err:
+        await notify(hass, "smsc_alerts", message="Hi", target=[IVAN, PETR])
+
+    assert err.value.translation_key == "numbers_rejected"
+    assert err.value.translation_placeholders["numbers"] == "7903***4567"
+
+
+async def test_account_service_unloaded_and_reloaded(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    assert hass.services.has_service("notify", "smsc_alerts")
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert not hass.services.has_service("notify", "smsc_alerts")
+    assert hass.data[NOTIFY_SERVICES].get(DOMAIN, []) == []
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert hass.services.has_service("notify", "smsc_alerts")
+    assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 1
+    await notify(hass, "smsc_alerts", message="Back", target=[IVAN])
+    assert [r.form["mes"] for r in sends(Provider.SMSC, emulator)] == ["Back"]
+
+
+async def test_account_service_after_reload(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert hass.services.has_service("notify", "smsc_alerts")
+    assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 1
+    await notify(hass, "smsc_alerts", message="Hi", target=[IVAN])
+    assert len(sends(Provider.SMSC, emulator)) == 1
+
+
+async def test_two_accounts_two_services(hass: HomeAssistant, emulators: Any) -> None:
+    smsc = await emulators(Provider.SMSC)
+    smsc_entry = await setup_account(hass, Provider.SMSC, smsc)
+    stream = await emulators(Provider.STREAM)
+    await setup_account(hass, Provider.STREAM, stream, recipients={"Petr": [PETR]})
+
+    await notify(hass, "smsc_alerts", message="One")
+    await notify(hass, "stream_user", message="Two")
+
+    assert [(r.form["phones"], r.form["mes"]) for r in sends(Provider.SMSC, smsc)] == [
+        (IVAN, "One")
+    ]
+    assert [
+        (r.form["destinationAddress"], r.form["data"]) for r in sends(Provider.STREAM, stream)
+    ] == [(PETR, "Two")]
+
+    assert await hass.config_entries.async_unload(smsc_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not hass.services.has_service("notify", "smsc_alerts")
+    assert hass.services.has_service("notify", "stream_user")
+
+
+async def test_no_service_from_yaml(hass: HomeAssistant) -> None:
+    """The account's service comes from its config entry only, never from YAML."""
+    assert await async_setup_component(hass, "notify", {"notify": [{"platform": DOMAIN}]})
+    await hass.async_block_till_done()
+
+    assert hass.data[NOTIFY_SERVICES].get(DOMAIN) is None
+    assert not hass.services.has_service("notify", "notify")
+
+
+async def test_account_service_unload_twice(hass: HomeAssistant, emulators: Any) -> None:
+    emulator = await emulators(Provider.SMSC)
+    await setup_account(hass, Provider.SMSC, emulator)
+    (service,) = hass.data[NOTIFY_SERVICES][DOMAIN]
+
+    await service.async_unload()
+    await service.async_unload()
+
+    assert hass.data[NOTIFY_SERVICES][DOMAIN] == []
+    assert not hass.services.has_service("notify", "smsc_alerts")
