@@ -9,6 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import CONF_PHONES, CONF_PROVIDER, DOMAIN, SUBENTRY_RECIPIENT
 from custom_components.ru_sms.providers import base as base_module
@@ -37,6 +39,16 @@ def refused_url(socket_enabled: None) -> str:
 
 
 # -- the Home Assistant side -----------------------------------------------------------
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's snapshots (tests/snapshots/), whichever plugin's fixture won.
+
+    On the newer test harness syrupy's own fixture takes precedence, with another format
+    and folder: one .ambr must serve both supported Home Assistant versions.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture
@@ -89,7 +101,9 @@ def make_entry(
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"{provider.value} ({credentials.login})",
-        unique_id=f"{provider.value}:{(credentials.login or '').lower()}",
+        # As the config flow makes it (SMStele accounts are per host).
+        unique_id=f"{provider.value}:{(credentials.login or '').lower()}"
+        + (":127.0.0.1" if provider is Provider.SMSTELE else ""),
         data=gateway_data(provider, emulator),
         options={"sender": ACCOUNTS[provider].sender, **(options or {})},
         subentries_data=[

@@ -92,9 +92,10 @@ async def _async_check_credentials(entry: RuSmsConfigEntry, client: SmsGateway) 
             translation_placeholders={**placeholders, "error": str(err)},
         ) from err
     except SmsGatewayError as err:
+        # Not the send error's text: it would claim that nothing was sent.
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
-            translation_key="gateway_unavailable",
+            translation_key="setup_not_ready",
             translation_placeholders={**placeholders, "error": str(err)},
         ) from err
 

@@ -71,7 +71,8 @@ class BalanceCoordinator(DataUpdateCoordinator[Balance]):
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} balance",
+            # The coordinator's log lines name it: say which account failed or recovered.
+            name=f"{DOMAIN} balance of {entry.title}",
             update_interval=timedelta(minutes=minutes),
         )
         self.client = client

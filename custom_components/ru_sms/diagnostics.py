@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PHONES
+from .const import CONF_PHONES, CONF_PROVIDER
 from .coordinator import RuSmsConfigEntry
 
 TO_REDACT = {CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_PHONES, "title", "unique_id"}
@@ -20,9 +21,13 @@ TO_REDACT = {CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_PHONES, "title", "
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: RuSmsConfigEntry
 ) -> dict[str, Any]:
-    """What support needs to see, without credentials or phone numbers."""
-    runtime = entry.runtime_data
-    balance = runtime.balance
+    """What support needs to see, without credentials or phone numbers.
+
+    An account that did not load (gateway down, credentials refused) has no runtime
+    data, or stale data from an earlier load: that is when diagnostics matter most.
+    """
+    runtime = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+    balance = None if runtime is None else runtime.balance
     return {
         "entry": async_redact_data(
             {
@@ -45,15 +50,19 @@ async def async_get_config_entry_diagnostics(
             )
             for subentry in entry.subentries.values()
         ],
+        "state": entry.state.value,
         "gateway": {
-            "provider": runtime.client.provider.value,
-            "capabilities": _plain(asdict(runtime.client.capabilities)),
+            "provider": entry.data[CONF_PROVIDER],
+            "capabilities": None
+            if runtime is None
+            else _plain(asdict(runtime.client.capabilities)),
         },
         "balance": None
         if balance is None
         else {
             "last_update_success": balance.last_update_success,
-            "data": None if balance.data is None else _plain(asdict(balance.data)),
+            # a loaded account has read its balance at least once
+            "data": _plain(asdict(balance.data)),
         },
     }
 
