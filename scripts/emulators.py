@@ -121,7 +121,7 @@ def describe(running: Running) -> list[str]:
             f"  (base URL:            {running.emulator.base_url})",
         ]
     else:
-        lines.append(f"  API base URL:         {running.emulator.base_url}   (advanced mode)")
+        lines.append(f"  API base URL:         {running.emulator.base_url}")
     lines += [
         f"  Login:                {credentials.login}",
         f"  Password:             {credentials.password}",
@@ -140,8 +140,8 @@ def banner(servers: list[Running]) -> str:
     for running in servers:
         lines += [*describe(running), ""]
     lines += [
-        "The API base URL of SMSC.ru, Stream and Devino is asked in the config flow's advanced",
-        'mode: turn on "Advanced mode" in your Home Assistant user profile first.',
+        "Paste the API base URL into the config flow's optional URL field (Home Assistant",
+        'before 2026.6 shows it only with "Advanced mode" on in your user profile).',
         "SMStele is reached through its host and port (with HTTPS off) in the normal mode.",
         f"Valid test phone numbers: {PHONES}",
         "Nothing leaves this machine: the emulators only pretend to deliver.",
