@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -212,7 +212,7 @@ class SmsGateway(ABC):
     async def _post(
         self,
         path: str,
-        form: dict[str, str],
+        form: Mapping[str, str] | Sequence[tuple[str, str]],
         *,
         may_deliver: bool = False,
         base_url: str | None = None,

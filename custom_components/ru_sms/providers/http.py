@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import logging
 
@@ -39,12 +39,14 @@ class HttpAnswer:
 async def post_form(
     session: aiohttp.ClientSession,
     url: str,
-    form: Mapping[str, str],
+    form: Mapping[str, str] | Sequence[tuple[str, str]],
     *,
     timeout: float,  # noqa: ASYNC109 - handed to aiohttp, which enforces it
     may_deliver: bool,
 ) -> HttpAnswer:
     """POST `form` url-encoded to `url` and read the answer.
+
+    The form is a mapping, or pairs where a key repeats (Devino's `DestinationAddresses`).
 
     Transport failures become `GatewayConnectionError` / `GatewayTimeoutError`, never with
     the URL or the form in their text. `may_deliver` says the request sends a message, so
@@ -55,7 +57,10 @@ async def post_form(
     )
     try:
         async with session.post(
-            url, data=dict(form), timeout=client_timeout, allow_redirects=False
+            url,
+            data=list(form.items()) if isinstance(form, Mapping) else list(form),
+            timeout=client_timeout,
+            allow_redirects=False,
         ) as response:
             body = await response.read()
             answer = HttpAnswer(

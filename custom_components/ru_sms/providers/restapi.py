@@ -24,9 +24,7 @@ import aiohttp
 from .base import DEFAULT_TIMEOUT, SmsGateway, segments_of
 from .errors import (
     AuthenticationError,
-    GatewayConnectionError,
     GatewayResponseError,
-    GatewayTimeoutError,
     InsufficientFundsError,
     InvalidRecipientError,
     InvalidRequestError,
@@ -35,7 +33,7 @@ from .errors import (
     RateLimitedError,
     SmsGatewayError,
 )
-from .http import CONNECT_TIMEOUT, HttpAnswer, unreadable
+from .http import HttpAnswer, unreadable
 from .models import (
     Balance,
     Credentials,
@@ -370,48 +368,6 @@ def validity_minutes(options: SendOptions) -> str | None:
     return str(max(1, int(options.validity.total_seconds() // 60)))
 
 
-async def post_pairs(
-    session: aiohttp.ClientSession,
-    url: str,
-    form: Form,
-    *,
-    seconds: float,
-    may_deliver: bool,
-) -> HttpAnswer:
-    """`http.post_form` for a form whose keys repeat (it takes a mapping: one per key).
-
-    Same timeouts and transport errors; never the URL or the form in an error.
-    """
-    client_timeout = aiohttp.ClientTimeout(
-        total=seconds, sock_connect=min(CONNECT_TIMEOUT, seconds)
-    )
-    try:
-        async with session.post(
-            url, data=list(form), timeout=client_timeout, allow_redirects=False
-        ) as response:
-            body = await response.read()
-            answer = HttpAnswer(
-                status=response.status,
-                text=body.decode(response.charset or "utf-8", errors="replace"),
-                content_type=response.content_type,
-            )
-    except aiohttp.ConnectionTimeoutError as err:  # pragma: no cover - needs a black hole
-        raise GatewayTimeoutError("Timed out connecting to the gateway") from err
-    except aiohttp.ClientConnectorError as err:
-        raise GatewayConnectionError("Cannot connect to the gateway") from err
-    except TimeoutError as err:
-        raise GatewayTimeoutError(
-            "The gateway did not answer in time", may_have_been_accepted=may_deliver
-        ) from err
-    except aiohttp.ClientError as err:
-        raise GatewayConnectionError(
-            f"Connection to the gateway failed ({type(err).__name__})",
-            may_have_been_accepted=may_deliver,
-        ) from err
-    _LOGGER.debug("Answer HTTP %s, %d characters", answer.status, len(answer.text))
-    return answer
-
-
 class RestApiGateway(SmsGateway):
     """A gateway of the Devino/Stream REST family: a session id signs every call.
 
@@ -510,17 +466,8 @@ class RestApiGateway(SmsGateway):
     async def _post_pairs(
         self, path: str, form: Form, *, may_deliver: bool, base: str
     ) -> HttpAnswer:
-        """POST a form: through the shared `_post` unless a key repeats."""
-        keys = [key for key, _ in form]
-        if len(set(keys)) == len(keys):
-            return await self._post(path, dict(form), may_deliver=may_deliver, base_url=base)
-        return await post_pairs(
-            self._session,
-            base + path.lstrip("/"),
-            form,
-            seconds=self._timeout,
-            may_deliver=may_deliver,
-        )
+        """POST a form whose keys may repeat, through the shared `_post`."""
+        return await self._post(path, form, may_deliver=may_deliver, base_url=base)
 
     async def _request[T](
         self,
