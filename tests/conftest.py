@@ -7,6 +7,8 @@ import socket
 from typing import Any
 
 import aiohttp
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -74,6 +76,33 @@ async def start_emulator(
     yield start
     for emulator in started:
         await emulator.stop()
+
+
+@pytest.fixture
+async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[Provider], Any]]:
+    """Start emulators; after the test, none of them saw a rate-limit rule broken."""
+    started: list[EmulatedGateway] = []
+
+    async def start(provider: Provider) -> Any:
+        emulator = await start_emulator(provider)
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        assert emulator.breaches == []
+
+
+async def setup_account(
+    hass: HomeAssistant, provider: Provider, emulator: EmulatedGateway, **kwargs: Any
+) -> MockConfigEntry:
+    """Add and set up an entry for an emulated account (`make_entry`'s arguments)."""
+    entry = make_entry(provider, emulator, **kwargs)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
 
 
 def gateway_data(provider: Provider, emulator: EmulatedGateway) -> dict[str, Any]:

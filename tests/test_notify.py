@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from homeassistant.components.notify.legacy import NOTIFY_SERVICES
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers.models import Provider
-from tests.conftest import IVAN, make_entry
+from tests.conftest import IVAN, setup_account
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
 
 PETR = "79031234567"
@@ -47,32 +44,6 @@ SERVICES = {
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[Provider], Any]]:
-    """Start emulators; after the test, none of them saw a rate-limit rule broken."""
-    started: list[EmulatedGateway] = []
-
-    async def start(provider: Provider) -> Any:
-        emulator = await start_emulator(provider)
-        started.append(emulator)
-        return emulator
-
-    yield start
-    for emulator in started:
-        assert emulator.breaches == []
-
-
-async def setup_account(
-    hass: HomeAssistant, provider: Provider, emulator: EmulatedGateway, **kwargs: Any
-) -> MockConfigEntry:
-    entry = make_entry(provider, emulator, **kwargs)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
 
 
 def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest]:

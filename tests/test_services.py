@@ -7,7 +7,7 @@ what went over the wire in the emulator's request log.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 import json
@@ -16,7 +16,7 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.service import async_get_all_descriptions
@@ -45,7 +45,7 @@ from custom_components.ru_sms.providers import (
     SmsGatewayError,
 )
 from custom_components.ru_sms.providers.models import Provider
-from tests.conftest import IVAN, make_entry
+from tests.conftest import IVAN, setup_account
 from tests.emulators import smsc as smsc_emulator
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
 from tests.emulators.catalog import ACCOUNTS
@@ -60,35 +60,6 @@ TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / DOMAIN / "trans
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[Provider], Any]]:
-    """Start emulators; after the test, none of them saw a rate-limit rule broken."""
-    started: list[EmulatedGateway] = []
-
-    async def start(provider: Provider) -> Any:
-        emulator = await start_emulator(provider)
-        started.append(emulator)
-        return emulator
-
-    yield start
-    for emulator in started:
-        assert emulator.breaches == []
-
-
-async def setup_account(
-    hass: HomeAssistant,
-    provider: Provider,
-    emulator: EmulatedGateway,
-    **kwargs: Any,
-) -> MockConfigEntry:
-    entry = make_entry(provider, emulator, **kwargs)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
 
 
 async def send(
