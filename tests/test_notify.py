@@ -273,7 +273,7 @@ async def test_account_service_option_not_supported(hass: HomeAssistant, emulato
     with pytest.raises(ServiceValidationError) as err:
         await notify(hass, "stream_user", message="Hi", target=[IVAN], data={"flash": True})
 
-    assert err.value.translation_key == "option_not_supported"
+    assert err.value.translation_key == "flash"
     assert sends(Provider.STREAM, emulator) == []
 
 

@@ -376,8 +376,8 @@ async def test_recipient_local_time_not_on_smsc(hass: HomeAssistant, emulators: 
             recipient_local_time=True,
         )
 
-    assert err.value.translation_key == "option_not_supported"
-    assert err.value.translation_placeholders["gateway"] == "SMSC.ru"
+    assert err.value.translation_key == "recipient_local_time"
+    assert err.value.translation_placeholders == {"gateway": "SMSC.ru"}
     assert sends(Provider.SMSC, emulator) == []
 
 
@@ -388,7 +388,7 @@ async def test_recipient_local_time_needs_send_at(hass: HomeAssistant, emulators
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", recipient_local_time=True)
 
-    assert err.value.translation_key == "invalid_option"
+    assert err.value.translation_key == "local_time_without_send_at"
     assert sends(Provider.STREAM, emulator) == []
 
 
@@ -420,7 +420,8 @@ async def test_validity_out_of_range(hass: HomeAssistant, emulators: Any) -> Non
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", validity={"hours": 48})
 
-    assert err.value.translation_key == "invalid_option"
+    assert err.value.translation_key == "validity_too_long"
+    assert err.value.translation_placeholders == {"gateway": "SMSC.ru", "max_hours": "24"}
     assert sends(Provider.SMSC, emulator) == []
 
 
@@ -443,8 +444,8 @@ async def test_flash_not_supported(hass: HomeAssistant, emulators: Any, provider
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", flash=True)
 
-    assert err.value.translation_key == "option_not_supported"
-    assert err.value.translation_placeholders["gateway"] == GATEWAY_NAMES[provider]
+    assert err.value.translation_key == "flash"
+    assert err.value.translation_placeholders == {"gateway": GATEWAY_NAMES[provider]}
     assert sends(provider, emulator) == []
 
 
@@ -505,7 +506,11 @@ async def test_invalid_phone_names_the_numbers(hass: HomeAssistant, emulators: A
         ({"message": "x" * 1001}, "message_too_long", {"limit": "1000"}),
         ({"message": "Hi", "sender": "Far too long name"}, "invalid_sender", {"max_length": "11"}),
         ({"message": "Hi", "sender": "Котельная"}, "invalid_sender", {"max_length": "11"}),
-        ({"message": "Hi", "send_at": "2030-01-02 10:00", "validity": 0}, "invalid_option", None),
+        (
+            {"message": "Hi", "send_at": "2030-01-02 10:00", "validity": 0},
+            "validity_too_short",
+            None,
+        ),
     ],
 )
 async def test_bad_input(
@@ -1243,6 +1248,14 @@ VALIDATION_ERRORS: list[tuple[SmsGatewayError, str]] = [
     (MessageRejectedError("too long"), "message_too_long"),
     (NotSupportedError("no flash"), "option_not_supported"),
     (InvalidRequestError("bad option"), "invalid_option"),
+    (NotSupportedError("no flash", problem="flash"), "flash"),
+    (NotSupportedError("no local time", problem="recipient_local_time"), "recipient_local_time"),
+    (
+        InvalidRequestError("no time", problem="local_time_without_send_at"),
+        "local_time_without_send_at",
+    ),
+    (InvalidRequestError("short", problem="validity_too_short"), "validity_too_short"),
+    (InvalidRequestError("long", problem="validity_too_long"), "validity_too_long"),
 ]
 
 

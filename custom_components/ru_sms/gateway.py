@@ -7,7 +7,7 @@ The notify entities, the account's notify service and the actions all send throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import (
@@ -59,6 +59,17 @@ from .providers.phone import mask_phone
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
+
+
+PROBLEM_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "flash": ("gateway",),
+    "recipient_local_time": ("gateway",),
+    "local_time_without_send_at": (),
+    "validity_too_short": (),
+    "validity_too_long": ("gateway", "max_hours"),
+}
+"""Send checks the client names (`SmsGatewayError.problem`) that have a message of their
+own (its translation key), with the placeholders of that message."""
 
 
 def gateway_base_url(data: Mapping[str, Any]) -> str | None:
@@ -114,6 +125,16 @@ def validation_error(err: SmsGatewayError, client: SmsGateway) -> ServiceValidat
             translation_domain=DOMAIN,
             translation_key="message_too_long",
             translation_placeholders={"limit": str(client.capabilities.max_text_length)},
+        )
+    if err.problem in PROBLEM_PLACEHOLDERS:
+        max_validity = client.capabilities.max_validity or timedelta(0)
+        values = {"gateway": gateway, "max_hours": f"{max_validity.total_seconds() / 3600:g}"}
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.problem,
+            translation_placeholders={
+                name: values[name] for name in PROBLEM_PLACEHOLDERS[err.problem]
+            },
         )
     if isinstance(err, NotSupportedError):
         return ServiceValidationError(

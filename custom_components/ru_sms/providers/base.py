@@ -288,22 +288,31 @@ class SmsGateway(ABC):
         if options.sender is not None:
             check_sender(options.sender, caps.max_sender_length)
         if options.flash and not caps.flash:
-            raise NotSupportedError(f"{self.provider} cannot send flash SMS")
+            raise NotSupportedError(f"{self.provider} cannot send flash SMS", problem="flash")
         if options.recipient_local_time:
             if not caps.recipient_local_time:
                 raise NotSupportedError(
-                    f"{self.provider} cannot send at the recipient's local time"
+                    f"{self.provider} cannot send at the recipient's local time",
+                    problem="recipient_local_time",
                 )
             if options.send_at is None:
-                raise InvalidRequestError("Sending at local time needs a send-at time")
+                raise InvalidRequestError(
+                    "Sending at local time needs a send-at time",
+                    problem="local_time_without_send_at",
+                )
         if options.send_at is not None and options.send_at.tzinfo is None:
-            raise InvalidRequestError("The send-at time must carry a time zone")
+            raise InvalidRequestError(
+                "The send-at time must carry a time zone", problem="send_at_without_zone"
+            )
         if options.validity is not None:
             if options.validity < timedelta(minutes=1):
-                raise InvalidRequestError("The validity must be at least one minute")
+                raise InvalidRequestError(
+                    "The validity must be at least one minute", problem="validity_too_short"
+                )
             if caps.max_validity is not None and options.validity > caps.max_validity:
                 raise InvalidRequestError(
-                    f"{self.provider} keeps a message for at most {caps.max_validity}"
+                    f"{self.provider} keeps a message for at most {caps.max_validity}",
+                    problem="validity_too_long",
                 )
 
 

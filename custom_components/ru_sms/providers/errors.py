@@ -20,11 +20,18 @@ class SmsGatewayError(Exception):
         *,
         code: str | int | None = None,
         text: str | None = None,
+        problem: str | None = None,
     ) -> None:
-        """Create the error with a readable message and the gateway's code and text."""
+        """Create the error with a readable message and the gateway's code and text.
+
+        `problem` names, for a send refused before any request, which check failed
+        (`flash`, `recipient_local_time`, `validity_too_long`, ...), so that callers can
+        say it in their own words.
+        """
         super().__init__(message)
         self.code: str | None = None if code is None else str(code)
         self.text = text
+        self.problem = problem
 
     def __str__(self) -> str:
         """Message, then the gateway's code and text when known."""
