@@ -204,6 +204,7 @@ async def async_send(
         result = await client.send(numbers, message, options)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
+    runtime.tracker.async_track(result, options)
     if result.balance is not None and runtime.balance is not None:
         runtime.balance.async_set_balance(result.balance)
     if result.rejected and not allow_rejected:
