@@ -89,6 +89,8 @@ LOOKUP_POLL_DELAYS: dict[Provider, tuple[float, ...]] = {
     Provider.STREAM: (2.0, 3.0, 5.0, 10.0, 10.0),
 }
 """Seconds between asks for the answers of lookups that answer later (bounded wait)."""
+LOOKUP_CALLBACK_WAIT = 30.0
+"""Seconds to wait for lookup answers posted to the webhook (SMSC.ru with callbacks)."""
 
 ID_PER_NUMBER = frozenset({Provider.STREAM, Provider.DEVINO})
 """Gateways whose message id names one number's segment: phones add nothing to a status
@@ -217,6 +219,9 @@ async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
         raise validation_error(err, client) from err
     try:
         results = await client.lookup(phones)
+        if entry.runtime_data.tracker.callbacks:
+            # The answers come to the webhook: wait for them, then ask for the rest.
+            results = await entry.runtime_data.lookups.async_wait(results, LOOKUP_CALLBACK_WAIT)
         for delay in LOOKUP_POLL_DELAYS.get(client.provider, ()):
             if all(r.is_final for r in results):
                 break

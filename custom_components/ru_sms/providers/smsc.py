@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+import hashlib
+import hmac
 import logging
 import math
 import re
 from typing import Any, ClassVar
+import zlib
 
 import aiohttp
 
@@ -36,6 +39,7 @@ from .models import (
     Credentials,
     DeliveryState,
     DeliveryStatus,
+    IncomingMessage,
     LookupResult,
     LookupState,
     MessageRef,
@@ -608,3 +612,105 @@ def _phones_of(form: Mapping[str, str]) -> tuple[str, ...]:
     """The numbers a request was about, to name them in an error."""
     raw = form.get("phones") or ""
     return tuple(phone for phone in raw.split(",") if phone)
+
+
+# -- callbacks --------------------------------------------------------------------------
+
+CALLBACK_SIGNATURES = ("md5", "sha1", "crc32")
+"""The URL parameters that make SMSC.ru sign its callbacks (their value: the secret)."""
+_HLR_TYPE = 4
+_TYPE_BITS = 0xF
+"""Bits 0-3 of `flag`: the message type (4: HLR); the other bits say other things."""
+_LATEST_STAMP = 253402300800
+"""Year 10000: later stamps cannot be dates."""
+
+
+def callback_kind(data: Mapping[str, Any]) -> str:
+    """What a callback reports: `incoming` (SMS), `call`, `lookup` (HLR) or `status`."""
+    if "mes" in data:
+        return "incoming"
+    if "waitcall" in data:
+        return "call"
+    kind = to_int(data.get("type"))
+    flag = to_int(data.get("flag"))
+    if kind == _HLR_TYPE or (flag is not None and flag & _TYPE_BITS == _HLR_TYPE) or "imsi" in data:
+        return "lookup"
+    return "status"
+
+
+def callback_signed_text(data: Mapping[str, Any], secret: str) -> str:
+    """The text SMSC.ru hashes to sign a callback (per the callback documentation)."""
+    parts: tuple[Any, ...]
+    match callback_kind(data):
+        case "incoming":
+            parts = (data.get("phone"), data.get("mes"), data.get("to"))
+        case "call":
+            parts = (data.get("phone"), data.get("ts"))
+        case _:
+            parts = (data.get("id"), data.get("phone"), data.get("status"))
+    return ":".join([*("" if p is None else str(p) for p in parts), secret])
+
+
+def callback_signature_ok(data: Mapping[str, Any], secret: str) -> bool:
+    """Whether a callback carries a valid md5, sha1 or crc32 signature made with `secret`."""
+    text = callback_signed_text(data, secret).encode()
+    for name in CALLBACK_SIGNATURES:
+        given = data.get(name)
+        if given is None:
+            continue
+        # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
+        signature = str(given).strip().lower().encode()
+        if name == "crc32":
+            # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
+            value = zlib.crc32(text)
+            signed = value - (1 << 32) if value >= 1 << 31 else value
+            expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
+        else:
+            expected = {hashlib.new(name, text).hexdigest()}
+        return any(hmac.compare_digest(signature, e.encode()) for e in expected)
+    return False
+
+
+def parse_callback_status(data: Mapping[str, Any]) -> DeliveryStatus:
+    """A delivery status callback, as `delivery_status` would have answered it."""
+    ref = MessageRef(message_id=to_str(data.get("id")) or "", phone=_callback_phone(data))
+    # `ts` is the moment of the change; `time` is in the account's own time zone (not
+    # necessarily Moscow's), so it is not read.
+    item = {k: v for k, v in data.items() if k not in ("last_timestamp", "last_date")}
+    item["last_timestamp"] = _callback_moment(data.get("ts"))
+    return _delivery_status(ref, item)
+
+
+def parse_callback_lookup(data: Mapping[str, Any]) -> LookupResult:
+    """An HLR callback, as `lookup_result` would have answered it."""
+    pending = LookupResult(
+        phone=_callback_phone(data),
+        state=LookupState.PENDING,
+        request_id=to_str(data.get("id")) or "",
+    )
+    return _lookup_result(pending, data)
+
+
+def parse_callback_incoming(data: Mapping[str, Any]) -> IncomingMessage:
+    """An incoming SMS callback."""
+    text = data.get("mes")
+    stamp = _callback_moment(data.get("time")) or _callback_moment(data.get("sent"))
+    return IncomingMessage(
+        message_id=to_str(data.get("id")) or "",
+        phone=_callback_phone(data),
+        text="" if text is None else str(text),
+        to=to_str(data.get("to")),
+        received_at=datetime.fromtimestamp(stamp, UTC) if stamp else None,
+    )
+
+
+def _callback_phone(data: Mapping[str, Any]) -> str:
+    return _digits(to_str(data.get("phone")) or "")
+
+
+def _callback_moment(value: Any) -> int | None:
+    """A unix time in seconds, or None when it is missing or not a plausible moment."""
+    seconds = to_int(value)
+    if seconds is None or not 0 < seconds < _LATEST_STAMP:
+        return None
+    return seconds
