@@ -131,12 +131,25 @@ async def test_setup_entities_per_gateway(
     assert entry.state is ConfigEntryState.LOADED
     slug = SERVICE_NAMES[provider]
     (subentry_id,) = entry.subentries
-    expected = {"notify.ivan": f"{entry.entry_id}_{subentry_id}_notify"}
+    expected = {
+        "notify.ivan": f"{entry.entry_id}_{subentry_id}_notify",
+        "sensor.ivan_last_message": f"{entry.entry_id}_{subentry_id}_last_message",
+        f"sensor.{slug}_last_message": f"{entry.entry_id}_last_message",
+        f"sensor.{slug}_messages_in_flight": f"{entry.entry_id}_in_flight",
+        f"event.{slug}_messages": f"{entry.entry_id}_messages",
+    }
     if provider is not Provider.SMSTELE:
         expected[f"sensor.{slug}_balance"] = f"{entry.entry_id}_balance"
         expected[f"binary_sensor.{slug}_low_balance"] = f"{entry.entry_id}_low_balance"
+    # statistics sensors: registered, disabled by default (no state)
+    disabled = {}
+    if provider in (Provider.STREAM, Provider.DEVINO):
+        disabled = {
+            f"sensor.{slug}_sent_last_24_hours": f"{entry.entry_id}_sent_24h",
+            f"sensor.{slug}_delivery_ratio_last_24_hours": f"{entry.entry_id}_delivery_ratio_24h",
+        }
     entries = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
-    assert {e.entity_id: e.unique_id for e in entries} == expected
+    assert {e.entity_id: e.unique_id for e in entries} == expected | disabled
     for entity_id in expected:
         state = hass.states.get(entity_id)
         assert state is not None
@@ -238,7 +251,7 @@ async def test_unique_ids_stable_across_reload(
         for e in er.async_entries_for_config_entry(entity_registry, entry.entry_id)
     }
     assert after == before
-    assert len(before) == 3
+    assert len(before) == 9
 
 
 # -- setup errors ------------------------------------------------------------------------

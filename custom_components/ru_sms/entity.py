@@ -1,5 +1,8 @@
 """Base entities: account entities on the account's device, recipients on their own.
 
+Entities never ask the gateway themselves: the balance and statistics coordinators poll,
+the message tracker and the dispatcher signals of `events.py` push.
+
 A recipient's device is not linked to its account's (`via_device`): the two supported
 Home Assistant versions spell that link differently, and the subentry already ties them.
 """
@@ -14,6 +17,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import BalanceCoordinator, RuSmsConfigEntry, account_device_info
 from .gateway import provider_name
+from .statistics import StatisticsCoordinator
 
 
 class RecipientEntity(Entity):
@@ -54,3 +58,36 @@ class AccountEntity(CoordinatorEntity[BalanceCoordinator]):
         entry = coordinator.config_entry
         self._attr_unique_id = f"{entry.entry_id}_{description.key}"
         self._attr_device_info = account_device_info(entry)
+
+
+class AccountPushEntity(Entity):
+    """An entity of an account fed by its message tracker or its dispatcher signals."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: RuSmsConfigEntry, description: EntityDescription) -> None:
+        """Put the entity on the account's device."""
+        self.entity_description = description
+        self.entry = entry
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_device_info = account_device_info(entry)
+
+
+class StatisticsEntity(CoordinatorEntity[StatisticsCoordinator]):
+    """An entity of an account fed by its statistics coordinator (started when added)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: StatisticsCoordinator, description: EntityDescription) -> None:
+        """Put the entity on the account's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_device_info = account_device_info(entry)
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the coordinator and have it fetch its first statistics."""
+        await super().async_added_to_hass()
+        self.coordinator.async_start()

@@ -1,15 +1,35 @@
-"""The balance sensor of an account (on gateways that report a balance)."""
+"""Sensors: the balance, the delivery of the last message, messages in flight, statistics.
+
+- balance (gateways that report one), from the balance coordinator;
+- last message, per recipient and per account, and messages in flight, from the message
+  tracker (pushed on every change, kept across restarts by the tracker's store);
+- messages sent and delivery ratio over the last 24 hours (Stream, Devino), disabled by
+  default, from the statistics coordinator.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorEntityDescription
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import PERCENTAGE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import SUBENTRY_RECIPIENT
 from .coordinator import RuSmsConfigEntry
-from .entity import AccountEntity
+from .entity import AccountEntity, AccountPushEntity, RecipientEntity, StatisticsEntity
+from .providers import DeliveryState, Statistics
+from .tracker import MessageTracker, describe
 
 PARALLEL_UPDATES = 0
 
@@ -19,6 +39,44 @@ BALANCE = SensorEntityDescription(
     device_class=SensorDeviceClass.MONETARY,
     suggested_display_precision=2,
 )
+LAST_MESSAGE = SensorEntityDescription(
+    key="last_message",
+    translation_key="last_message",
+    device_class=SensorDeviceClass.ENUM,
+    options=[state.value for state in DeliveryState],
+)
+IN_FLIGHT = SensorEntityDescription(
+    key="in_flight",
+    translation_key="in_flight",
+    state_class=SensorStateClass.MEASUREMENT,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatisticsSensorEntityDescription(SensorEntityDescription):
+    """A figure of the gateway's statistics."""
+
+    value_fn: Callable[[Statistics], float | int | None]
+
+
+STATISTICS: tuple[StatisticsSensorEntityDescription, ...] = (
+    StatisticsSensorEntityDescription(
+        key="sent_24h",
+        translation_key="sent_24h",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_registry_enabled_default=False,
+        value_fn=lambda statistics: statistics.sent,
+    ),
+    StatisticsSensorEntityDescription(
+        key="delivery_ratio_24h",
+        translation_key="delivery_ratio_24h",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        entity_registry_enabled_default=False,
+        value_fn=lambda statistics: statistics.delivery_ratio,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -26,9 +84,24 @@ async def async_setup_entry(
     entry: RuSmsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the balance sensor where the gateway has a balance."""
-    if (coordinator := entry.runtime_data.balance) is not None:
-        async_add_entities([BalanceSensor(coordinator, BALANCE)])
+    """Add the account's sensors, then each recipient's last-message sensor."""
+    data = entry.runtime_data
+    entities: list[SensorEntity] = [
+        AccountLastMessageSensor(entry, LAST_MESSAGE),
+        InFlightSensor(entry, IN_FLIGHT),
+    ]
+    if data.balance is not None:
+        entities.append(BalanceSensor(data.balance, BALANCE))
+    if data.statistics is not None:
+        entities.extend(StatisticsSensor(data.statistics, item) for item in STATISTICS)
+    async_add_entities(entities)
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_RECIPIENT:
+            continue  # pragma: no cover - recipients are the only subentries
+        async_add_entities(
+            [RecipientLastMessageSensor(entry, subentry, LAST_MESSAGE)],
+            config_subentry_id=subentry_id,
+        )
 
 
 class BalanceSensor(AccountEntity, SensorEntity):
@@ -49,3 +122,82 @@ class BalanceSensor(AccountEntity, SensorEntity):
         """The credit the gateway grants, when it tells it."""
         credit = self.coordinator.data.credit
         return {} if credit is None else {"credit": float(credit)}
+
+
+class TrackerSensor(SensorEntity):
+    """A sensor written again on every change of the account's message tracker."""
+
+    entry: RuSmsConfigEntry
+
+    @property
+    def tracker(self) -> MessageTracker:
+        """The account's message tracker."""
+        return self.entry.runtime_data.tracker
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the tracker."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.tracker.async_add_listener(self.async_write_ha_state))
+
+
+class LastMessageSensor(TrackerSensor):
+    """The delivery state of the latest message (unknown before the first one)."""
+
+    recipient_id: str | None = None
+    """Whose latest message: a recipient's (its subentry id), or the account's (None)."""
+
+    @property
+    def native_value(self) -> str | None:
+        """The message's delivery state."""
+        message = self.tracker.last_message(self.recipient_id)
+        return None if message is None else str(message.state)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Number, id, times, error and cost of the message."""
+        message = self.tracker.last_message(self.recipient_id)
+        if message is None:
+            return {}
+        attributes = describe(message)
+        del attributes["state"]  # it is the sensor's state
+        return attributes
+
+
+class RecipientLastMessageSensor(RecipientEntity, LastMessageSensor):
+    """The delivery of the latest message to a recipient (any of its numbers)."""
+
+    def __init__(
+        self,
+        entry: RuSmsConfigEntry,
+        subentry: ConfigSubentry,
+        description: SensorEntityDescription,
+    ) -> None:
+        """On the recipient's device, following its messages."""
+        super().__init__(entry, subentry, description)
+        self.recipient_id = subentry.subentry_id
+
+
+class AccountLastMessageSensor(AccountPushEntity, LastMessageSensor):
+    """The delivery of the latest message the account sent (to anyone)."""
+
+
+class InFlightSensor(AccountPushEntity, TrackerSensor):
+    """How many messages wait for a final delivery report."""
+
+    @property
+    def native_value(self) -> int:
+        """Messages not yet delivered, failed or expired."""
+        return self.tracker.in_flight
+
+
+class StatisticsSensor(StatisticsEntity, SensorEntity):
+    """A figure of the gateway's statistics of the last 24 hours."""
+
+    entity_description: StatisticsSensorEntityDescription
+
+    @property
+    def native_value(self) -> float | int | None:
+        """The figure (unknown until the first answer)."""
+        # The coordinator is started by its entities: no data until its first answer.
+        statistics = cast("Statistics | None", self.coordinator.data)
+        return None if statistics is None else self.entity_description.value_fn(statistics)
