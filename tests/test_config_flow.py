@@ -238,7 +238,12 @@ async def test_user_flow_creates_working_entry(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     login = ACCOUNTS[provider].credentials.login
     assert result["title"] == f"{NAMES[provider]} ({login})"
-    assert result["data"] == expected_data(provider, emulator)
+    data = dict(result["data"])
+    if provider is Provider.SMSC:
+        # An SMSC.ru account gets its callback webhook: an id and a signing secret.
+        assert len(data.pop("webhook_id")) >= 32
+        assert re.fullmatch(r"[A-Za-z0-9_-]{16,}", data.pop("webhook_secret"))
+    assert data == expected_data(provider, emulator)
     assert result["options"] == {"sender": ACCOUNTS[provider].sender}
     entry = result["result"]
     host = ":127.0.0.1" if provider is Provider.SMSTELE else ""
@@ -321,7 +326,9 @@ async def test_smsc_by_api_key_alone(hass: HomeAssistant, start_emulator: Any) -
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "SMSC.ru"
-    assert result["data"] == {"provider": "smsc", "api_key": SMSC_KEY, "url": emulator.base_url}
+    data = dict(result["data"])
+    assert set(data.pop("webhook_id", "") + data.pop("webhook_secret", "")) != set()
+    assert data == {"provider": "smsc", "api_key": SMSC_KEY, "url": emulator.base_url}
     assert result["options"] == {}
     entry = result["result"]
     assert entry.unique_id.startswith("smsc:key-")
@@ -896,7 +903,14 @@ async def test_reconfigure_to_a_new_smsc_key(hass: HomeAssistant, start_emulator
 
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert entry.data == {"provider": "smsc", "api_key": NEW_KEY, "url": emulator.base_url}
+    webhook = {key: entry.data[key] for key in ("webhook_id", "webhook_secret")}
+    # The callback webhook stays: its URL is pasted in SMSC's settings.
+    assert entry.data == {
+        "provider": "smsc",
+        "api_key": NEW_KEY,
+        "url": emulator.base_url,
+        **webhook,
+    }
     assert entry.unique_id != old_unique_id
     assert entry.state is ConfigEntryState.LOADED
 
@@ -956,11 +970,13 @@ async def test_options_of_a_gateway_with_balance(
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
+    extra = {Provider.SMSC: ["callbacks"]}.get(provider, ["incoming_interval"])
     assert schema_keys(result) == [
         "sender",
         "transliterate",
         "balance_interval",
         "low_balance_threshold",
+        *extra,
     ]
     assert suggested(result)["sender"] == ACCOUNTS[provider].sender
 
@@ -972,6 +988,7 @@ async def test_options_of_a_gateway_with_balance(
                 "transliterate": True,
                 "balance_interval": 15,
                 "low_balance_threshold": 250.5,
+                **dict.fromkeys(extra, 0),
             },
         )
     )
@@ -983,6 +1000,7 @@ async def test_options_of_a_gateway_with_balance(
         "transliterate": True,
         "balance_interval": 15,
         "low_balance_threshold": 250.5,
+        **dict.fromkeys(extra, 0),
     }
     # The account was started anew with them.
     assert entry.state is ConfigEntryState.LOADED
@@ -1015,7 +1033,12 @@ async def test_options_invalid_sender_then_cleared(
     emulator = await start_emulator(Provider.DEVINO)
     entry = await add_account(hass, Provider.DEVINO, emulator)
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
-    user_input = {"transliterate": False, "balance_interval": 30, "low_balance_threshold": 0}
+    user_input = {
+        "transliterate": False,
+        "balance_interval": 30,
+        "low_balance_threshold": 0,
+        "incoming_interval": 0,
+    }
 
     result = checked(
         await hass.config_entries.options.async_configure(
@@ -1244,7 +1267,7 @@ STEP_PLACEHOLDERS = {
     ("config", "credentials"): {"gateway"},
     ("config", "reauth_confirm"): {"gateway", "account", "name"},
     ("config", "reconfigure"): {"gateway"},
-    ("options", "init"): set(),
+    ("options", "init"): {"callback_url"},
     ("recipient", "user"): {"numbers"},
     ("recipient", "reconfigure"): {"numbers"},
 }
@@ -1311,6 +1334,8 @@ def test_flow_translations(language: str) -> None:
         "transliterate",
         "balance_interval",
         "low_balance_threshold",
+        "callbacks",
+        "incoming_interval",
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}
 

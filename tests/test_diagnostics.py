@@ -56,6 +56,8 @@ def secrets_of(provider: Provider, entry: MockConfigEntry) -> list[str]:
     found.append(json.dumps(credentials.login))
     if CONF_API_KEY in entry.data:
         found.append(entry.data[CONF_API_KEY])
+    # SMSC.ru accounts get a webhook id and secret (by the migration of older entries)
+    found += [entry.data[key] for key in ("webhook_id", "webhook_secret") if key in entry.data]
     return found
 
 

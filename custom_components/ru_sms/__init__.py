@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from homeassistant.const import CONF_NAME, Platform
+from homeassistant.const import CONF_NAME, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import (
@@ -20,7 +20,8 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_PROVIDER, DOMAIN
+from . import webhook
+from .const import CONF_CALLBACKS, CONF_PROVIDER, DOMAIN
 from .coordinator import (
     BalanceCoordinator,
     RuSmsConfigEntry,
@@ -29,12 +30,20 @@ from .coordinator import (
     low_balance_issue_id,
 )
 from .gateway import create_gateway, provider_name
-from .providers import AuthenticationError, SmsGateway, SmsGatewayError
+from .incoming import async_remove_incoming, async_setup_incoming
+from .providers import AuthenticationError, Provider, SmsGateway, SmsGatewayError
 from .services import async_setup_services
+from .statistics import StatisticsCoordinator
+from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NOTIFY, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 CONF_ENTRY_ID = "entry_id"
@@ -43,6 +52,18 @@ CONF_ENTRY_ID = "entry_id"
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions (they name the account they use)."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
+    """1.1 → 1.2: SMSC.ru accounts get a webhook id and a signing secret for callbacks."""
+    if entry.version > 1:
+        return False  # a downgrade: this version cannot read the entry
+    if entry.minor_version < 2:
+        data = dict(entry.data)
+        if data[CONF_PROVIDER] == Provider.SMSC and CONF_WEBHOOK_ID not in data:
+            data |= webhook.new_webhook_data()
+        hass.config_entries.async_update_entry(entry, data=data, minor_version=2)
     return True
 
 
@@ -59,11 +80,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
     else:
         await _async_check_credentials(entry, client)
 
-    entry.runtime_data = RuSmsRuntimeData(client=client, balance=balance)
+    tracker = MessageTracker(
+        hass, entry, client, callbacks=bool(entry.options.get(CONF_CALLBACKS, False))
+    )
+    await tracker.async_load()
+    entry.async_on_unload(tracker.async_unload)
+
+    # Created unstarted: its sensors are disabled by default and start it when added.
+    statistics = (
+        StatisticsCoordinator(hass, entry, client) if client.capabilities.statistics else None
+    )
+    entry.runtime_data = RuSmsRuntimeData(
+        client=client, balance=balance, tracker=tracker, statistics=statistics
+    )
+    if CONF_WEBHOOK_ID in entry.data:
+        webhook.async_register(hass, entry)
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_setup_incoming(hass, entry, client)  # Stream, Devino: when the option is set
 
     # The account's notify service (`notify.<account name>`) for automations that pass
     # numbers as `target`; it is registered by the notify platform's legacy loader.
@@ -111,3 +147,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bo
     if unloaded:
         ir.async_delete_issue(hass, DOMAIN, low_balance_issue_id(entry))
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
+    """Forget the delivery records of a removed account."""
+    await MessageTracker(hass, entry, create_gateway(hass, entry.data)).async_remove()
+    await async_remove_incoming(hass, entry)

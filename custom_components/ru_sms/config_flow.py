@@ -24,6 +24,7 @@ from homeassistant.const import (
     CONF_PORT,
     CONF_URL,
     CONF_USERNAME,
+    CONF_WEBHOOK_ID,
     MAJOR_VERSION,
     MINOR_VERSION,
 )
@@ -44,16 +45,21 @@ from homeassistant.helpers.selector import (
 
 from .const import (
     CONF_BALANCE_INTERVAL,
+    CONF_CALLBACKS,
+    CONF_INCOMING_INTERVAL,
     CONF_LOW_BALANCE,
     CONF_PHONES,
     CONF_PROVIDER,
     CONF_SENDER,
     CONF_SSL,
     CONF_TRANSLITERATE,
+    CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
     DOMAIN,
     MAX_BALANCE_INTERVAL,
+    MAX_INCOMING_INTERVAL,
     MIN_BALANCE_INTERVAL,
     SMSTELE_DEFAULT_HOST,
     SMSTELE_DEFAULT_PORT,
@@ -75,6 +81,7 @@ from .providers import (
 )
 from .providers.base import check_sender
 from .schema import vol
+from .webhook import callback_url, new_webhook_data
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -176,7 +183,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a gateway account."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with no gateway picked."""
@@ -228,6 +235,8 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             if client is not None:
                 await self.async_set_unique_id(_unique_id(client, data))
                 self._abort_if_unique_id_configured()
+                if self._provider is Provider.SMSC:
+                    data |= new_webhook_data()
                 return self.async_create_entry(
                     title=_title(data),
                     data=data,
@@ -277,6 +286,10 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _gateway_data(provider, user_input)
+            # The webhook stays: its URL is pasted in the gateway's settings.
+            data |= {
+                k: entry.data[k] for k in (CONF_WEBHOOK_ID, CONF_WEBHOOK_SECRET) if k in entry.data
+            }
             sender = (user_input.get(CONF_SENDER) or "").strip()
             client = await self._async_validate(data, sender, errors)
             if client is not None:
@@ -394,12 +407,29 @@ class RuSmsOptionsFlow(OptionsFlow):
                     NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
                 ),
             }
+        if _capabilities(provider).incoming:
+            fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = (
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=MAX_INCOMING_INTERVAL,
+                        step=1,
+                        unit_of_measurement="min",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                )
+            )
+        url = ""
+        if CONF_WEBHOOK_ID in self.config_entry.data:
+            fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()
+            url = callback_url(self.hass, self.config_entry) or "-"
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
                 vol.Schema(fields), user_input or self.config_entry.options
             ),
             errors=errors,
+            description_placeholders={"callback_url": url},
         )
 
 

@@ -16,6 +16,11 @@ CONF_BALANCE_INTERVAL: Final = "balance_interval"
 """Minutes between balance requests."""
 CONF_LOW_BALANCE: Final = "low_balance_threshold"
 CONF_TRANSLITERATE: Final = "transliterate"
+CONF_CALLBACKS: Final = "callbacks"
+"""SMSC.ru: the account posts delivery statuses to our webhook (polling drops to a safety net)."""
+CONF_INCOMING_INTERVAL: Final = "incoming_interval"
+"""Stream, Devino: minutes between asks for incoming messages (0: off)."""
+CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
 
 SUBENTRY_RECIPIENT: Final = "recipient"
 
@@ -24,6 +29,8 @@ MIN_BALANCE_INTERVAL: Final = 5
 MAX_BALANCE_INTERVAL: Final = 24 * 60
 DEFAULT_LOW_BALANCE: Final = 0.0
 DEFAULT_CURRENCY: Final = "RUB"
+DEFAULT_INCOMING_INTERVAL: Final = 0
+MAX_INCOMING_INTERVAL: Final = 24 * 60
 
 SMSTELE_DEFAULT_HOST: Final = "rexsmsc.rex400.ru"
 SMSTELE_DEFAULT_PORT: Final = 8882

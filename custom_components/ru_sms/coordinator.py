@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 import logging
@@ -24,7 +24,10 @@ from .const import (
     DOMAIN,
 )
 from .gateway import provider_name
+from .lookups import LookupWaiters
 from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError
+from .statistics import StatisticsCoordinator
+from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +40,11 @@ class RuSmsRuntimeData:
 
     client: SmsGateway
     balance: BalanceCoordinator | None
+    tracker: MessageTracker
+    lookups: LookupWaiters = field(default_factory=LookupWaiters)
+    """HLR answers posted to the webhook (SMSC.ru with callbacks)."""
+    statistics: StatisticsCoordinator | None = None
+    """The last 24 hours' statistics, where the gateway reports them."""
 
 
 def account_device_info(entry: ConfigEntry) -> DeviceInfo:

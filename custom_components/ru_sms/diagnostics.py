@@ -9,13 +9,22 @@ from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PHONES, CONF_PROVIDER
+from .const import CONF_PHONES, CONF_PROVIDER, CONF_WEBHOOK_SECRET
 from .coordinator import RuSmsConfigEntry
 
-TO_REDACT = {CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_PHONES, "title", "unique_id"}
+TO_REDACT = {
+    CONF_API_KEY,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_PHONES,
+    CONF_WEBHOOK_ID,
+    CONF_WEBHOOK_SECRET,
+    "title",
+    "unique_id",
+}
 
 
 async def async_get_config_entry_diagnostics(
