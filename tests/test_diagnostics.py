@@ -169,3 +169,27 @@ async def test_diagnostics_after_unload(
     assert result["state"] == "not_loaded"
     assert result["balance"] is None
     assert result["gateway"]["capabilities"] is None
+
+
+async def test_diagnostics_count_tracked_messages_without_numbers(
+    hass: HomeAssistant, hass_client: Any, start_emulator: Any
+) -> None:
+    emulator = await start_emulator(Provider.STREAM)
+    entry = entry_for(Provider.STREAM, emulator)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "notify", "send_message", {"entity_id": "notify.ivan", "message": "Alarm"}, blocking=True
+    )
+
+    result = await diagnostics_of(hass, hass_client, entry, emulator)
+
+    assert result["tracker"] == {
+        "callbacks": False,
+        "in_flight": 1,
+        "on_record": 1,
+        "states": {"queued": 1},
+    }
+    assert IVAN not in json.dumps(result)
+    await hass.config_entries.async_unload(entry.entry_id)

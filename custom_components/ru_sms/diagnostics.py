@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from datetime import timedelta
 from decimal import Decimal
@@ -65,6 +66,14 @@ async def async_get_config_entry_diagnostics(
             "capabilities": None
             if runtime is None
             else _plain(asdict(runtime.client.capabilities)),
+        },
+        "tracker": None
+        if runtime is None
+        else {
+            "callbacks": runtime.tracker.callbacks,
+            "in_flight": runtime.tracker.in_flight,
+            "on_record": len(runtime.tracker.messages),
+            "states": dict(Counter(str(m.state) for m in runtime.tracker.messages.values())),
         },
         "balance": None
         if balance is None
