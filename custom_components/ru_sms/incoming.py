@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL, DOMAIN
 from .events import async_fire_incoming_sms
 from .providers import AuthenticationError, IncomingMessage, SmsGateway, SmsGatewayError
+from .streak import FailureStreak
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -78,7 +79,9 @@ class IncomingPoller:
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
         self._unsubs: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
-        self._failing = False
+        self._streak = FailureStreak(
+            _LOGGER, entry.title, "cannot read incoming SMS", "incoming SMS can be read again"
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -139,14 +142,12 @@ class IncomingPoller:
             messages = await self.client.incoming(start, end)
         except AuthenticationError as err:
             self.entry.async_start_reauth(self.hass)
-            self._log_failure(err)
+            self._streak.failed(err)
             return
         except SmsGatewayError as err:
-            self._log_failure(err)
+            self._streak.failed(err)
             return
-        if self._failing:
-            _LOGGER.info("%s: incoming SMS can be read again", self.entry.title)
-            self._failing = False
+        self._streak.succeeded()
         fresh: list[IncomingMessage] = []
         for message in messages:
             key = message_key(message)
@@ -167,12 +168,6 @@ class IncomingPoller:
         )
         # Written at once: a message reported before a crash is not reported again.
         await self._store.async_save(self._data_to_save())
-
-    def _log_failure(self, err: SmsGatewayError) -> None:
-        """Log the first failure of a streak only (and, at INFO, when it ends)."""
-        if not self._failing:
-            _LOGGER.warning("%s: cannot read incoming SMS: %s", self.entry.title, err)
-            self._failing = True
 
     # -- records ------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from .providers import (
     SmsGatewayError,
     combine_states,
 )
+from .streak import FailureStreak
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -194,7 +195,9 @@ class MessageTracker:
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._last_list_poll: datetime | None = None
         self._polling = False
-        self._failing = False
+        self._streak = FailureStreak(
+            _LOGGER, entry.title, "cannot get delivery reports", "delivery reports are back"
+        )
         self._stopped = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -516,19 +519,17 @@ class MessageTracker:
         except RateLimitedError as err:
             # The whole account waits, not only the messages asked about.
             self._postpone(pending, now + timedelta(seconds=max(err.retry_after, 1.0)))
-            self._log_failure(err)
+            self._streak.failed(err)
             return
         except AuthenticationError as err:
             self.entry.async_start_reauth(self.hass)
             self._postpone(pending, now + timedelta(seconds=ERROR_RETRY))
-            self._log_failure(err)
+            self._streak.failed(err)
             return
         except SmsGatewayError as err:
-            self._log_failure(err)
+            self._streak.failed(err)
             return
-        if self._failing:
-            _LOGGER.info("%s: delivery reports are back", self.entry.title)
-            self._failing = False
+        self._streak.succeeded()
         self.async_apply(statuses)
         _LOGGER.debug(
             "%s: asked about %d message(s), %d still in flight",
@@ -542,12 +543,6 @@ class MessageTracker:
         for message in messages:
             if message.next_poll is None or message.next_poll < when:
                 message.next_poll = when
-
-    def _log_failure(self, err: SmsGatewayError) -> None:
-        """Log the first failure of a streak only (and when it ends)."""
-        if not self._failing:
-            _LOGGER.warning("%s: cannot get delivery reports: %s", self.entry.title, err)
-            self._failing = True
 
 
 def describe(message: TrackedMessage) -> dict[str, Any]:
