@@ -501,7 +501,7 @@ async def test_same_account_twice(
     await add_account(hass, provider, emulator)
     result = await start_user_flow(hass, provider)
 
-    result = await configure(hass, result, login_input(provider, emulator, sender=None))
+    result = await configure(hass, result, login_input(provider, emulator))
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -789,14 +789,27 @@ async def test_reconfigure_reloads_once(hass: HomeAssistant, start_emulator: Any
     logins = emulator.logins
 
     result = await start_reconfigure(hass, entry)
-    result = await configure(hass, result, login_input(Provider.STREAM, emulator, sender=None))
+    result = await configure(hass, result, login_input(Provider.STREAM, emulator, sender="OTHER"))
     await hass.async_block_till_done()
 
     assert result["reason"] == "reconfigure_successful"
-    # Clearing the sender removes it.
-    assert entry.options == {}
+    assert entry.options == {"sender": "OTHER"}
     assert entry.state is ConfigEntryState.LOADED
     assert emulator.logins == logins + 2
+
+
+@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+async def test_sender_required_where_the_gateway_has_no_default(
+    hass: HomeAssistant, start_emulator: Any, provider: Provider
+) -> None:
+    emulator = await start_emulator(provider)
+    result = await start_user_flow(hass, provider)
+
+    result = await configure(hass, result, login_input(provider, emulator, sender="  "))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"sender": "sender_required"}
+    assert emulator.count() == 0
 
 
 async def test_reconfigure_without_changes_reloads(
@@ -1030,14 +1043,14 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
 async def test_options_invalid_sender_then_cleared(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = await add_account(hass, Provider.DEVINO, emulator)
+    emulator = await start_emulator(Provider.SMSC)
+    entry = await add_account(hass, Provider.SMSC, emulator)
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
     user_input = {
         "transliterate": False,
         "balance_interval": 30,
         "low_balance_threshold": 0,
-        "incoming_interval": 0,
+        "callbacks": False,
     }
 
     result = checked(
@@ -1060,6 +1073,31 @@ async def test_options_invalid_sender_then_cleared(
     assert entry.options == user_input
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance.update_interval == timedelta(minutes=30)
+
+
+async def test_options_sender_cannot_be_cleared_where_required(
+    hass: HomeAssistant, start_emulator: Any
+) -> None:
+    emulator = await start_emulator(Provider.DEVINO)
+    entry = await add_account(hass, Provider.DEVINO, emulator)
+    result = checked(await hass.config_entries.options.async_init(entry.entry_id))
+
+    result = checked(
+        await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "sender": "  ",
+                "transliterate": False,
+                "balance_interval": 30,
+                "low_balance_threshold": 0,
+                "incoming_interval": 0,
+            },
+        )
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"sender": "sender_required"}
+    assert entry.options["sender"] == ACCOUNTS[Provider.DEVINO].sender
 
 
 # -- recipients ------------------------------------------------------------------------
@@ -1299,6 +1337,7 @@ def test_flow_translations(language: str) -> None:
         "rate_limited",
         "missing_credentials",
         "invalid_sender",
+        "sender_required",
         "unknown",
     }
     assert set(config["abort"]) == {
@@ -1307,7 +1346,7 @@ def test_flow_translations(language: str) -> None:
         "reconfigure_successful",
         "wrong_account",
     }
-    assert set(options["error"]) == {"invalid_sender"}
+    assert set(options["error"]) == {"invalid_sender", "sender_required", "no_callback_url"}
     assert set(recipient["error"]) == {"invalid_phone", "empty_name", "no_phones"}
     assert set(strings["selector"]["provider"]["options"]) == {p.value for p in Provider}
     steps = {("config", step): tree for step, tree in config["step"].items()} | {

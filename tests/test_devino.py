@@ -370,9 +370,11 @@ async def test_unregistered_sender(client: DevinoClient, emulator: DevinoEmulato
 
 
 async def test_missing_sender(client: DevinoClient, emulator: DevinoEmulator) -> None:
+    # Devino has no default sender: refused before any request, not by the gateway.
     with pytest.raises(InvalidSenderError) as caught:
         await client.send([ALICE], "test")
-    assert caught.value.code == "1"
+    assert caught.value.problem == "sender_required"
+    assert emulator.count("Sms/Send") == 0
 
 
 async def test_one_bad_number_refuses_the_bulk(

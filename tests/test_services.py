@@ -1326,3 +1326,21 @@ async def test_services_yaml_describes_every_field(
     assert hass.services.supports_response(DOMAIN, "send_message") == SupportsResponse.OPTIONAL
     assert hass.services.supports_response(DOMAIN, "lookup_number") == SupportsResponse.ONLY
     assert hass.services.supports_response(DOMAIN, "get_status") == SupportsResponse.ONLY
+
+
+@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+async def test_sender_required_where_the_gateway_has_no_default(
+    hass: HomeAssistant, emulators: Any, provider: Provider
+) -> None:
+    emulator = await emulators(provider)
+    entry = await setup_account(hass, provider, emulator, options={"sender": ""})
+
+    with pytest.raises(ServiceValidationError) as err:
+        await send(hass, entry, phones=[IVAN], message="Hi")
+
+    assert err.value.translation_key == "sender_required"
+    assert err.value.translation_placeholders == {"gateway": GATEWAY_NAMES[provider]}
+    assert sends(provider, emulator) == []
+    # Named in the action, it goes.
+    await send(hass, entry, phones=[IVAN], message="Hi", sender=ACCOUNTS[provider].sender)
+    assert len(sends(provider, emulator)) == 1

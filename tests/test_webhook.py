@@ -722,6 +722,19 @@ async def test_options_without_a_url_smsc_can_reach(
     result = await hass.config_entries.options.async_init(entry.entry_id)
 
     assert result["description_placeholders"] == {"callback_url": "-"}
+    # Callbacks cannot be turned on: nothing could call back.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "transliterate": False,
+            "balance_interval": 60,
+            "low_balance_threshold": 0,
+            "callbacks": True,
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"callbacks": "no_callback_url"}
+    assert entry.runtime_data.tracker.callbacks is False
 
 
 async def test_options_show_the_home_assistant_cloud_url(
@@ -905,11 +918,13 @@ async def test_the_webhook_lives_as_long_as_the_account(
     assert await post(hass_client_no_auth, entry, payload) == (200, "OK")
     assert len(events) == 1
 
-    # A reload registers it again without complaint.
+    # A reload registers it again without complaint (and remembers what it took).
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert await post(hass_client_no_auth, entry, payload) == (200, "OK")
-    assert len(events) == 2
+    another = signed(incoming_payload(id="5502"), entry.data[CONF_WEBHOOK_SECRET])
+    assert await post(hass_client_no_auth, entry, another) == (200, "OK")
+    assert [e.data["message_id"] for e in events] == ["5501", "5502"]
 
 
 async def test_each_account_answers_on_its_own_webhook(
@@ -1246,3 +1261,23 @@ async def test_waiters_keep_only_recent_answers() -> None:
     assert repeated == answered(request_id="1")
     assert second_oldest == pending(request_id="2")
     assert await waiters.async_wait([pending(request_id="3")], 0) == [answered(request_id="3")]
+
+
+async def test_a_repeated_incoming_sms_fires_once(
+    hass: HomeAssistant, emulators: Any, hass_client_no_auth: Any
+) -> None:
+    """SMSC posts again what it did not see answered: the same SMS is one event."""
+    _, entry = await smsc_account(hass, emulators)
+    events = async_capture_events(hass, "ru_sms_incoming_sms")
+    secret = entry.data[CONF_WEBHOOK_SECRET]
+
+    for _ in range(2):
+        assert await post(hass_client_no_auth, entry, signed(incoming_payload(), secret)) == (
+            200,
+            "OK",
+        )
+    another = signed(incoming_payload(id="5502"), secret)
+    assert await post(hass_client_no_auth, entry, another) == (200, "OK")
+    await hass.async_block_till_done()
+
+    assert [e.data["message_id"] for e in events] == ["5501", "5502"]

@@ -124,7 +124,9 @@ def _credentials_schema(provider: Provider, *, advanced: bool) -> vol.Schema:
             ),
             vol.Required(CONF_SSL, default=True): BooleanSelector(),
         }
-    fields[vol.Optional(CONF_SENDER)] = TEXT
+    # Stream and Devino send nothing without a registered sender: ask for it up front.
+    sender_key = vol.Required if _capabilities(provider).sender_required else vol.Optional
+    fields[sender_key(CONF_SENDER)] = TEXT
     if advanced:
         fields[vol.Optional(CONF_URL)] = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
     return vol.Schema(fields)
@@ -172,6 +174,8 @@ def _title(data: Mapping[str, Any]) -> str:
 
 def _check_sender(sender: str | None, provider: Provider | str, errors: dict[str, str]) -> None:
     if not sender:
+        if _capabilities(provider).sender_required:
+            errors[CONF_SENDER] = "sender_required"
         return
     try:
         check_sender(sender, _capabilities(provider).max_sender_length)
@@ -348,7 +352,8 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> SmsGateway | None:
         """The client when the credentials work; else `errors` say why."""
         provider = Provider(data[CONF_PROVIDER])
-        _check_sender(sender, provider, errors)
+        if sender is not None:  # None: the form has no sender (reauthentication)
+            _check_sender(sender, provider, errors)
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
@@ -381,13 +386,20 @@ class RuSmsOptionsFlow(OptionsFlow):
         if user_input is not None:
             sender = (user_input.get(CONF_SENDER) or "").strip()
             _check_sender(sender, provider, errors)
+            if (
+                user_input.get(CONF_CALLBACKS)
+                and callback_url(self.hass, self.config_entry) is None
+            ):
+                # Nothing could call back: polling would drop to a safety net for nothing.
+                errors[CONF_CALLBACKS] = "no_callback_url"
             if not errors:
                 options = {k: v for k, v in user_input.items() if k != CONF_SENDER}
                 if sender:
                     options[CONF_SENDER] = sender
                 return self.async_create_entry(data=options)
+        sender_key = vol.Required if _capabilities(provider).sender_required else vol.Optional
         fields: dict[vol.Marker, Any] = {
-            vol.Optional(CONF_SENDER): TEXT,
+            sender_key(CONF_SENDER): TEXT,
             vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
         }
         if _capabilities(provider).balance:

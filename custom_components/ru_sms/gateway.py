@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 
 PROBLEM_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "sender_required": ("gateway",),
     "flash": ("gateway",),
     "recipient_local_time": ("gateway",),
     "local_time_without_send_at": (),
@@ -106,6 +107,16 @@ def provider_name(provider: Provider | str) -> str:
 def validation_error(err: SmsGatewayError, client: SmsGateway) -> ServiceValidationError:
     """The translated error for input the client refused before any request."""
     gateway = provider_name(client.provider)
+    if err.problem in PROBLEM_PLACEHOLDERS:
+        max_validity = client.capabilities.max_validity or timedelta(0)
+        values = {"gateway": gateway, "max_hours": f"{max_validity.total_seconds() / 3600:g}"}
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.problem,
+            translation_placeholders={
+                name: values[name] for name in PROBLEM_PLACEHOLDERS[err.problem]
+            },
+        )
     if isinstance(err, InvalidRecipientError):
         return ServiceValidationError(
             translation_domain=DOMAIN,
@@ -125,16 +136,6 @@ def validation_error(err: SmsGatewayError, client: SmsGateway) -> ServiceValidat
             translation_domain=DOMAIN,
             translation_key="message_too_long",
             translation_placeholders={"limit": str(client.capabilities.max_text_length)},
-        )
-    if err.problem in PROBLEM_PLACEHOLDERS:
-        max_validity = client.capabilities.max_validity or timedelta(0)
-        values = {"gateway": gateway, "max_hours": f"{max_validity.total_seconds() / 3600:g}"}
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.problem,
-            translation_placeholders={
-                name: values[name] for name in PROBLEM_PLACEHOLDERS[err.problem]
-            },
         )
     if isinstance(err, NotSupportedError):
         return ServiceValidationError(

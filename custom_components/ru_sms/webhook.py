@@ -23,6 +23,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_WEBHOOK_SECRET, DOMAIN
 from .coordinator import RuSmsConfigEntry
@@ -37,6 +38,9 @@ from .providers.smsc import (
 
 _LOGGER = logging.getLogger(__name__)
 
+SEEN_INCOMING: HassKey[dict[str, dict[str, None]]] = HassKey(f"{DOMAIN}_seen_incoming")
+"""Ids of the incoming SMS each account's webhook took lately (oldest first)."""
+MAX_SEEN_INCOMING = 500
 CALLBACK_QUERY = "fmt=3&charset=utf-8"
 """JSON in UTF-8 (SMSC's default is windows-1251 form fields)."""
 
@@ -112,7 +116,14 @@ async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Reque
     runtime = entry.runtime_data
     match callback_kind(data):
         case "incoming":
-            async_fire_incoming_sms(hass, entry, parse_callback_incoming(data))
+            message = parse_callback_incoming(data)
+            # A repeated post (SMSC retries what it did not see answered) fires once.
+            seen = hass.data.setdefault(SEEN_INCOMING, {}).setdefault(entry.entry_id, {})
+            if not message.message_id or message.message_id not in seen:
+                seen[message.message_id] = None
+                while len(seen) > MAX_SEEN_INCOMING:
+                    del seen[next(iter(seen))]
+                async_fire_incoming_sms(hass, entry, message)
         case "lookup":
             runtime.lookups.async_set(parse_callback_lookup(data))
         case "status":

@@ -287,6 +287,11 @@ class SmsGateway(ABC):
         caps = self.capabilities
         if options.sender is not None:
             check_sender(options.sender, caps.max_sender_length)
+        elif caps.sender_required:
+            raise InvalidSenderError(
+                f"{self.provider} needs a sender name registered with it",
+                problem="sender_required",
+            )
         if options.flash and not caps.flash:
             raise NotSupportedError(f"{self.provider} cannot send flash SMS", problem="flash")
         if options.recipient_local_time:

@@ -41,6 +41,7 @@ class DevinoClient(RestApiGateway):
     provider = Provider.DEVINO
     default_base_url = "https://integrationapi.net/rest/"
     capabilities = Capabilities(
+        sender_required=True,
         balance=True,
         incoming=True,
         statistics=True,

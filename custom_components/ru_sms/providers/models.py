@@ -81,6 +81,8 @@ class Capabilities:
     """The gateway transliterates itself (else ru_sms does it before sending)."""
     send_returns_cost: bool = False
     send_returns_balance: bool = False
+    sender_required: bool = False
+    """Every send must name a sender registered with the gateway (no default)."""
     max_text_length: int = 1000
     max_sender_length: int = 11
     max_validity: timedelta | None = None

@@ -58,6 +58,7 @@ class StreamClient(RestApiGateway):
     provider = Provider.STREAM
     default_base_url = "https://gateway.api.sc/rest/"
     capabilities = Capabilities(
+        sender_required=True,
         balance=True,
         lookup=True,
         lookup_is_deferred=True,
