@@ -40,6 +40,16 @@ def refused_url(socket_enabled: None) -> str:
     return f"http://127.0.0.1:{port}/"
 
 
+class Clock:
+    """A monotonic clock the tests move by hand (the REST clients' session age)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 # -- the Home Assistant side -----------------------------------------------------------
 
 

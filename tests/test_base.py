@@ -12,7 +12,6 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.ru_sms.providers import base as base_module
 from custom_components.ru_sms.providers.base import SmsGateway, check_sender, segments_of
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
@@ -113,9 +112,7 @@ class EchoGateway(SmsGateway):
 PHONES = ["+79161234567", "+79161234568", "+79161234569", "+79161234560", "+79161234561"]
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base_module, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.ru_sms.providers import base
 from custom_components.ru_sms.providers.devino import DevinoClient
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
@@ -34,6 +33,7 @@ from custom_components.ru_sms.providers.models import (
     SendOptions,
     combine_states,
 )
+from tests.conftest import Clock
 from tests.emulators.base import Fault
 from tests.emulators.devino import DevinoEmulator
 from tests.emulators.restapi import ExpiredAnswer, GatewayError, IdShape, Outcome, Params
@@ -44,19 +44,7 @@ BOB = "79057654321"
 CYRILLIC = "Внимание! Сработал датчик протечки в ванной комнате, перекройте воду немедленно."
 
 
-class Clock:
-    """A monotonic clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.ru_sms.providers import base
 from custom_components.ru_sms.providers.devino import DEVINO_STATES, DevinoClient
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
@@ -362,9 +361,7 @@ class OddDevino(DevinoEmulator):
         return json_response([{"State": 47, "StateDescription": "Deleted"}])
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import base as base_module
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayConnectionError,
@@ -45,9 +44,7 @@ THIRD = "79163334455"
 CYRILLIC = "Внимание: протечка воды на кухне!"  # 33 characters, one UCS-2 part
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base_module, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture

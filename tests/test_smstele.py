@@ -9,7 +9,6 @@ import logging
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import base
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayConnectionError,
@@ -37,9 +36,7 @@ MTS, MEGAFON, OTHER = "79160001234", "79260004567", "79072233645"
 CYRILLIC = "Внимание! Протечка воды на кухне, датчик сработал в 03:15. Перекрыт кран."  # 2 parts
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import base
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayResponseError,
@@ -39,9 +38,7 @@ MTS, MEGAFON, OTHER = "79160001234", "79260004567", "79072233645"
 MSK = timezone(timedelta(hours=3))
 
 
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import base
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayConnectionError,
@@ -31,6 +30,7 @@ from custom_components.ru_sms.providers.models import (
     SendOptions,
 )
 from custom_components.ru_sms.providers.stream import StreamClient
+from tests.conftest import Clock
 from tests.emulators.base import Fault
 from tests.emulators.restapi import ExpiredAnswer, IdShape, Outcome
 from tests.emulators.stream import StreamEmulator
@@ -42,19 +42,7 @@ CYRILLIC = "Внимание! Сработал датчик протечки в 
 ALERTS = SendOptions(sender="ALERTS")
 
 
-class Clock:
-    """A monotonic clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "RETRY_DELAY", 0)
+pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
 
 
 @pytest.fixture
