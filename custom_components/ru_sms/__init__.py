@@ -34,7 +34,7 @@ from .incoming import async_remove_incoming, async_setup_incoming
 from .providers import AuthenticationError, Provider, SmsGateway, SmsGatewayError
 from .services import async_setup_services
 from .statistics import StatisticsCoordinator
-from .tracker import MessageTracker
+from .tracker import MessageTracker, async_remove_tracker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Forget the delivery records of a removed account."""
-    await MessageTracker(hass, entry, create_gateway(hass, entry.data)).async_remove()
+    """Forget what a removed account kept: delivery records, incoming SMS seen."""
+    await async_remove_tracker(hass, entry)
     await async_remove_incoming(hass, entry)
+    hass.data.get(webhook.SEEN_INCOMING, {}).pop(entry.entry_id, None)

@@ -171,6 +171,16 @@ def _read_time(value: Any) -> datetime:
     return parsed
 
 
+def storage_key(entry: ConfigEntry[Any]) -> str:
+    """Where an account's delivery records are kept."""
+    return f"{DOMAIN}.tracker.{entry.entry_id}"
+
+
+async def async_remove_tracker(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    """Forget the delivery records of a removed account."""
+    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()
+
+
 class MessageTracker:
     """Follows the delivery of an account's messages."""
 
@@ -188,9 +198,7 @@ class MessageTracker:
         self.client = client
         self.callbacks = callbacks
         self.messages: dict[str, TrackedMessage] = {}
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.tracker.{entry.entry_id}"
-        )
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
         self._listeners: list[Callable[[], None]] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._last_list_poll: datetime | None = None
@@ -234,10 +242,6 @@ class MessageTracker:
         self._stopped = True
         self._cancel_timer()
         await self._store.async_save(self._data_to_save())
-
-    async def async_remove(self) -> None:
-        """Forget the records of a removed account."""
-        await self._store.async_remove()
 
     # -- what the rest of the integration calls ----------------------------------------
 
