@@ -198,11 +198,11 @@ async def async_send(
     runtime = entry.runtime_data
     client = runtime.client
     try:
-        numbers, _ = client.prepare(phones, message, options)
+        numbers, text = client.prepare(phones, message, options)
     except SmsGatewayError as err:
         raise validation_error(err, client) from err
     try:
-        result = await client.send(numbers, message, options)
+        result = await client.send_prepared(numbers, text, options)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
     runtime.tracker.async_track(result, options)

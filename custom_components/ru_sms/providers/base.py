@@ -67,6 +67,9 @@ class SmsGateway(ABC):
     max_recipients_per_request: ClassVar[int] = 1000
     """Numbers in one send request; 1000 where the gateway documents no limit."""
     max_concurrent_requests: ClassVar[int] = 4
+    backup_base_urls: ClassVar[tuple[str, ...]] = ()
+    """Where a request that certainly did not go through tries next, when the client
+    talks to the gateway's own address (not one the user gave)."""
 
     def __init__(
         self,
@@ -81,7 +84,9 @@ class SmsGateway(ABC):
         self._credentials = credentials
         self._base_url = (base_url or self.default_base_url).rstrip("/") + "/"
         self._base_urls: tuple[str, ...] = (self._base_url,)
-        """Where a failed request tries next (a gateway's backup hosts)."""
+        """The base URL, then the gateway's backup hosts (for the one retry)."""
+        if self._base_url == self.default_base_url:
+            self._base_urls += self.backup_base_urls
         self._timeout = timeout
 
     def __repr__(self) -> str:
@@ -121,6 +126,12 @@ class SmsGateway(ABC):
         """
         options = options or SendOptions()
         numbers, text = self.prepare(phones, text, options)
+        return await self.send_prepared(numbers, text, options)
+
+    async def send_prepared(
+        self, numbers: list[str], text: str, options: SendOptions
+    ) -> SendResult:
+        """`send` for what `prepare` returned (a caller that checked first checks once)."""
         size = max(1, self._chunk_size(options))
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
         outcomes = await self._bounded(

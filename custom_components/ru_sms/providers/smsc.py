@@ -19,9 +19,7 @@ import re
 from typing import Any, ClassVar
 import zlib
 
-import aiohttp
-
-from .base import DEFAULT_TIMEOUT, SmsGateway, segments_of
+from .base import SmsGateway, segments_of
 from .errors import (
     AuthenticationError,
     GatewayResponseError,
@@ -36,7 +34,6 @@ from .http import HttpAnswer, unreadable
 from .models import (
     Balance,
     Capabilities,
-    Credentials,
     DeliveryState,
     DeliveryStatus,
     IncomingMessage,
@@ -140,19 +137,7 @@ class SmscClient(SmsGateway):
         max_validity=timedelta(hours=24),
     )
     default_base_url: ClassVar[str] = "https://smsc.ru/sys/"
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        """Create the client; the default address gets the backup host as a second try."""
-        super().__init__(session, credentials, base_url=base_url, timeout=timeout)
-        if self._base_url == self.default_base_url:
-            self._base_urls = (self._base_url, BACKUP_BASE_URL)
+    backup_base_urls: ClassVar[tuple[str, ...]] = (BACKUP_BASE_URL,)
 
     # -- what the integration calls ---------------------------------------------------
 
