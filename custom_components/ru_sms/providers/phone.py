@@ -12,7 +12,7 @@ import re
 
 import phonenumbers
 
-from .errors import InvalidRecipientError
+from .errors import InvalidRecipientError, SendProblem
 
 _SEPARATORS = re.compile(r"[\s().\-‐‑‒–—/]")
 _ALLOWED = re.compile(r"\+?\d+")
@@ -31,11 +31,14 @@ def normalize_phone(raw: str) -> str:
     """Return `raw` as international digits without `+`, or raise `InvalidRecipientError`."""
     text = _SEPARATORS.sub("", str(raw))
     if not text:
-        raise InvalidRecipientError("Empty phone number", phones=(str(raw),))
+        raise InvalidRecipientError(
+            "Empty phone number", phones=(str(raw),), problem=SendProblem.INVALID_PHONE
+        )
     if not _ALLOWED.fullmatch(text):
         raise InvalidRecipientError(
             f"Not a phone number: {raw!r} (only digits, spaces, brackets, dashes and a leading +)",
             phones=(str(raw),),
+            problem=SendProblem.INVALID_PHONE,
         )
     if text.startswith("+"):
         candidate = text
@@ -50,11 +53,14 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException as err:
-        raise InvalidRecipientError(f"Not a phone number: {raw!r}", phones=(str(raw),)) from err
+        raise InvalidRecipientError(
+            f"Not a phone number: {raw!r}", phones=(str(raw),), problem=SendProblem.INVALID_PHONE
+        ) from err
     if not phonenumbers.is_valid_number(number):
         raise InvalidRecipientError(
             f"Not a valid phone number: {raw!r} (check the country code and the length)",
             phones=(str(raw),),
+            problem=SendProblem.INVALID_PHONE,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
@@ -72,9 +78,13 @@ def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
         if phone not in normalized:
             normalized.append(phone)
     if bad:
-        raise InvalidRecipientError(f"Not valid phone numbers: {', '.join(bad)}", phones=tuple(bad))
+        raise InvalidRecipientError(
+            f"Not valid phone numbers: {', '.join(bad)}",
+            phones=tuple(bad),
+            problem=SendProblem.INVALID_PHONE,
+        )
     if not normalized:
-        raise InvalidRecipientError("No phone numbers given")
+        raise InvalidRecipientError("No phone numbers given", problem=SendProblem.NO_PHONES)
     return normalized
 
 
