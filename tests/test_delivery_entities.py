@@ -665,11 +665,11 @@ async def test_statistics_failure_never_fails_setup(
     (logged,) = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "custom_components.ru_sms.statistics" and r.levelno >= logging.WARNING
+        if r.name == "custom_components.ru_sms.coordinator" and r.levelno >= logging.WARNING
     ]
     assert logged.startswith(
         f"Error fetching ru_sms statistics of {entry.title} data: "
-        "Cannot read the statistics of the last 24 hours: "
+        "Cannot read the statistics of the last 24 hours (502)"
     )
 
     await tick(hass, freezer, minutes=30)

@@ -26,14 +26,14 @@ from .coordinator import (
     BalanceCoordinator,
     RuSmsConfigEntry,
     RuSmsRuntimeData,
+    StatisticsCoordinator,
     account_device_info,
     low_balance_issue_id,
 )
-from .gateway import create_gateway, provider_name
+from .gateway import create_gateway, error_details, provider_name
 from .incoming import async_remove_incoming, async_setup_incoming
-from .providers import AuthenticationError, Provider, SmsGateway, SmsGatewayError
+from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
 from .services import async_setup_services
-from .statistics import StatisticsCoordinator
 from .tracker import MessageTracker, async_remove_tracker
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,12 +56,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
-    """1.1 → 1.2: SMSC.ru accounts get a webhook id and a signing secret for callbacks."""
+    """1.1 → 1.2: accounts of gateways that call back get a webhook id and a signing secret."""
     if entry.version > 1:
         return False  # a downgrade: this version cannot read the entry
     if entry.minor_version < 2:
         data = dict(entry.data)
-        if data[CONF_PROVIDER] == Provider.SMSC and CONF_WEBHOOK_ID not in data:
+        callbacks = description_of(data[CONF_PROVIDER]).callbacks
+        if callbacks is not None and CONF_WEBHOOK_ID not in data:
             data |= webhook.new_webhook_data()
         hass.config_entries.async_update_entry(entry, data=data, minor_version=2)
     return True
@@ -125,14 +126,14 @@ async def _async_check_credentials(entry: RuSmsConfigEntry, client: SmsGateway) 
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN,
             translation_key="authentication_failed",
-            translation_placeholders={**placeholders, "error": str(err)},
+            translation_placeholders={**placeholders, "error": error_details(err)},
         ) from err
     except SmsGatewayError as err:
         # Not the send error's text: it would claim that nothing was sent.
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="setup_not_ready",
-            translation_placeholders={**placeholders, "error": str(err)},
+            translation_placeholders={**placeholders, "error": error_details(err)},
         ) from err
 
 

@@ -26,8 +26,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SUBENTRY_RECIPIENT
-from .coordinator import RuSmsConfigEntry
-from .entity import AccountEntity, AccountPushEntity, RecipientEntity, StatisticsEntity
+from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordinator
+from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .providers import DeliveryState, Statistics
 from .tracker import MessageTracker, describe
 
@@ -104,7 +104,7 @@ async def async_setup_entry(
         )
 
 
-class BalanceSensor(AccountEntity, SensorEntity):
+class BalanceSensor(AccountEntity[BalanceCoordinator], SensorEntity):
     """The money left on the account, in the gateway's currency."""
 
     @property
@@ -190,7 +190,7 @@ class InFlightSensor(AccountPushEntity, TrackerSensor):
         return self.tracker.in_flight
 
 
-class StatisticsSensor(StatisticsEntity, SensorEntity):
+class StatisticsSensor(AccountEntity[StatisticsCoordinator], SensorEntity):
     """A figure of the gateway's statistics of the last 24 hours."""
 
     entity_description: StatisticsSensorEntityDescription

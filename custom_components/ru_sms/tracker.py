@@ -27,12 +27,12 @@ from .providers import (
     DeliveryState,
     DeliveryStatus,
     MessageRef,
-    Provider,
     RateLimitedError,
     SendOptions,
     SendResult,
     SmsGateway,
     SmsGatewayError,
+    StatusMode,
     combine_states,
 )
 from .streak import FailureStreak
@@ -56,17 +56,10 @@ PRUNE_AFTER = timedelta(days=7)
 BACKOFF: tuple[float, ...] = (10, 30, 60, 120, 300)
 """Seconds before each status request of one message; then every `BACKOFF_TAIL`."""
 BACKOFF_TAIL = 600.0
-LIST_POLL_INTERVAL = 60.0
-"""SMSC.ru: one status list request (all pending messages) a minute at most."""
-LIST_POLL_FIRST = 15.0
-"""SMSC.ru: the first look after a send (most messages are delivered within seconds)."""
 SAFETY_NET_INTERVAL = 900.0
 """With status callbacks on, polling only catches what a lost callback missed."""
 ERROR_RETRY = 300.0
 """Seconds before asking again after the gateway refused our credentials."""
-
-LIST_POLLING = frozenset({Provider.SMSC})
-"""Gateways answered best by one request about every pending message."""
 
 
 @dataclass(slots=True)
@@ -430,20 +423,20 @@ class MessageTracker:
 
     @property
     def _list_polling(self) -> bool:
-        return self.client.provider in LIST_POLLING
+        """One request about every pending message, at the gateway's pace."""
+        return self.client.description.status.mode is StatusMode.LIST
 
     def _first_poll(self, now: datetime, start: datetime) -> datetime:
+        status = self.client.description.status
         if self.callbacks:
             return start + timedelta(seconds=SAFETY_NET_INTERVAL)
-        if self._list_polling:
-            return start + timedelta(seconds=LIST_POLL_FIRST)
-        return start + timedelta(seconds=BACKOFF[0])
+        return start + timedelta(seconds=status.first_after or BACKOFF[0])
 
     def _next_poll(self, message: TrackedMessage, now: datetime) -> datetime:
         if self.callbacks:
             step = SAFETY_NET_INTERVAL
         elif self._list_polling:
-            step = LIST_POLL_INTERVAL
+            step = self.client.description.status.min_interval
         else:
             step = BACKOFF[message.polls] if message.polls < len(BACKOFF) else BACKOFF_TAIL
         return now + timedelta(seconds=step)
@@ -455,8 +448,9 @@ class MessageTracker:
             return None
         when = min(polls)
         if self._list_polling and self._last_list_poll is not None:
-            # Never two list requests within a minute, whatever became due.
-            when = max(when, self._last_list_poll + timedelta(seconds=LIST_POLL_INTERVAL))
+            # Never two list requests closer than the gateway allows, whatever became due.
+            spacing = timedelta(seconds=self.client.description.status.min_interval)
+            when = max(when, self._last_list_poll + spacing)
         return when
 
     def _schedule(self) -> None:
@@ -503,7 +497,7 @@ class MessageTracker:
         if poll_at is None or poll_at > now:
             return  # woken for an expiry only
         due = [m for m in pending if m.next_poll is not None and m.next_poll <= now]
-        # SMSC.ru: one request about every pending message (the due ones decided the
+        # A list gateway: one request about every pending message (the due ones decided the
         # time); a message not due yet (sent later, or at a later time) keeps its pace.
         asked = pending if self._list_polling else due
         refs = [

@@ -161,6 +161,10 @@ class SmsGateway(ABC):
         `InvalidSenderError`, `InvalidRequestError`, `NotSupportedError`,
         `MessageRejectedError` for a text that is too long).
         """
+        if not text or not text.strip():
+            raise self._refuse(
+                InvalidRequestError, "The message is empty", SendProblem.EMPTY_MESSAGE
+            )
         numbers = normalize_phones(phones)
         self._check_options(options)
         if options.transliterate and not self.capabilities.server_transliteration:
@@ -305,14 +309,11 @@ class SmsGateway(ABC):
         problem: SendProblem,
         **params: str,
     ) -> SmsGatewayError:
-        """An error for something refused before any request, naming this gateway."""
-        return error(message, problem=problem, params={"gateway": self.description.name, **params})
+        """An error for something refused before any request (named after this gateway)."""
+        values = {"gateway": self.description.name, **params}
+        return error(message, problem=problem, params={k: values[k] for k in problem.params})
 
     def _check_text(self, text: str) -> None:
-        if not text or not text.strip():
-            raise self._refuse(
-                InvalidRequestError, "The message is empty", SendProblem.EMPTY_MESSAGE
-            )
         limit = self.capabilities.max_text_length
         if len(text) > limit:
             raise self._refuse(

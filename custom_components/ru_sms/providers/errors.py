@@ -14,33 +14,34 @@ from .models import ErrorKind
 
 
 class SendProblem(StrEnum):
-    """Why a client refused something before any request, with the values it names.
+    """Why a client refused something before any request, and the values it names.
 
-    Each problem is a message of its own for the caller to word (its value is the
-    key); the error's `params` carry the values that message names.
+    Each problem is a message of its own for the caller to word (its value is the key);
+    `params` are the names of the values the error carries for that message.
     """
 
-    INVALID_PHONE = "invalid_phone"
-    """`numbers`: the numbers at fault."""
+    params: tuple[str, ...]
+
+    def __new__(cls, value: str, *params: str) -> SendProblem:
+        """A problem and the names of its parameters."""
+        problem = str.__new__(cls, value)
+        problem._value_ = value
+        problem.params = params
+        return problem
+
+    INVALID_PHONE = "invalid_phone", "numbers"
     NO_PHONES = "no_recipients"
-    INVALID_SENDER = "invalid_sender"
-    """`max_length`: the longest name the gateway takes."""
-    SENDER_REQUIRED = "sender_required"
-    """`gateway`."""
+    INVALID_SENDER = "invalid_sender", "max_length"
+    SENDER_REQUIRED = "sender_required", "gateway"
     EMPTY_MESSAGE = "empty_message"
-    MESSAGE_TOO_LONG = "message_too_long"
-    """`limit`: characters the gateway takes."""
-    FLASH = "flash"
-    """`gateway`."""
-    RECIPIENT_LOCAL_TIME = "recipient_local_time"
-    """`gateway`."""
+    MESSAGE_TOO_LONG = "message_too_long", "limit"
+    FLASH = "flash", "gateway"
+    RECIPIENT_LOCAL_TIME = "recipient_local_time", "gateway"
     LOCAL_TIME_WITHOUT_SEND_AT = "local_time_without_send_at"
     SEND_AT_WITHOUT_ZONE = "send_at_without_zone"
     VALIDITY_TOO_SHORT = "validity_too_short"
-    VALIDITY_TOO_LONG = "validity_too_long"
-    """`gateway`, `max_hours`."""
-    INVALID_MESSAGE_ID = "invalid_message_id"
-    """`gateway`, `max_length`: our id for the message is not one the gateway takes."""
+    VALIDITY_TOO_LONG = "validity_too_long", "gateway", "max_hours"
+    INVALID_MESSAGE_ID = "invalid_message_id", "gateway"
 
 
 class SmsGatewayError(Exception):
@@ -125,7 +126,9 @@ class InvalidRecipientError(SmsGatewayError):
 
     @property
     def params(self) -> dict[str, str]:
-        """The numbers at fault, as the message names them."""
+        """The numbers at fault, where the problem's message names them."""
+        if self.problem is None or "numbers" not in self.problem.params:
+            return {}
         return {"numbers": ", ".join(self.phones) or "-"}
 
 
