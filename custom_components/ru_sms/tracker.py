@@ -35,6 +35,7 @@ from .providers import (
     StatusMode,
     combine_states,
 )
+from .providers.phone import phone_digits
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ class MessageTracker:
         # What each message showed before: a batch of segment reports is one change.
         before: dict[str, tuple[TrackedMessage, tuple[Any, ...]]] = {}
         for status in statuses:
-            found = by_segment.get((status.message_id, _digits(status.phone)))
+            found = by_segment.get((status.message_id, phone_digits(status.phone)))
             if found is None and not status.phone:
                 # A report without its number names the message by id alone: only
                 # when that id is one number's (on SMSC.ru one id covers a whole send).
@@ -555,8 +556,3 @@ def describe(message: TrackedMessage) -> dict[str, Any]:
         "error_code": message.error_code,
         "cost": message.cost,
     }
-
-
-def _digits(phone: str) -> str:
-    """A number as the tracker keeps it (digits only: reports may carry a `+`)."""
-    return "".join(c for c in phone if c.isdigit())

@@ -91,6 +91,18 @@ def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
 preload()  # at import, which Home Assistant runs in an executor
 
 
+def phone_digits(value: object) -> str:
+    """A number as a gateway's answer may write it, as bare digits to compare.
+
+    The `8` trunk prefix of a Russian number becomes `7`; anything not a digit (`+`,
+    spaces) is dropped; None is the empty string.
+    """
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "8":
+        return "7" + digits[1:]
+    return digits
+
+
 def mask_phone(phone: str) -> str:
     """A number with its middle hidden, for logs (`7916***4567`)."""
     if len(phone) <= 6:

@@ -69,7 +69,7 @@ from .parsing import (
     to_int,
     to_str,
 )
-from .phone import normalize_phones
+from .phone import normalize_phones, phone_digits
 from .translit import transliterate
 
 _LOGGER = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def parse_callback_incoming(data: Mapping[str, Any]) -> IncomingMessage:
 
 
 def _callback_phone(data: Mapping[str, Any]) -> str:
-    return _digits(to_str(data.get("phone")) or "")
+    return phone_digits(to_str(data.get("phone")) or "")
 
 
 def _callback_moment(value: Any) -> int | None:
@@ -333,7 +333,7 @@ class SmscClient(SmsGateway):
         SMSC.ru allows one list request a minute and five requests per message a
         minute: poll all pending messages together, at most once a minute.
         """
-        refs = [(m.message_id, _digits(m.phone)) for m in messages]
+        refs = [(m.message_id, phone_digits(m.phone)) for m in messages]
         items = await self._statuses(refs, extra={})
         return [
             _delivery_status(message, items.get(ref))
@@ -361,7 +361,7 @@ class SmscClient(SmsGateway):
     async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
         """Fetch the answers of pending lookups in one `status.php` list request."""
         refs = {
-            index: (result.request_id, _digits(result.phone))
+            index: (result.request_id, phone_digits(result.phone))
             for index, result in enumerate(pending)
             if not result.is_final and result.request_id
         }
@@ -555,7 +555,7 @@ def _per_phone(raw: Any) -> dict[str, Mapping[str, Any]]:
         return {}
     details: dict[str, Mapping[str, Any]] = {}
     for item in raw:
-        if isinstance(item, Mapping) and (phone := _digits(to_str(item.get("phone")) or "")):
+        if isinstance(item, Mapping) and (phone := phone_digits(to_str(item.get("phone")) or "")):
             details[phone] = item
     return details
 
@@ -629,7 +629,7 @@ def _match_statuses(data: Any, refs: list[_Ref]) -> dict[_Ref, Mapping[str, Any]
     matched: dict[_Ref, Mapping[str, Any]] = {}
     for position, item in enumerate(items):
         message_id = to_str(item.get("id"))
-        phone = _digits(to_str(item.get("phone")) or "")
+        phone = phone_digits(to_str(item.get("phone")) or "")
         if message_id is not None and phone:
             matched[(message_id, phone)] = item
         elif len(items) == len(refs):
@@ -716,10 +716,6 @@ def _validity(validity: timedelta) -> str:
     """A message lifetime as `hh:mm`, rounded up to whole minutes."""
     minutes = math.ceil(validity.total_seconds() / 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())
 
 
 def _phones_of(form: Mapping[str, str]) -> tuple[str, ...]:

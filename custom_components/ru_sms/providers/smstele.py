@@ -57,7 +57,7 @@ from .models import (
     SendResult,
 )
 from .parsing import MOSCOW, format_local, loads_lenient, parse_iso, to_int, to_str
-from .phone import normalize_phones
+from .phone import normalize_phones, phone_digits
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class SmsteleClient(SmsGateway):
     async def _status_of(self, message_id: str, phones: list[str]) -> list[DeliveryStatus]:
         form = {"id": message_id}
         if len(phones) == 1 and phones[0]:
-            form["phone"] = _digits(phones[0])
+            form["phone"] = phone_digits(phones[0])
         data = await self._request("status", form)
         results = [
             item
@@ -483,8 +483,8 @@ def _lookup_result(phone: str, item: dict[str, Any] | None, request_id: str | No
 
 
 def _delivery_status(message_id: str, phone: str, results: list[dict[str, Any]]) -> DeliveryStatus:
-    wanted = _digits(phone)
-    matching = [r for r in results if not wanted or _digits(r.get("phone")) == wanted]
+    wanted = phone_digits(phone)
+    matching = [r for r in results if not wanted or phone_digits(r.get("phone")) == wanted]
     if not matching:
         return DeliveryStatus(
             message_id=message_id,
@@ -541,15 +541,7 @@ def _records(value: Any) -> list[dict[str, Any]]:
 def _by_phone(value: Any) -> dict[str, dict[str, Any]]:
     by_phone: dict[str, dict[str, Any]] = {}
     for item in _records(value):
-        phone = _digits(item.get("phone"))
+        phone = phone_digits(item.get("phone"))
         if phone:
             by_phone.setdefault(phone, item)
     return by_phone
-
-
-def _digits(value: Any) -> str:
-    """A number as bare digits, `8` trunk prefix of a Russian number made `7`."""
-    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
-    if len(digits) == 11 and digits[0] == "8":
-        return "7" + digits[1:]
-    return digits
