@@ -29,7 +29,8 @@ from .const import SUBENTRY_RECIPIENT
 from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .providers import DeliveryState, Statistics
-from .tracker import MessageTracker, describe
+from .status import MessageStatus
+from .tracker import MessageTracker
 
 PARALLEL_UPDATES = 0
 
@@ -158,9 +159,7 @@ class LastMessageSensor(TrackerSensor):
         message = self.tracker.last_message(self.recipient_id)
         if message is None:
             return {}
-        attributes = describe(message)
-        del attributes["state"]  # it is the sensor's state
-        return attributes
+        return MessageStatus.of_message(message).as_attributes()
 
 
 class RecipientLastMessageSensor(RecipientEntity, LastMessageSensor):

@@ -38,7 +38,6 @@ from .const import (
 from .coordinator import RuSmsConfigEntry
 from .gateway import async_send, gateway_error, provider_name, send_options, validation_error
 from .providers import (
-    DeliveryStatus,
     LookupResult,
     MessageRef,
     SendResult,
@@ -47,6 +46,7 @@ from .providers import (
     normalize_phones,
 )
 from .schema import vol
+from .status import MessageStatus
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
@@ -262,18 +262,4 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
         statuses = await client.delivery_status(refs)
     except SmsGatewayError as err:
         raise gateway_error(call.hass, entry, err) from err
-    return {"statuses": [_status_response(s) for s in statuses]}
-
-
-def _status_response(status: DeliveryStatus) -> dict[str, Any]:
-    return {
-        "message_id": status.message_id,
-        "phone": status.phone or None,
-        "state": status.state.value,
-        "final": status.state.is_final,
-        "raw_code": status.raw_code,
-        "raw_text": status.raw_text,
-        "error_code": status.error_code,
-        "updated_at": status.updated_at.isoformat() if status.updated_at else None,
-        "cost": _money(status.cost),
-    }
+    return {"statuses": [MessageStatus.of_answer(s).as_response() for s in statuses]}

@@ -36,6 +36,7 @@ from .providers import (
     combine_states,
 )
 from .providers.phone import phone_digits
+from .status import MessageStatus
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
@@ -373,20 +374,9 @@ class MessageTracker:
         async_fire_message_status(
             self.hass,
             self.entry,
-            {
-                "config_entry_id": self.entry.entry_id,
-                "account": self.entry.title,
-                "recipient": recipient.title if recipient else None,
-                "number": message.phone,
-                "message_id": message.message_id,
-                "message_ids": list(message.message_ids),
-                "state": str(message.state),
-                "final": message.is_final,
-                "raw_code": message.raw_code,
-                "raw_text": message.raw_text,
-                "error_code": message.error_code,
-                "cost": message.cost,
-            },
+            MessageStatus.of_message(message).as_event(
+                self.entry.entry_id, self.entry.title, recipient.title if recipient else None
+            ),
         )
 
     def _changed(self) -> None:
@@ -542,17 +532,3 @@ class MessageTracker:
         for message in messages:
             if message.next_poll is None or message.next_poll < when:
                 message.next_poll = when
-
-
-def describe(message: TrackedMessage) -> dict[str, Any]:
-    """A tracked message for attributes and responses."""
-    return {
-        "number": message.phone,
-        "message_id": message.message_id,
-        "state": str(message.state),
-        "sent_at": message.sent_at.isoformat(),
-        "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
-        "error": message.raw_text if message.state is DeliveryState.FAILED else None,
-        "error_code": message.error_code,
-        "cost": message.cost,
-    }
