@@ -31,7 +31,7 @@ from .coordinator import (
     low_balance_issue_id,
 )
 from .gateway import create_gateway, error_details, provider_name
-from .incoming import async_remove_incoming, async_setup_incoming
+from .incoming import Inbox, async_remove_incoming, async_setup_incoming
 from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
 from .services import async_setup_services
 from .tracker import MessageTracker, async_remove_tracker
@@ -91,8 +91,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
     statistics = (
         StatisticsCoordinator(hass, entry, client) if client.capabilities.statistics else None
     )
+    inbox = Inbox(hass, entry)
+    await inbox.async_load()
+    entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
     entry.runtime_data = RuSmsRuntimeData(
-        client=client, balance=balance, tracker=tracker, statistics=statistics
+        client=client, balance=balance, tracker=tracker, inbox=inbox, statistics=statistics
     )
     if CONF_WEBHOOK_ID in entry.data:
         webhook.async_register(hass, entry)
@@ -100,7 +103,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    await async_setup_incoming(hass, entry, client)  # Stream, Devino: when the option is set
+    # Where the gateway reports incoming SMS and the option is set.
+    entry.runtime_data.incoming = await async_setup_incoming(hass, entry, client, inbox)
 
     # The account's notify service (`notify.<account name>`) for automations that pass
     # numbers as `target`; it is registered by the notify platform's legacy loader.
@@ -154,4 +158,3 @@ async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> No
     """Forget what a removed account kept: delivery records, incoming SMS seen."""
     await async_remove_tracker(hass, entry)
     await async_remove_incoming(hass, entry)
-    hass.data.get(webhook.SEEN_INCOMING, {}).pop(entry.entry_id, None)

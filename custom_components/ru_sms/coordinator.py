@@ -25,6 +25,7 @@ from .const import (
     DOMAIN,
 )
 from .gateway import error_details, provider_name
+from .incoming import Inbox, IncomingPoller
 from .lookups import LookupWaiters
 from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError, Statistics
 from .tracker import MessageTracker
@@ -45,8 +46,12 @@ class RuSmsRuntimeData:
     client: SmsGateway
     balance: BalanceCoordinator | None
     tracker: MessageTracker
+    inbox: Inbox
+    """Incoming SMS, by polling or by callbacks: each reported once."""
+    incoming: IncomingPoller | None = None
+    """Asks for incoming SMS, where the gateway has them and the option is set."""
     lookups: LookupWaiters = field(default_factory=LookupWaiters)
-    """HLR answers posted to the webhook (SMSC.ru with callbacks)."""
+    """HLR answers posted to the webhook (callbacks on)."""
     statistics: StatisticsCoordinator | None = None
     """The last 24 hours' statistics, where the gateway reports them."""
 

@@ -23,18 +23,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError, get_url
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_PROVIDER, CONF_WEBHOOK_SECRET, DOMAIN
 from .coordinator import RuSmsConfigEntry
-from .events import async_fire_incoming_sms
 from .providers import CallbackSpec, DeliveryStatus, IncomingMessage, LookupResult, description_of
 
 _LOGGER = logging.getLogger(__name__)
-
-SEEN_INCOMING: HassKey[dict[str, dict[str, None]]] = HassKey(f"{DOMAIN}_seen_incoming")
-"""Ids of the incoming SMS each account's webhook took lately (oldest first)."""
-MAX_SEEN_INCOMING = 500
 
 
 def _spec(entry: RuSmsConfigEntry) -> CallbackSpec | None:
@@ -117,12 +112,7 @@ async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Reque
     match spec.parse(data):
         case IncomingMessage() as message:
             # A repeated post (SMSC retries what it did not see answered) fires once.
-            seen = hass.data.setdefault(SEEN_INCOMING, {}).setdefault(entry.entry_id, {})
-            if not message.message_id or message.message_id not in seen:
-                seen[message.message_id] = None
-                while len(seen) > MAX_SEEN_INCOMING:
-                    del seen[next(iter(seen))]
-                async_fire_incoming_sms(hass, entry, message)
+            runtime.inbox.async_receive([message], dt_util.utcnow())
         case LookupResult() as result:
             runtime.lookups.async_set(result)
         case DeliveryStatus() as status:
