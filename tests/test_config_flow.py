@@ -33,22 +33,12 @@ from custom_components.ru_sms.gateway import create_gateway
 from custom_components.ru_sms.providers import CLIENTS, Provider
 from tests.conftest import IVAN
 from tests.emulators.base import EmulatedGateway, Fault
-from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.catalog import ACCOUNTS, by_gateway
 
-NAMES = {
-    Provider.SMSC: "SMSC.ru",
-    Provider.SMSTELE: "SMStele (REX400)",
-    Provider.STREAM: "Stream Telecom",
-    Provider.DEVINO: "Devino Telecom",
-}
-CHECK_PATH = {
-    Provider.SMSC: "balance.php",
-    Provider.SMSTELE: "status",
-    Provider.STREAM: "Session/session.php",
-    Provider.DEVINO: "user/sessionid",
-}
+NAMES = {provider: CLIENTS[provider].description.name for provider in ACCOUNTS}
+CHECK_PATH = by_gateway(lambda account: account.check_path)
 """Where each gateway's credentials check goes."""
-BALANCE_PROVIDERS = [Provider.SMSC, Provider.STREAM, Provider.DEVINO]
+BALANCE_PROVIDERS = list(by_gateway(lambda account: account.balance_path))
 SMSC_KEY = "k3y-0123456789"
 WRONG_PASSWORD = "wrong-pass-42"
 NEW_PASSWORD = "new-pass-2024"

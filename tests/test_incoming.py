@@ -27,9 +27,10 @@ from custom_components.ru_sms.providers import IncomingMessage
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 
 REST = [Provider.STREAM, Provider.DEVINO]
-INCOMING_PATH = {Provider.STREAM: "Incoming/", Provider.DEVINO: "Sms/In"}
+INCOMING_PATH = by_gateway(lambda account: account.incoming_path)
 OPTIONS = {"incoming_interval": 5}
 WIRE = "%Y-%m-%dT%H:%M:%S"
 """How the window's bounds travel (UTC)."""

@@ -33,14 +33,10 @@ from custom_components.ru_sms.providers import description_of
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import make_entry
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 
-BALANCE_GATEWAYS = [Provider.SMSC, Provider.STREAM, Provider.DEVINO]
-SERVICE_NAMES = {
-    Provider.SMSC: "smsc_alerts",
-    Provider.SMSTELE: "smstele_test_http",
-    Provider.STREAM: "stream_user",
-    Provider.DEVINO: "devino_user",
-}
+BALANCE_GATEWAYS = list(by_gateway(lambda account: account.balance_path))
+SERVICE_NAMES = by_gateway(lambda account: account.slug)
 """`notify.<slug of the entry title>` for the emulated accounts."""
 
 

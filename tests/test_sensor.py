@@ -23,19 +23,11 @@ from custom_components.ru_sms.coordinator import BalanceCoordinator
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 
-BALANCE_GATEWAYS = [Provider.SMSC, Provider.STREAM, Provider.DEVINO]
-BALANCE_PATH = {
-    Provider.SMSC: "balance.php",
-    Provider.STREAM: "balance.php",
-    Provider.DEVINO: "User/Balance",
-}
-SLUG = {
-    Provider.SMSC: "smsc_alerts",
-    Provider.SMSTELE: "smstele_test_http",
-    Provider.STREAM: "stream_user",
-    Provider.DEVINO: "devino_user",
-}
+BALANCE_PATH = by_gateway(lambda account: account.balance_path)
+BALANCE_GATEWAYS = list(BALANCE_PATH)
+SLUG = by_gateway(lambda account: account.slug)
 COORDINATOR_LOGGER = "custom_components.ru_sms.coordinator"
 
 

@@ -43,13 +43,14 @@ from custom_components.ru_sms.providers import (
     NotSupportedError,
     RateLimitedError,
     SmsGatewayError,
+    description_of,
 )
 from custom_components.ru_sms.providers.errors import SendProblem as P
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, patch_description, setup_account
 from tests.emulators import smsc as smsc_emulator
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
-from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.catalog import ACCOUNTS, by_gateway
 from tests.emulators.restapi import Outcome
 
 PETR = "79031234567"
@@ -95,24 +96,9 @@ def assert_no_secret(err: Exception, provider: Provider) -> None:
 
 # -- what each gateway received --------------------------------------------------------
 
-SEND_PATHS = {
-    Provider.SMSC: ("send.php",),
-    Provider.SMSTELE: ("sendsms",),
-    Provider.STREAM: ("Send/SendSms/", "Send/SendBulk/", "Send/SendByTime/"),
-    Provider.DEVINO: ("Sms/Send", "Sms/SendBulk", "Sms/SendByTimeZone"),
-}
-GATEWAY_NAMES = {
-    Provider.SMSC: "SMSC.ru",
-    Provider.SMSTELE: "SMStele (REX400)",
-    Provider.STREAM: "Stream Telecom",
-    Provider.DEVINO: "Devino Telecom",
-}
-TEXT_FIELD = {
-    Provider.SMSC: "mes",
-    Provider.SMSTELE: "mes",
-    Provider.STREAM: "data",
-    Provider.DEVINO: "Data",
-}
+SEND_PATHS = by_gateway(lambda account: account.send_paths)
+GATEWAY_NAMES = {provider: description_of(provider).name for provider in ACCOUNTS}
+TEXT_FIELD = by_gateway(lambda account: account.fields[0])
 
 
 def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest]:
