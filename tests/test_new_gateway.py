@@ -256,6 +256,15 @@ async def pigeon(socket_enabled: None) -> AsyncIterator[PigeonEmulator]:
     unregister("pigeon")
 
 
+async def call(hass: HomeAssistant, service: str, **data: Any) -> dict[str, Any]:
+    """Call one of ru_sms's actions and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
 async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
     freezer.tick(timedelta(seconds=seconds))
     async_fire_time_changed(hass)
@@ -295,14 +304,9 @@ async def test_a_gateway_declared_in_tests_works_end_to_end(
     # A send, then its delivery followed until final.
     statuses: list[Event] = []
     hass.bus.async_listen(f"{DOMAIN}_message_status", statuses.append)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "send_message",
-        {"config_entry_id": entry.entry_id, "phones": [IVAN], "message": "Boiler failed"},
-        blocking=True,
-        return_response=True,
+    response = await call(
+        hass, "send_message", config_entry_id=entry.entry_id, phones=[IVAN], message="Boiler"
     )
-    assert response is not None
     assert response["accepted"] == 1
     (message_id,) = response["recipients"][0]["message_ids"]
     assert pigeon.count("send") == 1
@@ -315,25 +319,13 @@ async def test_a_gateway_declared_in_tests_works_end_to_end(
     await tick(hass, freezer, 600)
     assert pigeon.count("status") == asked  # final: never asked again
 
-    status = await hass.services.async_call(
-        DOMAIN,
-        "get_status",
-        {"config_entry_id": entry.entry_id, "message_ids": [message_id]},
-        blocking=True,
-        return_response=True,
+    status = await call(
+        hass, "get_status", config_entry_id=entry.entry_id, message_ids=[message_id]
     )
-    assert status is not None
     assert status["statuses"][0]["state"] == "delivered"
 
     # A lookup that answers later, waited for as the gateway declared.
-    lookup = await hass.services.async_call(
-        DOMAIN,
-        "lookup_number",
-        {"config_entry_id": entry.entry_id, "phones": [IVAN]},
-        blocking=True,
-        return_response=True,
-    )
-    assert lookup is not None
+    lookup = await call(hass, "lookup_number", config_entry_id=entry.entry_id, phones=[IVAN])
     assert lookup["results"][0]["reachable"] is True
     assert lookup["results"][0]["operator"] == "MTS"
 
