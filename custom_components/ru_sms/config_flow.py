@@ -177,6 +177,38 @@ def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> 
         errors[CONF_SENDER] = "invalid_sender"
 
 
+def _minutes(minimum: int, maximum: int) -> NumberSelector:
+    """A number of minutes, typed in a box."""
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum, max=maximum, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+        )
+    )
+
+
+def _options_fields(caps: Capabilities) -> dict[vol.Marker, Any]:
+    """The options an account has: what its gateway can do decides which."""
+    sender_key = vol.Required if caps.sender_required else vol.Optional
+    fields: dict[vol.Marker, Any] = {
+        sender_key(CONF_SENDER): TEXT,
+        vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
+    }
+    if caps.balance:
+        fields |= {
+            vol.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): _minutes(
+                MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL
+            ),
+            vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
+                NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
+            ),
+        }
+    if caps.incoming:
+        fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = _minutes(
+            0, MAX_INCOMING_INTERVAL
+        )
+    return fields
+
+
 class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a gateway account."""
 
@@ -394,40 +426,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 if sender:
                     options[CONF_SENDER] = sender
                 return self.async_create_entry(data=options)
-        sender_key = vol.Required if _capabilities(provider).sender_required else vol.Optional
-        fields: dict[vol.Marker, Any] = {
-            sender_key(CONF_SENDER): TEXT,
-            vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
-        }
-        if _capabilities(provider).balance:
-            fields |= {
-                vol.Required(
-                    CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_BALANCE_INTERVAL,
-                        max=MAX_BALANCE_INTERVAL,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
-                    NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
-                ),
-            }
-        if _capabilities(provider).incoming:
-            fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = (
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=MAX_INCOMING_INTERVAL,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                )
-            )
+        fields = _options_fields(_capabilities(provider))
         url = ""
         if CONF_WEBHOOK_ID in self.config_entry.data:
             fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()
