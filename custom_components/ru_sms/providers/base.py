@@ -282,6 +282,13 @@ class SmsGateway(ABC):
         """
         if not items:
             return []
+        if len(items) == 1:  # the usual case: no task, no semaphore
+            try:
+                return [await job(items[0])]
+            except tolerate as err:
+                if all_failed_raises:
+                    raise
+                return [failed(items[0], err)]
         semaphore = asyncio.Semaphore(self.max_concurrent_requests)
 
         async def run(item: K) -> T:
