@@ -3,7 +3,7 @@
 - balance (gateways that report one), from the balance coordinator;
 - last message, per recipient and per account, and messages in flight, from the message
   tracker (pushed on every change, kept across restarts by the tracker's store);
-- messages sent and delivery ratio over the last 24 hours (Stream, Devino), disabled by
+- messages sent and delivery ratio over the last 24 hours (where the gateway reports them), disabled by
   default, from the statistics coordinator.
 """
 
