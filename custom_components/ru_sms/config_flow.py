@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -65,6 +64,7 @@ from .const import (
     SMSTELE_DEFAULT_PORT,
     SUBENTRY_RECIPIENT,
 )
+from .coordinator import RuSmsConfigEntry
 from .gateway import create_gateway, provider_name
 from .providers import (
     CLIENTS,
@@ -196,14 +196,14 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry
+        cls, config_entry: RuSmsConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Recipients are subentries."""
         return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> RuSmsOptionsFlow:
+    def async_get_options_flow(config_entry: RuSmsConfigEntry) -> RuSmsOptionsFlow:
         """Options: polling, threshold, default sender, transliteration."""
         return RuSmsOptionsFlow()
 
@@ -315,7 +315,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @callback
     def _async_same_account(
-        self, entry: ConfigEntry, client: SmsGateway, data: Mapping[str, Any]
+        self, entry: RuSmsConfigEntry, client: SmsGateway, data: Mapping[str, Any]
     ) -> str:
         """The unique id of checked credentials; abort unless they are the entry's account.
 
@@ -332,7 +332,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         return unique_id
 
     @callback
-    def _async_update_and_reload(self, entry: ConfigEntry, **changes: Any) -> ConfigFlowResult:
+    def _async_update_and_reload(self, entry: RuSmsConfigEntry, **changes: Any) -> ConfigFlowResult:
         """Store the changes and start the account anew, once.
 
         A loaded account's update listener reloads it on any change (a flow reloading

@@ -31,7 +31,7 @@ from .providers import AuthenticationError, IncomingMessage, SmsGateway, SmsGate
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    from .coordinator import RuSmsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class IncomingPoller:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry[Any],
+        entry: RuSmsConfigEntry,
         client: SmsGateway,
         interval: timedelta,
     ) -> None:
@@ -206,13 +206,13 @@ def _parse(value: Any) -> datetime | None:
     return moment
 
 
-def storage_key(entry: ConfigEntry[Any]) -> str:
+def storage_key(entry: RuSmsConfigEntry) -> str:
     """Where an account's reported messages are kept."""
     return f"{DOMAIN}.incoming.{entry.entry_id}"
 
 
 async def async_setup_incoming(
-    hass: HomeAssistant, entry: ConfigEntry[Any], client: SmsGateway
+    hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway
 ) -> IncomingPoller | None:
     """Start asking for incoming SMS where the gateway has them and the option is set."""
     minutes = entry.options.get(CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL)
@@ -225,6 +225,6 @@ async def async_setup_incoming(
     return poller
 
 
-async def async_remove_incoming(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_remove_incoming(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
     """Forget the reported messages of a removed account."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()

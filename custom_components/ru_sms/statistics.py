@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -19,7 +19,7 @@ from .const import DOMAIN
 from .providers import SmsGateway, SmsGatewayError, Statistics
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    from .coordinator import RuSmsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ STATISTICS_INTERVAL = timedelta(minutes=30)
 class StatisticsCoordinator(DataUpdateCoordinator[Statistics]):
     """Polls the gateway's statistics of the last 24 hours while an entity wants them."""
 
-    config_entry: ConfigEntry[Any]
+    config_entry: RuSmsConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], client: SmsGateway) -> None:
+    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
         """Poll every 30 minutes, once started."""
         super().__init__(
             hass,
