@@ -1305,7 +1305,7 @@ STEP_PLACEHOLDERS = {
     ("config", "credentials"): {"gateway"},
     ("config", "reauth_confirm"): {"gateway", "account", "name"},
     ("config", "reconfigure"): {"gateway"},
-    ("options", "init"): {"callback_url"},
+    ("options", "init"): {"min_balance_interval", "max_balance_interval", "max_incoming_interval"},
     ("recipient", "user"): {"numbers"},
     ("recipient", "reconfigure"): {"numbers"},
 }
@@ -1339,6 +1339,7 @@ def test_flow_translations(language: str) -> None:
         "invalid_sender",
         "sender_required",
         "unknown",
+        "port_range",
     }
     assert set(config["abort"]) == {
         "already_configured",
@@ -1346,7 +1347,13 @@ def test_flow_translations(language: str) -> None:
         "reconfigure_successful",
         "wrong_account",
     }
-    assert set(options["error"]) == {"invalid_sender", "sender_required", "no_callback_url"}
+    assert set(options["error"]) == {
+        "invalid_sender",
+        "sender_required",
+        "no_callback_url",
+        "balance_interval_range",
+        "incoming_interval_range",
+    }
     assert set(recipient["error"]) == {"invalid_phone", "empty_name", "no_phones"}
     assert set(strings["selector"]["provider"]["options"]) == {p.value for p in Provider}
     steps = {("config", step): tree for step, tree in config["step"].items()} | {
@@ -1374,6 +1381,7 @@ def test_flow_translations(language: str) -> None:
         "balance_interval",
         "low_balance_threshold",
         "callbacks",
+        "callback_url",
         "incoming_interval",
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}

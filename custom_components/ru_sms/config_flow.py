@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -54,6 +55,7 @@ from .const import (
     CONF_TRANSLITERATE,
     CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_CURRENCY,
     DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
     DOMAIN,
@@ -87,6 +89,14 @@ _LOGGER = logging.getLogger(__name__)
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()
+MINUTES = NumberSelector(
+    # No min/max here: out-of-range values get a translated error from the step.
+    NumberSelectorConfig(
+        step=1, unit_of_measurement="min", translation_key="minutes", mode=NumberSelectorMode.BOX
+    )
+)
+CONF_CALLBACK_URL = "callback_url"
+"""A read-only field of the options form: the URL to paste into SMSC's settings."""
 CREDENTIAL_KEYS = (
     CONF_USERNAME,
     CONF_PASSWORD,
@@ -119,8 +129,9 @@ def _credentials_schema(provider: Provider, *, advanced: bool) -> vol.Schema:
     if provider is Provider.SMSTELE:
         fields |= {
             vol.Required(CONF_HOST, default=SMSTELE_DEFAULT_HOST): TEXT,
+            # No min/max: a port out of range gets a translated error from `_async_validate`.
             vol.Required(CONF_PORT, default=SMSTELE_DEFAULT_PORT): NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
+                NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
             ),
             vol.Required(CONF_SSL, default=True): BooleanSelector(),
         }
@@ -170,6 +181,14 @@ def _show_url(flow: ConfigFlow) -> bool:
 def _title(data: Mapping[str, Any]) -> str:
     name = provider_name(data[CONF_PROVIDER])
     return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
+
+
+def _check_range(
+    user_input: Mapping[str, Any], key: str, low: float, high: float, errors: dict[str, str]
+) -> None:
+    value = user_input.get(key)
+    if value is not None and not low <= value <= high:
+        errors[key] = f"{key}_range"
 
 
 def _check_sender(sender: str | None, provider: Provider | str, errors: dict[str, str]) -> None:
@@ -354,6 +373,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = Provider(data[CONF_PROVIDER])
         if sender is not None:  # None: the form has no sender (reauthentication)
             _check_sender(sender, provider, errors)
+        _check_range(data, CONF_PORT, 1, 65535, errors)
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
@@ -382,18 +402,31 @@ class RuSmsOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option."""
         provider = Provider(self.config_entry.data[CONF_PROVIDER])
+        url = (
+            callback_url(self.hass, self.config_entry)
+            if CONF_WEBHOOK_ID in self.config_entry.data
+            else None
+        )
         errors: dict[str, str] = {}
         if user_input is not None:
             sender = (user_input.get(CONF_SENDER) or "").strip()
             _check_sender(sender, provider, errors)
-            if (
-                user_input.get(CONF_CALLBACKS)
-                and callback_url(self.hass, self.config_entry) is None
-            ):
+            # Checked here, not by the selectors: a translated error, not voluptuous' English.
+            _check_range(
+                user_input,
+                CONF_BALANCE_INTERVAL,
+                MIN_BALANCE_INTERVAL,
+                MAX_BALANCE_INTERVAL,
+                errors,
+            )
+            _check_range(user_input, CONF_INCOMING_INTERVAL, 0, MAX_INCOMING_INTERVAL, errors)
+            if user_input.get(CONF_CALLBACKS) and url is None:
                 # Nothing could call back: polling would drop to a safety net for nothing.
                 errors[CONF_CALLBACKS] = "no_callback_url"
             if not errors:
-                options = {k: v for k, v in user_input.items() if k != CONF_SENDER}
+                options = {
+                    k: v for k, v in user_input.items() if k not in (CONF_SENDER, CONF_CALLBACK_URL)
+                }
                 if sender:
                     options[CONF_SENDER] = sender
                 return self.async_create_entry(data=options)
@@ -404,45 +437,47 @@ class RuSmsOptionsFlow(OptionsFlow):
         }
         if _capabilities(provider).balance:
             fields |= {
-                vol.Required(
-                    CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL
-                ): NumberSelector(
+                vol.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): MINUTES,
+                vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
                     NumberSelectorConfig(
-                        min=MIN_BALANCE_INTERVAL,
-                        max=MAX_BALANCE_INTERVAL,
-                        step=1,
-                        unit_of_measurement="min",
+                        min=0,
+                        step=0.01,
+                        unit_of_measurement=self._currency(),
+                        translation_key="currency",
                         mode=NumberSelectorMode.BOX,
                     )
-                ),
-                vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
-                    NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
                 ),
             }
         if _capabilities(provider).incoming:
             fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = (
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=MAX_INCOMING_INTERVAL,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                )
+                MINUTES
             )
-        url = ""
+        suggested: dict[str, Any] = dict(user_input or self.config_entry.options)
         if CONF_WEBHOOK_ID in self.config_entry.data:
             fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()
-            url = callback_url(self.hass, self.config_entry) or "-"
+            if url is not None:
+                # Shown to be copied into SMSC's settings; never stored as an option.
+                fields[vol.Optional(CONF_CALLBACK_URL)] = TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL, read_only=True)
+                )
+                suggested[CONF_CALLBACK_URL] = url
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(fields), user_input or self.config_entry.options
-            ),
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
             errors=errors,
-            description_placeholders={"callback_url": url},
+            description_placeholders={
+                "min_balance_interval": str(MIN_BALANCE_INTERVAL),
+                "max_balance_interval": str(MAX_BALANCE_INTERVAL),
+                "max_incoming_interval": str(MAX_INCOMING_INTERVAL),
+            },
         )
+
+    def _currency(self) -> str:
+        """The account's currency, for the threshold's unit (RUB until the balance says)."""
+        entry: RuSmsConfigEntry = self.config_entry
+        if entry.state is ConfigEntryState.LOADED and (balance := entry.runtime_data.balance):
+            return balance.currency
+        return DEFAULT_CURRENCY
 
 
 class RecipientSubentryFlow(ConfigSubentryFlow):
