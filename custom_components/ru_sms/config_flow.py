@@ -90,7 +90,7 @@ _LOGGER = logging.getLogger(__name__)
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()
 MINUTES = NumberSelector(
-    # No min/max here: out-of-range values get a translated error from the step.
+    # No min/max: see RANGES.
     NumberSelectorConfig(
         step=1, unit_of_measurement="min", translation_key="minutes", mode=NumberSelectorMode.BOX
     )
@@ -129,7 +129,7 @@ def _credentials_schema(provider: Provider, *, advanced: bool) -> vol.Schema:
     if provider is Provider.SMSTELE:
         fields |= {
             vol.Required(CONF_HOST, default=SMSTELE_DEFAULT_HOST): TEXT,
-            # No min/max: a port out of range gets a translated error from `_async_validate`.
+            # No min/max: see RANGES.
             vol.Required(CONF_PORT, default=SMSTELE_DEFAULT_PORT): NumberSelector(
                 NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
             ),
@@ -183,12 +183,23 @@ def _title(data: Mapping[str, Any]) -> str:
     return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
 
 
-def _check_range(
-    user_input: Mapping[str, Any], key: str, low: float, high: float, errors: dict[str, str]
-) -> None:
-    value = user_input.get(key)
-    if value is not None and not low <= value <= high:
-        errors[key] = f"{key}_range"
+RANGES: dict[str, tuple[float, float, str]] = {
+    CONF_PORT: (1, 65535, "port_range"),
+    CONF_BALANCE_INTERVAL: (MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL, "balance_interval_range"),
+    CONF_INCOMING_INTERVAL: (0, MAX_INCOMING_INTERVAL, "incoming_interval_range"),
+}
+"""The numbers the forms take, and the error of a number out of range.
+
+Checked by the steps, not by the selectors (no min/max there): the selector's check would
+answer in voluptuous' English ("Value 1.0 is too small"), ours is translated.
+"""
+
+
+def _check_ranges(user_input: Mapping[str, Any], errors: dict[str, str]) -> None:
+    for key, (low, high, error) in RANGES.items():
+        value = user_input.get(key)
+        if value is not None and not low <= value <= high:
+            errors[key] = error
 
 
 def _check_sender(sender: str | None, provider: Provider | str, errors: dict[str, str]) -> None:
@@ -373,7 +384,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = Provider(data[CONF_PROVIDER])
         if sender is not None:  # None: the form has no sender (reauthentication)
             _check_sender(sender, provider, errors)
-        _check_range(data, CONF_PORT, 1, 65535, errors)
+        _check_ranges(data, errors)
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
@@ -411,15 +422,7 @@ class RuSmsOptionsFlow(OptionsFlow):
         if user_input is not None:
             sender = (user_input.get(CONF_SENDER) or "").strip()
             _check_sender(sender, provider, errors)
-            # Checked here, not by the selectors: a translated error, not voluptuous' English.
-            _check_range(
-                user_input,
-                CONF_BALANCE_INTERVAL,
-                MIN_BALANCE_INTERVAL,
-                MAX_BALANCE_INTERVAL,
-                errors,
-            )
-            _check_range(user_input, CONF_INCOMING_INTERVAL, 0, MAX_INCOMING_INTERVAL, errors)
+            _check_ranges(user_input, errors)
             if user_input.get(CONF_CALLBACKS) and url is None:
                 # Nothing could call back: polling would drop to a safety net for nothing.
                 errors[CONF_CALLBACKS] = "no_callback_url"
