@@ -1305,7 +1305,12 @@ STEP_PLACEHOLDERS = {
     ("config", "credentials"): {"gateway"},
     ("config", "reauth_confirm"): {"gateway", "account", "name"},
     ("config", "reconfigure"): {"gateway"},
-    ("options", "init"): {"min_balance_interval", "max_balance_interval", "max_incoming_interval"},
+    ("options", "init"): {
+        "min_balance_interval",
+        "max_balance_interval",
+        "max_incoming_interval",
+        "callback_url",
+    },
     ("recipient", "user"): {"numbers"},
     ("recipient", "reconfigure"): {"numbers"},
 }

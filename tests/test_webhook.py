@@ -685,6 +685,7 @@ async def test_options_show_the_callback_url(
     # A read-only field to copy from, after the switch it explains.
     url = f"https://example.com/api/webhook/{webhook_id}?fmt=3&charset=utf-8&md5={secret}"
     assert shown_url(result) == url
+    assert result["description_placeholders"]["callback_url"] == url
     keys = [str(key) for key in result["data_schema"].schema]
     assert keys[-2:] == ["callbacks", "callback_url"]
 
@@ -723,9 +724,9 @@ async def test_options_without_a_url_smsc_can_reach(
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
 
-    # No URL to show, and no placeholder standing for one ("-" in the text).
+    # No URL to show: no field, and nothing standing for one ("-" in the text).
     assert shown_url(result) is None
-    assert "callback_url" not in (result["description_placeholders"] or {})
+    assert result["description_placeholders"]["callback_url"] == ""
     user_input = {
         "transliterate": False,
         "balance_interval": 60,

@@ -472,6 +472,8 @@ class RuSmsOptionsFlow(OptionsFlow):
                 "min_balance_interval": str(MIN_BALANCE_INTERVAL),
                 "max_balance_interval": str(MAX_BALANCE_INTERVAL),
                 "max_incoming_interval": str(MAX_INCOMING_INTERVAL),
+                # Also in the field's description: text there can be selected and copied.
+                "callback_url": url or "",
             },
         )
 
