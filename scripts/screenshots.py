@@ -7,9 +7,13 @@
 It needs Playwright (`pip install playwright`, in any throwaway venv) and a Chromium; it
 imports nothing else, so it runs with any Python. On a fresh Home Assistant it onboards a
 user through the onboarding API, adds the emulated SMSC.ru account and a recipient through
-the flow API, adds an example automation, then shows each page in English and in Russian and
-writes docs/screenshots/*.png, and prints the text of each page (to look for English left in
-the Russian UI).
+the flow API, adds an example automation, then shows each page in English and in Russian,
+writes the README's docs/screenshots/*.png and prints the text of every page (to look for
+English left in the Russian UI). The PNGs are then made small (128 colours) with Pillow:
+
+    .venv/bin/python -c "from PIL import Image; import glob; [Image.open(f).convert('RGB')
+        .quantize(128, dither=Image.Dither.NONE).save(f, optimize=True)
+        for f in glob.glob('docs/screenshots/*.png')]"
 """
 
 from __future__ import annotations
@@ -187,15 +191,83 @@ def show(page: Page, api: Api, path: str, settle: float = 3.0) -> None:
 
 
 ONLY = ""
+README = {
+    "config-flow-gateway",
+    "config-flow-credentials",
+    "config-flow-error-ru",
+    "account-device",
+    "account-device-ru",
+    "recipient-device-ru",
+    "recipient-flow-ru",
+    "automation",
+    "options",
+    "options-error-ru",
+    "dashboard-card-ru",
+}
+"""The screenshots the README shows (the others are only printed as text, to be read)."""
+DASHBOARD = {
+    "views": [
+        {
+            "title": "SMS",
+            "cards": [
+                {
+                    "type": "entities",
+                    "title": "SMS",
+                    "entities": [
+                        {"entity": "sensor.smsc_ru_alerts_balance"},
+                        {"entity": "binary_sensor.smsc_ru_alerts_low_balance"},
+                        {
+                            "entity": "sensor.smsc_ru_alerts_last_message",
+                            "secondary_info": "last-changed",
+                        },
+                        {
+                            "type": "attribute",
+                            "entity": "sensor.smsc_ru_alerts_last_message",
+                            "attribute": "number",
+                            "name": "Номер",
+                        },
+                        {"entity": "sensor.smsc_ru_alerts_messages_in_flight"},
+                    ],
+                }
+            ],
+        }
+    ]
+}
+"""The README's dashboard card (in Russian: shot with the Russian UI)."""
 
 
 def shoot(page: Page, name: str) -> None:
-    """Save a screenshot and print the page's text."""
+    """Save a screenshot (the README's) and print the page's text."""
     if not name.startswith(ONLY):
         return
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    if name in README:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     print(f"=== {name}")
     print(deep_text(page))
+
+
+def shoot_dashboard(page: Page, api: Api, suffix: str) -> None:
+    """The README's dashboard card, after a message to the recipient."""
+    api.call(
+        "POST",
+        "/api/services/notify/send_message",
+        {"entity_id": "notify.ivan", "message": "Котёл: авария"},
+    )
+    time.sleep(15)  # the emulated SMSC.ru delivers it a few seconds later
+    page.evaluate(
+        """async (config) => {
+            const hass = document.querySelector("home-assistant").hass;
+            try {
+                await hass.callWS({type: "lovelace/dashboards/create", url_path: "dashboard-sms",
+                                   title: "SMS", mode: "storage"});
+            } catch (err) {}  // made by an earlier pass
+            await hass.callWS({type: "lovelace/config/save", url_path: "dashboard-sms",
+                               config: config});
+        }""",
+        DASHBOARD,
+    )
+    show(page, api, "/dashboard-sms/0", settle=4)
+    shoot(page, f"dashboard-card{suffix}")
 
 
 def deep_text(page: Page) -> str:
@@ -271,6 +343,7 @@ def main() -> None:
             show(page, api, f"/config/automation/edit/{AUTOMATION_ID}")
             shoot(page, f"automation{suffix}")
             shoot_flows(page, api, language, suffix)
+            shoot_dashboard(page, api, suffix)
             page.close()
         browser.close()
 

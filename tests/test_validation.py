@@ -413,3 +413,16 @@ def test_quality_scale_is_current() -> None:
     # Rules no exemption is accepted for.
     for rule in ("brands", "runtime-data", "strict-typing", "config-flow", "entity-unique-id"):
         assert scale[rule] == "done" or scale[rule]["status"] == "done", rule
+
+
+def test_readme_screenshots() -> None:
+    """Every screenshot the README shows is in the repository, small; none is left unused."""
+    readme = (REPOSITORY / "README.md").read_text("utf-8")
+    shown = set(re.findall(r"docs/screenshots/([\w.-]+\.png)", readme))
+    kept = {path.name for path in (REPOSITORY / "docs" / "screenshots").glob("*")}
+    assert shown == kept
+    for name in kept:
+        path = REPOSITORY / "docs" / "screenshots" / name
+        assert path.stat().st_size < 100_000, name
+        with Image.open(path) as image:
+            assert image.format == "PNG"
