@@ -1295,7 +1295,12 @@ STEP_PLACEHOLDERS = {
     ("config", "credentials"): {"gateway"},
     ("config", "reauth_confirm"): {"gateway", "account", "name"},
     ("config", "reconfigure"): {"gateway"},
-    ("options", "init"): {"callback_url"},
+    ("options", "init"): {
+        "min_balance_interval",
+        "max_balance_interval",
+        "max_incoming_interval",
+        "callback_url",
+    },
     ("recipient", "user"): {"numbers"},
     ("recipient", "reconfigure"): {"numbers"},
 }
@@ -1329,6 +1334,7 @@ def test_flow_translations(language: str) -> None:
         "invalid_sender",
         "sender_required",
         "unknown",
+        "port_range",
     }
     assert set(config["abort"]) == {
         "already_configured",
@@ -1336,10 +1342,16 @@ def test_flow_translations(language: str) -> None:
         "reconfigure_successful",
         "wrong_account",
     }
-    assert set(options["error"]) == {"invalid_sender", "sender_required", "no_callback_url"}
+    assert set(options["error"]) == {
+        "invalid_sender",
+        "sender_required",
+        "no_callback_url",
+        "balance_interval_range",
+        "incoming_interval_range",
+    }
     assert set(recipient["error"]) == {"invalid_phone", "empty_name", "no_phones"}
     # Gateway names are brands: the picker shows the name each gateway declares.
-    assert "selector" not in strings
+    assert "provider" not in strings["selector"]
     steps = {("config", step): tree for step, tree in config["step"].items()} | {
         ("options", step): tree for step, tree in options["step"].items()
     }
@@ -1358,6 +1370,7 @@ def test_flow_translations(language: str) -> None:
         "balance_interval",
         "low_balance_threshold",
         "callbacks",
+        "callback_url",
         "incoming_interval",
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}

@@ -186,7 +186,8 @@ async def test_devices(
     assert account is not None
     assert account.entry_type is DeviceEntryType.SERVICE
     assert account.manufacturer == gateway
-    assert account.model == "SMS gateway"
+    assert account.model is None  # no English description on the device page
+    assert account.via_device_id is None
     assert account.name == entry.title
     assert device_owner(account) == (entry.entry_id, None)
     for subentry_id, subentry in entry.subentries.items():
@@ -194,7 +195,8 @@ async def test_devices(
         assert device is not None
         assert device.entry_type is DeviceEntryType.SERVICE
         assert device.manufacturer == gateway
-        assert device.model == "SMS recipient"
+        assert device.model is None
+        assert device.via_device_id == account.id  # under the account, on both versions
         assert device.name == subentry.title
         assert device_owner(device) == (entry.entry_id, subentry_id)
 

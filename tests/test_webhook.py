@@ -682,11 +682,12 @@ async def test_options_show_the_callback_url(
     result = await hass.config_entries.options.async_init(entry.entry_id)
 
     assert result["type"] is FlowResultType.FORM
-    assert result["description_placeholders"] == {
-        "callback_url": f"https://example.com/api/webhook/{webhook_id}"
-        f"?fmt=3&charset=utf-8&md5={secret}"
-    }
-    assert "callbacks" in [str(key) for key in result["data_schema"].schema]
+    # A read-only field to copy from, after the switch it explains.
+    url = f"https://example.com/api/webhook/{webhook_id}?fmt=3&charset=utf-8&md5={secret}"
+    assert shown_url(result) == url
+    assert result["description_placeholders"]["callback_url"] == url
+    keys = [str(key) for key in result["data_schema"].schema]
+    assert keys[-2:] == ["callbacks", "callback_url"]
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -695,6 +696,7 @@ async def test_options_show_the_callback_url(
             "balance_interval": 60,
             "low_balance_threshold": 0,
             "callbacks": True,
+            "callback_url": url,  # the frontend sends the read-only field back
         },
     )
     await hass.async_block_till_done()
@@ -702,6 +704,7 @@ async def test_options_show_the_callback_url(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.tracker.callbacks is True
+    assert "callback_url" not in entry.options  # shown, never stored
     # The reloaded account still listens on the same webhook.
     assert entry.data[CONF_WEBHOOK_ID] == webhook_id
     payload = signed(incoming_payload(), secret)
@@ -721,20 +724,28 @@ async def test_options_without_a_url_smsc_can_reach(
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
 
-    assert result["description_placeholders"] == {"callback_url": "-"}
+    # No URL to show: no field, and nothing standing for one ("-" in the text).
+    assert shown_url(result) is None
+    assert result["description_placeholders"]["callback_url"] == ""
+    user_input = {
+        "transliterate": False,
+        "balance_interval": 60,
+        "low_balance_threshold": 0,
+        "callbacks": True,
+    }
     # Callbacks cannot be turned on: nothing could call back.
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            "transliterate": False,
-            "balance_interval": 60,
-            "low_balance_threshold": 0,
-            "callbacks": True,
-        },
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"callbacks": "no_callback_url"}
     assert entry.runtime_data.tracker.callbacks is False
+
+    # Switched back off, the error is gone and the options are saved.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**user_input, "callbacks": False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert not result.get("errors")
+    assert entry.options == {**user_input, "callbacks": False}
 
 
 async def test_options_show_the_home_assistant_cloud_url(
@@ -748,9 +759,18 @@ async def test_options_show_the_home_assistant_cloud_url(
     ):
         result = await hass.config_entries.options.async_init(entry.entry_id)
 
-    assert result["description_placeholders"]["callback_url"].startswith(
+    assert shown_url(result).startswith(
         f"https://abcdef.ui.nabu.casa/api/webhook/{entry.data[CONF_WEBHOOK_ID]}?fmt=3&"
     )
+
+
+def shown_url(result: Any) -> str | None:
+    """The URL the options form shows to be pasted into SMSC's settings, if any."""
+    for key in result["data_schema"].schema:
+        if str(key) == "callback_url":
+            assert key.description["suggested_value"]
+            return str(key.description["suggested_value"])
+    return None
 
 
 # -- migration, reconfiguration, unload -------------------------------------------------

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
-    ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -53,6 +53,7 @@ from .const import (
     CONF_TRANSLITERATE,
     CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_CURRENCY,
     DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
     DOMAIN,
@@ -61,6 +62,7 @@ from .const import (
     MIN_BALANCE_INTERVAL,
     SUBENTRY_RECIPIENT,
 )
+from .coordinator import RuSmsConfigEntry
 from .gateway import create_gateway, provider_name
 from .providers import (
     CLIENTS,
@@ -86,6 +88,14 @@ _LOGGER = logging.getLogger(__name__)
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()
+MINUTES = NumberSelector(
+    # No min/max: see `_check_ranges`.
+    NumberSelectorConfig(
+        step=1, unit_of_measurement="min", translation_key="minutes", mode=NumberSelectorMode.BOX
+    )
+)
+CONF_CALLBACK_URL = "callback_url"
+"""A read-only field of the options form: the URL to paste into SMSC's settings."""
 ADVANCED_MODE_REMOVED = (MAJOR_VERSION, MINOR_VERSION) >= (2026, 6)
 """Home Assistant 2026.6 dropped the user profile's advanced mode (see `_show_url`)."""
 
@@ -97,12 +107,8 @@ def _capabilities(provider: str) -> Capabilities:
 def _selector(field: AccountField) -> Any:
     """How an account field is entered."""
     if field.type is FieldType.NUMBER:
-        config = NumberSelectorConfig(mode=NumberSelectorMode.BOX)
-        if field.minimum is not None:
-            config["min"] = field.minimum
-        if field.maximum is not None:
-            config["max"] = field.maximum
-        return NumberSelector(config)
+        # No min/max: see `_check_ranges`.
+        return NumberSelector(NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX))
     if field.type is FieldType.BOOLEAN:
         return BooleanSelector()
     return PASSWORD if field.secret else TEXT
@@ -166,6 +172,39 @@ def _title(data: Mapping[str, Any]) -> str:
     return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
 
 
+OPTION_RANGES: dict[str, tuple[float, float]] = {
+    CONF_BALANCE_INTERVAL: (MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL),
+    CONF_INCOMING_INTERVAL: (0, MAX_INCOMING_INTERVAL),
+}
+"""The numbers the options form takes (the account fields declare their own)."""
+
+
+def _field_ranges(provider: str) -> dict[str, tuple[float, float]]:
+    """The numeric account fields the gateway declares, with their bounds."""
+    return {
+        field.key: (
+            field.minimum if field.minimum is not None else float("-inf"),
+            field.maximum if field.maximum is not None else float("inf"),
+        )
+        for field in description_of(provider).fields
+        if field.type is FieldType.NUMBER
+    }
+
+
+def _check_ranges(
+    user_input: Mapping[str, Any], ranges: Mapping[str, tuple[float, float]], errors: dict[str, str]
+) -> None:
+    """A number out of range gets its own translated error, `<field>_range`.
+
+    Checked here, not by the selectors (no min/max there): the selector's check would
+    answer in voluptuous' English ("Value 1.0 is too small"), ours is translated.
+    """
+    for key, (low, high) in ranges.items():
+        value = user_input.get(key)
+        if value is not None and not low <= value <= high:
+            errors[key] = f"{key}_range"
+
+
 def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> None:
     if not sender:
         if _capabilities(provider).sender_required:
@@ -177,16 +216,7 @@ def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> 
         errors[CONF_SENDER] = "invalid_sender"
 
 
-def _minutes(minimum: int, maximum: int) -> NumberSelector:
-    """A number of minutes, typed in a box."""
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=maximum, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
-        )
-    )
-
-
-def _options_fields(caps: Capabilities) -> dict[vol.Marker, Any]:
+def _options_fields(caps: Capabilities, currency: str) -> dict[vol.Marker, Any]:
     """The options an account has: what its gateway can do decides which."""
     sender_key = vol.Required if caps.sender_required else vol.Optional
     fields: dict[vol.Marker, Any] = {
@@ -195,17 +225,19 @@ def _options_fields(caps: Capabilities) -> dict[vol.Marker, Any]:
     }
     if caps.balance:
         fields |= {
-            vol.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): _minutes(
-                MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL
-            ),
+            vol.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): MINUTES,
             vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
-                NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
+                NumberSelectorConfig(
+                    min=0,
+                    step=0.01,
+                    unit_of_measurement=currency,
+                    translation_key="currency",
+                    mode=NumberSelectorMode.BOX,
+                )
             ),
         }
     if caps.incoming:
-        fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = _minutes(
-            0, MAX_INCOMING_INTERVAL
-        )
+        fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = MINUTES
     return fields
 
 
@@ -222,14 +254,14 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry
+        cls, config_entry: RuSmsConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Recipients are subentries."""
         return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> RuSmsOptionsFlow:
+    def async_get_options_flow(config_entry: RuSmsConfigEntry) -> RuSmsOptionsFlow:
         """Options: polling, threshold, default sender, transliteration."""
         return RuSmsOptionsFlow()
 
@@ -344,7 +376,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @callback
     def _async_same_account(
-        self, entry: ConfigEntry, client: SmsGateway, data: Mapping[str, Any]
+        self, entry: RuSmsConfigEntry, client: SmsGateway, data: Mapping[str, Any]
     ) -> str:
         """The unique id of checked credentials; abort unless they are the entry's account.
 
@@ -361,7 +393,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         return unique_id
 
     @callback
-    def _async_update_and_reload(self, entry: ConfigEntry, **changes: Any) -> ConfigFlowResult:
+    def _async_update_and_reload(self, entry: RuSmsConfigEntry, **changes: Any) -> ConfigFlowResult:
         """Store the changes and start the account anew, once.
 
         A loaded account's update listener reloads it on any change (a flow reloading
@@ -383,6 +415,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         provider = data[CONF_PROVIDER]
         if sender is not None:  # None: the form has no sender (reauthentication)
             _check_sender(sender, provider, errors)
+        _check_ranges(data, _field_ranges(provider), errors)
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
@@ -411,34 +444,55 @@ class RuSmsOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option."""
         provider = self.config_entry.data[CONF_PROVIDER]
+        url = (
+            callback_url(self.hass, self.config_entry)
+            if CONF_WEBHOOK_ID in self.config_entry.data
+            else None
+        )
         errors: dict[str, str] = {}
         if user_input is not None:
             sender = (user_input.get(CONF_SENDER) or "").strip()
             _check_sender(sender, provider, errors)
-            if (
-                user_input.get(CONF_CALLBACKS)
-                and callback_url(self.hass, self.config_entry) is None
-            ):
+            _check_ranges(user_input, OPTION_RANGES, errors)
+            if user_input.get(CONF_CALLBACKS) and url is None:
                 # Nothing could call back: polling would drop to a safety net for nothing.
                 errors[CONF_CALLBACKS] = "no_callback_url"
             if not errors:
-                options = {k: v for k, v in user_input.items() if k != CONF_SENDER}
+                options = {
+                    k: v for k, v in user_input.items() if k not in (CONF_SENDER, CONF_CALLBACK_URL)
+                }
                 if sender:
                     options[CONF_SENDER] = sender
                 return self.async_create_entry(data=options)
-        fields = _options_fields(_capabilities(provider))
-        url = ""
+        fields = _options_fields(_capabilities(provider), self._currency())
+        suggested: dict[str, Any] = dict(user_input or self.config_entry.options)
         if CONF_WEBHOOK_ID in self.config_entry.data:
             fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()
-            url = callback_url(self.hass, self.config_entry) or "-"
+            if url is not None:
+                # Shown to be copied into SMSC's settings; never stored as an option.
+                fields[vol.Optional(CONF_CALLBACK_URL)] = TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL, read_only=True)
+                )
+                suggested[CONF_CALLBACK_URL] = url
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(fields), user_input or self.config_entry.options
-            ),
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
             errors=errors,
-            description_placeholders={"callback_url": url},
+            description_placeholders={
+                "min_balance_interval": str(MIN_BALANCE_INTERVAL),
+                "max_balance_interval": str(MAX_BALANCE_INTERVAL),
+                "max_incoming_interval": str(MAX_INCOMING_INTERVAL),
+                # Also in the field's description: text there can be selected and copied.
+                "callback_url": url or "",
+            },
         )
+
+    def _currency(self) -> str:
+        """The account's currency, for the threshold's unit (RUB until the balance says)."""
+        entry: RuSmsConfigEntry = self.config_entry
+        if entry.state is ConfigEntryState.LOADED and (balance := entry.runtime_data.balance):
+            return balance.currency
+        return DEFAULT_CURRENCY
 
 
 class RecipientSubentryFlow(ConfigSubentryFlow):

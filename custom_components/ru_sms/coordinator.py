@@ -56,18 +56,17 @@ class RuSmsRuntimeData:
     """The last 24 hours' statistics, where the gateway reports them."""
 
 
-def account_device_info(entry: ConfigEntry) -> DeviceInfo:
+def account_device_info(entry: RuSmsConfigEntry) -> DeviceInfo:
     """The service device of an account."""
     return DeviceInfo(
         entry_type=DeviceEntryType.SERVICE,
         identifiers={(DOMAIN, entry.entry_id)},
         manufacturer=provider_name(entry.data[CONF_PROVIDER]),
-        model="SMS gateway",
         name=entry.title,
     )
 
 
-def low_balance_issue_id(entry: ConfigEntry) -> str:
+def low_balance_issue_id(entry: RuSmsConfigEntry) -> str:
     """The repair issue raised while an account's balance is below its threshold."""
     return f"low_balance_{entry.entry_id}"
 

@@ -3,15 +3,16 @@
 Entities never ask the gateway themselves: the balance and statistics coordinators poll,
 the message tracker and the dispatcher signals of `events.py` push.
 
-A recipient's device is not linked to its account's (`via_device`): the two supported
-Home Assistant versions spell that link differently, and the subentry already ties them.
+A recipient's device is linked to its account's (`via_account_device`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -19,6 +20,22 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import GatewayCoordinator, RuSmsConfigEntry, account_device_info
 from .gateway import provider_name
+
+
+def via_account_device(hass: HomeAssistant, entry: RuSmsConfigEntry) -> DeviceInfo:
+    """The link from a recipient's device to its account's, as this Home Assistant spells it.
+
+    Up to 2026.7 a device names its parent by identifier (`via_device`); since, by registry
+    id (`via_device_id`, found by `async_get_device_id_by_identifier`, which came with it).
+    The account's device exists: `async_setup_entry` creates it before the platforms.
+    """
+    identifier = (DOMAIN, entry.entry_id)
+    if hasattr(dr, "async_get_device_id_by_identifier"):
+        device_id = dr.async_get_device_id_by_identifier(
+            hass, identifier, config_entry_id=entry.entry_id
+        )
+        return DeviceInfo(via_device_id=device_id)
+    return cast("DeviceInfo", {"via_device": identifier})
 
 
 class RecipientEntity(Entity):
@@ -38,13 +55,17 @@ class RecipientEntity(Entity):
         self.entry = entry
         self.subentry = subentry
         self._attr_unique_id = f"{entry.entry_id}_{subentry.subentry_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(
+        self._recipient_device = DeviceInfo(
             entry_type=DeviceEntryType.SERVICE,
             identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")},
             manufacturer=provider_name(entry.data[CONF_PROVIDER]),
-            model="SMS recipient",
             name=subentry.title,
         )
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The recipient's device, under its account's (read once `hass` is set)."""
+        return self._recipient_device | via_account_device(self.hass, self.entry)
 
 
 class AccountEntity[C: GatewayCoordinator[Any]](CoordinatorEntity[C]):

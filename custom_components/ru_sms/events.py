@@ -11,7 +11,7 @@ from .const import DOMAIN
 from .providers import IncomingMessage
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    from .coordinator import RuSmsConfigEntry
 
 EVENT_MESSAGE_STATUS = f"{DOMAIN}_message_status"
 """Fired on every change of a sent message's delivery state."""
@@ -31,7 +31,7 @@ def signal_incoming_sms(entry_id: str) -> str:
 
 @callback
 def async_fire_message_status(
-    hass: HomeAssistant, entry: ConfigEntry[Any], data: dict[str, Any]
+    hass: HomeAssistant, entry: RuSmsConfigEntry, data: dict[str, Any]
 ) -> None:
     """Fire `ru_sms_message_status` and tell the account's event entity."""
     hass.bus.async_fire(EVENT_MESSAGE_STATUS, data)
@@ -40,7 +40,7 @@ def async_fire_message_status(
 
 @callback
 def async_fire_incoming_sms(
-    hass: HomeAssistant, entry: ConfigEntry[Any], message: IncomingMessage
+    hass: HomeAssistant, entry: RuSmsConfigEntry, message: IncomingMessage
 ) -> None:
     """Fire `ru_sms_incoming_sms` and tell the account's event entity."""
     data: dict[str, Any] = {

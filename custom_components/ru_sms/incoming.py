@@ -33,7 +33,7 @@ from .providers import AuthenticationError, IncomingMessage, SmsGateway, SmsGate
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    from .coordinator import RuSmsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Inbox:
     successful window are kept in Home Assistant's storage.
     """
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
         """The inbox of `entry`; `async_load` reads what was reported before."""
         self.hass = hass
         self.entry = entry
@@ -136,7 +136,7 @@ class IncomingPoller:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry[Any],
+        entry: RuSmsConfigEntry,
         client: SmsGateway,
         inbox: Inbox,
         interval: timedelta,
@@ -244,13 +244,13 @@ def _parse(value: Any) -> datetime | None:
     return moment
 
 
-def storage_key(entry: ConfigEntry[Any]) -> str:
+def storage_key(entry: RuSmsConfigEntry) -> str:
     """Where an account's reported messages are kept."""
     return f"{DOMAIN}.incoming.{entry.entry_id}"
 
 
 async def async_setup_incoming(
-    hass: HomeAssistant, entry: ConfigEntry[Any], client: SmsGateway, inbox: Inbox
+    hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway, inbox: Inbox
 ) -> IncomingPoller | None:
     """Start asking for incoming SMS where the gateway has them and the option is set."""
     minutes = entry.options.get(CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL)
@@ -263,6 +263,6 @@ async def async_setup_incoming(
     return poller
 
 
-async def async_remove_incoming(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_remove_incoming(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
     """Forget the reported messages of a removed account."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, override
 
+# NotifyEntityFeature is defined in notify/__init__.py up to 2026.3, in notify/const.py since
+# (re-exported implicitly): this import works on both; no cast or protocol can stand for a class.
 from homeassistant.components.notify import (  # type: ignore[attr-defined]
     NotifyEntity,
     NotifyEntityDescription,
@@ -11,6 +13,7 @@ from homeassistant.components.notify import (  # type: ignore[attr-defined]
 )
 from homeassistant.components.notify.const import ATTR_DATA, ATTR_TARGET, ATTR_TITLE
 from homeassistant.components.notify.legacy import NOTIFY_SERVICES, BaseNotificationService
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -45,7 +48,7 @@ class RecipientNotifyEntity(RecipientEntity, NotifyEntity):
 
     _attr_supported_features = NotifyEntityFeature.TITLE
 
-    def __init__(self, entry: RuSmsConfigEntry, subentry: Any) -> None:
+    def __init__(self, entry: RuSmsConfigEntry, subentry: ConfigSubentry) -> None:
         """The entity takes its recipient's name."""
         super().__init__(
             entry,

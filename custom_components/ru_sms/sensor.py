@@ -21,7 +21,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import PERCENTAGE
+from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -50,6 +50,7 @@ IN_FLIGHT = SensorEntityDescription(
     key="in_flight",
     translation_key="in_flight",
     state_class=SensorStateClass.MEASUREMENT,
+    entity_category=EntityCategory.DIAGNOSTIC,
 )
 
 
@@ -65,6 +66,7 @@ STATISTICS: tuple[StatisticsSensorEntityDescription, ...] = (
         key="sent_24h",
         translation_key="sent_24h",
         state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda statistics: statistics.sent,
     ),
@@ -74,6 +76,7 @@ STATISTICS: tuple[StatisticsSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda statistics: statistics.delivery_ratio,
     ),

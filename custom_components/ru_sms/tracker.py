@@ -40,7 +40,7 @@ from .status import MessageStatus
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    from .coordinator import RuSmsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,12 +166,12 @@ def _read_time(value: Any) -> datetime:
     return parsed
 
 
-def storage_key(entry: ConfigEntry[Any]) -> str:
+def storage_key(entry: RuSmsConfigEntry) -> str:
     """Where an account's delivery records are kept."""
     return f"{DOMAIN}.tracker.{entry.entry_id}"
 
 
-async def async_remove_tracker(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+async def async_remove_tracker(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
     """Forget the delivery records of a removed account."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()
 
@@ -182,7 +182,7 @@ class MessageTracker:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry[Any],
+        entry: RuSmsConfigEntry,
         client: SmsGateway,
         *,
         callbacks: bool = False,

@@ -1,0 +1,116 @@
+"""Form errors and units: translated by us, never voluptuous' English, never stale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+
+from custom_components.ru_sms.providers import Provider
+from tests.test_config_flow import add_account, configure, login_input, start_user_flow
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(no_client_retry_delay: None) -> None:
+    """A request that did not go through is retried at once."""
+
+
+def selector_config(result: Any, field: str) -> dict[str, Any]:
+    """The selector configuration of a form field."""
+    for key, value in result["data_schema"].schema.items():
+        if str(key) == field:
+            return dict(value.config)
+    raise AssertionError(f"no field {field}")
+
+
+OPTIONS = {"transliterate": False, "balance_interval": 60, "low_balance_threshold": 0}
+
+
+@pytest.mark.parametrize(
+    ("provider", "case"),
+    [
+        (Provider.SMSC, ("balance_interval", 1)),
+        (Provider.SMSC, ("balance_interval", 1441)),
+        (Provider.STREAM, ("incoming_interval", 1441)),
+        (Provider.DEVINO, ("incoming_interval", -1)),
+    ],
+)
+async def test_an_interval_out_of_range_gets_our_error_then_clears(
+    hass: HomeAssistant, start_emulator: Any, provider: Provider, case: tuple[str, int]
+) -> None:
+    field, value = case
+    emulator = await start_emulator(provider)
+    entry = await add_account(hass, provider, emulator)
+    extra = {"callbacks": False} if provider is Provider.SMSC else {"incoming_interval": 0}
+    user_input = {**OPTIONS, **extra, "sender": "Alarm"}
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    # The selector itself takes any number: the schema would answer in English.
+    assert "min" not in selector_config(result, field)
+    assert result["description_placeholders"] == {
+        "min_balance_interval": "5",
+        "max_balance_interval": "1440",
+        "max_incoming_interval": "1440",
+        "callback_url": "",  # no external URL here
+    }
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**user_input, field: float(value)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: f"{field}_range"}
+    before = dict(entry.options)
+
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == user_input != before
+
+
+@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])
+async def test_units_are_translated(
+    hass: HomeAssistant, start_emulator: Any, provider: Provider
+) -> None:
+    emulator = await start_emulator(provider)
+    entry = await add_account(hass, provider, emulator)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    interval = selector_config(result, "balance_interval")
+    assert (interval["unit_of_measurement"], interval["translation_key"]) == ("min", "minutes")
+    threshold = selector_config(result, "low_balance_threshold")
+    # The account's currency, as its gateway reports it (the emulators: RUB).
+    assert (threshold["unit_of_measurement"], threshold["translation_key"]) == ("RUB", "currency")
+
+
+async def test_threshold_unit_without_a_loaded_account(
+    hass: HomeAssistant, start_emulator: Any
+) -> None:
+    emulator = await start_emulator(Provider.SMSC)
+    entry = await add_account(hass, Provider.SMSC, emulator)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    assert selector_config(result, "low_balance_threshold")["unit_of_measurement"] == "RUB"
+
+
+@pytest.mark.parametrize("port", [0, 65536])
+async def test_a_port_out_of_range_gets_our_error(
+    hass: HomeAssistant, start_emulator: Any, port: int
+) -> None:
+    emulator = await start_emulator(Provider.SMSTELE)
+    result = await start_user_flow(hass, Provider.SMSTELE)
+    assert "max" not in selector_config(result, "port")
+
+    result = await configure(
+        hass, result, login_input(Provider.SMSTELE, emulator, port=float(port))
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"port": "port_range"}
+    assert emulator.count() == 0  # refused before any request
