@@ -414,7 +414,7 @@ async def test_gateway_refuses_the_check_request(hass: HomeAssistant, start_emul
 
     result = await configure(hass, result, login_input(Provider.SMSC, emulator))
 
-    assert result["errors"] == {"base": "unknown"}
+    assert result["errors"] == {"base": "gateway_refused"}
     result = await configure(hass, result, login_input(Provider.SMSC, emulator))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -1326,6 +1326,23 @@ def key_tree(tree: Any) -> Any:
     return None
 
 
+HARDENING_ERRORS = (
+    "url_credentials",
+    "url_query",
+    "url_fragment",
+    "url_scheme",
+    "url_no_host",
+    "url_invalid",
+    "host_required",
+    "host_credentials",
+    "host_invalid",
+    "invalid_port",
+    "invalid_characters",
+    "gateway_refused",
+)
+"""What the address, port and text checks of the flow say (tests/test_hardening_flow.py)."""
+
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_flow_translations(language: str) -> None:
     strings = json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
@@ -1339,6 +1356,7 @@ def test_flow_translations(language: str) -> None:
         "invalid_sender",
         "sender_required",
         "unknown",
+        *HARDENING_ERRORS,
     }
     assert set(config["abort"]) == {
         "already_configured",
@@ -1347,7 +1365,12 @@ def test_flow_translations(language: str) -> None:
         "wrong_account",
     }
     assert set(options["error"]) == {"invalid_sender", "sender_required", "no_callback_url"}
-    assert set(recipient["error"]) == {"invalid_phone", "empty_name", "no_phones"}
+    assert set(recipient["error"]) == {
+        "invalid_phone",
+        "empty_name",
+        "no_phones",
+        "invalid_characters",
+    }
     assert set(strings["selector"]["provider"]["options"]) == {p.value for p in Provider}
     steps = {("config", step): tree for step, tree in config["step"].items()} | {
         ("options", step): tree for step, tree in options["step"].items()

@@ -81,6 +81,13 @@ from .providers import (
 )
 from .providers.base import check_sender
 from .schema import vol
+from .validation import (
+    has_unpaired_surrogate,
+    host_problem,
+    port_problem,
+    unprintable_fields,
+    url_problem,
+)
 from .webhook import callback_url, new_webhook_data
 
 _LOGGER = logging.getLogger(__name__)
@@ -140,8 +147,23 @@ def _gateway_data(provider: Provider, user_input: Mapping[str, Any]) -> dict[str
         if isinstance(value, str):
             value = value.strip()
         if value not in (None, ""):
-            data[key] = int(value) if key == CONF_PORT else value
+            # A port that is not a whole number stays as typed, for `_address_errors`.
+            data[key] = int(value) if key == CONF_PORT and not port_problem(value) else value
     return data
+
+
+def _address_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """Errors of the fields that say where the gateway is, and of unsendable texts."""
+    errors = dict.fromkeys(unprintable_fields(data), "invalid_characters")
+    if url := data.get(CONF_URL):
+        if CONF_URL not in errors and (problem := url_problem(str(url))):
+            errors[CONF_URL] = problem
+    elif data[CONF_PROVIDER] == Provider.SMSTELE:
+        if problem := host_problem(str(data.get(CONF_HOST, ""))):
+            errors.setdefault(CONF_HOST, problem)
+        if problem := port_problem(data.get(CONF_PORT, SMSTELE_DEFAULT_PORT)):
+            errors[CONF_PORT] = problem
+    return errors
 
 
 def _unique_id(client: SmsGateway, data: Mapping[str, Any]) -> str:
@@ -357,6 +379,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
+        errors.update(_address_errors(data))
         if errors:
             return None
         client = create_gateway(self.hass, data)
@@ -369,7 +392,8 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         except GatewayUnavailableError:
             errors["base"] = "cannot_connect"
         except SmsGatewayError:
-            errors["base"] = "unknown"
+            # The gateway (or whatever answers at the address) refused the request.
+            errors["base"] = "gateway_refused"
         except Exception:
             _LOGGER.exception("Unexpected error checking the %s credentials", provider)
             errors["base"] = "unknown"
@@ -475,6 +499,8 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
                 placeholders["numbers"] = ", ".join(err.phones)
             if not name:
                 errors[CONF_NAME] = "empty_name"
+            elif has_unpaired_surrogate(name):
+                errors[CONF_NAME] = "invalid_characters"
             if not errors:
                 data = {CONF_PHONES: phones}
                 if step_id == "reconfigure":

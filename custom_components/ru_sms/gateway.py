@@ -7,7 +7,8 @@ The notify entities, the account's notify service and the actions all send throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
+import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import (
@@ -55,10 +56,17 @@ from .providers import (
     SmsGatewayError,
     create_client,
 )
+from .providers.errors import AlreadySentError
 from .providers.phone import mask_phone
+from .validation import check_text
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_NUMBERS_ON_LOOP = 100
+"""Numbers checked on the event loop; a longer list is checked in an executor thread."""
 
 
 PROBLEM_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
@@ -68,6 +76,9 @@ PROBLEM_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "local_time_without_send_at": (),
     "validity_too_short": (),
     "validity_too_long": ("gateway", "max_hours"),
+    "send_at_in_past": (),
+    "send_at_too_late": ("max_days",),
+    "send_at_year": ("gateway", "first_year", "last_year"),
 }
 """Send checks the client names (`SmsGatewayError.problem`) that have a message of their
 own (its translation key), with the placeholders of that message."""
@@ -108,8 +119,14 @@ def validation_error(err: SmsGatewayError, client: SmsGateway) -> ServiceValidat
     """The translated error for input the client refused before any request."""
     gateway = provider_name(client.provider)
     if err.problem in PROBLEM_PLACEHOLDERS:
-        max_validity = client.capabilities.max_validity or timedelta(0)
-        values = {"gateway": gateway, "max_hours": f"{max_validity.total_seconds() / 3600:g}"}
+        years = client.send_at_years or (0, 0)
+        values = {
+            "gateway": gateway,
+            "max_hours": f"{client.max_validity.total_seconds() / 3600:g}",
+            "max_days": str(client.max_send_at_ahead.days),
+            "first_year": str(years[0]),
+            "last_year": str(years[1]),
+        }
         return ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key=err.problem,
@@ -159,6 +176,8 @@ def gateway_error(
     if isinstance(err, AuthenticationError):
         entry.async_start_reauth(hass)
         key = "authentication_failed"
+    elif isinstance(err, AlreadySentError):
+        key = "already_sent"
     elif isinstance(err, RateLimitedError):
         key = "rate_limited"
         placeholders["retry_after"] = str(round(err.retry_after))
@@ -195,17 +214,29 @@ async def async_send(
     balance updates the balance sensor without another request.
     """
     check_message(message)
+    check_text(message)
     runtime = entry.runtime_data
     client = runtime.client
+    phones = list(phones)
     try:
-        numbers, text = client.prepare(phones, message, options)
+        if len(phones) > MAX_NUMBERS_ON_LOOP:
+            # Reading thousands of numbers takes longer than the event loop may be held.
+            numbers, text = await hass.async_add_executor_job(
+                client.prepare, phones, message, options
+            )
+        else:
+            numbers, text = client.prepare(phones, message, options)
     except SmsGatewayError as err:
         raise validation_error(err, client) from err
     try:
         result = await client.send_prepared(numbers, text, options)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
-    runtime.tracker.async_track(result, options)
+    try:
+        runtime.tracker.async_track(result, options)
+    except Exception:
+        # The gateway took the message: the caller must hear so, whatever the tracker did.
+        _LOGGER.exception("%s: a sent message cannot be followed", entry.title)
     if result.balance is not None and runtime.balance is not None:
         runtime.balance.async_set_balance(result.balance)
     if result.rejected and not allow_rejected:

@@ -47,12 +47,13 @@ from .providers import (
     normalize_phones,
 )
 from .schema import vol
+from .validation import check_text, time_period
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
     vol.Optional(ATTR_SEND_AT): cv.datetime,
     vol.Optional(ATTR_RECIPIENT_LOCAL_TIME): cv.boolean,
-    vol.Optional(ATTR_VALIDITY): cv.positive_time_period,
+    vol.Optional(ATTR_VALIDITY): time_period,
     vol.Optional(ATTR_FLASH): cv.boolean,
     vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
 }
@@ -162,6 +163,7 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
     message: str = call.data[ATTR_MESSAGE]
+    check_text(message, call.data.get(ATTR_TITLE))
     if title := call.data.get(ATTR_TITLE):
         message = f"{title}\n{message}"
     result = await async_send(

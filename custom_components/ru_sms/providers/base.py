@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -24,6 +25,7 @@ from .errors import (
     SmsGatewayError,
 )
 from .http import HttpAnswer, post_form
+from .limits import MAX_SEND_AT_AHEAD, MAX_VALIDITY, check_send_at, check_validity
 from .models import (
     Balance,
     Capabilities,
@@ -39,6 +41,7 @@ from .models import (
     Statistics,
 )
 from .phone import normalize_phones
+from .redact import Redactor, basic_auth_forms
 from .segments import count_segments
 from .translit import transliterate
 
@@ -67,6 +70,10 @@ class SmsGateway(ABC):
     max_recipients_per_request: ClassVar[int] = 1000
     """Numbers in one send request; 1000 where the gateway documents no limit."""
     max_concurrent_requests: ClassVar[int] = 4
+    max_send_at_ahead: ClassVar[timedelta] = MAX_SEND_AT_AHEAD
+    """How far ahead a send-at time may be."""
+    send_at_years: ClassVar[tuple[int, int] | None] = None
+    """The first and last year a send-at time can be written in, where the format limits it."""
     backup_base_urls: ClassVar[tuple[str, ...]] = ()
     """Where a request that certainly did not go through tries next, when the client
     talks to the gateway's own address (not one the user gave)."""
@@ -148,7 +155,7 @@ class SmsGateway(ABC):
                 continue
             if isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
                 raise outcome
-            recipients.extend(outcome.recipients)
+            recipients.extend(self._scrubbed(outcome.recipients))
             if outcome.balance is not None:
                 balances.append(outcome.balance)
         return SendResult(
@@ -234,19 +241,23 @@ class SmsGateway(ABC):
             self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
         )
 
-    async def _call[T](self, attempt: Callable[[str], Awaitable[T]]) -> T:
-        """Run a request, once more if it certainly did not go through; scrub errors.
+    async def _call[T](
+        self, attempt: Callable[[str], Awaitable[T]], *, may_deliver: bool = False
+    ) -> T:
+        """Run a request, once more if that cannot do harm; scrub errors.
 
         `attempt` gets the base URL to use: the second try goes to the next of
-        `_base_urls` when the gateway has backup hosts. Only failures that leave no
-        chance of the request having been processed are retried, so a retry never
-        sends a message twice.
+        `_base_urls` when the gateway has backup hosts. A request that may deliver (a
+        send, a paid lookup, a rate-counted list) is tried again only when it never
+        reached the gateway (no connection made): any answer, a 5xx included, is final
+        or leaves its fate unknown, so a retry never sends a message twice. A plain read
+        is also tried again after a server error or an answer that cannot be read.
         """
         try:
             try:
                 return await attempt(self._base_urls[0])
             except GatewayUnavailableError as err:
-                if err.may_have_been_accepted:
+                if not (err.unsent or not (may_deliver or err.may_have_been_accepted)):
                     raise
                 _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
                 await asyncio.sleep(RETRY_DELAY)
@@ -255,17 +266,34 @@ class SmsGateway(ABC):
             self._scrub(err)
             raise
 
+    def _redactor(self) -> Redactor:
+        """What masks every form of the account's secrets (see `redact`)."""
+        credentials = self._credentials
+        extra: set[str] = set()
+        if credentials.login and credentials.password:
+            extra = basic_auth_forms(credentials.login, credentials.password)
+        return Redactor(self._secrets(), extra)
+
     def _scrub(self, err: SmsGatewayError) -> None:
-        """Remove every secret from an error's texts."""
-        secrets = [s for s in self._secrets() if s and len(s) >= 3]
-        if not secrets:
+        """Remove every secret, in every form, from an error's texts."""
+        redact = self._redactor()
+        if not redact:
             return
-        for secret in secrets:
-            if err.text:
-                err.text = err.text.replace(secret, "***")
-            err.args = tuple(
-                a.replace(secret, "***") if isinstance(a, str) else a for a in err.args
-            )
+        if err.text:
+            err.text = redact(err.text)
+        err.args = tuple(redact(a) if isinstance(a, str) else a for a in err.args)
+
+    def _scrubbed(self, recipients: Iterable[RecipientResult]) -> list[RecipientResult]:
+        """Per-number results with the gateway's error texts scrubbed of secrets."""
+        redact = self._redactor()
+        return [
+            replace(r, error_text=redact(r.error_text)) if r.error_text and redact else r
+            for r in recipients
+        ]
+
+    def scrub_text(self, text: str) -> str:
+        """`text` without any form of the account's secrets (for texts from elsewhere)."""
+        return self._redactor()(text)
 
     async def _bounded[T](
         self, jobs: Sequence[Callable[[], Awaitable[T]]]
@@ -316,20 +344,15 @@ class SmsGateway(ABC):
                     "Sending at local time needs a send-at time",
                     problem="local_time_without_send_at",
                 )
-        if options.send_at is not None and options.send_at.tzinfo is None:
-            raise InvalidRequestError(
-                "The send-at time must carry a time zone", problem="send_at_without_zone"
-            )
+        if options.send_at is not None:
+            check_send_at(options.send_at, ahead=self.max_send_at_ahead, years=self.send_at_years)
         if options.validity is not None:
-            if options.validity < timedelta(minutes=1):
-                raise InvalidRequestError(
-                    "The validity must be at least one minute", problem="validity_too_short"
-                )
-            if caps.max_validity is not None and options.validity > caps.max_validity:
-                raise InvalidRequestError(
-                    f"{self.provider} keeps a message for at most {caps.max_validity}",
-                    problem="validity_too_long",
-                )
+            check_validity(options.validity, self.max_validity, str(self.provider))
+
+    @property
+    def max_validity(self) -> timedelta:
+        """The longest validity a send may ask for (documented, else a sane bound)."""
+        return self.capabilities.max_validity or MAX_VALIDITY
 
 
 def check_sender(sender: str, max_length: int = 11) -> None:

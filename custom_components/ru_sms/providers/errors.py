@@ -124,7 +124,9 @@ class GatewayUnavailableError(SmsGatewayError):
 
     `may_have_been_accepted` is true when a send reached the gateway but its answer was
     lost (a timeout after the request went out, a cut connection, a garbled answer):
-    sending again could deliver the text twice.
+    sending again could deliver the text twice. `unsent` is true only when the request
+    certainly never reached the gateway (no connection was made): the one case a client
+    tries again by itself.
     """
 
     kind = ErrorKind.UNAVAILABLE
@@ -134,12 +136,14 @@ class GatewayUnavailableError(SmsGatewayError):
         message: str,
         *,
         may_have_been_accepted: bool = False,
+        unsent: bool = False,
         code: str | int | None = None,
         text: str | None = None,
     ) -> None:
         """Create the error, saying whether a send may have gone through anyway."""
         super().__init__(message, code=code, text=text)
         self.may_have_been_accepted = may_have_been_accepted
+        self.unsent = unsent
 
 
 class GatewayConnectionError(GatewayUnavailableError):
@@ -152,3 +156,7 @@ class GatewayTimeoutError(GatewayUnavailableError):
 
 class GatewayResponseError(GatewayUnavailableError):
     """The gateway answered with a server error or something that cannot be read."""
+
+
+class AlreadySentError(GatewayResponseError):
+    """The gateway refused a send as a repeat of one whose answer was lost: it went out."""

@@ -16,13 +16,16 @@ import hmac
 import logging
 import math
 import re
+import time
 from typing import Any, ClassVar
 import zlib
 
 from .base import SmsGateway, segments_of
 from .errors import (
+    AlreadySentError,
     AuthenticationError,
     GatewayResponseError,
+    GatewayUnavailableError,
     InsufficientFundsError,
     InvalidRecipientError,
     InvalidRequestError,
@@ -66,6 +69,9 @@ IP_BLOCKED_RETRY_AFTER = 600.0
 """Seconds to back off after error 4 (IP blocked): retrying early prolongs the block."""
 TOO_MANY_REQUESTS_RETRY_AFTER = 60.0
 """Seconds to wait after error 9 (too many requests): the limits count per minute."""
+REPEAT_WINDOW = 120.0
+"""Seconds after a send whose answer was lost during which error 9 on the same message
+means the first one went out (SMSC.ru refuses an identical send within a minute)."""
 
 MAX_REFS_PER_STATUS_REQUEST = 1000
 """Messages asked about in one `status.php` list request."""
@@ -138,6 +144,14 @@ class SmscClient(SmsGateway):
     )
     default_base_url: ClassVar[str] = "https://smsc.ru/sys/"
     backup_base_urls: ClassVar[tuple[str, ...]] = (BACKUP_BASE_URL,)
+    send_at_years: ClassVar[tuple[int, int] | None] = (2000, 2099)
+    """`time` carries a two-digit year (DDMMYYhhmm): only 2000-2099 can be said."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create the client (see `SmsGateway`)."""
+        super().__init__(*args, **kwargs)
+        self._unanswered: dict[str, float] = {}
+        """Digests of sends whose answer was lost, with when (monotonic seconds)."""
 
     # -- what the integration calls ---------------------------------------------------
 
@@ -223,12 +237,34 @@ class SmscClient(SmsGateway):
         # The gateway transliterates itself; count parts as the text it will send.
         parts = segments_of(transliterate(text) if options.transliterate else text)
         _LOGGER.debug("SMSC.ru: sending %d parts to %d numbers", parts, len(phones))
-        return await self._request(
-            "send.php",
-            form,
-            lambda data: _parse_send(data, phones, parts, options),
-            may_deliver=True,
-        )
+        digest = _send_digest(form)
+        try:
+            return await self._request(
+                "send.php",
+                form,
+                lambda data: _parse_send(data, phones, parts, options),
+                may_deliver=True,
+            )
+        except GatewayUnavailableError as err:
+            if err.may_have_been_accepted:
+                self._remember_unanswered(digest)
+            raise
+        except RateLimitedError as err:
+            if err.code == "9" and self._unanswered.pop(digest, None) is not None:
+                # The same message was sent moments ago and its answer lost: SMSC.ru
+                # refuses the repeat, so the first one went out.
+                raise AlreadySentError(
+                    "SMSC.ru refused the message as a repeat of the one just sent: that one "
+                    "went out",
+                    code=err.code,
+                    may_have_been_accepted=True,
+                ) from err
+            raise
+
+    def _remember_unanswered(self, digest: str) -> None:
+        now = time.monotonic()
+        self._unanswered = {d: at for d, at in self._unanswered.items() if now - at < REPEAT_WINDOW}
+        self._unanswered[digest] = now
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -290,7 +326,7 @@ class SmscClient(SmsGateway):
                 # A shape the gateway never documented: as good as unreadable.
                 raise unreadable(answer, may_deliver=may_deliver) from err
 
-        return await self._call(attempt)
+        return await self._call(attempt, may_deliver=may_deliver)
 
     def _auth(self) -> dict[str, str]:
         credentials = self._credentials
@@ -591,6 +627,12 @@ def _validity(validity: timedelta) -> str:
 
 def _digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
+
+
+def _send_digest(form: Mapping[str, str]) -> str:
+    """What makes two sends the same message for SMSC.ru (numbers, text, sender)."""
+    what = "\0".join(form.get(key, "") for key in ("phones", "mes", "sender"))
+    return hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _phones_of(form: Mapping[str, str]) -> tuple[str, ...]:
