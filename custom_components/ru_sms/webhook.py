@@ -11,9 +11,11 @@ unsigned or wrongly signed is refused with 404, which SMSC does not retry (anyth
 from __future__ import annotations
 
 from collections.abc import Mapping
+import hashlib
 import json
 import logging
 import secrets
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,11 +40,20 @@ from .providers.smsc import (
 
 _LOGGER = logging.getLogger(__name__)
 
-SEEN_INCOMING: HassKey[dict[str, dict[str, None]]] = HassKey(f"{DOMAIN}_seen_incoming")
-"""Ids of the incoming SMS each account's webhook took lately (oldest first)."""
+SEEN_INCOMING: HassKey[dict[str, dict[str, float]]] = HassKey(f"{DOMAIN}_seen_incoming")
+"""Per account, digests of the signed fields of the incoming SMS taken lately, with when
+(monotonic seconds, oldest first)."""
 MAX_SEEN_INCOMING = 500
+INCOMING_REPEAT_WINDOW = 20 * 60.0
+"""Seconds during which the same signed SMS (number, text, our number) fires once: SMSC
+repeats an unanswered post every 4 minutes, and a replay changes only unsigned fields."""
+MAX_BODY = 64 * 1024
+"""Bytes a callback may have: an SMS callback is well under 4 KiB."""
+MAX_FIELDS = 100
 CALLBACK_QUERY = "fmt=3&charset=utf-8"
 """JSON in UTF-8 (SMSC's default is windows-1251 form fields)."""
+CALLBACK_ALGORITHM = "md5"
+"""The signature the URL asks for: no other is taken."""
 
 
 def new_webhook_data() -> dict[str, str]:
@@ -63,7 +74,8 @@ def callback_url(hass: HomeAssistant, entry: RuSmsConfigEntry) -> str | None:
     except NoURLAvailableError:
         return None
     path = webhook.async_generate_path(entry.data[CONF_WEBHOOK_ID])
-    return f"{base}{path}?{CALLBACK_QUERY}&md5={entry.data[CONF_WEBHOOK_SECRET]}"
+    secret = entry.data[CONF_WEBHOOK_SECRET]
+    return f"{base}{path}?{CALLBACK_QUERY}&{CALLBACK_ALGORITHM}={secret}"
 
 
 @callback
@@ -88,22 +100,86 @@ def _entry_for(hass: HomeAssistant, webhook_id: str) -> RuSmsConfigEntry | None:
     return None  # pragma: no cover - unregistered on unload
 
 
+class _UnreadableError(Exception):
+    """A body that cannot be a callback: the HTTP status to answer."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def _body(request: web.Request) -> bytes:
+    """The posted bytes, at most `MAX_BODY` of them (413 past that)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise _UnreadableError(413)
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise _UnreadableError(413)
+    return bytes(body)
+
+
 async def _read(request: web.Request) -> Mapping[str, Any]:
-    """The posted fields: JSON (`fmt=3`) or a form, whichever SMSC sent."""
-    # The URL asks for UTF-8; anything else cannot carry a valid signature of its text.
-    body = (await request.read()).decode("utf-8", errors="replace")
+    """The posted fields: JSON (`fmt=3`) or a form, whichever SMSC sent.
+
+    The URL asks for UTF-8: a body that is not UTF-8, or JSON that is too deep or holds
+    a lone surrogate, cannot carry a signature SMSC.ru made, and is refused with 400.
+    """
+    try:
+        body = (await _body(request)).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _UnreadableError(400) from err
     try:
         data = json.loads(body)
+    except RecursionError as err:
+        raise _UnreadableError(400) from err
     except ValueError:
-        data = dict(parse_qsl(body, keep_blank_values=True))
-    return data if isinstance(data, dict) else {}
+        try:
+            data = dict(
+                parse_qsl(body, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+            )
+        except ValueError as err:  # not UTF-8 escapes, or too many fields
+            raise _UnreadableError(400) from err
+    if not isinstance(data, dict):
+        return {}
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError) as err:
+        raise _UnreadableError(400) from err
+    return data
+
+
+def _first_time(hass: HomeAssistant, entry: RuSmsConfigEntry, data: Mapping[str, Any]) -> bool:
+    """Whether an incoming SMS with these signed fields was not taken lately.
+
+    The SMS id is not signed (a replay may change it): the signed fields are what count.
+    """
+    signed = "\0".join(str(data.get(name, "")) for name in ("phone", "mes", "to"))
+    digest = hashlib.sha256(signed.encode()).hexdigest()
+    seen = hass.data.setdefault(SEEN_INCOMING, {}).setdefault(entry.entry_id, {})
+    now = time.monotonic()
+    while seen and (
+        len(seen) >= MAX_SEEN_INCOMING or now - next(iter(seen.values())) > INCOMING_REPEAT_WINDOW
+    ):
+        del seen[next(iter(seen))]
+    if digest in seen:
+        return False
+    seen[digest] = now
+    return True
 
 
 async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Request) -> web.Response:
     """Verify and take one callback."""
     entry = _entry_for(hass, webhook_id)
-    data = await _read(request)
-    if entry is None or not callback_signature_ok(data, entry.data[CONF_WEBHOOK_SECRET]):
+    try:
+        data = await _read(request)
+    except _UnreadableError as err:
+        _LOGGER.debug("Refused an unreadable SMSC.ru callback (HTTP %s)", err.status)
+        return web.Response(status=err.status)
+    if entry is None or not callback_signature_ok(
+        data, entry.data[CONF_WEBHOOK_SECRET], CALLBACK_ALGORITHM
+    ):
         _LOGGER.warning(
             "Refused an SMSC.ru callback without a valid signature (check the URL in "
             "SMSC's settings against the one in the account's options)"
@@ -116,14 +192,10 @@ async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Reque
     runtime = entry.runtime_data
     match callback_kind(data):
         case "incoming":
-            message = parse_callback_incoming(data)
-            # A repeated post (SMSC retries what it did not see answered) fires once.
-            seen = hass.data.setdefault(SEEN_INCOMING, {}).setdefault(entry.entry_id, {})
-            if not message.message_id or message.message_id not in seen:
-                seen[message.message_id] = None
-                while len(seen) > MAX_SEEN_INCOMING:
-                    del seen[next(iter(seen))]
-                async_fire_incoming_sms(hass, entry, message)
+            # A repeated post (SMSC retries what it did not see answered) or a replay
+            # fires once.
+            if _first_time(hass, entry, data):
+                async_fire_incoming_sms(hass, entry, parse_callback_incoming(data))
         case "lookup":
             runtime.lookups.async_set(parse_callback_lookup(data))
         case "status":

@@ -678,24 +678,67 @@ def callback_signed_text(data: Mapping[str, Any], secret: str) -> str:
     return ":".join([*("" if p is None else str(p) for p in parts), secret])
 
 
-def callback_signature_ok(data: Mapping[str, Any], secret: str) -> bool:
-    """Whether a callback carries a valid md5, sha1 or crc32 signature made with `secret`."""
-    text = callback_signed_text(data, secret).encode()
-    for name in CALLBACK_SIGNATURES:
-        given = data.get(name)
-        if given is None:
-            continue
-        # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
-        signature = str(given).strip().lower().encode()
-        if name == "crc32":
-            # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
-            value = zlib.crc32(text)
-            signed = value - (1 << 32) if value >= 1 << 31 else value
-            expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
-        else:
-            expected = {hashlib.new(name, text).hexdigest()}
-        return any(hmac.compare_digest(signature, e.encode()) for e in expected)
-    return False
+def callback_signature_ok(data: Mapping[str, Any], secret: str, algorithm: str = "md5") -> bool:
+    """Whether a callback carries a valid signature by `algorithm`, made with `secret`.
+
+    Only the algorithm named in the URL given to SMSC.ru counts: a crc32 next to it (or
+    instead of it) would let anyone who saw one callback forge others. The signed fields
+    must also have the shapes of the callback's kind (`callback_fields_ok`): the same
+    signed text read as another kind (a status as an incoming SMS) is refused.
+    """
+    if algorithm not in CALLBACK_SIGNATURES or not callback_fields_ok(data):
+        return False
+    given = data.get(algorithm)
+    if given is None:
+        return False
+    try:
+        text = callback_signed_text(data, secret).encode()
+    except UnicodeEncodeError:
+        return False  # a lone surrogate: SMSC.ru never signs such a text
+    # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
+    signature = str(given).strip().lower().encode("utf-8", "replace")
+    if algorithm == "crc32":
+        # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
+        value = zlib.crc32(text)
+        signed = value - (1 << 32) if value >= 1 << 31 else value
+        expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
+    else:
+        expected = {hashlib.new(algorithm, text).hexdigest()}
+    return any(hmac.compare_digest(signature, e.encode()) for e in expected)
+
+
+_CALLBACK_PHONE = re.compile(r"\+?\d{5,15}")
+_CALLBACK_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_CALLBACK_CODE = re.compile(r"-?\d{1,3}")
+_CALLBACK_STAMP = re.compile(r"\d{1,12}")
+
+
+def callback_fields_ok(data: Mapping[str, Any]) -> bool:
+    """Whether the signed fields of a callback have the shapes of its kind.
+
+    SMSC.ru signs `id:phone:status`, `phone:mes:to` or `phone:ts`, joined by `:`. Read as
+    another kind, one signature would fit other fields (a status's id, number and code as
+    an SMS from the id's "number" with the number as its text); the shapes tell them
+    apart: numbers are digits, ids and codes hold no `:`, and an SMS is sent to a number.
+    """
+
+    def fits(name: str, pattern: re.Pattern[str]) -> bool:
+        value = data.get(name)
+        return (
+            value is not None
+            and not isinstance(value, bool | dict | list)
+            and pattern.fullmatch(str(value).strip()) is not None
+        )
+
+    if not fits("phone", _CALLBACK_PHONE):
+        return False
+    match callback_kind(data):
+        case "incoming":
+            return isinstance(data.get("mes"), str) and fits("to", _CALLBACK_PHONE)
+        case "call":
+            return fits("ts", _CALLBACK_STAMP)
+        case _:
+            return fits("id", _CALLBACK_ID) and fits("status", _CALLBACK_CODE)
 
 
 def parse_callback_status(data: Mapping[str, Any]) -> DeliveryStatus:
