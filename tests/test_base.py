@@ -230,9 +230,7 @@ async def test_unsent_failure_is_retried_once_on_the_backup_host(
     assert echo.count("/send") == 1
 
 
-async def test_server_error_after_a_send_is_never_retried(
-    echo: EchoEmulator, http_session
-) -> None:
+async def test_server_error_after_a_send_is_never_retried(echo: EchoEmulator, http_session) -> None:
     echo.inject(Fault.SERVER_ERROR_HTML)
     with pytest.raises(GatewayResponseError) as info:
         await client_for(http_session, echo.base_url).send(["+79161234567"], "Hello")
