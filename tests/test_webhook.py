@@ -378,6 +378,7 @@ async def test_unsigned_or_forged_callbacks_are_refused(
 )
 async def test_unreadable_bodies_are_refused(
     hass: HomeAssistant,
+    *,
     emulators: Any,
     hass_client_no_auth: Any,
     body: str,
