@@ -275,13 +275,22 @@ class SmsGateway(ABC):
         return Redactor(self._secrets(), extra)
 
     def _scrub(self, err: SmsGatewayError) -> None:
-        """Remove every secret, in every form, from an error's texts."""
+        """Remove every secret, in every form, from an error's texts.
+
+        The errors it was raised from or during (a first attempt's error before the
+        retry) show in tracebacks too: they are scrubbed alike.
+        """
         redact = self._redactor()
         if not redact:
             return
-        if err.text:
-            err.text = redact(err.text)
-        err.args = tuple(redact(a) if isinstance(a, str) else a for a in err.args)
+        seen: set[int] = set()
+        current: BaseException | None = err
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, SmsGatewayError) and current.text:
+                current.text = redact(current.text)
+            current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
+            current = current.__cause__ or current.__context__
 
     def _scrubbed(self, recipients: Iterable[RecipientResult]) -> list[RecipientResult]:
         """Per-number results with the gateway's error texts scrubbed of secrets."""
