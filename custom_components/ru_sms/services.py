@@ -47,11 +47,11 @@ from .providers import (
     normalize_phones,
 )
 from .schema import vol
-from .validation import check_text, time_period
+from .validation import check_text, moment, time_period
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
-    vol.Optional(ATTR_SEND_AT): cv.datetime,
+    vol.Optional(ATTR_SEND_AT): moment,
     vol.Optional(ATTR_RECIPIENT_LOCAL_TIME): cv.boolean,
     vol.Optional(ATTR_VALIDITY): time_period,
     vol.Optional(ATTR_FLASH): cv.boolean,

@@ -7,8 +7,10 @@ in a traceback or the vague "Unexpected error".
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+import ipaddress
 import math
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,11 +64,27 @@ def url_problem(url: str) -> str | None:
     try:
         # What aiohttp will make of it (IDNA hosts, brackets, ports).
         parsed = yarl.URL(url)
-    except ValueError, TypeError:
+        host = parsed.raw_host
+    except ValueError, TypeError:  # UnicodeError (IDNA) is a ValueError
         return "url_invalid"
-    if not parsed.host:
+    if not host:
         return "url_no_host"
-    return None
+    return None if _hostname_ok(host) else "url_invalid"
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)", re.IGNORECASE)
+
+
+def _hostname_ok(host: str) -> bool:
+    """Whether a host (IDNA-encoded, as aiohttp sends it) is an IP address or a DNS name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return True
+    name = host.removesuffix(".")
+    return len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
 def host_problem(host: str) -> str | None:
@@ -116,3 +134,20 @@ def time_period(value: Any) -> timedelta:
             raise
         raise vol.Invalid("The period is out of range") from err
     return period
+
+
+def moment(value: Any) -> datetime:
+    """`cv.datetime`, with texts it cannot take refused first.
+
+    Home Assistant's date parser (ciso8601) crashes the whole process on a text with a
+    lone surrogate, which anyone calling an action can type.
+    """
+    if isinstance(value, str) and has_unpaired_surrogate(value):
+        raise vol.Invalid("The date holds characters that cannot be read")
+    try:
+        parsed: datetime = cv.datetime(value)
+    except (OverflowError, ValueError, TypeError) as err:
+        if isinstance(err, vol.Invalid):
+            raise
+        raise vol.Invalid("The date is out of range") from err
+    return parsed

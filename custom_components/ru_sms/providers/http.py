@@ -12,6 +12,7 @@ from .errors import (
     GatewayConnectionError,
     GatewayResponseError,
     GatewayTimeoutError,
+    InvalidRequestError,
     SmsGatewayError,
 )
 from .parsing import loads_lenient
@@ -77,6 +78,9 @@ async def post_form(
         raise GatewayTimeoutError(
             "The gateway did not answer in time", may_have_been_accepted=may_deliver
         ) from err
+    except ValueError as err:
+        # An address or a form aiohttp cannot put on the wire (nothing was sent).
+        raise InvalidRequestError(f"The request cannot be made ({type(err).__name__})") from err
     except aiohttp.ClientError as err:
         # Disconnected or broken mid-answer: the request itself may have gone through.
         raise GatewayConnectionError(
