@@ -13,6 +13,11 @@ from typing import Any
 
 SIZE = 520
 
+
+def _rng(seed: int) -> random.Random:
+    return random.Random(seed)  # noqa: S311 - a corpus that repeats, not a secret
+
+
 NASTY_TEXTS = [
     "",
     " ",
@@ -88,7 +93,7 @@ def text(rng: random.Random) -> str:
 
 def texts(seed: int) -> list[Any]:
     """Texts for a free-text field: the nasty ones, then generated, a few non-texts."""
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [*NASTY_TEXTS, *NASTY_VALUES]
     while len(corpus) < SIZE:
         corpus.append(text(rng))
@@ -96,7 +101,7 @@ def texts(seed: int) -> list[Any]:
 
 
 def senders(seed: int) -> list[Any]:
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [*NASTY_TEXTS, *NASTY_VALUES, "ALERTS", "HomeAlert", "123456789012345"]
     while len(corpus) < SIZE:
         corpus.append(
@@ -111,7 +116,7 @@ def senders(seed: int) -> list[Any]:
 
 
 def phones(seed: int) -> list[Any]:
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [*NASTY_TEXTS, *NASTY_VALUES, ["79161234567"] * 3, ["+7916", "x"]]
     while len(corpus) < SIZE:
         count = rng.choice([1, 1, 2, 5, 40])
@@ -132,7 +137,7 @@ def phones(seed: int) -> list[Any]:
 
 def moments(seed: int) -> list[Any]:
     """Send-at values: dates of every year, zones up to ±14 h, broken strings."""
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [
         *NASTY_TEXTS,
         *NASTY_VALUES,
@@ -161,7 +166,7 @@ def moments(seed: int) -> list[Any]:
 
 def periods(seed: int) -> list[Any]:
     """Validity values: period dicts, `HH:MM:SS` texts, seconds, out-of-range numbers."""
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [
         *NASTY_TEXTS,
         *NASTY_VALUES,
@@ -199,7 +204,7 @@ def periods(seed: int) -> list[Any]:
 
 def flags(seed: int) -> list[Any]:
     """Values for a boolean field."""
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [*NASTY_TEXTS, *NASTY_VALUES, "on", "off", "yes", "no", "true", "1"]
     while len(corpus) < SIZE:
         corpus.append(rng.choice([True, False, rng.randint(-5, 5), text(rng)[:8], "true", "false"]))
@@ -228,7 +233,7 @@ BAD_HOSTS = [
 
 def urls(seed: int, emulator_url: str) -> list[Any]:
     """Base URLs: credentials, queries, fragments, schemes, ports, broken hosts."""
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [
         *NASTY_TEXTS[:6],
         *NASTY_VALUES,
@@ -263,7 +268,7 @@ def urls(seed: int, emulator_url: str) -> list[Any]:
 
 def hosts(seed: int) -> list[Any]:
     """SMStele host names: loopback, schemes, credentials, paths, broken names."""
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [
         *NASTY_TEXTS[:10],
         *NASTY_VALUES,
@@ -285,7 +290,7 @@ def hosts(seed: int) -> list[Any]:
 
 
 def ports(seed: int) -> list[Any]:
-    rng = random.Random(seed)
+    rng = _rng(seed)
     corpus: list[Any] = [*NASTY_TEXTS[:10], *NASTY_VALUES, 1, 65535, 65536, 0, 8881.5, "8882"]
     while len(corpus) < SIZE:
         corpus.append(

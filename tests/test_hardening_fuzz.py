@@ -28,6 +28,8 @@ from tests import fuzz_corpus as corpus
 from tests.conftest import IVAN, setup_account
 from tests.emulators.catalog import ACCOUNTS
 
+_LOGGER = logging.getLogger(__name__)
+
 REPORT: dict[str, Counter[str]] = {}
 """Outcomes per field (printed with -s; the figures of the issue's report)."""
 
@@ -122,7 +124,7 @@ async def test_action_fields_fuzz(
     await hass.async_block_till_done()
 
     REPORT[f"action {field}"] = outcomes
-    print(f"action {field}: {len(inputs)} inputs", dict(outcomes.most_common()))
+    _LOGGER.info("action %s: %d inputs %s", field, len(inputs), dict(outcomes.most_common()))
     assert len(inputs) >= 500
     assert failures(outcomes) == {}
     assert_no_integration_errors(caplog)
@@ -228,7 +230,7 @@ async def test_config_flow_fields_fuzz(
     await hass.async_block_till_done()
 
     REPORT[f"flow {field}"] = outcomes
-    print(f"flow {field}: {len(inputs)} inputs", dict(outcomes.most_common()))
+    _LOGGER.info("flow %s: %d inputs %s", field, len(inputs), dict(outcomes.most_common()))
     assert len(inputs) >= 500
     assert failures(outcomes) == {}
     assert_no_integration_errors(caplog)
