@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 import ipaddress
+import json
 import logging
 from typing import Any
 import zlib
@@ -57,6 +58,15 @@ def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aiohttp.TCPConnector, "_resolve_host", resolve_ip_only)
 
 
+def sendable(placeholders: Any) -> bool:
+    """Whether placeholders can go to the frontend (as JSON in UTF-8)."""
+    try:
+        json.dumps(placeholders, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def failures(outcomes: Counter[str]) -> dict[str, int]:
     return {k: v for k, v in outcomes.items() if k.startswith(("crash", "unknown", "untranslated"))}
 
@@ -98,6 +108,8 @@ async def action_outcome(hass: HomeAssistant, data: dict[str, Any]) -> str:
         key = err.translation_key
         if key is None:
             return f"untranslated: {type(err).__name__}: {err}"
+        if not sendable(err.translation_placeholders):
+            return f"crash: placeholders the frontend cannot take: {key}"
         return "unknown" if key == "unknown" else key
     except Exception as err:  # noqa: BLE001 - what the test counts
         return f"crash: {type(err).__name__}: {err!r}"[:300]
@@ -208,6 +220,8 @@ class Flow:
             self.flow_id = None
             return f"abort {result['reason']}"
         errors = result.get("errors") or {}
+        if not sendable(result.get("description_placeholders")):
+            return "crash: placeholders the frontend cannot take"
         if "unknown" in errors.values():
             return f"unknown: {errors}"
         return ", ".join(f"{k}={v}" for k, v in sorted(errors.items())) or "form"
