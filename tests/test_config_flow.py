@@ -404,7 +404,7 @@ async def test_gateway_refuses_the_check_request(hass: HomeAssistant, start_emul
 
     result = await configure(hass, result, login_input(Provider.SMSC, emulator))
 
-    assert result["errors"] == {"base": "unknown"}
+    assert result["errors"] == {"base": "gateway_refused"}
     result = await configure(hass, result, login_input(Provider.SMSC, emulator))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -1321,6 +1321,22 @@ def key_tree(tree: Any) -> Any:
     return None
 
 
+HARDENING_ERRORS = (
+    "url_credentials",
+    "url_query",
+    "url_fragment",
+    "url_scheme",
+    "url_no_host",
+    "url_invalid",
+    "host_required",
+    "host_credentials",
+    "host_invalid",
+    "invalid_characters",
+    "gateway_refused",
+)
+"""What the address, port and text checks of the flow say (tests/test_hardening_flow.py)."""
+
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_flow_translations(language: str) -> None:
     strings = json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
@@ -1335,6 +1351,7 @@ def test_flow_translations(language: str) -> None:
         "sender_required",
         "unknown",
         "port_range",
+        *HARDENING_ERRORS,
     }
     assert set(config["abort"]) == {
         "already_configured",
@@ -1349,7 +1366,12 @@ def test_flow_translations(language: str) -> None:
         "balance_interval_range",
         "incoming_interval_range",
     }
-    assert set(recipient["error"]) == {"invalid_phone", "empty_name", "no_phones"}
+    assert set(recipient["error"]) == {
+        "invalid_phone",
+        "empty_name",
+        "no_phones",
+        "invalid_characters",
+    }
     # Gateway names are brands: the picker shows the name each gateway declares.
     assert "provider" not in strings["selector"]
     steps = {("config", step): tree for step, tree in config["step"].items()} | {

@@ -268,7 +268,7 @@ def flow_steps(class_name: str) -> set[str]:
 
 def test_flow_keys_exist_and_are_used() -> None:
     strings = translations("en")
-    literals = string_constants("config_flow", "const", "webhook")
+    literals = string_constants("config_flow", "const", "webhook", "validation")
     # Range errors are built from the field's key (`_check_ranges`).
     numbers = set(OPTION_RANGES) | {
         field.key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import (
     CONF_API_KEY,
+    CONF_HOST,
     CONF_NAME,
     CONF_PASSWORD,
     CONF_URL,
@@ -82,6 +84,7 @@ from .providers import (
 )
 from .providers.base import check_sender
 from .schema import vol
+from .validation import has_unpaired_surrogate, host_problem, unprintable_fields, url_problem
 from .webhook import callback_url, new_webhook_data
 
 _LOGGER = logging.getLogger(__name__)
@@ -140,8 +143,32 @@ def _gateway_data(provider: str, user_input: Mapping[str, Any]) -> dict[str, Any
         if isinstance(value, str):
             value = value.strip()
         if value not in (None, ""):
-            data[key] = int(value) if types.get(key) is FieldType.NUMBER else value
+            if (
+                types.get(key) is FieldType.NUMBER
+                and isinstance(value, float)
+                and value.is_integer()
+            ):
+                value = int(value)  # a number out of range or not whole stays as typed
+            data[key] = value
     return data
+
+
+def _declares(provider: str, key: str) -> bool:
+    """Whether the gateway's account has the field `key`."""
+    return any(field.key == key for field in description_of(provider).fields)
+
+
+def _address_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """Errors of the fields that say where the gateway is, and of unsendable texts."""
+    errors = dict.fromkeys(unprintable_fields(data), "invalid_characters")
+    if url := data.get(CONF_URL):
+        if CONF_URL not in errors and (problem := url_problem(str(url))):
+            errors[CONF_URL] = problem
+    elif _declares(data[CONF_PROVIDER], CONF_HOST) and (
+        problem := host_problem(str(data.get(CONF_HOST, "")))
+    ):
+        errors.setdefault(CONF_HOST, problem)
+    return errors
 
 
 def _unique_id(client: SmsGateway, data: Mapping[str, Any]) -> str:
@@ -201,8 +228,15 @@ def _check_ranges(
     """
     for key, (low, high) in ranges.items():
         value = user_input.get(key)
-        if value is not None and not low <= value <= high:
+        if value is not None and _out_of_range(value, low, high):
             errors[key] = f"{key}_range"
+
+
+def _out_of_range(value: Any, low: float, high: float) -> bool:
+    """Whether a form's number is not a whole number from `low` to `high`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    return not (math.isfinite(value) and value == int(value) and low <= value <= high)
 
 
 def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> None:
@@ -419,6 +453,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
+        errors.update(_address_errors(data))
         if errors:
             return None
         client = create_gateway(self.hass, data)
@@ -431,7 +466,8 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         except GatewayUnavailableError:
             errors["base"] = "cannot_connect"
         except SmsGatewayError:
-            errors["base"] = "unknown"
+            # The gateway (or whatever answers at the address) refused the request.
+            errors["base"] = "gateway_refused"
         except Exception:
             _LOGGER.exception("Unexpected error checking the %s credentials", provider)
             errors["base"] = "unknown"
@@ -525,6 +561,8 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
                 placeholders["numbers"] = ", ".join(err.phones)
             if not name:
                 errors[CONF_NAME] = "empty_name"
+            elif has_unpaired_surrogate(name):
+                errors[CONF_NAME] = "invalid_characters"
             if not errors:
                 data = {CONF_PHONES: phones}
                 if step_id == "reconfigure":

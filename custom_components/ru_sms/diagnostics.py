@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import timedelta
 from decimal import Decimal
+import re
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_WEBHOOK_ID,
+)
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_PHONES, CONF_PROVIDER, CONF_WEBHOOK_SECRET
@@ -47,7 +56,7 @@ async def async_get_config_entry_diagnostics(
                 "title": entry.title,
                 "unique_id": entry.unique_id,
                 "version": entry.version,
-                "data": dict(entry.data),
+                "data": _addresses_redacted(entry.data),
             },
             TO_REDACT | secret,
         ),
@@ -86,6 +95,30 @@ async def async_get_config_entry_diagnostics(
             "data": _plain(asdict(balance.data)),
         },
     }
+
+
+def _addresses_redacted(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry data with any user name, password or query inside `url` and `host` hidden.
+
+    The flow refuses them now, but an address typed before may still carry them.
+    """
+    redacted = dict(data)
+    for key in (CONF_URL, CONF_HOST):
+        if isinstance(value := redacted.get(key), str):
+            redacted[key] = redact_address(value)
+    return redacted
+
+
+def redact_address(address: str) -> str:
+    """A URL or host without credentials (`user:password@`), query or fragment."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "", address
+    if "@" in rest:
+        # Up to the last `@`: a password may hold `/`, `?` or `#` typed as they are.
+        rest = f"{REDACTED}@{rest.rpartition('@')[2]}"
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    return f"{scheme}{sep}{rest}"
 
 
 def _plain(data: dict[str, Any]) -> dict[str, Any]:

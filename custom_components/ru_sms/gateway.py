@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_URL
@@ -40,10 +41,17 @@ from .providers import (
     create_client,
     description_of,
 )
+from .providers.errors import AlreadySentError
 from .providers.phone import mask_phone
+from .validation import check_text
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_NUMBERS_ON_LOOP = 100
+"""Numbers checked on the event loop; a longer list is checked in an executor thread."""
 
 
 ERROR_KEYS: dict[ErrorKind, str] = {
@@ -121,6 +129,8 @@ def gateway_error(
     key = ERROR_KEYS[err.kind]
     if isinstance(err, AuthenticationError):
         entry.async_start_reauth(hass)
+    elif isinstance(err, AlreadySentError):
+        key = "already_sent"
     elif isinstance(err, RateLimitedError):
         placeholders["retry_after"] = str(round(err.retry_after))
     elif isinstance(err, GatewayUnavailableError) and err.may_have_been_accepted:
@@ -147,19 +157,31 @@ async def async_send(
     answer (`allow_rejected`). A send answer that carries the new balance updates the
     balance sensor without another request.
     """
+    check_text(message, title)
     if title:
         message = f"{title}\n{message}"
     runtime = entry.runtime_data
     client = runtime.client
+    phones = list(phones)
     try:
-        numbers, text = client.prepare(phones, message, options)
+        if len(phones) > MAX_NUMBERS_ON_LOOP:
+            # Reading thousands of numbers takes longer than the event loop may be held.
+            numbers, text = await hass.async_add_executor_job(
+                client.prepare, phones, message, options
+            )
+        else:
+            numbers, text = client.prepare(phones, message, options)
     except SmsGatewayError as err:
         raise validation_error(err) from err
     try:
         result = await client.send_prepared(numbers, text, options)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
-    runtime.tracker.async_track(result, options)
+    try:
+        runtime.tracker.async_track(result, options)
+    except Exception:
+        # The gateway took the message: the caller must hear so, whatever the tracker did.
+        _LOGGER.exception("%s: a sent message cannot be followed", entry.title)
     if result.balance is not None and runtime.balance is not None:
         runtime.balance.async_set_balance(result.balance)
     if result.rejected and not allow_rejected:

@@ -19,6 +19,7 @@ import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -53,6 +54,10 @@ SAVE_DELAY = 1.0
 """Seconds before what a callback brought is written (a poll writes at once)."""
 MAX_SEEN = 5000
 """Keys kept at most (callbacks alone never prune by window)."""
+PUSH_REPEAT_WINDOW = 20 * 60.0
+"""Seconds during which the same pushed SMS (number, text, our number) is reported once:
+a gateway repeats an unanswered post every few minutes, and a replay may change the id
+(which its signature does not cover)."""
 
 
 def message_key(message: IncomingMessage) -> str:
@@ -79,6 +84,8 @@ class Inbox:
         self.seen: dict[str, datetime] = {}
         """Keys of the messages reported, with their time (received, else seen), oldest first."""
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
+        self._pushed: dict[str, float] = {}
+        """Number, text and our number of the messages pushed lately, with when (monotonic)."""
 
     async def async_load(self) -> None:
         """Read what was reported before."""
@@ -115,6 +122,24 @@ class Inbox:
         if fresh:
             self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         return len(fresh)
+
+    @callback
+    def async_receive_pushed(self, message: IncomingMessage, now: datetime) -> int:
+        """Report a message a gateway pushed, unless the same one was pushed lately.
+
+        What counts is what the gateway signs (number, text, our number), not its id.
+        """
+        key = "\x1f".join((message.phone, message.text, message.to or ""))
+        moment = time.monotonic()
+        pushed = self._pushed
+        while pushed and (
+            len(pushed) >= MAX_SEEN or moment - next(iter(pushed.values())) > PUSH_REPEAT_WINDOW
+        ):
+            del pushed[next(iter(pushed))]
+        if key in pushed:
+            return 0
+        pushed[key] = moment
+        return self.async_receive([message], now)
 
     def prune(self) -> None:
         """Forget what no later window can return (they reach back `OVERLAP` at most)."""

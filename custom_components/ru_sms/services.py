@@ -47,12 +47,13 @@ from .providers import (
 )
 from .schema import vol
 from .status import MessageStatus
+from .validation import moment, time_period
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
-    vol.Optional(ATTR_SEND_AT): cv.datetime,
+    vol.Optional(ATTR_SEND_AT): moment,
     vol.Optional(ATTR_RECIPIENT_LOCAL_TIME): cv.boolean,
-    vol.Optional(ATTR_VALIDITY): cv.positive_time_period,
+    vol.Optional(ATTR_VALIDITY): time_period,
     vol.Optional(ATTR_FLASH): cv.boolean,
     vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
 }

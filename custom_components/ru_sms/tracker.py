@@ -255,26 +255,41 @@ class MessageTracker:
     def async_track(self, result: SendResult, options: SendOptions) -> list[TrackedMessage]:
         """Record the accepted numbers of a send and start following them."""
         now = dt_util.utcnow()
-        start = max(now, options.send_at) if options.send_at else now
-        expires_at = start + (options.validity or DEFAULT_VALIDITY) + VALIDITY_MARGIN
+        try:
+            start = max(now, options.send_at) if options.send_at else now
+            expires_at = start + (options.validity or DEFAULT_VALIDITY) + VALIDITY_MARGIN
+        except TypeError, ValueError, OverflowError:
+            # The send went out: follow it for the default time rather than fail.
+            start, expires_at = now, now + DEFAULT_VALIDITY + VALIDITY_MARGIN
         recipients = self._recipients_by_phone()
         tracked: list[TrackedMessage] = []
+        skipped = 0
         for recipient in result.accepted:
             if not recipient.message_ids:
                 continue  # nothing to ask about (should not happen)
-            message = TrackedMessage(
-                phone=recipient.phone,
-                message_ids=list(recipient.message_ids),
-                sent_at=now,
-                expires_at=expires_at,
-                recipient_id=recipients.get(recipient.phone),
-                cost=None if recipient.cost is None else float(recipient.cost),
-                updated_at=now,
-                next_poll=self._first_poll(now, start),
-            )
+            try:
+                message = TrackedMessage(
+                    phone=recipient.phone,
+                    message_ids=list(recipient.message_ids),
+                    sent_at=now,
+                    expires_at=expires_at,
+                    recipient_id=recipients.get(recipient.phone),
+                    cost=None if recipient.cost is None else float(recipient.cost),
+                    updated_at=now,
+                    next_poll=self._first_poll(now, start),
+                )
+            except TypeError, ValueError, OverflowError:
+                skipped += 1
+                continue
             self.messages[message.key] = message
             tracked.append(message)
             self._fire(message)
+        if skipped:
+            _LOGGER.warning(
+                "%s: %d accepted numbers cannot be followed and are not tracked",
+                self.entry.title,
+                skipped,
+            )
         self._changed()
         return tracked
 

@@ -36,6 +36,11 @@ def _spec(entry: RuSmsConfigEntry) -> CallbackSpec | None:
     return description_of(entry.data[CONF_PROVIDER]).callbacks
 
 
+MAX_BODY = 64 * 1024
+"""Bytes a callback may have: an SMS callback is well under 4 KiB."""
+MAX_FIELDS = 100
+
+
 def new_webhook_data() -> dict[str, str]:
     """A webhook id and a signing secret for a new account of a gateway that calls back."""
     # SMSC takes Latin letters, digits, '-' and '_' in the secret.
@@ -82,21 +87,64 @@ def _entry_for(hass: HomeAssistant, webhook_id: str) -> RuSmsConfigEntry | None:
     return None  # pragma: no cover - unregistered on unload
 
 
+class _UnreadableError(Exception):
+    """A body that cannot be a callback: the HTTP status to answer."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def _body(request: web.Request) -> bytes:
+    """The posted bytes, at most `MAX_BODY` of them (413 past that)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise _UnreadableError(413)
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise _UnreadableError(413)
+    return bytes(body)
+
+
 async def _read(request: web.Request) -> Mapping[str, Any]:
-    """The posted fields: JSON or a form, whichever the gateway sent."""
-    # The URL asks for UTF-8; anything else cannot carry a valid signature of its text.
-    body = (await request.read()).decode("utf-8", errors="replace")
+    """The posted fields: JSON (`fmt=3`) or a form, whichever SMSC sent.
+
+    The URL asks for UTF-8: a body that is not UTF-8, or JSON that is too deep or holds
+    a lone surrogate, cannot carry a signature SMSC.ru made, and is refused with 400.
+    """
+    try:
+        body = (await _body(request)).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _UnreadableError(400) from err
     try:
         data = json.loads(body)
+    except RecursionError as err:
+        raise _UnreadableError(400) from err
     except ValueError:
-        data = dict(parse_qsl(body, keep_blank_values=True))
-    return data if isinstance(data, dict) else {}
+        try:
+            data = dict(
+                parse_qsl(body, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
+            )
+        except ValueError as err:  # not UTF-8 escapes, or too many fields
+            raise _UnreadableError(400) from err
+    if not isinstance(data, dict):
+        return {}
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError) as err:
+        raise _UnreadableError(400) from err
+    return data
 
 
 async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Request) -> web.Response:
     """Verify and take one callback."""
     entry = _entry_for(hass, webhook_id)
-    data = await _read(request)
+    try:
+        data = await _read(request)
+    except _UnreadableError as err:
+        _LOGGER.debug("Refused an unreadable gateway callback (HTTP %s)", err.status)
+        return web.Response(status=err.status)
     spec = None if entry is None else _spec(entry)
     if entry is None or spec is None or not spec.verify(data, entry.data[CONF_WEBHOOK_SECRET]):
         _LOGGER.warning(
@@ -111,8 +159,9 @@ async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Reque
     runtime = entry.runtime_data
     match spec.parse(data):
         case IncomingMessage() as message:
-            # A repeated post (SMSC retries what it did not see answered) fires once.
-            runtime.inbox.async_receive([message], dt_util.utcnow())
+            # A repeated post (the gateway retries what it did not see answered) or a
+            # replay with another (unsigned) id fires once.
+            runtime.inbox.async_receive_pushed(message, dt_util.utcnow())
         case LookupResult() as result:
             runtime.lookups.async_set(result)
         case DeliveryStatus() as status:

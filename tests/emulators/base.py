@@ -33,6 +33,8 @@ class Fault(StrEnum):
     """Handle the request, then drop the connection without an answer."""
     SERVER_ERROR_HTML = "server_error_html"
     """502 with an HTML page from a proxy; the request is not processed."""
+    SERVER_ERROR_AFTER = "server_error_after"
+    """Handle the request (a send is accepted), then answer 500 with an HTML page."""
     MALFORMED = "malformed"
     """Handle the request, then answer broken JSON."""
     EMPTY = "empty"
@@ -192,6 +194,12 @@ class EmulatedGateway:
             assert request.transport is not None
             request.transport.close()
             return response
+        if transport is Fault.SERVER_ERROR_AFTER:
+            return web.Response(
+                status=500,
+                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
+                content_type="text/html",
+            )
         if transport is Fault.MALFORMED:
             return web.Response(
                 status=200, text='{"id": 12, "cnt"', content_type="application/json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 import hashlib
@@ -25,6 +26,7 @@ from .errors import (
     SmsGatewayError,
 )
 from .http import HttpAnswer, post_form
+from .limits import MAX_SEND_AT_AHEAD, MAX_VALIDITY, check_send_at, check_validity
 from .models import (
     Balance,
     Capabilities,
@@ -39,6 +41,7 @@ from .models import (
     Statistics,
 )
 from .phone import normalize_phones
+from .redact import Redactor, basic_auth_forms
 from .segments import count_segments
 from .translit import transliterate
 
@@ -67,6 +70,10 @@ class SmsGateway(ABC):
     max_recipients_per_request: ClassVar[int] = 1000
     """Numbers in one send request; 1000 where the gateway documents no limit."""
     max_concurrent_requests: ClassVar[int] = 4
+    max_send_at_ahead: ClassVar[timedelta] = MAX_SEND_AT_AHEAD
+    """How far ahead a send-at time may be."""
+    send_at_years: ClassVar[tuple[int, int] | None] = None
+    """The first and last year a send-at time can be written in, where the format limits it."""
     backup_base_urls: ClassVar[tuple[str, ...]] = ()
     """Where a request that certainly did not go through tries next, when the client
     talks to the gateway's own address (not one the user gave)."""
@@ -146,7 +153,7 @@ class SmsGateway(ABC):
         )
         balances = [o.balance for o in outcomes if o.balance is not None]
         return SendResult(
-            recipients=tuple(r for outcome in outcomes for r in outcome.recipients),
+            recipients=tuple(self._scrubbed(r for outcome in outcomes for r in outcome.recipients)),
             client_message_id=options.client_message_id,
             # Requests run side by side: the lowest balance reported is the latest.
             balance=min(balances) if balances else None,
@@ -232,19 +239,23 @@ class SmsGateway(ABC):
             self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
         )
 
-    async def _call[T](self, attempt: Callable[[str], Awaitable[T]]) -> T:
-        """Run a request, once more if it certainly did not go through; scrub errors.
+    async def _call[T](
+        self, attempt: Callable[[str], Awaitable[T]], *, may_deliver: bool = False
+    ) -> T:
+        """Run a request, once more if that cannot do harm; scrub errors.
 
         `attempt` gets the base URL to use: the second try goes to the next of
-        `_base_urls` when the gateway has backup hosts. Only failures that leave no
-        chance of the request having been processed are retried, so a retry never
-        sends a message twice.
+        `_base_urls` when the gateway has backup hosts. A request that may deliver (a
+        send, a paid lookup, a rate-counted list) is tried again only when it never
+        reached the gateway (no connection made): any answer, a 5xx included, is final
+        or leaves its fate unknown, so a retry never sends a message twice. A plain read
+        is also tried again after a server error or an answer that cannot be read.
         """
         try:
             try:
                 return await attempt(self._base_urls[0])
             except GatewayUnavailableError as err:
-                if err.may_have_been_accepted:
+                if not (err.unsent or not (may_deliver or err.may_have_been_accepted)):
                     raise
                 _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
                 await asyncio.sleep(RETRY_DELAY)
@@ -253,17 +264,43 @@ class SmsGateway(ABC):
             self._scrub(err)
             raise
 
+    def _redactor(self) -> Redactor:
+        """What masks every form of the account's secrets (see `redact`)."""
+        credentials = self._credentials
+        extra: set[str] = set()
+        if credentials.login and credentials.password:
+            extra = basic_auth_forms(credentials.login, credentials.password)
+        return Redactor(self._secrets(), extra)
+
     def _scrub(self, err: SmsGatewayError) -> None:
-        """Remove every secret from an error's texts."""
-        secrets = [s for s in self._secrets() if s and len(s) >= 3]
-        if not secrets:
+        """Remove every secret, in every form, from an error's texts.
+
+        The errors it was raised from or during (a first attempt's error before the
+        retry) show in tracebacks too: they are scrubbed alike.
+        """
+        redact = self._redactor()
+        if not redact:
             return
-        for secret in secrets:
-            if err.text:
-                err.text = err.text.replace(secret, "***")
-            err.args = tuple(
-                a.replace(secret, "***") if isinstance(a, str) else a for a in err.args
-            )
+        seen: set[int] = set()
+        current: BaseException | None = err
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, SmsGatewayError) and current.text:
+                current.text = redact(current.text)
+            current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
+            current = current.__cause__ or current.__context__
+
+    def _scrubbed(self, recipients: Iterable[RecipientResult]) -> list[RecipientResult]:
+        """Per-number results with the gateway's error texts scrubbed of secrets."""
+        redact = self._redactor()
+        return [
+            replace(r, error_text=redact(r.error_text)) if r.error_text and redact else r
+            for r in recipients
+        ]
+
+    def scrub_text(self, text: str) -> str:
+        """`text` without any form of the account's secrets (for texts from elsewhere)."""
+        return self._redactor()(text)
 
     async def _fan_out[K, T](
         self,
@@ -357,26 +394,20 @@ class SmsGateway(ABC):
                     "Sending at local time needs a send-at time",
                     SendProblem.LOCAL_TIME_WITHOUT_SEND_AT,
                 )
-        if options.send_at is not None and options.send_at.tzinfo is None:
-            raise self._refuse(
-                InvalidRequestError,
-                "The send-at time must carry a time zone",
-                SendProblem.SEND_AT_WITHOUT_ZONE,
+        if options.send_at is not None:
+            check_send_at(
+                options.send_at,
+                ahead=self.max_send_at_ahead,
+                years=self.send_at_years,
+                gateway=self.description.name,
             )
         if options.validity is not None:
-            if options.validity < timedelta(minutes=1):
-                raise self._refuse(
-                    InvalidRequestError,
-                    "The validity must be at least one minute",
-                    SendProblem.VALIDITY_TOO_SHORT,
-                )
-            if caps.max_validity is not None and options.validity > caps.max_validity:
-                raise self._refuse(
-                    InvalidRequestError,
-                    f"{self.provider} keeps a message for at most {caps.max_validity}",
-                    SendProblem.VALIDITY_TOO_LONG,
-                    max_hours=f"{caps.max_validity.total_seconds() / 3600:g}",
-                )
+            check_validity(options.validity, self.max_validity, self.description.name)
+
+    @property
+    def max_validity(self) -> timedelta:
+        """The longest validity a send may ask for (documented, else a sane bound)."""
+        return self.capabilities.max_validity or MAX_VALIDITY
 
     def _check_message_id(self, message_id: str | None, pattern: re.Pattern[str]) -> None:
         """Refuse an id of ours for the message that the gateway would not take."""

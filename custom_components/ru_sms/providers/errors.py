@@ -42,6 +42,9 @@ class SendProblem(StrEnum):
     VALIDITY_TOO_SHORT = "validity_too_short"
     VALIDITY_TOO_LONG = "validity_too_long", "gateway", "max_hours"
     INVALID_MESSAGE_ID = "invalid_message_id", "gateway"
+    SEND_AT_IN_PAST = "send_at_in_past"
+    SEND_AT_TOO_LATE = "send_at_too_late", "max_days"
+    SEND_AT_YEAR = "send_at_year", "gateway", "first_year", "last_year"
 
 
 class SmsGatewayError(Exception):
@@ -179,7 +182,9 @@ class GatewayUnavailableError(SmsGatewayError):
 
     `may_have_been_accepted` is true when a send reached the gateway but its answer was
     lost (a timeout after the request went out, a cut connection, a garbled answer):
-    sending again could deliver the text twice.
+    sending again could deliver the text twice. `unsent` is true only when the request
+    certainly never reached the gateway (no connection was made): the one case a client
+    tries again by itself.
     """
 
     kind = ErrorKind.UNAVAILABLE
@@ -189,12 +194,14 @@ class GatewayUnavailableError(SmsGatewayError):
         message: str,
         *,
         may_have_been_accepted: bool = False,
+        unsent: bool = False,
         code: str | int | None = None,
         text: str | None = None,
     ) -> None:
         """Create the error, saying whether a send may have gone through anyway."""
         super().__init__(message, code=code, text=text)
         self.may_have_been_accepted = may_have_been_accepted
+        self.unsent = unsent
 
 
 class GatewayConnectionError(GatewayUnavailableError):
@@ -242,3 +249,7 @@ def error_for(
     if issubclass(entry.error, InvalidRecipientError):
         return entry.error(message, phones=phones, code=code, text=text)
     return entry.error(message, code=code, text=text)
+
+
+class AlreadySentError(GatewayResponseError):
+    """The gateway refused a send as a repeat of one whose answer was lost: it went out."""

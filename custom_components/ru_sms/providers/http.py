@@ -12,6 +12,7 @@ from .errors import (
     GatewayConnectionError,
     GatewayResponseError,
     GatewayTimeoutError,
+    InvalidRequestError,
     SmsGatewayError,
 )
 
@@ -68,13 +69,17 @@ async def post_form(
                 content_type=response.content_type,
             )
     except aiohttp.ConnectionTimeoutError as err:
-        raise GatewayTimeoutError("Timed out connecting to the gateway") from err
+        raise GatewayTimeoutError("Timed out connecting to the gateway", unsent=True) from err
     except aiohttp.ClientConnectorError as err:
-        raise GatewayConnectionError("Cannot connect to the gateway") from err
+        # No connection (or no TLS session): not a byte of the request went out.
+        raise GatewayConnectionError("Cannot connect to the gateway", unsent=True) from err
     except TimeoutError as err:
         raise GatewayTimeoutError(
             "The gateway did not answer in time", may_have_been_accepted=may_deliver
         ) from err
+    except ValueError as err:
+        # An address or a form aiohttp cannot put on the wire (nothing was sent).
+        raise InvalidRequestError(f"The request cannot be made ({type(err).__name__})") from err
     except aiohttp.ClientError as err:
         # Disconnected or broken mid-answer: the request itself may have gone through.
         raise GatewayConnectionError(
@@ -105,8 +110,9 @@ def unreadable(answer: HttpAnswer, *, may_deliver: bool) -> SmsGatewayError:
         return GatewayResponseError(
             f"The gateway answered with a server error (HTTP {answer.status})",
             code=answer.status,
-            # A gateway timeout at a proxy leaves the fate of the request unknown.
-            may_have_been_accepted=may_deliver and answer.status == 504,
+            # The request reached the gateway (or a proxy in front of it): what became of
+            # a send is unknown, and it is never sent again blindly.
+            may_have_been_accepted=may_deliver,
         )
     what = "an empty answer" if not answer.text.strip() else "an answer that cannot be read"
     return GatewayResponseError(

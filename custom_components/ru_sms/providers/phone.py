@@ -67,16 +67,15 @@ def normalize_phone(raw: str) -> str:
 
 def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
     """Normalise many numbers, dropping repeats; name every bad one in a single error."""
-    normalized: list[str] = []
+    normalized: dict[str, None] = {}
     bad: list[str] = []
     for raw in raw_numbers:
         try:
             phone = normalize_phone(raw)
         except InvalidRecipientError:
-            bad.append(str(raw))
+            bad.append(_shown(str(raw)))
             continue
-        if phone not in normalized:
-            normalized.append(phone)
+        normalized[phone] = None
     if bad:
         raise InvalidRecipientError(
             f"Not valid phone numbers: {', '.join(bad)}",
@@ -85,7 +84,16 @@ def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
         )
     if not normalized:
         raise InvalidRecipientError("No phone numbers given", problem=SendProblem.NO_PHONES)
-    return normalized
+    return list(normalized)
+
+
+_SHOWN_LENGTH = 40
+
+
+def _shown(raw: str) -> str:
+    """A bad number as an error may show it: printable (no lone surrogate), not too long."""
+    text = raw.encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 1] + "…"
 
 
 preload()  # at import, which Home Assistant runs in an executor

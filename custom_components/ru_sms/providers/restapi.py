@@ -463,7 +463,7 @@ class RestApiGateway(SmsGateway):
         *,
         may_deliver: bool = False,
     ) -> T:
-        """One signed call: `read` parses the answer (inside the retry, so a 5xx retries).
+        """One signed call: `read` parses the answer (inside the retry, so a read retries a 5xx).
 
         A refused session is renewed once and the call made again; refused twice, it is an
         `AuthenticationError`.
@@ -480,11 +480,11 @@ class RestApiGateway(SmsGateway):
 
         session_id = await self._current_session()
         try:
-            return await self._call(attempt_with(session_id))
+            return await self._call(attempt_with(session_id), may_deliver=may_deliver)
         except SessionRejectedError:
             _LOGGER.debug("%s: session refused, logging in again", self.provider)
         session_id = await self._renewed_session(session_id)
-        return await self._call(attempt_with(session_id))
+        return await self._call(attempt_with(session_id), may_deliver=may_deliver)
 
     # -- sending ----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import hmac
 import logging
 import math
 import re
+import time
 from typing import Any, ClassVar
 import zlib
 
@@ -33,10 +34,12 @@ from .description import (
     StatusPolicy,
 )
 from .errors import (
+    AlreadySentError,
     AuthenticationError,
     ErrorCode,
     ErrorTable,
     GatewayResponseError,
+    GatewayUnavailableError,
     InsufficientFundsError,
     InvalidRecipientError,
     InvalidRequestError,
@@ -81,6 +84,9 @@ IP_BLOCKED_RETRY_AFTER = 600.0
 """Seconds to back off after error 4 (IP blocked): retrying early prolongs the block."""
 TOO_MANY_REQUESTS_RETRY_AFTER = 60.0
 """Seconds to wait after error 9 (too many requests): the limits count per minute."""
+REPEAT_WINDOW = 120.0
+"""Seconds after a send whose answer was lost during which error 9 on the same message
+means the first one went out (SMSC.ru refuses an identical send within a minute)."""
 
 MAX_REFS_PER_STATUS_REQUEST = 1000
 """Messages asked about in one `status.php` list request."""
@@ -191,24 +197,67 @@ def callback_signed_text(data: Mapping[str, Any], secret: str) -> str:
     return ":".join([*("" if p is None else str(p) for p in parts), secret])
 
 
-def callback_signature_ok(data: Mapping[str, Any], secret: str) -> bool:
-    """Whether a callback carries a valid md5, sha1 or crc32 signature made with `secret`."""
-    text = callback_signed_text(data, secret).encode()
-    for name in CALLBACK_SIGNATURES:
-        given = data.get(name)
-        if given is None:
-            continue
-        # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
-        signature = str(given).strip().lower().encode()
-        if name == "crc32":
-            # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
-            value = zlib.crc32(text)
-            signed = value - (1 << 32) if value >= 1 << 31 else value
-            expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
-        else:
-            expected = {hashlib.new(name, text).hexdigest()}
-        return any(hmac.compare_digest(signature, e.encode()) for e in expected)
-    return False
+def callback_signature_ok(data: Mapping[str, Any], secret: str, algorithm: str = "md5") -> bool:
+    """Whether a callback carries a valid signature by `algorithm`, made with `secret`.
+
+    Only the algorithm named in the URL given to SMSC.ru counts: a crc32 next to it (or
+    instead of it) would let anyone who saw one callback forge others. The signed fields
+    must also have the shapes of the callback's kind (`callback_fields_ok`): the same
+    signed text read as another kind (a status as an incoming SMS) is refused.
+    """
+    if algorithm not in CALLBACK_SIGNATURES or not callback_fields_ok(data):
+        return False
+    given = data.get(algorithm)
+    if given is None:
+        return False
+    try:
+        text = callback_signed_text(data, secret).encode()
+    except UnicodeEncodeError:
+        return False  # a lone surrogate: SMSC.ru never signs such a text
+    # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
+    signature = str(given).strip().lower().encode("utf-8", "replace")
+    if algorithm == "crc32":
+        # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
+        value = zlib.crc32(text)
+        signed = value - (1 << 32) if value >= 1 << 31 else value
+        expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
+    else:
+        expected = {hashlib.new(algorithm, text).hexdigest()}
+    return any(hmac.compare_digest(signature, e.encode()) for e in expected)
+
+
+_CALLBACK_PHONE = re.compile(r"\+?\d{5,15}")
+_CALLBACK_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
+_CALLBACK_CODE = re.compile(r"-?\d{1,3}")
+_CALLBACK_STAMP = re.compile(r"\d{1,12}")
+
+
+def callback_fields_ok(data: Mapping[str, Any]) -> bool:
+    """Whether the signed fields of a callback have the shapes of its kind.
+
+    SMSC.ru signs `id:phone:status`, `phone:mes:to` or `phone:ts`, joined by `:`. Read as
+    another kind, one signature would fit other fields (a status's id, number and code as
+    an SMS from the id's "number" with the number as its text); the shapes tell them
+    apart: numbers are digits, ids and codes hold no `:`, and an SMS is sent to a number.
+    """
+
+    def fits(name: str, pattern: re.Pattern[str]) -> bool:
+        value = data.get(name)
+        return (
+            value is not None
+            and not isinstance(value, bool | dict | list)
+            and pattern.fullmatch(str(value).strip()) is not None
+        )
+
+    if not fits("phone", _CALLBACK_PHONE):
+        return False
+    match callback_kind(data):
+        case "incoming":
+            return isinstance(data.get("mes"), str) and fits("to", _CALLBACK_PHONE)
+        case "call":
+            return fits("ts", _CALLBACK_STAMP)
+        case _:
+            return fits("id", _CALLBACK_ID) and fits("status", _CALLBACK_CODE)
 
 
 def parse_callback_status(data: Mapping[str, Any]) -> DeliveryStatus:
@@ -316,6 +365,14 @@ class SmscClient(SmsGateway):
     )
     default_base_url: ClassVar[str] = "https://smsc.ru/sys/"
     backup_base_urls: ClassVar[tuple[str, ...]] = (BACKUP_BASE_URL,)
+    send_at_years: ClassVar[tuple[int, int] | None] = (2000, 2099)
+    """`time` carries a two-digit year (DDMMYYhhmm): only 2000-2099 can be said."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create the client (see `SmsGateway`)."""
+        super().__init__(*args, **kwargs)
+        self._unanswered: dict[str, float] = {}
+        """Digests of sends whose answer was lost, with when (monotonic seconds)."""
 
     # -- what the integration calls ---------------------------------------------------
 
@@ -397,12 +454,34 @@ class SmscClient(SmsGateway):
         # The gateway transliterates itself; count parts as the text it will send.
         parts = segments_of(transliterate(text) if options.transliterate else text)
         _LOGGER.debug("SMSC.ru: sending %d parts to %d numbers", parts, len(phones))
-        return await self._request(
-            "send.php",
-            form,
-            lambda data: _parse_send(data, phones, parts, options),
-            may_deliver=True,
-        )
+        digest = _send_digest(form)
+        try:
+            return await self._request(
+                "send.php",
+                form,
+                lambda data: _parse_send(data, phones, parts, options),
+                may_deliver=True,
+            )
+        except GatewayUnavailableError as err:
+            if err.may_have_been_accepted:
+                self._remember_unanswered(digest)
+            raise
+        except RateLimitedError as err:
+            if err.code == "9" and self._unanswered.pop(digest, None) is not None:
+                # The same message was sent moments ago and its answer lost: SMSC.ru
+                # refuses the repeat, so the first one went out.
+                raise AlreadySentError(
+                    "SMSC.ru refused the message as a repeat of the one just sent: that one "
+                    "went out",
+                    code=err.code,
+                    may_have_been_accepted=True,
+                ) from err
+            raise
+
+    def _remember_unanswered(self, digest: str) -> None:
+        now = time.monotonic()
+        self._unanswered = {d: at for d, at in self._unanswered.items() if now - at < REPEAT_WINDOW}
+        self._unanswered[digest] = now
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -464,7 +543,7 @@ class SmscClient(SmsGateway):
                 # A shape the gateway never documented: as good as unreadable.
                 raise unreadable(answer, may_deliver=may_deliver) from err
 
-        return await self._call(attempt)
+        return await self._call(attempt, may_deliver=may_deliver)
 
     def _auth(self) -> dict[str, str]:
         credentials = self._credentials
@@ -716,6 +795,12 @@ def _validity(validity: timedelta) -> str:
     """A message lifetime as `hh:mm`, rounded up to whole minutes."""
     minutes = math.ceil(validity.total_seconds() / 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _send_digest(form: Mapping[str, str]) -> str:
+    """What makes two sends the same message for SMSC.ru (numbers, text, sender)."""
+    what = "\0".join(form.get(key, "") for key in ("phones", "mes", "sender"))
+    return hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _phones_of(form: Mapping[str, str]) -> tuple[str, ...]:

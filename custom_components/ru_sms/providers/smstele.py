@@ -286,7 +286,7 @@ class SmsteleClient(SmsGateway):
             answer = await self._post(path, full, may_deliver=may_deliver, base_url=base)
             return read_answer(answer, may_deliver=may_deliver)
 
-        return await self._call(attempt)
+        return await self._call(attempt, may_deliver=may_deliver)
 
 
 def new_message_id() -> str:
