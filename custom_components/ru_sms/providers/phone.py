@@ -61,7 +61,7 @@ def normalize_phone(raw: str) -> str:
 
 def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
     """Normalise many numbers, dropping repeats; name every bad one in a single error."""
-    normalized: list[str] = []
+    normalized: dict[str, None] = {}  # a set that keeps the order given
     bad: list[str] = []
     for raw in raw_numbers:
         try:
@@ -69,13 +69,12 @@ def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
         except InvalidRecipientError:
             bad.append(str(raw))
             continue
-        if phone not in normalized:
-            normalized.append(phone)
+        normalized[phone] = None
     if bad:
         raise InvalidRecipientError(f"Not valid phone numbers: {', '.join(bad)}", phones=tuple(bad))
     if not normalized:
         raise InvalidRecipientError("No phone numbers given")
-    return normalized
+    return list(normalized)
 
 
 preload()  # at import, which Home Assistant runs in an executor
