@@ -60,6 +60,8 @@ from .providers.phone import mask_phone
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
 
+PREPARE_IN_LOOP = 100
+"""A send to more numbers than this is checked in a worker thread, off the event loop."""
 
 PROBLEM_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "sender_required": ("gateway",),
@@ -197,15 +199,22 @@ async def async_send(
     check_message(message)
     runtime = entry.runtime_data
     client = runtime.client
+    phones = list(phones)
     try:
-        numbers, text = client.prepare(phones, message, options)
+        if len(phones) > PREPARE_IN_LOOP:
+            # Checking a number takes libphonenumber ~50 µs: thousands go to a worker.
+            numbers, text = await hass.async_add_executor_job(
+                client.prepare, phones, message, options
+            )
+        else:
+            numbers, text = client.prepare(phones, message, options)
     except SmsGatewayError as err:
         raise validation_error(err, client) from err
     try:
         result = await client.send_prepared(numbers, text, options)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
-    runtime.tracker.async_track(result, options)
+    await runtime.tracker.async_track_send(result, options)
     if result.balance is not None and runtime.balance is not None:
         runtime.balance.async_set_balance(result.balance)
     if result.rejected and not allow_rejected:

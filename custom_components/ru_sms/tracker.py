@@ -15,6 +15,7 @@ A save hands the rows as they are to a writer thread; loading decodes them off t
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import heapq
 import logging
 import math
 from typing import TYPE_CHECKING, Any
+import weakref
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -39,6 +41,7 @@ from .providers import (
     MessageRef,
     Provider,
     RateLimitedError,
+    RecipientResult,
     SendOptions,
     SendResult,
     SmsGateway,
@@ -80,6 +83,10 @@ ERROR_RETRY = 300.0
 
 LIST_POLLING = frozenset({Provider.SMSC})
 """Gateways answered best by one request about every pending message."""
+RECENT_VIEWS = 64
+"""Messages kept decoded after use (the latest ones, which the sensors show)."""
+TRACK_CHUNK = 500
+"""Numbers of a bulk send recorded (and announced) between two turns of the event loop."""
 
 ROW_FIELDS = (
     "phone",
@@ -99,8 +106,9 @@ ROW_FIELDS = (
     "polls",
     "next_poll",
 )
-"""A stored row, in order. Times are POSIX seconds; `segments` maps each reported
-segment id to [state, raw code, raw text, error code, cost]."""
+"""A stored row, in order. Times are POSIX seconds, but `delivered_at`, which people see
+in the gateway's zone, is ISO text; `segments` maps each reported segment id to
+[state, raw code, raw text, error code, cost]."""
 
 
 # -- pacing: when to ask, and about which segments ------------------------------------------
@@ -185,12 +193,12 @@ class SegmentReport:
     """What the segment cost, where the gateway prices segments one by one."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class TrackedMessage:
     """One number of one send, followed until its delivery is final.
 
-    A working copy: the tracker keeps the row (`to_row`) and hands out copies; a change
-    goes back through the tracker.
+    The tracker keeps the row (`to_row`); a message decoded from it stays the one the
+    tracker changes (and hands out) while anyone holds it.
     """
 
     phone: str
@@ -255,7 +263,8 @@ class TrackedMessage:
                 self.error_code,
                 self.cost,
                 _stamp(self.updated_at),
-                _stamp(self.delivered_at),
+                # As the gateway said it (in its zone): shown to people.
+                self.delivered_at.isoformat() if self.delivered_at else None,
                 _stamp(self.finished_at),
                 self.polls,
                 _stamp(self.next_poll),
@@ -269,8 +278,10 @@ class TrackedMessage:
         if not isinstance(values, list) or len(values) < len(ROW_FIELDS):
             raise TypeError("not a row")
         data = dict(zip(ROW_FIELDS, values, strict=False))
-        for name in ("sent_at", "expires_at", "updated_at", "delivered_at", "finished_at"):
+        for name in ("sent_at", "expires_at", "updated_at", "finished_at"):
             data[name] = _from_stamp(data[name])
+        if data["delivered_at"] is not None:
+            data["delivered_at"] = _read_time(data["delivered_at"])
         data["next_poll"] = _from_stamp(data["next_poll"])
         segments = data["segments"] or {}
         if not isinstance(segments, dict):
@@ -595,6 +606,10 @@ class MessageTracker:
         self.callbacks = callbacks
         self.pacing = Pacing(list_polling=client.provider in LIST_POLLING, callbacks=callbacks)
         self._index = _Index()
+        self._views: weakref.WeakValueDictionary[str, TrackedMessage] = (
+            weakref.WeakValueDictionary()
+        )
+        self._recent: deque[TrackedMessage] = deque(maxlen=RECENT_VIEWS)
         self._store = _TrackerStore(hass, storage_key(entry))
         self._listeners: list[Callable[[], None]] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
@@ -655,13 +670,38 @@ class MessageTracker:
     @callback
     def async_track(self, result: SendResult, options: SendOptions) -> list[TrackedMessage]:
         """Record the accepted numbers of a send and start following them."""
+        plan = self._plan(options)
+        tracked = self._track(result.accepted, plan)
+        if tracked:
+            self._changed()
+        return tracked
+
+    async def async_track_send(self, result: SendResult, options: SendOptions) -> None:
+        """`async_track` for a send of any size: a bulk one in steps that let the loop run."""
+        accepted = result.accepted
+        plan = self._plan(options)
+        tracked = False
+        for start in range(0, len(accepted), TRACK_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            tracked |= bool(self._track(accepted[start : start + TRACK_CHUNK], plan))
+        if tracked:
+            self._changed()
+
+    def _plan(self, options: SendOptions) -> tuple[datetime, datetime, datetime]:
+        """When a send's messages were sent, expire and are first asked about."""
         now = dt_util.utcnow()
         start = max(now, options.send_at) if options.send_at else now
         expires_at = start + (options.validity or DEFAULT_VALIDITY) + VALIDITY_MARGIN
-        first_poll = self.pacing.first(start)
+        return now, expires_at, self.pacing.first(start)
+
+    def _track(
+        self, accepted: Iterable[RecipientResult], plan: tuple[datetime, datetime, datetime]
+    ) -> list[TrackedMessage]:
+        now, expires_at, first_poll = plan
         recipients = self._recipients_by_phone()
         tracked: list[TrackedMessage] = []
-        for recipient in result.accepted:
+        for recipient in accepted:
             if not recipient.message_ids:
                 continue  # nothing to ask about (should not happen)
             message = TrackedMessage(
@@ -675,11 +715,9 @@ class MessageTracker:
                 next_poll=first_poll,
             )
             self._index.remove(message.key)  # an id reused: the new send wins
-            self._index.add(message)
+            self._keep(self._index.add(message), message)
             tracked.append(message)
             self._fire(message)
-        if tracked:
-            self._changed()
         return tracked
 
     @callback
@@ -723,7 +761,7 @@ class MessageTracker:
     @property
     def messages(self) -> dict[str, TrackedMessage]:
         """Every record on file, decoded (for diagnostics: costs a pass over them)."""
-        return {k: TrackedMessage.from_row(row) for k, row in self._index.rows.items()}
+        return {k: m for k in list(self._index.rows) if (m := self._get(k)) is not None}
 
     def last_message(self, recipient_id: str | None = None) -> TrackedMessage | None:
         """The latest message of the account, or of one recipient."""
@@ -736,8 +774,20 @@ class MessageTracker:
         return self._get(next(reversed(keys)))
 
     def _get(self, key: str) -> TrackedMessage | None:
+        """The record of `key`: the message already in use, or decoded from its row."""
+        if (view := self._views.get(key)) is not None:
+            return view
         row = self._index.rows.get(key)
-        return None if row is None else TrackedMessage.from_row(row)
+        if row is None:
+            return None
+        view = TrackedMessage.from_row(row)
+        self._keep(key, view)
+        return view
+
+    def _keep(self, key: str, message: TrackedMessage) -> None:
+        """`message` is the one of `key` now; the latest few stay decoded."""
+        self._views[key] = message
+        self._recent.append(message)
 
     # -- state changes -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ numbers of other countries need their country code (with or without `+`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+import functools
 import re
 
 import phonenumbers
@@ -29,7 +30,13 @@ def preload() -> None:
 
 def normalize_phone(raw: str) -> str:
     """Return `raw` as international digits without `+`, or raise `InvalidRecipientError`."""
-    text = _SEPARATORS.sub("", str(raw))
+    return _normalize(str(raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize(raw: str) -> str:
+    """libphonenumber takes ~150 µs a number: alerts go to the same few again and again."""
+    text = _SEPARATORS.sub("", raw)
     if not text:
         raise InvalidRecipientError("Empty phone number", phones=(str(raw),))
     if not _ALLOWED.fullmatch(text):

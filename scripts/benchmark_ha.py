@@ -1,0 +1,450 @@
+"""The Home Assistant half of `scripts/benchmark`: alerts, bulk sends, records, polling.
+
+A real `hass` from pytest-homeassistant-custom-component's `async_test_home_assistant`
+(a temporary config folder, real storage on disk) runs the integration against the
+emulated gateways. The emulators serve from a thread of their own, as a network would:
+what the event loop of Home Assistant does is ours alone. CPU is the loop thread's
+(`time.thread_time`); loop lag is how late a 2 ms timer fires while something runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+import json
+from pathlib import Path
+import statistics
+import tempfile
+import threading
+import time
+from types import SimpleNamespace
+import tracemalloc
+from typing import Any
+
+import aiohttp
+from homeassistant import loader
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
+from custom_components.ru_sms import tracker as tracker_module
+from custom_components.ru_sms.providers.models import DeliveryState, Provider
+from custom_components.ru_sms.tracker import (
+    STORAGE_VERSION,
+    TrackedMessage,
+    _Index,
+    storage_key,
+)
+from tests.conftest import IVAN, make_entry
+from tests.emulators.base import EmulatedGateway
+from tests.emulators.catalog import ACCOUNTS
+
+STATUS_PATH = {
+    Provider.SMSC: "/sys/status.php",
+    Provider.SMSTELE: "/cgibin/status",
+    Provider.STREAM: "/rest/State/state.php",
+    Provider.DEVINO: "/rest/Sms/State",
+}
+LONG_TEXT = "Котёл: авария, давление упало " * 3
+"""Cyrillic over 70 characters: two segments."""
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+class LagMonitor:
+    """The longest the event loop was held while the monitor ran (ms)."""
+
+    def __init__(self, period: float = 0.002) -> None:
+        self.period = period
+        self.max_ms = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.period)
+            late = (loop.time() - before - self.period) * 1000
+            self.max_ms = max(self.max_ms, late)
+
+    async def __aenter__(self) -> LagMonitor:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await asyncio.sleep(self.period * 2)  # a stall at the very end counts too
+        assert self._task is not None
+        self._task.cancel()
+
+
+@dataclass
+class Timing:
+    """Latency and loop-thread CPU of repeated calls (ms)."""
+
+    wall: list[float]
+    cpu: list[float]
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "median_ms": statistics.median(self.wall),
+            "p95_ms": percentile(self.wall, 0.95),
+            "cpu_median_ms": statistics.median(self.cpu),
+            "cpu_p95_ms": percentile(self.cpu, 0.95),
+        }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(len(ordered) * share) - 1)]
+
+
+async def timed(times: int, call: Callable[[int], Awaitable[Any]]) -> Timing:
+    """Run `call(i)` `times` times (after 20 unmeasured warm-ups)."""
+    for i in range(20):
+        await call(-1 - i)
+    wall: list[float] = []
+    cpu: list[float] = []
+    for i in range(times):
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        await call(i)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return Timing(wall, cpu)
+
+
+# -- the emulated network ------------------------------------------------------------------
+
+
+class NetworkThread:
+    """An event loop in a thread of its own, where the emulators serve."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    async def run[T](self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    async def start(self, provider: Provider) -> Any:
+        """A started emulator for `provider`, with money for any send."""
+        emulator: EmulatedGateway = ACCOUNTS[provider].emulator()
+        for funds in ("balance", "credits"):
+            if hasattr(emulator, funds):
+                setattr(emulator, funds, type(getattr(emulator, funds))(10**9))
+        await self.run(emulator.start())
+        return emulator
+
+    async def stop(self, emulator: EmulatedGateway) -> None:
+        await self.run(emulator.stop())
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+
+@asynccontextmanager
+async def home_assistant(config_dir: str) -> AsyncIterator[HomeAssistant]:
+    """A running Home Assistant with custom integrations enabled."""
+    async with async_test_home_assistant(config_dir=config_dir) as hass:
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+        yield hass
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def phones(count: int) -> list[str]:
+    """`count` different valid Russian mobile numbers."""
+    return [f"+7916{n:07d}" for n in range(count)]
+
+
+async def send_action(hass: HomeAssistant, entry: MockConfigEntry, to: list[str], text: str) -> None:
+    await hass.services.async_call(
+        "ru_sms",
+        "send_message",
+        {"config_entry_id": entry.entry_id, "phones": to, "message": text},
+        blocking=True,
+    )
+
+
+# -- alerts: our overhead over a bare POST -----------------------------------------------
+
+
+async def alert_overhead(hass: HomeAssistant, net: NetworkThread, sends: int) -> dict[str, Any]:
+    """One alert through `notify.send_message`, `ru_sms.send_message` and a bare POST."""
+    emulator = await net.start(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    await set_up(hass, entry)
+    session = aiohttp.ClientSession()
+    try:
+
+        async def notify(i: int) -> None:
+            await hass.services.async_call(
+                "notify",
+                "send_message",
+                {"entity_id": "notify.ivan", "message": f"Котёл: авария №{i}"},
+                blocking=True,
+            )
+
+        async def action(i: int) -> None:
+            await send_action(hass, entry, [IVAN], f"Котёл: авария №{i}!")
+
+        await action(-100)
+        sent = emulator.requests[-1]
+        form = dict(sent.form)
+        text_key = next(k for k, v in form.items() if v == "Котёл: авария №-100!")
+        url = emulator.base_url.rstrip("/").rsplit("/", 1)[0] + sent.path
+
+        async def bare(i: int) -> None:
+            async with session.post(url, data=form | {text_key: f"Котёл: авария №{i}?"}) as resp:
+                await resp.read()
+
+        results = {
+            "notify": (await timed(sends, notify)).summary(),
+            "action": (await timed(sends, action)).summary(),
+            "bare_post": (await timed(sends, bare)).summary(),
+        }
+        for path in ("notify", "action"):
+            results[f"{path}_overhead_ms"] = (
+                results[path]["median_ms"] - results["bare_post"]["median_ms"]
+            )
+            results[f"{path}_overhead_cpu_ms"] = (
+                results[path]["cpu_median_ms"] - results["bare_post"]["cpu_median_ms"]
+            )
+        return results
+    finally:
+        await session.close()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+
+
+# -- one send to many numbers ---------------------------------------------------------
+
+
+async def bulk_send(hass: HomeAssistant, net: NetworkThread, counts: list[int]) -> dict[str, Any]:
+    """One `ru_sms.send_message` to thousands of numbers: requests, wall, loop lag."""
+    emulator = await net.start(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    await set_up(hass, entry)
+    results: dict[str, Any] = {}
+    try:
+        for count in counts:
+            to = phones(count)
+            emulator.reset_counts()
+            emulator.advance(61)
+            async with LagMonitor() as lag:
+                start = time.perf_counter()
+                await send_action(hass, entry, to, f"Котёл: авария, {count} номеров")
+                wall = time.perf_counter() - start
+                await hass.async_block_till_done()
+            results[str(count)] = {
+                "requests": emulator.count(),
+                "wall_ms": wall * 1000,
+                "max_loop_lag_ms": lag.max_ms,
+                "tracked": entry.runtime_data.tracker.in_flight,
+            }
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+    return results
+
+
+# -- history: per-alert CPU, saves and startup with records kept ---------------------------
+
+
+def history_rows(count: int, recipient_id: str | None) -> list[Any]:
+    """`count` finished, delivered messages of the last six days, as stored."""
+    now = datetime.now(UTC)
+    rows: list[Any] = []
+    for n in range(count):
+        sent = now - timedelta(days=6) + timedelta(seconds=n * 6 * 86400 / max(count, 1))
+        message = TrackedMessage(
+            phone=f"7925{n:07d}",
+            message_ids=[str(10_000_000 + n)],
+            sent_at=sent,
+            expires_at=sent + timedelta(hours=25),
+            recipient_id=recipient_id if n % 10 == 0 else None,
+            state=DeliveryState.DELIVERED,
+            raw_code="1",
+            raw_text="Delivered",
+            cost=1.9,
+            updated_at=sent + timedelta(seconds=5),
+            delivered_at=sent + timedelta(seconds=5),
+            finished_at=sent + timedelta(seconds=15),
+            polls=1,
+        )
+        rows.append(json.loads(message.to_row()))
+    return rows
+
+
+async def with_history(
+    config_dir: str, net: NetworkThread, records: int, alerts: int
+) -> dict[str, Any]:
+    """Startup, per-alert CPU and one save with `records` finished messages on file."""
+    emulator = await net.start(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    (recipient_id,) = entry.subentries
+    path = Path(config_dir, ".storage", storage_key(entry))  # type: ignore[arg-type]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "version": STORAGE_VERSION,
+                "minor_version": 1,
+                "key": storage_key(entry),  # type: ignore[arg-type]
+                "data": {"rows": history_rows(records, recipient_id), "last_list_poll": None},
+            }
+        )
+    )
+    async with home_assistant(config_dir) as hass:
+        async with LagMonitor() as startup:
+            await set_up(hass, entry)
+        tracker = entry.runtime_data.tracker
+        assert len(tracker._index.rows) == records, len(tracker._index.rows)
+
+        async def alert(i: int) -> None:
+            await send_action(hass, entry, [IVAN], f"Котёл: авария №{i}")
+
+        timing = await timed(alerts, alert)
+        # A save of everything (as after any change), flushed now instead of in 5 s.
+        tracker._changed()
+        async with LagMonitor() as save:
+            await tracker._store._async_handle_write_data()
+        async with LagMonitor() as unload:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await net.stop(emulator)
+    return {
+        "alert_cpu_median_ms": statistics.median(timing.cpu),
+        "alert_median_ms": statistics.median(timing.wall),
+        "startup_max_loop_lag_ms": startup.max_ms,
+        "save_max_loop_lag_ms": save.max_ms,
+        "unload_max_loop_lag_ms": unload.max_ms,
+        "file_mb": path.stat().st_size / 1e6,
+    }
+
+
+def memory_of_records(count: int) -> dict[str, float]:
+    """Memory the tracker holds for `count` just-sent messages (with their indexes)."""
+    now = datetime.now(UTC)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    index = _Index()
+    for n in range(count):
+        index.add(
+            TrackedMessage(
+                phone=f"7916{n:07d}",
+                message_ids=[str(20_000_000 + n)],
+                sent_at=now,
+                expires_at=now + timedelta(hours=25),
+                cost=1.9,
+                updated_at=now,
+                next_poll=now + timedelta(seconds=15),
+            )
+        )
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(index.rows) == count
+    return {"records": count, "mb": used / 1e6, "bytes_per_record": used / count}
+
+
+# -- status requests until final ----------------------------------------------------------
+
+
+def deliver_after(emulator: Any, provider: Provider, seconds: float) -> None:
+    """Every message is handed on at once and delivered `seconds` after the send."""
+    if provider is Provider.SMSC:
+        emulator.queued_seconds = 0
+        emulator.final_seconds = seconds
+    elif provider is Provider.SMSTELE:
+        emulator.final_after = seconds
+    else:
+
+        def state_code(segment: Any) -> tuple[int, float | None]:
+            if emulator.now() >= segment.starts + seconds:
+                return 0, segment.starts + seconds
+            return -1, segment.starts
+
+        emulator.state_code = state_code
+
+
+async def status_requests(
+    hass: HomeAssistant, net: NetworkThread, provider: Provider, text: str, seconds: float
+) -> int:
+    """Status requests the tracker makes for one message delivered `seconds` after it
+    went out (or within an hour when it never is), on a simulated clock."""
+    emulator = await net.start(provider)
+    deliver_after(emulator, provider, seconds)
+    entry = make_entry(provider, emulator)
+    await set_up(hass, entry)
+    tracker = entry.runtime_data.tracker
+    offset = 0.0
+
+    def utcnow() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=offset)
+
+    real = tracker_module.dt_util
+    tracker_module.dt_util = SimpleNamespace(utcnow=utcnow, parse_datetime=real.parse_datetime)  # type: ignore[assignment]
+    tracker._polling = True  # the loop below runs the polls: no timers
+    tracker._cancel_timer()
+    try:
+        emulator.reset_counts()
+        await send_action(hass, entry, [IVAN], text)
+        emulator.reset_counts()
+        while tracker.in_flight and offset < 3600:
+            wake = tracker._wake_at()
+            assert wake is not None
+            step = max(0.0, wake - utcnow().timestamp()) + 0.001
+            offset += step
+            emulator.advance(step)
+            await tracker._async_poll_due()
+        return emulator.count(STATUS_PATH[provider])
+    finally:
+        tracker_module.dt_util = real  # type: ignore[assignment]
+        tracker._polling = False
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+
+
+# -- the whole run ------------------------------------------------------------------------
+
+
+async def measure_ha(sends: int, records: list[int], bulk: list[int]) -> dict[str, Any]:
+    """Every Home Assistant figure of the benchmark."""
+    net = NetworkThread()
+    results: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory() as config_dir:
+            async with home_assistant(config_dir) as hass:
+                results["alert"] = await alert_overhead(hass, net, sends)
+                results["bulk"] = await bulk_send(hass, net, bulk)
+                polling: dict[str, Any] = {}
+                for provider in Provider:
+                    polling[provider.value] = {
+                        f"{segments}_segment{'s' if segments > 1 else ''}_{label}": (
+                            await status_requests(hass, net, provider, text, seconds)
+                        )
+                        for segments, text in ((1, "Котёл: авария"), (2, LONG_TEXT))
+                        for label, seconds in (("delivered_2min", 120.0), ("never_1h", 10.0**7))
+                    }
+                results["status_requests"] = polling
+        history: dict[str, Any] = {}
+        for count in records:
+            with tempfile.TemporaryDirectory() as config_dir:
+                history[str(count)] = await with_history(config_dir, net, count, sends)
+        results["history"] = history
+        results["memory"] = memory_of_records(10_000)
+    finally:
+        net.close()
+    return results
