@@ -87,15 +87,18 @@ class LagMonitor:
 
 @dataclass
 class Timing:
-    """Latency and loop-thread CPU of repeated calls (ms)."""
+    """Latency, time to the wire and loop-thread CPU of repeated calls (ms)."""
 
     wall: list[float]
     cpu: list[float]
+    wire: list[float]
 
     def summary(self) -> dict[str, float]:
         return {
             "median_ms": statistics.median(self.wall),
             "p95_ms": percentile(self.wall, 0.95),
+            "wire_median_ms": statistics.median(self.wire),
+            "wire_p95_ms": percentile(self.wire, 0.95),
             "cpu_median_ms": statistics.median(self.cpu),
             "cpu_p95_ms": percentile(self.cpu, 0.95),
         }
@@ -106,18 +109,27 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, round(len(ordered) * share) - 1)]
 
 
-async def timed(times: int, call: Callable[[int], Awaitable[Any]]) -> Timing:
-    """Run `call(i)` `times` times (after 20 unmeasured warm-ups)."""
+async def timed(
+    times: int, call: Callable[[int], Awaitable[Any]], emulator: Any | None = None
+) -> Timing:
+    """Run `call(i)` `times` times (after 20 unmeasured warm-ups).
+
+    With `emulator`, also how long until its last request arrived (the wire).
+    """
     for i in range(20):
         await call(-1 - i)
-    wall: list[float] = []
-    cpu: list[float] = []
+    timing = Timing([], [], [])
     for i in range(times):
-        start, start_cpu = time.perf_counter(), time.thread_time()
+        start, start_cpu, start_clock = time.perf_counter(), time.thread_time(), time.time()
         await call(i)
-        cpu.append((time.thread_time() - start_cpu) * 1000)
-        wall.append((time.perf_counter() - start) * 1000)
-    return Timing(wall, cpu)
+        timing.cpu.append((time.thread_time() - start_cpu) * 1000)
+        timing.wall.append((time.perf_counter() - start) * 1000)
+        if emulator is not None:
+            first = next(r for r in reversed(emulator.requests) if r.at >= start_clock)
+            timing.wire.append((first.at - start_clock) * 1000)
+    if not timing.wire:
+        timing.wire = [0.0]
+    return timing
 
 
 # -- the emulated network ------------------------------------------------------------------
@@ -211,18 +223,19 @@ async def alert_overhead(hass: HomeAssistant, net: NetworkThread, sends: int) ->
             async with session.post(url, data=form | {text_key: f"Котёл: авария №{i}?"}) as resp:
                 await resp.read()
 
-        results = {
-            "notify": (await timed(sends, notify)).summary(),
-            "action": (await timed(sends, action)).summary(),
-            "bare_post": (await timed(sends, bare)).summary(),
+        results: dict[str, Any] = {
+            "notify": (await timed(sends, notify, emulator)).summary(),
+            "action": (await timed(sends, action, emulator)).summary(),
+            "bare_post": (await timed(sends, bare, emulator)).summary(),
         }
+        bare_post = results["bare_post"]
         for path in ("notify", "action"):
-            results[f"{path}_overhead_ms"] = (
-                results[path]["median_ms"] - results["bare_post"]["median_ms"]
-            )
-            results[f"{path}_overhead_cpu_ms"] = (
-                results[path]["cpu_median_ms"] - results["bare_post"]["cpu_median_ms"]
-            )
+            ours = results[path]
+            results[f"{path}_overhead"] = {
+                "wire_ms": ours["wire_median_ms"] - bare_post["wire_median_ms"],
+                "round_trip_ms": ours["median_ms"] - bare_post["median_ms"],
+                "cpu_ms": ours["cpu_median_ms"] - bare_post["cpu_median_ms"],
+            }
         return results
     finally:
         await session.close()
@@ -264,10 +277,10 @@ async def bulk_send(hass: HomeAssistant, net: NetworkThread, counts: list[int]) 
 # -- history: per-alert CPU, saves and startup with records kept ---------------------------
 
 
-def history_rows(count: int, recipient_id: str | None) -> list[Any]:
+def history_rows(count: int, recipient_id: str | None) -> list[str]:
     """`count` finished, delivered messages of the last six days, as stored."""
     now = datetime.now(UTC)
-    rows: list[Any] = []
+    rows: list[str] = []
     for n in range(count):
         sent = now - timedelta(days=6) + timedelta(seconds=n * 6 * 86400 / max(count, 1))
         message = TrackedMessage(
@@ -285,18 +298,18 @@ def history_rows(count: int, recipient_id: str | None) -> list[Any]:
             finished_at=sent + timedelta(seconds=15),
             polls=1,
         )
-        rows.append(json.loads(message.to_row()))
+        rows.append(message.to_row())
     return rows
 
 
 async def with_history(
-    config_dir: str, net: NetworkThread, records: int, alerts: int
+    hass: HomeAssistant, net: NetworkThread, records: int, alerts: int
 ) -> dict[str, Any]:
     """Startup, per-alert CPU and one save with `records` finished messages on file."""
     emulator = await net.start(Provider.SMSC)
     entry = make_entry(Provider.SMSC, emulator)
     (recipient_id,) = entry.subentries
-    path = Path(config_dir, ".storage", storage_key(entry))  # type: ignore[arg-type]
+    path = Path(hass.config.path(".storage", storage_key(entry)))  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
@@ -308,22 +321,23 @@ async def with_history(
             }
         )
     )
-    async with home_assistant(config_dir) as hass:
-        async with LagMonitor() as startup:
-            await set_up(hass, entry)
-        tracker = entry.runtime_data.tracker
-        assert len(tracker._index.rows) == records, len(tracker._index.rows)
+    async with LagMonitor() as startup:
+        await set_up(hass, entry)
+    tracker = entry.runtime_data.tracker
+    assert len(tracker._index.rows) == records, len(tracker._index.rows)
 
-        async def alert(i: int) -> None:
-            await send_action(hass, entry, [IVAN], f"Котёл: авария №{i}")
+    async def alert(i: int) -> None:
+        await send_action(hass, entry, [IVAN], f"Котёл: авария №{i}")
 
-        timing = await timed(alerts, alert)
-        # A save of everything (as after any change), flushed now instead of in 5 s.
-        tracker._changed()
-        async with LagMonitor() as save:
-            await tracker._store._async_handle_write_data()
-        async with LagMonitor() as unload:
-            assert await hass.config_entries.async_unload(entry.entry_id)
+    timing = await timed(alerts, alert)
+    # A save of everything (as after any change), flushed now instead of in 5 s.
+    tracker._changed()
+    async with LagMonitor() as save:
+        await tracker._store._async_handle_write_data()
+    size = path.stat().st_size
+    async with LagMonitor() as unload:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_remove(entry.entry_id)
     await net.stop(emulator)
     return {
         "alert_cpu_median_ms": statistics.median(timing.cpu),
@@ -331,7 +345,7 @@ async def with_history(
         "startup_max_loop_lag_ms": startup.max_ms,
         "save_max_loop_lag_ms": save.max_ms,
         "unload_max_loop_lag_ms": unload.max_ms,
-        "file_mb": path.stat().st_size / 1e6,
+        "file_mb": size / 1e6,
     }
 
 
@@ -421,7 +435,7 @@ async def status_requests(
 
 
 async def measure_ha(sends: int, records: list[int], bulk: list[int]) -> dict[str, Any]:
-    """Every Home Assistant figure of the benchmark."""
+    """Every Home Assistant figure of the benchmark (one `hass`, one config folder)."""
     net = NetworkThread()
     results: dict[str, Any] = {}
     try:
@@ -439,11 +453,9 @@ async def measure_ha(sends: int, records: list[int], bulk: list[int]) -> dict[st
                         for label, seconds in (("delivered_2min", 120.0), ("never_1h", 10.0**7))
                     }
                 results["status_requests"] = polling
-        history: dict[str, Any] = {}
-        for count in records:
-            with tempfile.TemporaryDirectory() as config_dir:
-                history[str(count)] = await with_history(config_dir, net, count, sends)
-        results["history"] = history
+                results["history"] = {
+                    str(count): await with_history(hass, net, count, sends) for count in records
+                }
         results["memory"] = memory_of_records(10_000)
     finally:
         net.close()

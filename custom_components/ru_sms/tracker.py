@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import heapq
+import itertools
 import logging
 import math
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 2
-"""1: a list of records as dicts; 2: compact rows (`ROW_FIELDS`)."""
+"""1: a list of records as dicts; 2: compact rows (`ROW_FIELDS`), each as JSON text."""
 SAVE_DELAY = 5.0
 """Seconds to gather changes before writing them (the store writes at shutdown too)."""
 
@@ -243,8 +244,11 @@ class TrackedMessage:
         report = self.segments.get(segment)
         return report is not None and report.state.is_final
 
-    def to_row(self) -> bytes:
-        """The stored form (see `ROW_FIELDS`)."""
+    def to_row(self) -> str:
+        """The stored form (see `ROW_FIELDS`), as JSON text.
+
+        Text, not the bytes orjson returns: those keep a kilobyte of buffer each.
+        """
         return orjson.dumps(
             [
                 self.phone,
@@ -269,12 +273,12 @@ class TrackedMessage:
                 self.polls,
                 _stamp(self.next_poll),
             ]
-        )
+        ).decode()
 
     @classmethod
     def from_row(cls, row: Any) -> TrackedMessage:
-        """From a stored row (bytes or a decoded list); `TypeError`/`ValueError` if bad."""
-        values = orjson.loads(row) if isinstance(row, bytes) else row
+        """From a stored row (JSON text or decoded); `TypeError`/`ValueError` if bad."""
+        values = orjson.loads(row) if isinstance(row, str) else row
         if not isinstance(values, list) or len(values) < len(ROW_FIELDS):
             raise TypeError("not a row")
         data = dict(zip(ROW_FIELDS, values, strict=False))
@@ -414,7 +418,7 @@ def _migrate_v1(old: Any) -> dict[str, Any]:
     rows: list[Any] = []
     for item in items if isinstance(items, list) else []:
         try:
-            rows.append(orjson.loads(TrackedMessage.from_dict(item).to_row()))
+            rows.append(TrackedMessage.from_dict(item).to_row())
         except TypeError, ValueError:
             rows.append(None)
     return {"rows": rows, "last_list_poll": old.get("last_list_poll")}
@@ -433,15 +437,18 @@ class _Buckets:
 
     def __init__(self) -> None:
         self._heap: list[float] = []
-        self._keys: dict[float, list[str]] = {}
+        self._keys: dict[float, tuple[float, list[str]]] = {}
+        """Each time: the float filed (shared by its keys), and the keys."""
 
-    def add(self, when: float, key: str) -> None:
-        keys = self._keys.get(when)
-        if keys is None:
-            self._keys[when] = [key]
+    def add(self, when: float, key: str) -> float:
+        """File `key` at `when`; returns the time as filed (one float object a time)."""
+        found = self._keys.get(when)
+        if found is None:
+            self._keys[when] = (when, [key])
             heapq.heappush(self._heap, when)
-        else:
-            keys.append(key)
+            return when
+        found[1].append(key)
+        return found[0]
 
     def earliest(self) -> float | None:
         return self._heap[0] if self._heap else None
@@ -449,7 +456,7 @@ class _Buckets:
     def pop_until(self, until: float) -> Iterator[tuple[float, str]]:
         while self._heap and self._heap[0] <= until:
             when = heapq.heappop(self._heap)
-            for key in self._keys.pop(when):
+            for key in self._keys.pop(when)[1]:
                 yield when, key
 
     def clear(self) -> None:
@@ -464,12 +471,13 @@ class _Index:
     """
 
     def __init__(self) -> None:
-        self.rows: dict[str, bytes] = {}
+        self.rows: dict[str, str] = {}
         """Every record by key, in the order they were sent (the last is the latest)."""
         self.segments: dict[str, str] = {}
         """`id:number` of a later segment of a split message: the record's key."""
-        self.by_id: dict[str, str] = {}
-        """A first id: the key of its one record (`_AMBIGUOUS` if several numbers)."""
+        self.by_id: dict[str, str] | None = None
+        """A first id: the key of its one record (`_AMBIGUOUS` if several numbers).
+        Built at the first report without a number (most gateways never send one)."""
         self.recipients: dict[str, dict[str, None]] = {}
         """A recipient's records, in the order they were sent."""
         self.pending: dict[str, float] = {}
@@ -479,13 +487,15 @@ class _Index:
         self.finished: deque[tuple[float, str]] = deque()
         """Final records in the order they finished (the prune order)."""
 
-    def add(self, message: TrackedMessage) -> str:
+    def add(self, message: TrackedMessage, row: str | None = None) -> str:
+        """Index a new record (`row`: its stored form, when at hand)."""
         key = message.key
-        self.rows[key] = message.to_row()
+        self.rows[key] = row or message.to_row()
         first = message.message_ids[0]
         for later in message.message_ids[1:]:
             self.segments[f"{later}:{message.phone}"] = key
-        self.by_id[first] = _AMBIGUOUS if first in self.by_id else key
+        if self.by_id is not None:
+            self.by_id[first] = _AMBIGUOUS if first in self.by_id else key
         if message.recipient_id is not None:
             self.recipients.setdefault(message.recipient_id, {})[key] = None
         self._place(key, message)
@@ -505,8 +515,7 @@ class _Index:
         due = message.next_poll.timestamp() if message.next_poll else 0.0
         if self.pending.get(key) != due:
             fresh = key not in self.pending
-            self.pending[key] = due
-            self.due.add(due, key)
+            self.pending[key] = self.due.add(due, key)
             if fresh:
                 self.expiry.add(message.expires_at.timestamp(), key)
 
@@ -517,7 +526,7 @@ class _Index:
         message = TrackedMessage.from_row(row)
         for later in message.message_ids[1:]:
             self.segments.pop(f"{later}:{message.phone}", None)
-        if self.by_id.get(message.message_ids[0]) == key:
+        if self.by_id is not None and self.by_id.get(message.message_ids[0]) == key:
             del self.by_id[message.message_ids[0]]
         if message.recipient_id is not None:
             mine = self.recipients.get(message.recipient_id, {})
@@ -554,6 +563,15 @@ class _Index:
     def take_expired(self, now: float) -> list[str]:
         return [key for _, key in self.expiry.pop_until(now) if key in self.pending]
 
+    def find_by_id(self, message_id: str) -> str | None:
+        """The key of the one record whose first id is `message_id`."""
+        if self.by_id is None:
+            self.by_id = {}
+            for key in self.rows:
+                first = key.rpartition(":")[0]
+                self.by_id[first] = _AMBIGUOUS if first in self.by_id else key
+        return self.by_id.get(message_id) or None
+
     def find(self, message_id: str, phone: str) -> str | None:
         key = f"{message_id}:{phone}"
         if key in self.rows:
@@ -562,28 +580,42 @@ class _Index:
 
 
 def _build_index(data: Any, prune_before: float, now: datetime) -> tuple[_Index, int]:
-    """The index of stored data (in a worker thread); how many records were unreadable."""
+    """The index of stored data (in a worker thread); how many records were unreadable.
+
+    Rows are stored as JSON text, in the order sent: loading them makes no container per
+    record (nothing long-lived for the garbage collector to walk), each is decoded once,
+    and a readable row is kept as it is.
+    """
     rows = data.get("rows") if isinstance(data, dict) else None
-    messages: list[TrackedMessage] = []
+    index = _Index()
+    last = (-math.inf, "")
     dropped = 0
     for row in rows if isinstance(rows, list) else []:
         try:
             message = TrackedMessage.from_row(row)
-        except TypeError, ValueError:
+        except TypeError, ValueError, orjson.JSONDecodeError:
             dropped += 1
             continue
         if message.finished_at is not None and message.finished_at.timestamp() < prune_before:
             continue
+        text = row if isinstance(row, str) else None
         if message.finished_at is None and message.next_poll is None:
             message.next_poll = now
-        messages.append(message)
-    messages.sort(key=lambda m: (m.sent_at, m.key))
-    index = _Index()
-    for message in messages:
-        index.add(message)
-    if index.finished and any(
-        a[0] > b[0] for a, b in zip(index.finished, list(index.finished)[1:], strict=False)
-    ):
+            text = None
+        last = max(last, order := (message.sent_at.timestamp(), message.key))
+        index.add(message, text)
+        if order < last:
+            last = (math.inf, "")  # out of order: sorted below
+    if last[0] == math.inf:
+        # Only a store of version 1 is out of order: indexed again, sorted.
+        entries = sorted(
+            (TrackedMessage.from_row(text).sent_at.timestamp(), key, text)
+            for key, text in index.rows.items()
+        )
+        index = _Index()
+        for _, _, text in entries:
+            index.add(TrackedMessage.from_row(text), text)
+    if any(a[0] > b[0] for a, b in itertools.pairwise(index.finished)):
         index.finished = deque(sorted(index.finished))
     return index, dropped
 
@@ -731,7 +763,7 @@ class MessageTracker:
             if key is None and not status.phone:
                 # A report without its number names the message by id alone: only
                 # when that id is one number's (on SMSC.ru one id covers a whole send).
-                key = index.by_id.get(status.message_id) or None
+                key = index.find_by_id(status.message_id)
             if key is None:
                 continue
             if key not in working:
@@ -845,7 +877,7 @@ class MessageTracker:
         only replaced, and copying the dict's values is one step under the GIL)."""
         rows = list(self._index.rows.values())
         return {
-            "rows": [orjson.Fragment(row) for row in rows],
+            "rows": rows,
             "last_list_poll": self._last_list_poll.isoformat() if self._last_list_poll else None,
         }
 
