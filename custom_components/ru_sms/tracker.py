@@ -426,8 +426,15 @@ def _migrate_v1(old: Any) -> dict[str, Any]:
 
 # -- the index --------------------------------------------------------------------------
 
-_AMBIGUOUS = ""
-"""An id shared by several numbers (SMSC.ru: one id per send)."""
+def _file(by_id: dict[str, str | list[str]], first: str, key: str) -> None:
+    """Add `key` under its first id (SMSC.ru gives one id to every number of a send)."""
+    found = by_id.get(first)
+    if found is None:
+        by_id[first] = key
+    elif isinstance(found, str):
+        by_id[first] = [found, key]
+    else:
+        found.append(key)
 
 
 class _Buckets:
@@ -475,9 +482,9 @@ class _Index:
         """Every record by key, in the order they were sent (the last is the latest)."""
         self.segments: dict[str, str] = {}
         """`id:number` of a later segment of a split message: the record's key."""
-        self.by_id: dict[str, str] | None = None
-        """A first id: the key of its one record (`_AMBIGUOUS` if several numbers).
-        Built at the first report without a number (most gateways never send one)."""
+        self.by_id: dict[str, str | list[str]] | None = None
+        """A first id: the key of its record, or of each where several numbers share
+        it. Built at the first report without a number (most gateways never send one)."""
         self.recipients: dict[str, dict[str, None]] = {}
         """A recipient's records, in the order they were sent."""
         self.pending: dict[str, float] = {}
@@ -495,7 +502,7 @@ class _Index:
         for later in message.message_ids[1:]:
             self.segments[f"{later}:{message.phone}"] = key
         if self.by_id is not None:
-            self.by_id[first] = _AMBIGUOUS if first in self.by_id else key
+            _file(self.by_id, first, key)
         if message.recipient_id is not None:
             self.recipients.setdefault(message.recipient_id, {})[key] = None
         self._place(key, message)
@@ -526,8 +533,15 @@ class _Index:
         message = TrackedMessage.from_row(row)
         for later in message.message_ids[1:]:
             self.segments.pop(f"{later}:{message.phone}", None)
-        if self.by_id is not None and self.by_id.get(message.message_ids[0]) == key:
-            del self.by_id[message.message_ids[0]]
+        if self.by_id is not None:
+            first = message.message_ids[0]
+            found = self.by_id.get(first)
+            if found == key:
+                del self.by_id[first]
+            elif isinstance(found, list) and key in found:
+                found.remove(key)
+                if len(found) == 1:
+                    self.by_id[first] = found[0]
         if message.recipient_id is not None:
             mine = self.recipients.get(message.recipient_id, {})
             mine.pop(key, None)
@@ -568,9 +582,9 @@ class _Index:
         if self.by_id is None:
             self.by_id = {}
             for key in self.rows:
-                first = key.rpartition(":")[0]
-                self.by_id[first] = _AMBIGUOUS if first in self.by_id else key
-        return self.by_id.get(message_id) or None
+                _file(self.by_id, key.rpartition(":")[0], key)
+        found = self.by_id.get(message_id)
+        return found if isinstance(found, str) else None
 
     def find(self, message_id: str, phone: str) -> str | None:
         key = f"{message_id}:{phone}"
@@ -807,11 +821,11 @@ class MessageTracker:
 
     def _get(self, key: str) -> TrackedMessage | None:
         """The record of `key`: the message already in use, or decoded from its row."""
-        if (view := self._views.get(key)) is not None:
-            return view
         row = self._index.rows.get(key)
         if row is None:
-            return None
+            return None  # pruned (whoever still holds the message keeps it)
+        if (view := self._views.get(key)) is not None:
+            return view
         view = TrackedMessage.from_row(row)
         self._keep(key, view)
         return view
