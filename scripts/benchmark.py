@@ -120,6 +120,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure of the run."""
     results: dict[str, Any] = {"requests_per_alert": await requests_per_alert()}
     results["ha"] = await measure_ha(args.sends, RECORDS, BULK)
     if args.compare_apprise:

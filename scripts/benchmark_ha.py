@@ -1,3 +1,6 @@
+# ruff: noqa: S101, SLF001, ASYNC240
+# A benchmark drives the tracker's internals, checks its own setup with asserts and
+# writes its fixtures with plain file calls.
 """The Home Assistant half of `scripts/benchmark`: alerts, bulk sends, records, polling.
 
 A real `hass` from pytest-homeassistant-custom-component's `async_test_home_assistant`
@@ -14,33 +17,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 import json
 from pathlib import Path
 import statistics
 import tempfile
 import threading
 import time
-from types import SimpleNamespace
 import tracemalloc
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 from homeassistant import loader
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_test_home_assistant,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
 
 from custom_components.ru_sms import tracker as tracker_module
 from custom_components.ru_sms.providers.models import DeliveryState, Provider
-from custom_components.ru_sms.tracker import (
-    STORAGE_VERSION,
-    TrackedMessage,
-    _Index,
-    storage_key,
-)
+from custom_components.ru_sms.tracker import STORAGE_VERSION, TrackedMessage, _Index, storage_key
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.catalog import ACCOUNTS
@@ -62,6 +56,7 @@ class LagMonitor:
     """The longest the event loop was held while the monitor ran (ms)."""
 
     def __init__(self, period: float = 0.002) -> None:
+        """Look every `period` seconds."""
         self.period = period
         self.max_ms = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -75,11 +70,13 @@ class LagMonitor:
             self.max_ms = max(self.max_ms, late)
 
     async def __aenter__(self) -> LagMonitor:
+        """Start watching."""
         self._task = asyncio.create_task(self._run())
         await asyncio.sleep(0)
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        """Stop watching."""
         await asyncio.sleep(self.period * 2)  # a stall at the very end counts too
         assert self._task is not None
         self._task.cancel()
@@ -94,6 +91,7 @@ class Timing:
     wire: list[float]
 
     def summary(self) -> dict[str, float]:
+        """Medians and 95th percentiles."""
         return {
             "median_ms": statistics.median(self.wall),
             "p95_ms": percentile(self.wall, 0.95),
@@ -105,6 +103,7 @@ class Timing:
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` lie."""
     ordered = sorted(values)
     return ordered[max(0, round(len(ordered) * share) - 1)]
 
@@ -139,11 +138,13 @@ class NetworkThread:
     """An event loop in a thread of its own, where the emulators serve."""
 
     def __init__(self) -> None:
+        """Start the thread and its loop."""
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
 
     async def run[T](self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the network's loop and wait for it."""
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     async def start(self, provider: Provider) -> Any:
@@ -156,9 +157,11 @@ class NetworkThread:
         return emulator
 
     async def stop(self, emulator: EmulatedGateway) -> None:
+        """Stop an emulator started by `start`."""
         await self.run(emulator.stop())
 
     def close(self) -> None:
+        """Stop the loop and the thread."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
 
@@ -172,6 +175,7 @@ async def home_assistant(config_dir: str) -> AsyncIterator[HomeAssistant]:
 
 
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and load an entry."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -182,7 +186,10 @@ def phones(count: int) -> list[str]:
     return [f"+7916{n:07d}" for n in range(count)]
 
 
-async def send_action(hass: HomeAssistant, entry: MockConfigEntry, to: list[str], text: str) -> None:
+async def send_action(
+    hass: HomeAssistant, entry: MockConfigEntry, to: list[str], text: str
+) -> None:
+    """`ru_sms.send_message` to `to`."""
     await hass.services.async_call(
         "ru_sms",
         "send_message",
@@ -396,8 +403,11 @@ def deliver_after(emulator: Any, provider: Provider, seconds: float) -> None:
 async def status_requests(
     hass: HomeAssistant, net: NetworkThread, provider: Provider, text: str, seconds: float
 ) -> int:
-    """Status requests the tracker makes for one message delivered `seconds` after it
-    went out (or within an hour when it never is), on a simulated clock."""
+    """Status requests the tracker makes for one message until it is final.
+
+    Delivered `seconds` after it went out (or counted for an hour when it never is),
+    on a simulated clock.
+    """
     emulator = await net.start(provider)
     deliver_after(emulator, provider, seconds)
     entry = make_entry(provider, emulator)

@@ -1,5 +1,8 @@
-"""The tracker's constant cost: its indexes agree with a full scan, polls that change
-nothing cost no save, split messages are asked about part by part, big sends yield."""
+"""The tracker's constant cost.
+
+Its indexes agree with a full scan, polls that change nothing cost no save, split
+messages are asked about part by part, big sends are tracked in steps.
+"""
 
 from __future__ import annotations
 
@@ -22,15 +25,7 @@ from custom_components.ru_sms.providers.models import (
 from custom_components.ru_sms.providers.phone import normalize_phones
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN
-from tests.test_tracker import (
-    LONG_TEXT,
-    STATUS_PATH,
-    account,
-    send,
-    status_times,
-    tick,
-    tracker_of,
-)
+from tests.test_tracker import LONG_TEXT, STATUS_PATH, account, send, status_times, tick, tracker_of
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +90,7 @@ async def test_indexes_agree_with_a_full_scan(
     tracker = tracker_of(entry)
     (ivan,) = entry.subentries
     tracker._polling = True  # this test moves the records by hand: no polls
-    rng = random.Random(10)
+    rng = random.Random(10)  # noqa: S311 - a repeatable sequence
     numbers = [IVAN, "79031234567", "79251234567", "79161112233"]
     next_id = iter(range(500_000, 10**9))
     sent: list[TrackedMessage] = []
@@ -106,7 +101,9 @@ async def test_indexes_agree_with_a_full_scan(
             shared = rng.random() < 0.2  # one id for several numbers (as on SMSC.ru)
             phones = rng.sample(numbers, 2 if shared else 1)
             result = SendResult(
-                recipients=[RecipientResult(phone=p, accepted=True, message_ids=ids) for p in phones]
+                recipients=[
+                    RecipientResult(phone=p, accepted=True, message_ids=ids) for p in phones
+                ]
             )
             sent += tracker.async_track(result, SendOptions())
         elif action < 0.8:
@@ -178,7 +175,9 @@ async def test_split_message_delivered_after_two_minutes_costs_four_requests(
 
     assert tracker_of(entry).in_flight == 0
     requests = [r for r in emulator.requests if r.path == STATUS_PATH[provider]]
-    assert [(round(r.at - start), r.form.get("messageId") or r.form.get("messageid")) for r in requests] == [
+    assert [
+        (round(r.at - start), r.form.get("messageId") or r.form.get("messageid")) for r in requests
+    ] == [
         (10, first),
         (60, first),
         (180, first),

@@ -426,6 +426,7 @@ def _migrate_v1(old: Any) -> dict[str, Any]:
 
 # -- the index --------------------------------------------------------------------------
 
+
 def _file(by_id: dict[str, str | list[str]], first: str, key: str) -> None:
     """Add `key` under its first id (SMSC.ru gives one id to every number of a send)."""
     found = by_id.get(first)
@@ -887,8 +888,11 @@ class MessageTracker:
                 _LOGGER.exception("%s: error in a delivery listener", self.entry.title)
 
     def _data_to_save(self) -> dict[str, Any]:
-        """The rows as they are (called in the writer thread: rows are never changed,
-        only replaced, and copying the dict's values is one step under the GIL)."""
+        """The rows as they are, called in the writer thread.
+
+        Rows are never changed, only replaced, and copying the dict's values is one
+        step under the GIL.
+        """
         rows = list(self._index.rows.values())
         return {
             "rows": rows,
@@ -1053,11 +1057,14 @@ def _update(message: TrackedMessage, status: DeliveryStatus) -> None:
     if segment not in message.message_ids:
         segment = message.message_ids[0]  # reported by the first id alone
     known = message.segments.get(segment)
-    if status.state is DeliveryState.UNKNOWN and known is not None:
-        if known.state is not DeliveryState.UNKNOWN:
-            # A lost or empty answer (or an archived state) says nothing about a
-            # segment whose state is known: keep it rather than step back.
-            return
+    if (
+        status.state is DeliveryState.UNKNOWN
+        and known is not None
+        and known.state is not DeliveryState.UNKNOWN
+    ):
+        # A lost or empty answer (or an archived state) says nothing about a segment
+        # whose state is known: keep it rather than step back.
+        return
     cost = None if status.cost is None else float(status.cost)
     if cost is None and known is not None:
         cost = known.cost
@@ -1084,7 +1091,9 @@ def _update(message: TrackedMessage, status: DeliveryStatus) -> None:
             deciding.raw_text,
             deciding.error_code,
         )
-    costs = [message.segments[m].cost if m in message.segments else None for m in message.message_ids]
+    costs = [
+        message.segments[m].cost if m in message.segments else None for m in message.message_ids
+    ]
     if status.cost is not None and all(c is not None for c in costs):
         # Stream and Devino price each segment: the message costs their sum.
         message.cost = sum(c for c in costs if c is not None)

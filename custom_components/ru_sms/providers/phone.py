@@ -35,7 +35,7 @@ def normalize_phone(raw: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _normalize(raw: str) -> str:
-    """libphonenumber takes ~150 µs a number: alerts go to the same few again and again."""
+    """Libphonenumber takes ~150 µs a number: alerts go to the same few again and again."""
     text = _SEPARATORS.sub("", raw)
     if not text:
         raise InvalidRecipientError("Empty phone number", phones=(str(raw),))
