@@ -265,7 +265,7 @@ async def test_smsc_reports_queued_then_sent(
     await send(hass, entry)
     await tick(hass, freezer, 300)
 
-    assert status_times(emulator, Provider.SMSC, start) == [15.0, 75.0, 135.0]
+    assert status_times(emulator, Provider.SMSC, start) == [15.0, 75.0, 195.0]
     assert [(e.data["state"], e.data["raw_code"]) for e in events] == [
         ("queued", None),
         ("queued", "-1"),  # the gateway's own word for it
@@ -418,11 +418,12 @@ async def test_smsc_one_list_request_a_minute_for_everything_in_flight(
     for number in range(10):
         await send(hass, entry, f"Датчик {number}: протечка")
     assert tracker_of(entry).in_flight == 10
-    await tick(hass, freezer, 15 * 60)
+    await tick(hass, freezer, 20 * 60)
 
     requests = list_requests(emulator)
-    # One request a poll about all ten, a minute apart, until all are delivered.
-    assert [round(r.at - start) for r in requests] == [15 + 60 * k for k in range(11)]
+    # One request a poll about all ten, backing off (never sooner than a minute apart),
+    # until all are delivered.
+    assert [round(r.at - start) for r in requests] == [15, 75, 195, 495, 1095]
     assert all(len(asked_ids(r)) == 10 for r in requests)
     assert tracker_of(entry).in_flight == 0
     assert states(events).count("delivered") == 10
@@ -653,7 +654,7 @@ async def test_reload_with_messages_in_flight(
 
     await tick(hass, freezer, 300)
     # The schedule goes on where it was: no extra poll for the restart, no repeated event.
-    expected = [15.0, 75.0, 135.0] if provider is Provider.SMSC else POLL_TIMES[provider][0]
+    expected = [15.0, 75.0, 195.0] if provider is Provider.SMSC else POLL_TIMES[provider][0]
     assert status_times(emulator, provider, start) == expected
     assert states(events) == ["queued", "sent", "delivered"]
     assert events[-1].data["recipient"] == "Ivan"
@@ -953,7 +954,7 @@ async def listen_again(emulator: Any, port: int) -> None:
 
 FAILED_POLLS = {
     # Two failed polls, then the one that finds the message delivered.
-    Provider.SMSC: [15.0, 75.0, 135.0],
+    Provider.SMSC: [15.0, 75.0, 195.0],
     Provider.SMSTELE: [10.0, 60.0, 180.0],
     Provider.STREAM: [10.0, 60.0, 180.0],
     Provider.DEVINO: [10.0, 60.0, 180.0],

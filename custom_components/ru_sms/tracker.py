@@ -139,11 +139,12 @@ class Pacing:
     def following(self, polls: int, now: datetime) -> datetime:
         """The look after the `polls`-th one, made `now`."""
         if self.callbacks:
-            step = SAFETY_NET_INTERVAL
-        elif self.list_polling:
-            step = LIST_POLL_INTERVAL
-        else:
-            step = BACKOFF[polls] if polls < len(BACKOFF) else BACKOFF_TAIL
+            return now + timedelta(seconds=SAFETY_NET_INTERVAL)
+        step = BACKOFF[polls] if polls < len(BACKOFF) else BACKOFF_TAIL
+        if self.list_polling:
+            # One request answers for every pending message: each still backs off, but
+            # none is asked sooner than the gateway's minute.
+            step = max(step, LIST_POLL_INTERVAL)
         return now + timedelta(seconds=step)
 
     def earliest(self, due: float, last_list_poll: datetime | None) -> float:
