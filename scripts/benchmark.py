@@ -59,6 +59,11 @@ async def requests_per_alert() -> dict[str, dict[str, int]]:
     return found
 
 
+def gc_note(row: dict[str, Any], key: str = "max_full_gc_ms") -> str:
+    """Where a full garbage collection (of all of Home Assistant) fell in the window."""
+    return f"  [full GC {row[key]:.0f} ms]" if row.get(key) else ""
+
+
 def table(results: dict[str, Any]) -> str:
     """The figures for people."""
     lines: list[str] = []
@@ -86,19 +91,30 @@ def table(results: dict[str, Any]) -> str:
             f"round trip {over['round_trip_ms']:.2f} ms, CPU {over['cpu_ms']:.2f} ms"
         )
     add("")
-    add("One action to many numbers   requests   wall ms  max loop lag ms")
-    for count, row in results["ha"]["bulk"].items():
+    add("Max loop lag: wall ms (CPU ms of the loop's thread)")
+    add("One action to many numbers   requests   wall ms  max loop lag")
+    bulk = dict(results["ha"]["bulk"])
+    poll = bulk.pop("poll")
+    for count, row in bulk.items():
         add(
             f"  {int(count):>6} numbers {row['requests']:>14} {row['wall_ms']:>9.0f} "
-            f"{row['max_loop_lag_ms']:>16.1f}"
+            f"{row['max_loop_lag_ms']:>8.1f} ({row['max_loop_cpu_ms']:.1f})" + gc_note(row)
         )
+    add(
+        f"  first poll, {poll['pending']:,} in flight {poll['requests']:>3} "
+        f"{poll['wall_ms']:>9.0f} {poll['max_loop_lag_ms']:>8.1f} "
+        f"({poll['max_loop_cpu_ms']:.1f})  ({poll['final_after']:,} final after it)" + gc_note(poll)
+    )
     add("")
-    add("Records kept   alert CPU ms  startup lag ms  save lag ms  file MB")
+    add("Records kept   alert CPU ms   startup lag    save lag  file MB")
     for count, row in results["ha"]["history"].items():
         add(
             f"  {int(count):>10} {row['alert_cpu_median_ms']:>13.3f} "
-            f"{row['startup_max_loop_lag_ms']:>15.1f} {row['save_max_loop_lag_ms']:>12.1f} "
+            f"{row['startup_max_loop_lag_ms']:>6.1f} ({row['startup_max_loop_cpu_ms']:4.1f}) "
+            f"{row['save_max_loop_lag_ms']:>5.1f} ({row['save_max_loop_cpu_ms']:4.1f}) "
             f"{row['file_mb']:>8.2f}"
+            + gc_note(row, "startup_max_full_gc_ms")
+            + gc_note(row, "save_max_full_gc_ms")
         )
     memory = results["ha"]["memory"]
     add(

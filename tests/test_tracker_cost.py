@@ -195,7 +195,7 @@ async def test_bulk_send_is_tracked_in_steps(
     tracker = tracker_of(entry)
     changes: list[int] = []
     tracker.async_add_listener(lambda: changes.append(tracker.in_flight))
-    monkeypatch.setattr("custom_components.ru_sms.tracker.TRACK_CHUNK", 7)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 7)
     numbers = [f"+7916{n:07d}" for n in range(30)]
 
     await send(hass, entry, phones=numbers, recipient=False)

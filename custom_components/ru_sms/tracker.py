@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import heapq
@@ -86,8 +86,11 @@ LIST_POLLING = frozenset({Provider.SMSC})
 """Gateways answered best by one request about every pending message."""
 RECENT_VIEWS = 64
 """Messages kept decoded after use (the latest ones, which the sensors show)."""
-TRACK_CHUNK = 500
-"""Numbers of a bulk send recorded (and announced) between two turns of the event loop."""
+LIST_POLL_MAX = 1000
+"""SMSC.ru: the most messages one status list request names."""
+STEP = 100
+"""Records a bulk send or poll handles (and announces) between two turns of the loop:
+each costs some 0.1 ms, most of it the event and the event entity's state."""
 
 ROW_FIELDS = (
     "phone",
@@ -729,10 +732,10 @@ class MessageTracker:
         accepted = result.accepted
         plan = self._plan(options)
         tracked = False
-        for start in range(0, len(accepted), TRACK_CHUNK):
+        for start in range(0, len(accepted), STEP):
             if start:
                 await asyncio.sleep(0)
-            tracked |= bool(self._track(accepted[start : start + TRACK_CHUNK], plan))
+            tracked |= bool(self._track(accepted[start : start + STEP], plan))
         if tracked:
             self._changed()
 
@@ -973,16 +976,27 @@ class MessageTracker:
         due_keys = index.take_due(stamp)
         if not due_keys:
             return  # what was due has moved since
-        # SMSC.ru: one request about every pending message (the due ones decided the
-        # time); a message not due yet (sent later, or at a later time) keeps its pace.
-        asked = list(index.pending) if self.pacing.list_polling else due_keys
+        asked = due_keys
+        if self.pacing.list_polling:
+            # SMSC.ru: one request about every pending message (the due ones decided
+            # the time, and go first); a message not due yet (sent later, or at a later
+            # time) keeps its pace. A list names so many: the rest wait their turn.
+            for key in due_keys[LIST_POLL_MAX:]:
+                index.due.add(index.pending[key], key)
+            due_keys = due_keys[:LIST_POLL_MAX]
+            chosen = set(due_keys)
+            others = (k for k in index.pending if k not in chosen)
+            asked = due_keys + list(itertools.islice(others, LIST_POLL_MAX - len(due_keys)))
         refs: list[MessageRef] = []
+        held: list[TrackedMessage] = []
+        """Decoded once for the whole poll (the tracker hands out the same while held)."""
         probed: list[str] = []
         """Split messages whose first part alone is asked: settled if it turns final."""
-        for key in asked:
+        async for key in _steps(asked):
             message = self._get(key)
-            if message is None:
+            if message is None or message.is_final:
                 continue
+            held.append(message)
             if self.pacing.list_polling:
                 ids = [i for i in message.message_ids if not message.segment_final(i)]
             else:
@@ -993,8 +1007,8 @@ class MessageTracker:
         if self.pacing.list_polling:
             self._last_list_poll = now
         # The next poll is set before asking: whatever goes wrong below, no loop.
-        for key in due_keys:
-            if (message := self._get(key)) is not None:
+        async for key in _steps(due_keys):
+            if (message := self._get(key)) is not None and not message.is_final:
                 message.polls += 1
                 message.next_poll = self.pacing.following(message.polls, now)
                 index.put(key, message, was_final=False)
@@ -1002,19 +1016,19 @@ class MessageTracker:
             statuses = await self.client.delivery_status(refs)
         except RateLimitedError as err:
             # The whole account waits, not only the messages asked about.
-            self._postpone(now + timedelta(seconds=max(err.retry_after, 1.0)))
+            await self._async_postpone(now + timedelta(seconds=max(err.retry_after, 1.0)))
             self._streak.failed(err)
             return
         except AuthenticationError as err:
             self.entry.async_start_reauth(self.hass)
-            self._postpone(now + timedelta(seconds=ERROR_RETRY))
+            await self._async_postpone(now + timedelta(seconds=ERROR_RETRY))
             self._streak.failed(err)
             return
         except SmsGatewayError as err:
             self._streak.failed(err)
             return
         self._streak.succeeded()
-        self.async_apply(statuses)
+        await self._async_apply_in_steps(statuses)
         if probed:
             await self._async_settle(probed)
         _LOGGER.debug(
@@ -1023,6 +1037,18 @@ class MessageTracker:
             len(asked),
             self.in_flight,
         )
+
+    async def _async_apply_in_steps(self, statuses: list[DeliveryStatus]) -> None:
+        """`async_apply` a long answer in steps (the parts of a message kept together)."""
+        start = 0
+        while start < len(statuses):
+            end = min(start + STEP, len(statuses))
+            while end < len(statuses) and statuses[end].phone == statuses[end - 1].phone:
+                end += 1
+            if start:
+                await asyncio.sleep(0)
+            self.async_apply(statuses[start:end])
+            start = end
 
     async def _async_settle(self, keys: list[str]) -> None:
         """Ask at once about the other parts of split messages whose first part is final."""
@@ -1043,13 +1069,21 @@ class MessageTracker:
             return
         self.async_apply(statuses)
 
-    def _postpone(self, when: datetime) -> None:
+    async def _async_postpone(self, when: datetime) -> None:
         """No request about any pending message before `when`."""
         stamp = when.timestamp()
-        for key, due in list(self._index.pending.items()):
-            if due < stamp and (message := self._get(key)) is not None:
+        async for key, due in _steps(list(self._index.pending.items())):
+            if due < stamp and (message := self._get(key)) is not None and not message.is_final:
                 message.next_poll = when
                 self._index.put(key, message, was_final=False)
+
+
+async def _steps[T](items: list[T]) -> AsyncIterator[T]:
+    """`items`, letting the event loop run after every `STEP` of them."""
+    for count, item in enumerate(items):
+        if count and not count % STEP:
+            await asyncio.sleep(0)
+        yield item
 
 
 def _update(message: TrackedMessage, status: DeliveryStatus) -> None:
