@@ -6,6 +6,7 @@ messages are asked about part by part, big sends are tracked in steps.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 import logging
 import random
 from typing import Any
@@ -24,8 +25,20 @@ from custom_components.ru_sms.providers.models import (
 )
 from custom_components.ru_sms.providers.phone import normalize_phones
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
-from tests.conftest import IVAN
-from tests.test_tracker import LONG_TEXT, STATUS_PATH, account, send, status_times, tick, tracker_of
+from tests.conftest import IVAN, make_entry
+from tests.test_tracker import (
+    LONG_TEXT,
+    STATUS_PATH,
+    account,
+    asked_ids,
+    list_requests,
+    send,
+    status_times,
+    storage_key,
+    stored_record,
+    tick,
+    tracker_of,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -207,3 +220,49 @@ async def test_bulk_send_is_tracked_in_steps(
 def test_numbers_checked_once_each_in_order() -> None:
     raw = ["+7 916 000-00-01", "89160000002", "+79160000001", "9160000003", "79160000002"]
     assert normalize_phones(raw) == ["79160000001", "79160000002", "79160000003"]
+
+
+async def test_smsc_list_request_names_at_most_its_limit(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("custom_components.ru_sms.tracker.LIST_POLL_MAX", 2)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 1)  # every step yields
+    emulator = await emulators(Provider.SMSC)
+    entry = await account(hass, Provider.SMSC, emulator)
+    start = emulator.now()
+    for number in range(3):
+        await send(hass, entry, f"Датчик {number}: протечка")
+    await tick(hass, freezer, 100)
+
+    requests = list_requests(emulator)
+    # Two in the first list; the third waits for the gateway's next minute.
+    assert [round(r.at - start) for r in requests] == [15, 75]
+    assert [asked_ids(r) for r in requests] == [["1001", "1002"], ["1003"]]
+    assert tracker_of(entry).in_flight == 0
+
+
+async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.STREAM)
+    entry = make_entry(Provider.STREAM, emulator)
+    now = datetime.now(UTC)
+    later = stored_record(entry, "900002", now - timedelta(minutes=1))
+    earlier = stored_record(entry, "900001", now - timedelta(minutes=5))
+    hass_storage[storage_key(entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": storage_key(entry),
+        "data": {"messages": [later, earlier]},
+    }
+    entry = await account(hass, Provider.STREAM, emulator, entry=entry)
+
+    tracker = tracker_of(entry)
+    assert list(tracker.messages) == [f"900001:{IVAN}", f"900002:{IVAN}"]
+    latest = tracker.last_message()
+    assert latest is not None
+    assert latest.message_id == "900002"
+    (ivan,) = entry.subentries
+    assert tracker.last_message(ivan) is latest
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert hass_storage[storage_key(entry)]["version"] == 2
