@@ -106,10 +106,11 @@ def table(results: dict[str, Any]) -> str:
         f"({poll['max_loop_cpu_ms']:.1f})  ({poll['final_after']:,} final after it)" + gc_note(poll)
     )
     add("")
-    add("Records kept   alert CPU ms   startup lag    save lag  file MB")
+    add("Records kept   alert CPU ms (vs 0)   startup lag    save lag  file MB")
     for count, row in results["ha"]["history"].items():
         add(
             f"  {int(count):>10} {row['alert_cpu_median_ms']:>13.3f} "
+            f"({row['alert_cpu_vs_first']:+4.0%}) "
             f"{row['startup_max_loop_lag_ms']:>6.1f} ({row['startup_max_loop_cpu_ms']:4.1f}) "
             f"{row['save_max_loop_lag_ms']:>5.1f} ({row['save_max_loop_cpu_ms']:4.1f}) "
             f"{row['file_mb']:>8.2f}"
