@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+import dataclasses
 import socket
 from typing import Any
 
@@ -15,7 +16,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import CONF_PHONES, CONF_PROVIDER, DOMAIN, SUBENTRY_RECIPIENT
-from custom_components.ru_sms.providers import base as base_module
+from custom_components.ru_sms.providers import CLIENTS, base as base_module
 from custom_components.ru_sms.providers.models import Provider
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.catalog import ACCOUNTS
@@ -38,6 +39,12 @@ def refused_url(socket_enabled: None) -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+def patch_description(monkeypatch: pytest.MonkeyPatch, provider: str, **changes: Any) -> None:
+    """Change what a gateway declares, for one test (`lookup_wait=(0.0,)`, ...)."""
+    client = CLIENTS[provider]
+    monkeypatch.setattr(client, "description", dataclasses.replace(client.description, **changes))
 
 
 class Clock:

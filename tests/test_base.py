@@ -7,12 +7,19 @@ real clients use it.
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+import json
 
 import aiohttp
 from aiohttp import web
 import pytest
 
 from custom_components.ru_sms.providers.base import SmsGateway, check_sender, segments_of
+from custom_components.ru_sms.providers.description import (
+    LOGIN_AND_PASSWORD,
+    GatewayDescription,
+    StatusMode,
+    StatusPolicy,
+)
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayConnectionError,
@@ -24,14 +31,13 @@ from custom_components.ru_sms.providers.errors import (
     MessageRejectedError,
     NotSupportedError,
 )
-from custom_components.ru_sms.providers.http import read_json
+from custom_components.ru_sms.providers.http import unreadable
 from custom_components.ru_sms.providers.models import (
     Capabilities,
     Credentials,
     DeliveryStatus,
     ErrorKind,
     MessageRef,
-    Provider,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -71,7 +77,9 @@ class EchoEmulator(EmulatedGateway):
 
 
 class EchoGateway(SmsGateway):
-    provider = Provider.SMSC
+    description = GatewayDescription(
+        id="echo", name="Echo", fields=LOGIN_AND_PASSWORD, status=StatusPolicy(StatusMode.MESSAGE)
+    )
     capabilities = Capabilities(max_text_length=50, max_validity=timedelta(hours=24))
     default_base_url = "http://127.0.0.1:9/"
     max_recipients_per_request = 2
@@ -85,7 +93,10 @@ class EchoGateway(SmsGateway):
 
         async def attempt(base: str) -> SendResult:
             answer = await self._post("send", form, may_deliver=True, base_url=base)
-            data = read_json(answer, may_deliver=True)
+            try:
+                data = json.loads(answer.text)
+            except ValueError as err:
+                raise unreadable(answer, may_deliver=True) from err
             assert isinstance(data, dict)
             if "error" in data:
                 cls = AuthenticationError if data["code"] == 2 else GatewayResponseError

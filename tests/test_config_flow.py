@@ -30,25 +30,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ru_sms.config_flow import ADVANCED_MODE_REMOVED, _unique_id
 from custom_components.ru_sms.const import DOMAIN, SUBENTRY_RECIPIENT
 from custom_components.ru_sms.gateway import create_gateway
-from custom_components.ru_sms.providers import Provider
+from custom_components.ru_sms.providers import CLIENTS, Provider
 from tests.conftest import IVAN
 from tests.emulators.base import EmulatedGateway, Fault
-from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.catalog import ACCOUNTS, by_gateway
 
-NAMES = {
-    Provider.SMSC: "SMSC.ru",
-    Provider.SMSTELE: "SMStele (REX400)",
-    Provider.STREAM: "Stream Telecom",
-    Provider.DEVINO: "Devino Telecom",
-}
-CHECK_PATH = {
-    Provider.SMSC: "balance.php",
-    Provider.SMSTELE: "status",
-    Provider.STREAM: "Session/session.php",
-    Provider.DEVINO: "user/sessionid",
-}
+NAMES = {provider: CLIENTS[provider].description.name for provider in ACCOUNTS}
+CHECK_PATH = by_gateway(lambda account: account.check_path)
 """Where each gateway's credentials check goes."""
-BALANCE_PROVIDERS = [Provider.SMSC, Provider.STREAM, Provider.DEVINO]
+BALANCE_PROVIDERS = list(by_gateway(lambda account: account.balance_path))
 SMSC_KEY = "k3y-0123456789"
 WRONG_PASSWORD = "wrong-pass-42"
 NEW_PASSWORD = "new-pass-2024"
@@ -1299,7 +1289,7 @@ async def test_reconfigure_entry_without_unique_id(
 # -- translations ----------------------------------------------------------------------
 
 TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "ru_sms" / "translations"
-FLOW_SECTIONS = ("config", "options", "config_subentries", "selector")
+FLOW_SECTIONS = ("config", "options", "config_subentries")
 STEP_PLACEHOLDERS = {
     ("config", "user"): set(),
     ("config", "credentials"): {"gateway"},
@@ -1348,7 +1338,8 @@ def test_flow_translations(language: str) -> None:
     }
     assert set(options["error"]) == {"invalid_sender", "sender_required", "no_callback_url"}
     assert set(recipient["error"]) == {"invalid_phone", "empty_name", "no_phones"}
-    assert set(strings["selector"]["provider"]["options"]) == {p.value for p in Provider}
+    # Gateway names are brands: the picker shows the name each gateway declares.
+    assert "selector" not in strings
     steps = {("config", step): tree for step, tree in config["step"].items()} | {
         ("options", step): tree for step, tree in options["step"].items()
     }
@@ -1356,17 +1347,10 @@ def test_flow_translations(language: str) -> None:
     assert set(steps) == set(STEP_PLACEHOLDERS)
     for step, tree in steps.items():
         assert placeholders_in(tree) <= STEP_PLACEHOLDERS[step], step
-    # Every field of the forms is named.
-    assert set(config["step"]["credentials"]["data"]) == {
-        "username",
-        "password",
-        "api_key",
-        "host",
-        "port",
-        "ssl",
-        "sender",
-        "url",
-    }
+    # Every field of the forms is named: each field a gateway declares, sender and URL.
+    declared = {field.key for client in CLIENTS.values() for field in client.description.fields}
+    assert declared == {"username", "password", "api_key", "host", "port", "ssl"}
+    assert set(config["step"]["credentials"]["data"]) == declared | {"sender", "url"}
     assert config["step"]["reconfigure"]["data"] == config["step"]["credentials"]["data"]
     assert set(options["step"]["init"]["data"]) == {
         "sender",

@@ -25,17 +25,13 @@ from custom_components.ru_sms.providers import IncomingMessage
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 from tests.emulators.restapi import Outcome
 from tests.test_sensor import entities_of
 
-SLUG = {
-    Provider.SMSC: "smsc_alerts",
-    Provider.SMSTELE: "smstele_test_http",
-    Provider.STREAM: "stream_user",
-    Provider.DEVINO: "devino_user",
-}
-STATISTICS_GATEWAYS = [Provider.STREAM, Provider.DEVINO]
-STATISTICS_PATH = {Provider.STREAM: "Statistic/", Provider.DEVINO: "Sms/Statistics"}
+SLUG = by_gateway(lambda account: account.slug)
+STATISTICS_PATH = by_gateway(lambda account: account.statistics_path)
+STATISTICS_GATEWAYS = list(STATISTICS_PATH)
 PETR = "79167654321"
 """A second number, the one made to fail."""
 FAILED_OUTCOME: dict[Provider, Any] = {
@@ -665,11 +661,11 @@ async def test_statistics_failure_never_fails_setup(
     (logged,) = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "custom_components.ru_sms.statistics" and r.levelno >= logging.WARNING
+        if r.name == "custom_components.ru_sms.coordinator" and r.levelno >= logging.WARNING
     ]
     assert logged.startswith(
         f"Error fetching ru_sms statistics of {entry.title} data: "
-        "Cannot read the statistics of the last 24 hours: "
+        "Cannot read the statistics of the last 24 hours (502)"
     )
 
     await tick(hass, freezer, minutes=30)

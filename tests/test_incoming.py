@@ -27,9 +27,10 @@ from custom_components.ru_sms.providers import IncomingMessage
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 
 REST = [Provider.STREAM, Provider.DEVINO]
-INCOMING_PATH = {Provider.STREAM: "Incoming/", Provider.DEVINO: "Sms/In"}
+INCOMING_PATH = by_gateway(lambda account: account.incoming_path)
 OPTIONS = {"incoming_interval": 5}
 WIRE = "%Y-%m-%dT%H:%M:%S"
 """How the window's bounds travel (UTC)."""
@@ -622,3 +623,22 @@ async def test_removed_account_forgets(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert storage_key(entry) not in hass_storage
+
+
+async def test_inbox_keeps_a_bounded_number_of_keys(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Callbacks alone never prune by window: the oldest keys go past the bound."""
+    monkeypatch.setattr(incoming, "MAX_SEEN", 2)
+    entry = MockConfigEntry(domain="ru_sms")
+    entry.add_to_hass(hass)
+    inbox = incoming.Inbox(hass, entry)
+    events = async_capture_events(hass, EVENT_INCOMING_SMS)
+    now = dt_util.utcnow()
+    messages = [IncomingMessage(str(i), IVAN, "boiler") for i in range(3)]
+
+    assert inbox.async_receive(messages, now) == 3
+    assert inbox.async_receive(messages[1:], now) == 0
+    assert inbox.async_receive(messages[:1], now) == 1  # the oldest key was let go
+    await hass.async_block_till_done()
+    assert [e.data["message_id"] for e in events] == ["0", "1", "2", "0"]

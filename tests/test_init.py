@@ -26,21 +26,17 @@ from custom_components.ru_sms.const import (
     CONF_LOW_BALANCE,
     CONF_PHONES,
     DOMAIN,
-    PROVIDER_NAMES,
     SUBENTRY_RECIPIENT,
 )
 from custom_components.ru_sms.coordinator import BalanceCoordinator
+from custom_components.ru_sms.providers import description_of
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import make_entry
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 
-BALANCE_GATEWAYS = [Provider.SMSC, Provider.STREAM, Provider.DEVINO]
-SERVICE_NAMES = {
-    Provider.SMSC: "smsc_alerts",
-    Provider.SMSTELE: "smstele_test_http",
-    Provider.STREAM: "stream_user",
-    Provider.DEVINO: "devino_user",
-}
+BALANCE_GATEWAYS = list(by_gateway(lambda account: account.balance_path))
+SERVICE_NAMES = by_gateway(lambda account: account.slug)
 """`notify.<slug of the entry title>` for the emulated accounts."""
 
 
@@ -99,9 +95,9 @@ def assert_not_ready_reason(entry: MockConfigEntry, provider: Provider, error: s
     assert "sent" not in entry.reason
     if provider is Provider.SMSTELE:
         assert entry.error_reason_translation_key == "setup_not_ready"
-        assert entry.reason.startswith("SMStele (REX400) is not reachable: ")
+        assert entry.reason.startswith("SMStele (REX400) is not reachable (")
     else:
-        assert entry.reason.startswith("Cannot read the balance: ")
+        assert entry.reason.startswith("Cannot read the balance (")
 
 
 async def test_manifest_is_read(hass: HomeAssistant) -> None:
@@ -185,7 +181,7 @@ async def test_devices(
 
     devices = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
     assert len(devices) == 3
-    gateway = PROVIDER_NAMES[provider]
+    gateway = description_of(provider).name
     account = find_device(device_registry, entry, entry.entry_id)
     assert account is not None
     assert account.entry_type is DeviceEntryType.SERVICE
@@ -272,9 +268,9 @@ async def test_setup_wrong_credentials_starts_reauth(
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert entry.error_reason_translation_key == "authentication_failed"
     assert entry.error_reason_translation_placeholders is not None
-    assert entry.error_reason_translation_placeholders["gateway"] == PROVIDER_NAMES[provider]
+    assert entry.error_reason_translation_placeholders["gateway"] == description_of(provider).name
     assert entry.reason is not None
-    assert entry.reason.startswith(f"{PROVIDER_NAMES[provider]} refused the credentials: ")
+    assert entry.reason.startswith(f"{description_of(provider).name} refused the credentials (")
     assert "wrong" not in entry.reason
     (flow,) = reauth_flows(hass, entry)
     assert flow["context"]["entry_id"] == entry.entry_id
@@ -298,7 +294,7 @@ async def test_setup_gateway_refused_retries(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert_not_ready_reason(entry, provider, "Cannot connect to the gateway")
+    assert_not_ready_reason(entry, provider, "GatewayConnectionError")
     assert reauth_flows(hass, entry) == []
     assert hass.states.async_all() == []
     assert not hass.services.has_service("notify", SERVICE_NAMES[provider])
@@ -317,7 +313,7 @@ async def test_setup_gateway_down_retries_then_loads(
     await setup_entry(hass, entry)
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert_not_ready_reason(entry, provider, "HTTP 502")
+    assert_not_ready_reason(entry, provider, "(502)")
     assert emulator.count() == 2
     assert reauth_flows(hass, entry) == []
 

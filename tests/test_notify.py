@@ -16,29 +16,15 @@ from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
+from tests.emulators.catalog import by_gateway
 
 PETR = "79031234567"
 OLGA = "79251234567"
 
-SEND_PATHS = {
-    Provider.SMSC: ("send.php",),
-    Provider.SMSTELE: ("sendsms",),
-    Provider.STREAM: ("Send/SendSms/", "Send/SendBulk/", "Send/SendByTime/"),
-    Provider.DEVINO: ("Sms/Send", "Sms/SendBulk", "Sms/SendByTimeZone"),
-}
-FIELDS = {
-    # text, sender, phones
-    Provider.SMSC: ("mes", "sender", "phones"),
-    Provider.SMSTELE: ("mes", "sender", "phones"),
-    Provider.STREAM: ("data", "sourceAddress", "destinationAddress"),
-    Provider.DEVINO: ("Data", "SourceAddress", "DestinationAddress"),
-}
-SERVICES = {
-    Provider.SMSC: "smsc_alerts",
-    Provider.SMSTELE: "smstele_test_http",
-    Provider.STREAM: "stream_user",
-    Provider.DEVINO: "devino_user",
-}
+SEND_PATHS = by_gateway(lambda account: account.send_paths)
+FIELDS = by_gateway(lambda account: account.fields)
+"""Text, sender, phones."""
+SERVICES = by_gateway(lambda account: account.slug)
 """The account's notify service: the slug of the entry's title."""
 
 

@@ -23,19 +23,11 @@ from custom_components.ru_sms.coordinator import BalanceCoordinator
 from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 
-BALANCE_GATEWAYS = [Provider.SMSC, Provider.STREAM, Provider.DEVINO]
-BALANCE_PATH = {
-    Provider.SMSC: "balance.php",
-    Provider.STREAM: "balance.php",
-    Provider.DEVINO: "User/Balance",
-}
-SLUG = {
-    Provider.SMSC: "smsc_alerts",
-    Provider.SMSTELE: "smstele_test_http",
-    Provider.STREAM: "stream_user",
-    Provider.DEVINO: "devino_user",
-}
+BALANCE_PATH = by_gateway(lambda account: account.balance_path)
+BALANCE_GATEWAYS = list(BALANCE_PATH)
+SLUG = by_gateway(lambda account: account.slug)
 COORDINATOR_LOGGER = "custom_components.ru_sms.coordinator"
 
 
@@ -290,9 +282,7 @@ async def test_unavailable_while_gateway_down(
     assert logged == [
         (
             logging.ERROR,
-            f"Error fetching ru_sms balance of {entry.title} data: "
-            "Cannot read the balance: The gateway answered with a server error (HTTP 502) "
-            "(code 502)",
+            f"Error fetching ru_sms balance of {entry.title} data: Cannot read the balance (502)",
         ),
         (logging.INFO, f"Fetching ru_sms balance of {entry.title} data recovered"),
     ]

@@ -43,12 +43,14 @@ from custom_components.ru_sms.providers import (
     NotSupportedError,
     RateLimitedError,
     SmsGatewayError,
+    description_of,
 )
+from custom_components.ru_sms.providers.errors import SendProblem as P
 from custom_components.ru_sms.providers.models import Provider
-from tests.conftest import IVAN, setup_account
+from tests.conftest import IVAN, patch_description, setup_account
 from tests.emulators import smsc as smsc_emulator
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
-from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.catalog import ACCOUNTS, by_gateway
 from tests.emulators.restapi import Outcome
 
 PETR = "79031234567"
@@ -94,24 +96,9 @@ def assert_no_secret(err: Exception, provider: Provider) -> None:
 
 # -- what each gateway received --------------------------------------------------------
 
-SEND_PATHS = {
-    Provider.SMSC: ("send.php",),
-    Provider.SMSTELE: ("sendsms",),
-    Provider.STREAM: ("Send/SendSms/", "Send/SendBulk/", "Send/SendByTime/"),
-    Provider.DEVINO: ("Sms/Send", "Sms/SendBulk", "Sms/SendByTimeZone"),
-}
-GATEWAY_NAMES = {
-    Provider.SMSC: "SMSC.ru",
-    Provider.SMSTELE: "SMStele (REX400)",
-    Provider.STREAM: "Stream Telecom",
-    Provider.DEVINO: "Devino Telecom",
-}
-TEXT_FIELD = {
-    Provider.SMSC: "mes",
-    Provider.SMSTELE: "mes",
-    Provider.STREAM: "data",
-    Provider.DEVINO: "Data",
-}
+SEND_PATHS = by_gateway(lambda account: account.send_paths)
+GATEWAY_NAMES = {provider: description_of(provider).name for provider in ACCOUNTS}
+TEXT_FIELD = by_gateway(lambda account: account.fields[0])
 
 
 def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest]:
@@ -937,7 +924,7 @@ async def test_lookup_smsc_answers_at_once(
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
     emulator.hlr_seconds = 0
-    monkeypatch.setattr(services_module, "LOOKUP_POLL_DELAYS", {Provider.SMSC: (0.0, 0.0)})
+    patch_description(monkeypatch, Provider.SMSC, lookup_wait=(0.0, 0.0))
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN])
 
@@ -993,7 +980,7 @@ async def test_lookup_gives_up_after_a_bounded_wait(
 ) -> None:
     emulator = await emulators(Provider.STREAM)
     entry = await setup_account(hass, Provider.STREAM, emulator)
-    monkeypatch.setattr(services_module, "LOOKUP_POLL_DELAYS", {Provider.STREAM: (0.0,)})
+    patch_description(monkeypatch, Provider.STREAM, lookup_wait=(0.0,))
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN])
 
@@ -1242,20 +1229,34 @@ GATEWAY_ERRORS: list[tuple[SmsGatewayError, str]] = [
     (InvalidRequestError("bad request"), "gateway_invalid_request"),
 ]
 VALIDATION_ERRORS: list[tuple[SmsGatewayError, str]] = [
-    (InvalidRecipientError("bad", phones=("1", "2")), "invalid_phone"),
-    (InvalidRecipientError("none"), "invalid_phone"),
-    (InvalidSenderError("bad sender"), "invalid_sender"),
-    (MessageRejectedError("too long"), "message_too_long"),
-    (NotSupportedError("no flash"), "option_not_supported"),
-    (InvalidRequestError("bad option"), "invalid_option"),
-    (NotSupportedError("no flash", problem="flash"), "flash"),
-    (NotSupportedError("no local time", problem="recipient_local_time"), "recipient_local_time"),
+    (InvalidRecipientError("bad", phones=("1", "2"), problem=P.INVALID_PHONE), "invalid_phone"),
+    (InvalidRecipientError("none", problem=P.INVALID_PHONE), "invalid_phone"),
+    (InvalidRecipientError("none", problem=P.NO_PHONES), "no_recipients"),
     (
-        InvalidRequestError("no time", problem="local_time_without_send_at"),
+        InvalidSenderError("bad sender", problem=P.INVALID_SENDER, params={"max_length": "11"}),
+        "invalid_sender",
+    ),
+    (
+        MessageRejectedError("too long", problem=P.MESSAGE_TOO_LONG, params={"limit": "1000"}),
+        "message_too_long",
+    ),
+    (InvalidRequestError("bad option"), "invalid_option"),
+    (NotSupportedError("no flash", problem=P.FLASH, params={"gateway": "X"}), "flash"),
+    (
+        NotSupportedError("no local time", problem=P.RECIPIENT_LOCAL_TIME, params={"gateway": "X"}),
+        "recipient_local_time",
+    ),
+    (
+        InvalidRequestError("no time", problem=P.LOCAL_TIME_WITHOUT_SEND_AT),
         "local_time_without_send_at",
     ),
-    (InvalidRequestError("short", problem="validity_too_short"), "validity_too_short"),
-    (InvalidRequestError("long", problem="validity_too_long"), "validity_too_long"),
+    (InvalidRequestError("short", problem=P.VALIDITY_TOO_SHORT), "validity_too_short"),
+    (
+        InvalidRequestError(
+            "long", problem=P.VALIDITY_TOO_LONG, params={"gateway": "X", "max_hours": "24"}
+        ),
+        "validity_too_long",
+    ),
 ]
 
 
@@ -1266,10 +1267,9 @@ async def test_every_error_has_its_translation(
     emulator = await emulators(Provider.STREAM)
     entry = await setup_account(hass, Provider.STREAM, emulator)
     exceptions = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))["exceptions"]
-    client = entry.runtime_data.client
 
     errors = [(gateway_error(hass, entry, err), key) for err, key in GATEWAY_ERRORS]
-    errors += [(validation_error(err, client), key) for err, key in VALIDATION_ERRORS]
+    errors += [(validation_error(err), key) for err, key in VALIDATION_ERRORS]
     assert {e.translation_key for e, _ in errors} == {key for _, key in errors}
     for error, key in errors:
         assert error.translation_key == key
@@ -1280,9 +1280,7 @@ async def test_every_error_has_its_translation(
         gateway_error(hass, entry, GATEWAY_ERRORS[1][0]).translation_placeholders["retry_after"]
         == "60"
     )
-    assert validation_error(VALIDATION_ERRORS[1][0], client).translation_placeholders == {
-        "numbers": "-"
-    }
+    assert validation_error(VALIDATION_ERRORS[1][0]).translation_placeholders == {"numbers": "-"}
     # The authentication error asked for new credentials.
     await hass.async_block_till_done()
     assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1

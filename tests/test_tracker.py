@@ -31,10 +31,18 @@ from custom_components.ru_sms.providers.models import (
     SendResult,
 )
 from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID
-from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage, describe
+from custom_components.ru_sms.status import MessageStatus
+from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
+from tests.emulators.catalog import by_gateway
 from tests.emulators.restapi import Outcome, SentSegment
+
+
+def describe(message: TrackedMessage) -> dict[str, Any]:
+    """A tracked message as a last-message sensor shows it, with its state."""
+    return {"state": str(message.state), **MessageStatus.of_message(message).as_attributes()}
+
 
 EVENT = "ru_sms_message_status"
 OTHER = "79031234567"
@@ -42,12 +50,7 @@ OTHER = "79031234567"
 LONG_TEXT = "Котёл: авария, давление упало " * 3
 """Cyrillic, over 70 characters: two segments."""
 
-STATUS_PATH = {
-    Provider.SMSC: "/sys/status.php",
-    Provider.SMSTELE: "/cgibin/status",
-    Provider.STREAM: "/rest/State/state.php",
-    Provider.DEVINO: "/rest/Sms/State",
-}
+STATUS_PATH = by_gateway(lambda account: account.status_path)
 
 
 @pytest.fixture(autouse=True)

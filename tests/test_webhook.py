@@ -47,7 +47,7 @@ from custom_components.ru_sms.providers.smsc import (
     parse_callback_status,
 )
 from custom_components.ru_sms.webhook import new_webhook_data
-from tests.conftest import IVAN, gateway_data, make_entry, setup_account
+from tests.conftest import IVAN, gateway_data, make_entry, patch_description, setup_account
 from tests.emulators.catalog import ACCOUNTS
 
 PETR = "79031234567"
@@ -362,7 +362,7 @@ async def test_unsigned_or_forged_callbacks_are_refused(
     assert events == []
     assert message.state is DeliveryState.QUEUED
     assert entry.runtime_data.tracker.in_flight == 1
-    assert "Refused an SMSC.ru callback without a valid signature" in caplog.text
+    assert "callback without a valid signature" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -559,7 +559,7 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def patch_waits(callback_wait: float, poll_delays: tuple[float, ...]) -> None:
         monkeypatch.setattr(services_module, "LOOKUP_CALLBACK_WAIT", callback_wait)
-        monkeypatch.setattr(services_module, "LOOKUP_POLL_DELAYS", {Provider.SMSC: poll_delays})
+        patch_description(monkeypatch, Provider.SMSC, lookup_wait=poll_delays)
 
     return patch_waits
 

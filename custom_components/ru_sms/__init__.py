@@ -26,14 +26,14 @@ from .coordinator import (
     BalanceCoordinator,
     RuSmsConfigEntry,
     RuSmsRuntimeData,
+    StatisticsCoordinator,
     account_device_info,
     low_balance_issue_id,
 )
-from .gateway import create_gateway, provider_name
-from .incoming import async_remove_incoming, async_setup_incoming
-from .providers import AuthenticationError, Provider, SmsGateway, SmsGatewayError
+from .gateway import create_gateway, error_details, provider_name
+from .incoming import Inbox, async_remove_incoming, async_setup_incoming
+from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
 from .services import async_setup_services
-from .statistics import StatisticsCoordinator
 from .tracker import MessageTracker, async_remove_tracker
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,12 +56,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
-    """1.1 → 1.2: SMSC.ru accounts get a webhook id and a signing secret for callbacks."""
+    """1.1 → 1.2: accounts of gateways that call back get a webhook id and a signing secret."""
     if entry.version > 1:
         return False  # a downgrade: this version cannot read the entry
     if entry.minor_version < 2:
         data = dict(entry.data)
-        if data[CONF_PROVIDER] == Provider.SMSC and CONF_WEBHOOK_ID not in data:
+        callbacks = description_of(data[CONF_PROVIDER]).callbacks
+        if callbacks is not None and CONF_WEBHOOK_ID not in data:
             data |= webhook.new_webhook_data()
         hass.config_entries.async_update_entry(entry, data=data, minor_version=2)
     return True
@@ -90,8 +91,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
     statistics = (
         StatisticsCoordinator(hass, entry, client) if client.capabilities.statistics else None
     )
+    inbox = Inbox(hass, entry)
+    await inbox.async_load()
+    entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
     entry.runtime_data = RuSmsRuntimeData(
-        client=client, balance=balance, tracker=tracker, statistics=statistics
+        client=client, balance=balance, tracker=tracker, inbox=inbox, statistics=statistics
     )
     if CONF_WEBHOOK_ID in entry.data:
         webhook.async_register(hass, entry)
@@ -99,7 +103,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    await async_setup_incoming(hass, entry, client)  # Stream, Devino: when the option is set
+    # Where the gateway reports incoming SMS and the option is set.
+    entry.runtime_data.incoming = await async_setup_incoming(hass, entry, client, inbox)
 
     # The account's notify service (`notify.<account name>`) for automations that pass
     # numbers as `target`; it is registered by the notify platform's legacy loader.
@@ -125,14 +130,14 @@ async def _async_check_credentials(entry: RuSmsConfigEntry, client: SmsGateway) 
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN,
             translation_key="authentication_failed",
-            translation_placeholders={**placeholders, "error": str(err)},
+            translation_placeholders={**placeholders, "error": error_details(err)},
         ) from err
     except SmsGatewayError as err:
         # Not the send error's text: it would claim that nothing was sent.
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="setup_not_ready",
-            translation_placeholders={**placeholders, "error": str(err)},
+            translation_placeholders={**placeholders, "error": error_details(err)},
         ) from err
 
 
@@ -153,4 +158,3 @@ async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> No
     """Forget what a removed account kept: delivery records, incoming SMS seen."""
     await async_remove_tracker(hass, entry)
     await async_remove_incoming(hass, entry)
-    hass.data.get(webhook.SEEN_INCOMING, {}).pop(entry.entry_id, None)

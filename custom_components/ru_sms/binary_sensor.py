@@ -10,7 +10,7 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import RuSmsConfigEntry
+from .coordinator import BalanceCoordinator, RuSmsConfigEntry
 from .entity import AccountEntity
 
 PARALLEL_UPDATES = 0
@@ -32,7 +32,7 @@ async def async_setup_entry(
         async_add_entities([LowBalanceSensor(coordinator, LOW_BALANCE)])
 
 
-class LowBalanceSensor(AccountEntity, BinarySensorEntity):
+class LowBalanceSensor(AccountEntity[BalanceCoordinator], BinarySensorEntity):
     """On while the balance is below the account's threshold (never with threshold 0)."""
 
     @property

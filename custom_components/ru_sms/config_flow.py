@@ -18,10 +18,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import (
     CONF_API_KEY,
-    CONF_HOST,
     CONF_NAME,
     CONF_PASSWORD,
-    CONF_PORT,
     CONF_URL,
     CONF_USERNAME,
     CONF_WEBHOOK_ID,
@@ -35,6 +33,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -51,7 +50,6 @@ from .const import (
     CONF_PHONES,
     CONF_PROVIDER,
     CONF_SENDER,
-    CONF_SSL,
     CONF_TRANSLITERATE,
     CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
@@ -61,22 +59,23 @@ from .const import (
     MAX_BALANCE_INTERVAL,
     MAX_INCOMING_INTERVAL,
     MIN_BALANCE_INTERVAL,
-    SMSTELE_DEFAULT_HOST,
-    SMSTELE_DEFAULT_PORT,
     SUBENTRY_RECIPIENT,
 )
 from .gateway import create_gateway, provider_name
 from .providers import (
     CLIENTS,
+    AccountField,
     AuthenticationError,
     Capabilities,
+    FieldType,
     GatewayUnavailableError,
     InvalidRecipientError,
     InvalidSenderError,
-    Provider,
     RateLimitedError,
     SmsGateway,
     SmsGatewayError,
+    client_class,
+    description_of,
     normalize_phones,
 )
 from .providers.base import check_sender
@@ -87,44 +86,38 @@ _LOGGER = logging.getLogger(__name__)
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()
-CREDENTIAL_KEYS = (
-    CONF_USERNAME,
-    CONF_PASSWORD,
-    CONF_API_KEY,
-    CONF_HOST,
-    CONF_PORT,
-    CONF_SSL,
-    CONF_URL,
-)
 ADVANCED_MODE_REMOVED = (MAJOR_VERSION, MINOR_VERSION) >= (2026, 6)
 """Home Assistant 2026.6 dropped the user profile's advanced mode (see `_show_url`)."""
 
 
-def _capabilities(provider: Provider | str) -> Capabilities:
-    return CLIENTS[Provider(provider)].capabilities
+def _capabilities(provider: str) -> Capabilities:
+    return client_class(provider).capabilities
 
 
-def _credentials_schema(provider: Provider, *, advanced: bool) -> vol.Schema:
-    """The credential fields a gateway asks for, and the default sender."""
-    fields: dict[vol.Marker, Any]
-    if provider is Provider.SMSC:
-        # A login and password, or an API key alone.
-        fields = {
-            vol.Optional(CONF_USERNAME): TEXT,
-            vol.Optional(CONF_PASSWORD): PASSWORD,
-            vol.Optional(CONF_API_KEY): PASSWORD,
-        }
-    else:
-        fields = {vol.Required(CONF_USERNAME): TEXT, vol.Required(CONF_PASSWORD): PASSWORD}
-    if provider is Provider.SMSTELE:
-        fields |= {
-            vol.Required(CONF_HOST, default=SMSTELE_DEFAULT_HOST): TEXT,
-            vol.Required(CONF_PORT, default=SMSTELE_DEFAULT_PORT): NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)
-            ),
-            vol.Required(CONF_SSL, default=True): BooleanSelector(),
-        }
-    # Stream and Devino send nothing without a registered sender: ask for it up front.
+def _selector(field: AccountField) -> Any:
+    """How an account field is entered."""
+    if field.type is FieldType.NUMBER:
+        config = NumberSelectorConfig(mode=NumberSelectorMode.BOX)
+        if field.minimum is not None:
+            config["min"] = field.minimum
+        if field.maximum is not None:
+            config["max"] = field.maximum
+        return NumberSelector(config)
+    if field.type is FieldType.BOOLEAN:
+        return BooleanSelector()
+    return PASSWORD if field.secret else TEXT
+
+
+def _credentials_schema(provider: str, *, advanced: bool) -> vol.Schema:
+    """The fields the gateway declares, and the default sender."""
+    fields: dict[vol.Marker, Any] = {}
+    for field in description_of(provider).fields:
+        marker = vol.Required if field.required else vol.Optional
+        key = (
+            marker(field.key) if field.default is None else marker(field.key, default=field.default)
+        )
+        fields[key] = _selector(field)
+    # A gateway that sends nothing without a registered sender: ask for it up front.
     sender_key = vol.Required if _capabilities(provider).sender_required else vol.Optional
     fields[sender_key(CONF_SENDER)] = TEXT
     if advanced:
@@ -132,22 +125,23 @@ def _credentials_schema(provider: Provider, *, advanced: bool) -> vol.Schema:
     return vol.Schema(fields)
 
 
-def _gateway_data(provider: Provider, user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The entry data from a credentials form: the provider and what was filled in."""
-    data: dict[str, Any] = {CONF_PROVIDER: provider.value}
-    for key in CREDENTIAL_KEYS:
+def _gateway_data(provider: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry data from a credentials form: the gateway and what was filled in."""
+    data: dict[str, Any] = {CONF_PROVIDER: provider}
+    types = {field.key: field.type for field in description_of(provider).fields}
+    for key in (*types, CONF_URL):
         value = user_input.get(key)
         if isinstance(value, str):
             value = value.strip()
         if value not in (None, ""):
-            data[key] = int(value) if key == CONF_PORT else value
+            data[key] = int(value) if types.get(key) is FieldType.NUMBER else value
     return data
 
 
 def _unique_id(client: SmsGateway, data: Mapping[str, Any]) -> str:
-    """One entry per gateway account (SMStele accounts are per host)."""
+    """One entry per gateway account (per host too, where the gateway says so)."""
     parts = [str(data[CONF_PROVIDER]), client.account_id]
-    if data[CONF_PROVIDER] == Provider.SMSTELE:
+    if client.description.per_host:
         # The host the client talks to, however it was given (host field or URL).
         parts.append(urlsplit(client.base_url).hostname or "")
     return ":".join(parts)
@@ -172,7 +166,7 @@ def _title(data: Mapping[str, Any]) -> str:
     return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
 
 
-def _check_sender(sender: str | None, provider: Provider | str, errors: dict[str, str]) -> None:
+def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> None:
     if not sender:
         if _capabilities(provider).sender_required:
             errors[CONF_SENDER] = "sender_required"
@@ -183,6 +177,38 @@ def _check_sender(sender: str | None, provider: Provider | str, errors: dict[str
         errors[CONF_SENDER] = "invalid_sender"
 
 
+def _minutes(minimum: int, maximum: int) -> NumberSelector:
+    """A number of minutes, typed in a box."""
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum, max=maximum, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+        )
+    )
+
+
+def _options_fields(caps: Capabilities) -> dict[vol.Marker, Any]:
+    """The options an account has: what its gateway can do decides which."""
+    sender_key = vol.Required if caps.sender_required else vol.Optional
+    fields: dict[vol.Marker, Any] = {
+        sender_key(CONF_SENDER): TEXT,
+        vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
+    }
+    if caps.balance:
+        fields |= {
+            vol.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): _minutes(
+                MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL
+            ),
+            vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
+                NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
+            ),
+        }
+    if caps.incoming:
+        fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = _minutes(
+            0, MAX_INCOMING_INTERVAL
+        )
+    return fields
+
+
 class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a gateway account."""
 
@@ -191,7 +217,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         """Start with no gateway picked."""
-        self._provider = Provider.SMSC
+        self._provider = ""
 
     @classmethod
     @callback
@@ -210,7 +236,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the gateway."""
         if user_input is not None:
-            self._provider = Provider(user_input[CONF_PROVIDER])
+            self._provider = user_input[CONF_PROVIDER]
             return await self.async_step_credentials()
         return self.async_show_form(
             step_id="user",
@@ -218,8 +244,11 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 {
                     vol.Required(CONF_PROVIDER): SelectSelector(
                         SelectSelectorConfig(
-                            options=[p.value for p in Provider],
-                            translation_key=CONF_PROVIDER,
+                            # Brand names: shown as each gateway declares its own.
+                            options=[
+                                SelectOptionDict(value=gateway_id, label=client.description.name)
+                                for gateway_id, client in CLIENTS.items()
+                            ],
                             mode=SelectSelectorMode.LIST,
                         )
                     )
@@ -239,7 +268,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             if client is not None:
                 await self.async_set_unique_id(_unique_id(client, data))
                 self._abort_if_unique_id_configured()
-                if self._provider is Provider.SMSC:
+                if description_of(self._provider).callbacks is not None:
                     data |= new_webhook_data()
                 return self.async_create_entry(
                     title=_title(data),
@@ -286,7 +315,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the credentials, the address or the default sender of an account."""
         entry = self._get_reconfigure_entry()
-        provider = Provider(entry.data[CONF_PROVIDER])
+        provider = entry.data[CONF_PROVIDER]
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _gateway_data(provider, user_input)
@@ -351,7 +380,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: Mapping[str, Any], sender: str | None, errors: dict[str, str]
     ) -> SmsGateway | None:
         """The client when the credentials work; else `errors` say why."""
-        provider = Provider(data[CONF_PROVIDER])
+        provider = data[CONF_PROVIDER]
         if sender is not None:  # None: the form has no sender (reauthentication)
             _check_sender(sender, provider, errors)
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
@@ -381,7 +410,7 @@ class RuSmsOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option."""
-        provider = Provider(self.config_entry.data[CONF_PROVIDER])
+        provider = self.config_entry.data[CONF_PROVIDER]
         errors: dict[str, str] = {}
         if user_input is not None:
             sender = (user_input.get(CONF_SENDER) or "").strip()
@@ -397,40 +426,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 if sender:
                     options[CONF_SENDER] = sender
                 return self.async_create_entry(data=options)
-        sender_key = vol.Required if _capabilities(provider).sender_required else vol.Optional
-        fields: dict[vol.Marker, Any] = {
-            sender_key(CONF_SENDER): TEXT,
-            vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
-        }
-        if _capabilities(provider).balance:
-            fields |= {
-                vol.Required(
-                    CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_BALANCE_INTERVAL,
-                        max=MAX_BALANCE_INTERVAL,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
-                    NumberSelectorConfig(min=0, step=0.01, mode=NumberSelectorMode.BOX)
-                ),
-            }
-        if _capabilities(provider).incoming:
-            fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = (
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=MAX_INCOMING_INTERVAL,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                )
-            )
+        fields = _options_fields(_capabilities(provider))
         url = ""
         if CONF_WEBHOOK_ID in self.config_entry.data:
             fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Final
 
-from .providers import Provider
-
 DOMAIN: Final = "ru_sms"
 
 CONF_PROVIDER: Final = "provider"
 CONF_SENDER: Final = "sender"
-CONF_SSL: Final = "ssl"
 CONF_PHONES: Final = "phones"
 CONF_BALANCE_INTERVAL: Final = "balance_interval"
 """Minutes between balance requests."""
 CONF_LOW_BALANCE: Final = "low_balance_threshold"
 CONF_TRANSLITERATE: Final = "transliterate"
 CONF_CALLBACKS: Final = "callbacks"
-"""SMSC.ru: the account posts delivery statuses to our webhook (polling drops to a safety net)."""
+"""The account posts delivery statuses to our webhook (polling drops to a safety net)."""
 CONF_INCOMING_INTERVAL: Final = "incoming_interval"
-"""Stream, Devino: minutes between asks for incoming messages (0: off)."""
+"""Minutes between asks for incoming messages (0: off), where the gateway reports them."""
 CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
 
 SUBENTRY_RECIPIENT: Final = "recipient"
@@ -31,17 +28,6 @@ DEFAULT_LOW_BALANCE: Final = 0.0
 DEFAULT_CURRENCY: Final = "RUB"
 DEFAULT_INCOMING_INTERVAL: Final = 0
 MAX_INCOMING_INTERVAL: Final = 24 * 60
-
-SMSTELE_DEFAULT_HOST: Final = "rexsmsc.rex400.ru"
-SMSTELE_DEFAULT_PORT: Final = 8882
-SMSTELE_PATH: Final = "/cgibin/"
-
-PROVIDER_NAMES: Final[dict[Provider, str]] = {
-    Provider.SMSC: "SMSC.ru",
-    Provider.SMSTELE: "SMStele (REX400)",
-    Provider.STREAM: "Stream Telecom",
-    Provider.DEVINO: "Devino Telecom",
-}
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_PHONES: Final = "phones"

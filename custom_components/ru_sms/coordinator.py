@@ -1,4 +1,4 @@
-"""Runtime data of an account and its balance coordinator."""
+"""Runtime data of an account, and the coordinators that poll its gateway."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from decimal import Decimal
 import logging
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_BALANCE_INTERVAL,
@@ -23,13 +24,17 @@ from .const import (
     DEFAULT_LOW_BALANCE,
     DOMAIN,
 )
-from .gateway import provider_name
+from .gateway import error_details, provider_name
+from .incoming import Inbox, IncomingPoller
 from .lookups import LookupWaiters
-from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError
-from .statistics import StatisticsCoordinator
+from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError, Statistics
 from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
+
+STATISTICS_PERIOD = timedelta(hours=24)
+"""The period the statistics sensors report: the last 24 hours, up to now."""
+STATISTICS_INTERVAL = timedelta(minutes=30)
 
 type RuSmsConfigEntry = ConfigEntry[RuSmsRuntimeData]
 
@@ -41,8 +46,12 @@ class RuSmsRuntimeData:
     client: SmsGateway
     balance: BalanceCoordinator | None
     tracker: MessageTracker
+    inbox: Inbox
+    """Incoming SMS, by polling or by callbacks: each reported once."""
+    incoming: IncomingPoller | None = None
+    """Asks for incoming SMS, where the gateway has them and the option is set."""
     lookups: LookupWaiters = field(default_factory=LookupWaiters)
-    """HLR answers posted to the webhook (SMSC.ru with callbacks)."""
+    """HLR answers posted to the webhook (callbacks on)."""
     statistics: StatisticsCoordinator | None = None
     """The last 24 hours' statistics, where the gateway reports them."""
 
@@ -63,27 +72,78 @@ def low_balance_issue_id(entry: ConfigEntry) -> str:
     return f"low_balance_{entry.entry_id}"
 
 
-class BalanceCoordinator(DataUpdateCoordinator[Balance]):
+class GatewayCoordinator[T](DataUpdateCoordinator[T]):
+    """Polls one thing of an account's gateway; maps the gateway's errors once for all.
+
+    Refused credentials start reauthentication; any other failure marks the data
+    unavailable with the coordinator's own message (`failed_key`), naming the gateway's
+    code and text.
+    """
+
+    config_entry: RuSmsConfigEntry
+    failed_key: str
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: RuSmsConfigEntry,
+        client: SmsGateway,
+        *,
+        what: str,
+        interval: timedelta,
+    ) -> None:
+        """Poll `client` every `interval`; `what` names the coordinator in the log."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            # The coordinator's log lines name it: say which account failed or recovered.
+            name=f"{DOMAIN} {what} of {entry.title}",
+            update_interval=interval,
+        )
+        self.client = client
+
+    @callback
+    def async_start(self) -> None:
+        """An entity was added: polled from the account's setup, nothing to start."""
+
+    async def _async_fetch(self) -> T:
+        """Ask the gateway."""
+        raise NotImplementedError
+
+    async def _async_update_data(self) -> T:
+        try:
+            return await self._async_fetch()
+        except AuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="authentication_failed",
+                translation_placeholders={
+                    "gateway": provider_name(self.client.provider),
+                    "error": error_details(err),
+                },
+            ) from err
+        except SmsGatewayError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=self.failed_key,
+                translation_placeholders={"error": error_details(err)},
+            ) from err
+
+
+class BalanceCoordinator(GatewayCoordinator[Balance]):
     """Polls an account's balance; a send that reports the new balance updates it too.
 
     It logs once when the gateway cannot be reached and once when it comes back (the
     coordinator's own behaviour), and keeps the low-balance repair issue in step.
     """
 
-    config_entry: RuSmsConfigEntry
+    failed_key = "balance_failed"
 
     def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
         """Poll at the interval the account's options set."""
         minutes = entry.options.get(CONF_BALANCE_INTERVAL, DEFAULT_BALANCE_INTERVAL)
-        super().__init__(
-            hass,
-            _LOGGER,
-            config_entry=entry,
-            # The coordinator's log lines name it: say which account failed or recovered.
-            name=f"{DOMAIN} balance of {entry.title}",
-            update_interval=timedelta(minutes=minutes),
-        )
-        self.client = client
+        super().__init__(hass, entry, client, what="balance", interval=timedelta(minutes=minutes))
 
     @property
     def threshold(self) -> float:
@@ -100,24 +160,8 @@ class BalanceCoordinator(DataUpdateCoordinator[Balance]):
         """Whether the balance is below the threshold (never with threshold 0)."""
         return self.threshold > 0 and self.data.amount < Decimal(str(self.threshold))
 
-    async def _async_update_data(self) -> Balance:
-        try:
-            return await self.client.balance()
-        except AuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="authentication_failed",
-                translation_placeholders={
-                    "gateway": provider_name(self.client.provider),
-                    "error": str(err),
-                },
-            ) from err
-        except SmsGatewayError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="balance_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+    async def _async_fetch(self) -> Balance:
+        return await self.client.balance()
 
     def async_set_balance(self, amount: Decimal) -> None:
         """Take the balance a send answer reported."""
@@ -143,3 +187,36 @@ class BalanceCoordinator(DataUpdateCoordinator[Balance]):
             )
         elif self.last_update_success:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+
+
+class StatisticsCoordinator(GatewayCoordinator[Statistics]):
+    """Polls the gateway's statistics of the last 24 hours while an entity wants them.
+
+    The sensors it feeds are disabled by default: it is created with the account but
+    asks nothing until one of them is added (`async_start`), and stops polling when none
+    is left (a coordinator without listeners schedules no refresh).
+    """
+
+    failed_key = "statistics_failed"
+
+    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
+        """Poll every 30 minutes, once started."""
+        super().__init__(hass, entry, client, what="statistics", interval=STATISTICS_INTERVAL)
+        self._started = False
+
+    @callback
+    def async_start(self) -> None:
+        """Fetch the first statistics, once, when the first entity is added.
+
+        In the background: a slow or failing gateway never holds up or fails the setup.
+        """
+        if self._started:
+            return
+        self._started = True
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"{self.name} first refresh"
+        )
+
+    async def _async_fetch(self) -> Statistics:
+        end = dt_util.utcnow()
+        return await self.client.statistics(end - STATISTICS_PERIOD, end)

@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_PHONES, CONF_PROVIDER, CONF_WEBHOOK_SECRET
 from .coordinator import RuSmsConfigEntry
+from .providers import description_of
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -38,6 +39,8 @@ async def async_get_config_entry_diagnostics(
     """
     runtime = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
     balance = None if runtime is None else runtime.balance
+    # Whatever the gateway declares secret, besides the usual names.
+    secret = {f.key for f in description_of(entry.data[CONF_PROVIDER]).fields if f.secret}
     return {
         "entry": async_redact_data(
             {
@@ -46,7 +49,7 @@ async def async_get_config_entry_diagnostics(
                 "version": entry.version,
                 "data": dict(entry.data),
             },
-            TO_REDACT,
+            TO_REDACT | secret,
         ),
         "options": dict(entry.options),
         "subentries": [

@@ -9,15 +9,16 @@ Home Assistant versions spell that link differently, and the subentry already ti
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_PROVIDER, DOMAIN
-from .coordinator import BalanceCoordinator, RuSmsConfigEntry, account_device_info
+from .coordinator import GatewayCoordinator, RuSmsConfigEntry, account_device_info
 from .gateway import provider_name
-from .statistics import StatisticsCoordinator
 
 
 class RecipientEntity(Entity):
@@ -46,18 +47,23 @@ class RecipientEntity(Entity):
         )
 
 
-class AccountEntity(CoordinatorEntity[BalanceCoordinator]):
-    """An entity of an account fed by its balance coordinator."""
+class AccountEntity[C: GatewayCoordinator[Any]](CoordinatorEntity[C]):
+    """An entity of an account fed by one of its coordinators (balance, statistics)."""
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: BalanceCoordinator, description: EntityDescription) -> None:
+    def __init__(self, coordinator: C, description: EntityDescription) -> None:
         """Put the entity on the account's device."""
         super().__init__(coordinator)
         self.entity_description = description
         entry = coordinator.config_entry
         self._attr_unique_id = f"{entry.entry_id}_{description.key}"
         self._attr_device_info = account_device_info(entry)
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the coordinator, and have it start if it waits for an entity."""
+        await super().async_added_to_hass()
+        self.coordinator.async_start()
 
 
 class AccountPushEntity(Entity):
@@ -72,22 +78,3 @@ class AccountPushEntity(Entity):
         self.entry = entry
         self._attr_unique_id = f"{entry.entry_id}_{description.key}"
         self._attr_device_info = account_device_info(entry)
-
-
-class StatisticsEntity(CoordinatorEntity[StatisticsCoordinator]):
-    """An entity of an account fed by its statistics coordinator (started when added)."""
-
-    _attr_has_entity_name = True
-
-    def __init__(self, coordinator: StatisticsCoordinator, description: EntityDescription) -> None:
-        """Put the entity on the account's device."""
-        super().__init__(coordinator)
-        self.entity_description = description
-        entry = coordinator.config_entry
-        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
-        self._attr_device_info = account_device_info(entry)
-
-    async def async_added_to_hass(self) -> None:
-        """Listen to the coordinator and have it fetch its first statistics."""
-        await super().async_added_to_hass()
-        self.coordinator.async_start()

@@ -7,17 +7,10 @@ The notify entities, the account's notify service and the actions all send throu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import (
-    CONF_API_KEY,
-    CONF_HOST,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_URL,
-    CONF_USERNAME,
-)
+from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -32,28 +25,20 @@ from .const import (
     ATTR_VALIDITY,
     CONF_PROVIDER,
     CONF_SENDER,
-    CONF_SSL,
     CONF_TRANSLITERATE,
     DOMAIN,
-    PROVIDER_NAMES,
-    SMSTELE_DEFAULT_PORT,
-    SMSTELE_PATH,
 )
 from .providers import (
     AuthenticationError,
-    Credentials,
+    ErrorKind,
     GatewayUnavailableError,
-    InvalidRecipientError,
-    InvalidSenderError,
-    MessageRejectedError,
-    NotSupportedError,
-    Provider,
     RateLimitedError,
     SendOptions,
     SendResult,
     SmsGateway,
     SmsGatewayError,
     create_client,
+    description_of,
 )
 from .providers.phone import mask_phone
 
@@ -63,92 +48,67 @@ if TYPE_CHECKING:
 PREPARE_IN_LOOP = 100
 """A send to more numbers than this is checked in a worker thread, off the event loop."""
 
-PROBLEM_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "sender_required": ("gateway",),
-    "flash": ("gateway",),
-    "recipient_local_time": ("gateway",),
-    "local_time_without_send_at": (),
-    "validity_too_short": (),
-    "validity_too_long": ("gateway", "max_hours"),
+ERROR_KEYS: dict[ErrorKind, str] = {
+    ErrorKind.AUTHENTICATION: "authentication_failed",
+    ErrorKind.INSUFFICIENT_FUNDS: "gateway_insufficient_funds",
+    ErrorKind.INVALID_RECIPIENT: "gateway_invalid_recipient",
+    ErrorKind.INVALID_SENDER: "gateway_invalid_sender",
+    ErrorKind.MESSAGE_REJECTED: "gateway_message_rejected",
+    ErrorKind.INVALID_REQUEST: "gateway_invalid_request",
+    ErrorKind.RATE_LIMITED: "rate_limited",
+    ErrorKind.UNAVAILABLE: "gateway_unavailable",
+    ErrorKind.NOT_SUPPORTED: "not_supported",
 }
-"""Send checks the client names (`SmsGatewayError.problem`) that have a message of their
-own (its translation key), with the placeholders of that message."""
+"""The message (translation key) of each kind of gateway failure."""
+MAY_HAVE_BEEN_SENT = "may_have_been_sent"
+"""The message of a send whose answer was lost: it may have gone through."""
+INVALID_OPTION = "invalid_option"
+"""The message of a refusal before any request that names no problem of its own."""
 
 
 def gateway_base_url(data: Mapping[str, Any]) -> str | None:
     """The base URL an entry's data points at (None: the gateway's own)."""
     if url := data.get(CONF_URL):
         return str(url)
-    if data[CONF_PROVIDER] == Provider.SMSTELE:
-        scheme = "https" if data.get(CONF_SSL, True) else "http"
-        port = data.get(CONF_PORT, SMSTELE_DEFAULT_PORT)
-        return f"{scheme}://{data[CONF_HOST]}:{port}{SMSTELE_PATH}"
-    return None
+    return description_of(data[CONF_PROVIDER]).base_url(data)
 
 
 def create_gateway(hass: HomeAssistant, data: Mapping[str, Any]) -> SmsGateway:
     """The client for an entry's data, on Home Assistant's shared session."""
-    credentials = Credentials(
-        login=data.get(CONF_USERNAME) or None,
-        password=data.get(CONF_PASSWORD) or None,
-        api_key=data.get(CONF_API_KEY) or None,
-    )
     return create_client(
-        Provider(data[CONF_PROVIDER]),
+        data[CONF_PROVIDER],
         async_get_clientsession(hass),
-        credentials,
+        description_of(data[CONF_PROVIDER]).credentials(data),
         base_url=gateway_base_url(data),
     )
 
 
-def provider_name(provider: Provider | str) -> str:
-    """The gateway's name as people know it."""
-    return PROVIDER_NAMES[Provider(provider)]
+def provider_name(provider: str) -> str:
+    """The gateway's name as people know it (its brand: not translated)."""
+    return description_of(provider).name
 
 
-def validation_error(err: SmsGatewayError, client: SmsGateway) -> ServiceValidationError:
-    """The translated error for input the client refused before any request."""
-    gateway = provider_name(client.provider)
-    if err.problem in PROBLEM_PLACEHOLDERS:
-        max_validity = client.capabilities.max_validity or timedelta(0)
-        values = {"gateway": gateway, "max_hours": f"{max_validity.total_seconds() / 3600:g}"}
+def error_details(err: SmsGatewayError) -> str:
+    """The gateway's own code and text, for the parentheses of a translated message.
+
+    Never a sentence of ours (it would be English in every language): without the
+    gateway's words, the kind of failure by its name (`GatewayTimeoutError`).
+    """
+    return err.details or type(err).__name__
+
+
+def validation_error(err: SmsGatewayError) -> ServiceValidationError:
+    """The translated error for something the client refused before any request."""
+    if err.problem is None:
         return ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key=err.problem,
-            translation_placeholders={
-                name: values[name] for name in PROBLEM_PLACEHOLDERS[err.problem]
-            },
-        )
-    if isinstance(err, InvalidRecipientError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_phone",
-            translation_placeholders={"numbers": ", ".join(err.phones) or "-"},
-        )
-    if isinstance(err, InvalidSenderError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_sender",
-            translation_placeholders={
-                "max_length": str(client.capabilities.max_sender_length),
-            },
-        )
-    if isinstance(err, MessageRejectedError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="message_too_long",
-            translation_placeholders={"limit": str(client.capabilities.max_text_length)},
-        )
-    if isinstance(err, NotSupportedError):
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="option_not_supported",
-            translation_placeholders={"gateway": gateway, "reason": str(err)},
+            translation_key=INVALID_OPTION,
+            translation_placeholders={"reason": error_details(err)},
         )
     return ServiceValidationError(
         translation_domain=DOMAIN,
-        translation_key="invalid_option",
-        translation_placeholders={"reason": str(err)},
+        translation_key=err.problem.value,
+        translation_placeholders=err.params,
     )
 
 
@@ -156,29 +116,20 @@ def gateway_error(
     hass: HomeAssistant, entry: RuSmsConfigEntry, err: SmsGatewayError
 ) -> HomeAssistantError:
     """The translated error for a gateway's failure; bad credentials start reauthentication."""
-    gateway = provider_name(entry.data[CONF_PROVIDER])
-    placeholders = {"gateway": gateway, "error": str(err)}
+    placeholders = {
+        "gateway": provider_name(entry.data[CONF_PROVIDER]),
+        "error": error_details(err),
+    }
+    key = ERROR_KEYS[err.kind]
     if isinstance(err, AuthenticationError):
         entry.async_start_reauth(hass)
-        key = "authentication_failed"
     elif isinstance(err, RateLimitedError):
-        key = "rate_limited"
         placeholders["retry_after"] = str(round(err.retry_after))
-    elif isinstance(err, GatewayUnavailableError):
-        key = "may_have_been_sent" if err.may_have_been_accepted else "gateway_unavailable"
-    elif isinstance(err, NotSupportedError):
-        key = "not_supported"
-    else:
-        key = f"gateway_{err.kind.value}"
+    elif isinstance(err, GatewayUnavailableError) and err.may_have_been_accepted:
+        key = MAY_HAVE_BEEN_SENT
     return HomeAssistantError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
-
-
-def check_message(message: str) -> None:
-    """Refuse an empty text before anything else."""
-    if not message or not message.strip():
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="empty_message")
 
 
 async def async_send(
@@ -188,15 +139,18 @@ async def async_send(
     message: str,
     options: SendOptions,
     *,
+    title: str | None = None,
     allow_rejected: bool = False,
 ) -> SendResult:
     """Send through an entry's gateway; every failure becomes a translated error.
 
-    Numbers the gateway refused raise too (naming them, masked), unless the caller
-    takes the per-number answer (`allow_rejected`). A send answer that carries the new
-    balance updates the balance sensor without another request.
+    The title, when given, goes on the line before the message. Numbers the gateway
+    refused raise too (naming them, masked), unless the caller takes the per-number
+    answer (`allow_rejected`). A send answer that carries the new balance updates the
+    balance sensor without another request.
     """
-    check_message(message)
+    if title:
+        message = f"{title}\n{message}"
     runtime = entry.runtime_data
     client = runtime.client
     phones = list(phones)
@@ -209,7 +163,7 @@ async def async_send(
         else:
             numbers, text = client.prepare(phones, message, options)
     except SmsGatewayError as err:
-        raise validation_error(err, client) from err
+        raise validation_error(err) from err
     try:
         result = await client.send_prepared(numbers, text, options)
     except SmsGatewayError as err:

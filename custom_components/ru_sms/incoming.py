@@ -1,9 +1,10 @@
-"""Incoming SMS: Stream and Devino are asked for them on a schedule.
+"""Incoming SMS: one inbox per account, fed by polling or by the gateway's callbacks.
 
-One `IncomingPoller` per account whose gateway reports incoming messages and whose
-`incoming_interval` option is set. Every interval it asks for the messages received since
-the end of the last successful window, and fires `ru_sms_incoming_sms` for each one not
-seen before.
+The `Inbox` reports each message once (`ru_sms_incoming_sms`), whichever route it came
+by: an `IncomingPoller` (where the gateway reports incoming messages and the account's
+`incoming_interval` option is set) or the webhook (where the gateway calls back). Every
+interval the poller asks for the messages received since the end of the last successful
+window.
 
 Windows overlap by `OVERLAP`, because a gateway may list a message a while after the time
 it stamps on it. The ids already reported, with their time, and the end of the last
@@ -15,6 +16,7 @@ A failed poll leaves the window where it was: the next one asks again from the s
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,10 @@ MAX_CATCH_UP = timedelta(hours=24)
 """After a long outage or downtime, the window reaches back this far at most."""
 MIN_INTERVAL = 1.0
 """Minutes: never asked more often."""
+SAVE_DELAY = 1.0
+"""Seconds before what a callback brought is written (a poll writes at once)."""
+MAX_SEEN = 5000
+"""Keys kept at most (callbacks alone never prune by window)."""
 
 
 def message_key(message: IncomingMessage) -> str:
@@ -57,26 +63,90 @@ def message_key(message: IncomingMessage) -> str:
     return f"msg:{message.phone}\x1f{message.text}\x1f{received}"
 
 
+class Inbox:
+    """An account's incoming SMS: each is reported once, whichever route it came by.
+
+    The keys of the messages reported (with their time) and the end of the poller's last
+    successful window are kept in Home Assistant's storage.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        """The inbox of `entry`; `async_load` reads what was reported before."""
+        self.hass = hass
+        self.entry = entry
+        self.window_end: datetime | None = None
+        """The end of the poller's last successful window."""
+        self.seen: dict[str, datetime] = {}
+        """Keys of the messages reported, with their time (received, else seen), oldest first."""
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
+
+    async def async_load(self) -> None:
+        """Read what was reported before."""
+        stored = await self._store.async_load() or {}
+        self.window_end = _parse(stored.get("window_end"))
+        seen = stored.get("seen")
+        for key, value in (seen if isinstance(seen, dict) else {}).items():
+            if (when := _parse(value)) is not None:
+                self.seen[str(key)] = when
+        self.prune()
+
+    async def async_save(self) -> None:
+        """Write at once: a message reported before a crash is not reported again."""
+        await self._store.async_save(self._data_to_save())
+
+    async def async_unload(self) -> None:
+        """Write what the account took, if anything (an account without it has no file)."""
+        if self.seen or self.window_end is not None:
+            await self.async_save()
+
+    @callback
+    def async_receive(self, messages: Iterable[IncomingMessage], now: datetime) -> int:
+        """Report the messages not reported before, oldest first; how many were new."""
+        fresh: list[IncomingMessage] = []
+        for message in messages:
+            key = message_key(message)
+            if key not in self.seen:
+                self.seen[key] = message.received_at or now
+                fresh.append(message)
+        while len(self.seen) > MAX_SEEN:
+            del self.seen[next(iter(self.seen))]
+        for message in sorted(fresh, key=lambda m: m.received_at or now):
+            async_fire_incoming_sms(self.hass, self.entry, message)
+        if fresh:
+            self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        return len(fresh)
+
+    def prune(self) -> None:
+        """Forget what no later window can return (they reach back `OVERLAP` at most)."""
+        if self.window_end is None:
+            return
+        limit = self.window_end - OVERLAP - PRUNE_MARGIN
+        self.seen = {key: when for key, when in self.seen.items() if when >= limit}
+
+    def _data_to_save(self) -> dict[str, Any]:
+        return {
+            "window_end": self.window_end.isoformat() if self.window_end else None,
+            "seen": {key: when.isoformat() for key, when in self.seen.items()},
+        }
+
+
 class IncomingPoller:
-    """Asks an account's gateway for incoming messages and reports each one once."""
+    """Asks an account's gateway for incoming messages and hands them to the inbox."""
 
     def __init__(
         self,
         hass: HomeAssistant,
         entry: ConfigEntry[Any],
         client: SmsGateway,
+        inbox: Inbox,
         interval: timedelta,
     ) -> None:
         """Poll `client` for `entry` every `interval`."""
         self.hass = hass
         self.entry = entry
         self.client = client
+        self.inbox = inbox
         self.interval = interval
-        self.window_end: datetime | None = None
-        """The end of the last successful window."""
-        self.seen: dict[str, datetime] = {}
-        """Keys of the messages reported, with their time (received, else seen)."""
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
         self._unsubs: list[CALLBACK_TYPE] = []
         self._task: asyncio.Task[None] | None = None
         self._streak = FailureStreak(
@@ -86,11 +156,10 @@ class IncomingPoller:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def async_start(self) -> None:
-        """Read what was reported before; poll once Home Assistant runs, then every interval.
+        """Poll once Home Assistant runs, then every interval.
 
         Events fired before then would reach no automation: they are not loaded yet.
         """
-        self._load(await self._store.async_load() or {})
         self._unsubs.append(async_at_started(self.hass, self._async_started))
 
     @callback
@@ -113,7 +182,7 @@ class IncomingPoller:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.wait([self._task])
-        await self._store.async_save(self._data_to_save())
+        await self.inbox.async_save()
 
     # -- polling ------------------------------------------------------------------------
 
@@ -128,10 +197,10 @@ class IncomingPoller:
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         """The period the next poll asks about."""
-        if self.window_end is None:
+        if self.inbox.window_end is None:
             start = now - FIRST_LOOKBACK
         else:
-            start = max(self.window_end - OVERLAP, now - MAX_CATCH_UP)
+            start = max(self.inbox.window_end - OVERLAP, now - MAX_CATCH_UP)
         # A clock set back (a device without a battery clock) must not make it empty.
         return min(start, now - OVERLAP), now
 
@@ -148,49 +217,18 @@ class IncomingPoller:
             self._streak.failed(err)
             return
         self._streak.succeeded()
-        fresh: list[IncomingMessage] = []
-        for message in messages:
-            key = message_key(message)
-            if key not in self.seen:
-                self.seen[key] = message.received_at or end
-                fresh.append(message)
-        self.window_end = end
-        self._prune()
-        for message in sorted(fresh, key=lambda m: m.received_at or end):
-            async_fire_incoming_sms(self.hass, self.entry, message)
+        fresh = self.inbox.async_receive(messages, end)
+        self.inbox.window_end = end
+        self.inbox.prune()
         _LOGGER.debug(
             "%s: %d incoming SMS from %s to %s, %d new",
             self.entry.title,
             len(messages),
             start.isoformat(),
             end.isoformat(),
-            len(fresh),
+            fresh,
         )
-        # Written at once: a message reported before a crash is not reported again.
-        await self._store.async_save(self._data_to_save())
-
-    # -- records ------------------------------------------------------------------------
-
-    def _prune(self) -> None:
-        """Forget what no later window can return (they reach back `OVERLAP` at most)."""
-        if self.window_end is None:
-            return
-        limit = self.window_end - OVERLAP - PRUNE_MARGIN
-        self.seen = {key: when for key, when in self.seen.items() if when >= limit}
-
-    def _load(self, stored: dict[str, Any]) -> None:
-        self.window_end = _parse(stored.get("window_end"))
-        seen = stored.get("seen")
-        for key, value in (seen if isinstance(seen, dict) else {}).items():
-            if (when := _parse(value)) is not None:
-                self.seen[str(key)] = when
-        self._prune()
-
-    def _data_to_save(self) -> dict[str, Any]:
-        return {
-            "window_end": self.window_end.isoformat() if self.window_end else None,
-            "seen": {key: when.isoformat() for key, when in self.seen.items()},
-        }
+        await self.inbox.async_save()
 
 
 def _parse(value: Any) -> datetime | None:
@@ -212,14 +250,14 @@ def storage_key(entry: ConfigEntry[Any]) -> str:
 
 
 async def async_setup_incoming(
-    hass: HomeAssistant, entry: ConfigEntry[Any], client: SmsGateway
+    hass: HomeAssistant, entry: ConfigEntry[Any], client: SmsGateway, inbox: Inbox
 ) -> IncomingPoller | None:
     """Start asking for incoming SMS where the gateway has them and the option is set."""
     minutes = entry.options.get(CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL)
     if not minutes or not client.capabilities.incoming:
         return None
     interval = timedelta(minutes=max(float(minutes), MIN_INTERVAL))
-    poller = IncomingPoller(hass, entry, client, interval)
+    poller = IncomingPoller(hass, entry, client, inbox, interval)
     await poller.async_start()
     entry.async_on_unload(poller.async_stop)
     return poller

@@ -1,4 +1,4 @@
-"""HLR answers that arrive later by callback (SMSC.ru), for `lookup_number` to wait on."""
+"""HLR answers that arrive later by callback, for `lookup_number` to wait on."""
 
 from __future__ import annotations
 

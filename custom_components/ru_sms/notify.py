@@ -28,11 +28,6 @@ PARALLEL_UPDATES = 0
 CONF_ENTRY_ID = "entry_id"
 
 
-def compose(message: str, title: str | None) -> str:
-    """The text of an SMS: the title, when given, goes on the line before the message."""
-    return f"{title}\n{message}" if title else message
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: RuSmsConfigEntry,
@@ -70,8 +65,9 @@ class RecipientNotifyEntity(RecipientEntity, NotifyEntity):
             self.hass,
             self.entry,
             self.phones,
-            compose(message, title),
+            message,
             send_options(self.entry.options, {}),
+            title=title,
         )
 
 
@@ -132,6 +128,7 @@ class AccountNotificationService(BaseNotificationService):
             self.hass,
             self.entry,
             targets,
-            compose(message, kwargs.get(ATTR_TITLE)),
+            message,
             send_options(self.entry.options, fields),
+            title=kwargs.get(ATTR_TITLE),
         )

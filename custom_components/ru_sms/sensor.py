@@ -3,7 +3,7 @@
 - balance (gateways that report one), from the balance coordinator;
 - last message, per recipient and per account, and messages in flight, from the message
   tracker (pushed on every change, kept across restarts by the tracker's store);
-- messages sent and delivery ratio over the last 24 hours (Stream, Devino), disabled by
+- messages sent and delivery ratio over the last 24 hours (where the gateway reports them), disabled by
   default, from the statistics coordinator.
 """
 
@@ -26,10 +26,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SUBENTRY_RECIPIENT
-from .coordinator import RuSmsConfigEntry
-from .entity import AccountEntity, AccountPushEntity, RecipientEntity, StatisticsEntity
+from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordinator
+from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .providers import DeliveryState, Statistics
-from .tracker import MessageTracker, describe
+from .status import MessageStatus
+from .tracker import MessageTracker
 
 PARALLEL_UPDATES = 0
 
@@ -104,7 +105,7 @@ async def async_setup_entry(
         )
 
 
-class BalanceSensor(AccountEntity, SensorEntity):
+class BalanceSensor(AccountEntity[BalanceCoordinator], SensorEntity):
     """The money left on the account, in the gateway's currency."""
 
     @property
@@ -158,9 +159,7 @@ class LastMessageSensor(TrackerSensor):
         message = self.tracker.last_message(self.recipient_id)
         if message is None:
             return {}
-        attributes = describe(message)
-        del attributes["state"]  # it is the sensor's state
-        return attributes
+        return MessageStatus.of_message(message).as_attributes()
 
 
 class RecipientLastMessageSensor(RecipientEntity, LastMessageSensor):
@@ -190,7 +189,7 @@ class InFlightSensor(AccountPushEntity, TrackerSensor):
         return self.tracker.in_flight
 
 
-class StatisticsSensor(StatisticsEntity, SensorEntity):
+class StatisticsSensor(AccountEntity[StatisticsCoordinator], SensorEntity):
     """A figure of the gateway's statistics of the last 24 hours."""
 
     entity_description: StatisticsSensorEntityDescription

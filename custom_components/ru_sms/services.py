@@ -38,15 +38,15 @@ from .const import (
 from .coordinator import RuSmsConfigEntry
 from .gateway import async_send, gateway_error, provider_name, send_options, validation_error
 from .providers import (
-    DeliveryStatus,
     LookupResult,
     MessageRef,
-    Provider,
     SendResult,
     SmsGatewayError,
+    StatusMode,
     normalize_phones,
 )
 from .schema import vol
+from .status import MessageStatus
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
@@ -83,18 +83,8 @@ GET_STATUS_SCHEMA = vol.Schema(
     }
 )
 
-LOOKUP_POLL_DELAYS: dict[Provider, tuple[float, ...]] = {
-    # SMSC answers a lookup in seconds but takes one status list request a minute.
-    Provider.SMSC: (5.0, 61.0),
-    Provider.STREAM: (2.0, 3.0, 5.0, 10.0, 10.0),
-}
-"""Seconds between asks for the answers of lookups that answer later (bounded wait)."""
 LOOKUP_CALLBACK_WAIT = 30.0
-"""Seconds to wait for lookup answers posted to the webhook (SMSC.ru with callbacks)."""
-
-ID_PER_NUMBER = frozenset({Provider.STREAM, Provider.DEVINO})
-"""Gateways whose message id names one number's segment: phones add nothing to a status
-request (asking per id and number would repeat each request once per number)."""
+"""Seconds to wait for lookup answers posted to the webhook (callbacks on)."""
 
 
 @callback
@@ -161,15 +151,13 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     phones += _recipient_phones(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
-    message: str = call.data[ATTR_MESSAGE]
-    if title := call.data.get(ATTR_TITLE):
-        message = f"{title}\n{message}"
     result = await async_send(
         call.hass,
         entry,
         phones,
-        message,
+        call.data[ATTR_MESSAGE],
         send_options(entry.options, call.data),
+        title=call.data.get(ATTR_TITLE),
         allow_rejected=call.return_response,
     )
     return _send_response(entry, result) if call.return_response else None
@@ -216,13 +204,13 @@ async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
     try:
         phones = normalize_phones(call.data[ATTR_PHONES])
     except SmsGatewayError as err:
-        raise validation_error(err, client) from err
+        raise validation_error(err) from err
     try:
         results = await client.lookup(phones)
         if entry.runtime_data.tracker.callbacks:
             # The answers come to the webhook: wait for them, then ask for the rest.
             results = await entry.runtime_data.lookups.async_wait(results, LOOKUP_CALLBACK_WAIT)
-        for delay in LOOKUP_POLL_DELAYS.get(client.provider, ()):
+        for delay in client.description.lookup_wait:
             if all(r.is_final for r in results):
                 break
             await asyncio.sleep(delay)
@@ -263,29 +251,15 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
         try:
             numbers = normalize_phones(raw_phones)
         except SmsGatewayError as err:
-            raise validation_error(err, client) from err
-        if client.provider not in ID_PER_NUMBER:
+            raise validation_error(err) from err
+        # Where an id names one number's segment, numbers would only repeat each request.
+        if client.description.status.mode is not StatusMode.SEGMENT:
             phones = numbers
-    elif client.provider is Provider.SMSC:
-        # SMSC finds a message by its id and number together.
+    elif client.description.status.needs_phone:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="phone_required")
     refs = [MessageRef(message_id=i, phone=p) for i in ids for p in phones]
     try:
         statuses = await client.delivery_status(refs)
     except SmsGatewayError as err:
         raise gateway_error(call.hass, entry, err) from err
-    return {"statuses": [_status_response(s) for s in statuses]}
-
-
-def _status_response(status: DeliveryStatus) -> dict[str, Any]:
-    return {
-        "message_id": status.message_id,
-        "phone": status.phone or None,
-        "state": status.state.value,
-        "final": status.state.is_final,
-        "raw_code": status.raw_code,
-        "raw_text": status.raw_text,
-        "error_code": status.error_code,
-        "updated_at": status.updated_at.isoformat() if status.updated_at else None,
-        "cost": _money(status.cost),
-    }
+    return {"statuses": [MessageStatus.of_answer(s).as_response() for s in statuses]}

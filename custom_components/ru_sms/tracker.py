@@ -40,15 +40,17 @@ from .providers import (
     DeliveryState,
     DeliveryStatus,
     MessageRef,
-    Provider,
     RateLimitedError,
     RecipientResult,
     SendOptions,
     SendResult,
     SmsGateway,
     SmsGatewayError,
+    StatusMode,
     combine_states,
 )
+from .providers.phone import phone_digits
+from .status import MessageStatus
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
@@ -73,21 +75,15 @@ BACKOFF: tuple[float, ...] = (10, 50, 120, 300, 600)
 
 Most messages are final within a minute or two: after that the pace drops quickly."""
 BACKOFF_TAIL = 900.0
-LIST_POLL_INTERVAL = 60.0
-"""SMSC.ru: one status list request (all pending messages) a minute at most."""
-LIST_POLL_FIRST = 15.0
-"""SMSC.ru: the first look after a send (most messages are delivered within seconds)."""
 SAFETY_NET_INTERVAL = 900.0
 """With status callbacks on, polling only catches what a lost callback missed."""
 ERROR_RETRY = 300.0
 """Seconds before asking again after the gateway refused our credentials."""
 
-LIST_POLLING = frozenset({Provider.SMSC})
-"""Gateways answered best by one request about every pending message."""
 RECENT_VIEWS = 64
 """Messages kept decoded after use (the latest ones, which the sensors show)."""
 LIST_POLL_MAX = 1000
-"""SMSC.ru: the most messages one status list request names."""
+"""The most messages one status list request names (the largest list a gateway takes)."""
 STEP = 100
 """Records a bulk send or poll handles (and announces) between two turns of the loop:
 each costs some 0.1 ms, most of it the event and the event entity's state."""
@@ -127,17 +123,30 @@ class Pacing:
     """
 
     list_polling: bool
-    """One request answers about every pending message (a minute apart at least)."""
+    """One request answers about every pending message (`min_interval` apart at least)."""
     callbacks: bool
     """The gateway reports states itself; polls are only a safety net."""
+    min_interval: float = 0.0
+    """Seconds the gateway documents between two status requests."""
+    first_after: float | None = None
+    """Seconds after a send before the first look, when the gateway sets the pace."""
+
+    @classmethod
+    def of(cls, client: SmsGateway, *, callbacks: bool) -> Pacing:
+        """The pacing of an account, from its gateway's declared status policy."""
+        status = client.description.status
+        return cls(
+            list_polling=status.mode is StatusMode.LIST,
+            callbacks=callbacks,
+            min_interval=status.min_interval,
+            first_after=status.first_after,
+        )
 
     def first(self, start: datetime) -> datetime:
         """The first look at a message that goes out at `start`."""
         if self.callbacks:
             return start + timedelta(seconds=SAFETY_NET_INTERVAL)
-        if self.list_polling:
-            return start + timedelta(seconds=LIST_POLL_FIRST)
-        return start + timedelta(seconds=BACKOFF[0])
+        return start + timedelta(seconds=self.first_after or BACKOFF[0])
 
     def following(self, polls: int, now: datetime) -> datetime:
         """The look after the `polls`-th one, made `now`."""
@@ -146,15 +155,15 @@ class Pacing:
         step = BACKOFF[polls] if polls < len(BACKOFF) else BACKOFF_TAIL
         if self.list_polling:
             # One request answers for every pending message: each still backs off, but
-            # none is asked sooner than the gateway's minute.
-            step = max(step, LIST_POLL_INTERVAL)
+            # none is asked sooner than the gateway allows.
+            step = max(step, self.min_interval)
         return now + timedelta(seconds=step)
 
     def earliest(self, due: float, last_list_poll: datetime | None) -> float:
         """When a request about something due at `due` may go out."""
         if self.list_polling and last_list_poll is not None:
-            # Never two list requests within a minute, whatever became due.
-            return max(due, last_list_poll.timestamp() + LIST_POLL_INTERVAL)
+            # Never two list requests closer than the gateway allows, whatever became due.
+            return max(due, last_list_poll.timestamp() + self.min_interval)
         return due
 
     @staticmethod
@@ -655,7 +664,7 @@ class MessageTracker:
         self.entry = entry
         self.client = client
         self.callbacks = callbacks
-        self.pacing = Pacing(list_polling=client.provider in LIST_POLLING, callbacks=callbacks)
+        self.pacing = Pacing.of(client, callbacks=callbacks)
         self._index = _Index()
         self._views: weakref.WeakValueDictionary[str, TrackedMessage] = (
             weakref.WeakValueDictionary()
@@ -688,7 +697,7 @@ class MessageTracker:
         )
         for _ in range(dropped):
             _LOGGER.warning("%s: dropping an unreadable delivery record", self.entry.title)
-        # A restart must not break SMSC.ru's one list request a minute.
+        # A restart must not break a list gateway's pace.
         try:
             self._last_list_poll = _read_time(data.get("last_list_poll"))
         except TypeError, ValueError:
@@ -778,7 +787,7 @@ class MessageTracker:
         # A batch of segment reports is one change of each message.
         working: dict[str, tuple[TrackedMessage, tuple[Any, ...]]] = {}
         for status in statuses:
-            key = index.find(status.message_id, _digits(status.phone))
+            key = index.find(status.message_id, phone_digits(status.phone))
             if key is None and not status.phone:
                 # A report without its number names the message by id alone: only
                 # when that id is one number's (on SMSC.ru one id covers a whole send).
@@ -861,20 +870,9 @@ class MessageTracker:
         async_fire_message_status(
             self.hass,
             self.entry,
-            {
-                "config_entry_id": self.entry.entry_id,
-                "account": self.entry.title,
-                "recipient": recipient.title if recipient else None,
-                "number": message.phone,
-                "message_id": message.message_id,
-                "message_ids": list(message.message_ids),
-                "state": str(message.state),
-                "final": message.is_final,
-                "raw_code": message.raw_code,
-                "raw_text": message.raw_text,
-                "error_code": message.error_code,
-                "cost": message.cost,
-            },
+            MessageStatus.of_message(message).as_event(
+                self.entry.entry_id, self.entry.title, recipient.title if recipient else None
+            ),
         )
 
     def _changed(self) -> None:
@@ -978,7 +976,7 @@ class MessageTracker:
             return  # what was due has moved since
         asked = due_keys
         if self.pacing.list_polling:
-            # SMSC.ru: one request about every pending message (the due ones decided
+            # A list gateway: one request about every pending message (the due ones decided
             # the time, and go first); a message not due yet (sent later, or at a later
             # time) keeps its pace. A list names so many: the rest wait their turn.
             for key in due_keys[LIST_POLL_MAX:]:
@@ -1158,22 +1156,3 @@ def _combined(message: TrackedMessage) -> DeliveryState:
         else:
             states.append(DeliveryState.SENT if probe.state.is_final else probe.state)
     return combine_states(states)
-
-
-def describe(message: TrackedMessage) -> dict[str, Any]:
-    """A tracked message for attributes and responses."""
-    return {
-        "number": message.phone,
-        "message_id": message.message_id,
-        "state": str(message.state),
-        "sent_at": message.sent_at.isoformat(),
-        "delivered_at": message.delivered_at.isoformat() if message.delivered_at else None,
-        "error": message.raw_text if message.state is DeliveryState.FAILED else None,
-        "error_code": message.error_code,
-        "cost": message.cost,
-    }
-
-
-def _digits(phone: str) -> str:
-    """A number as the tracker keeps it (digits only: reports may carry a `+`)."""
-    return "".join(c for c in phone if c.isdigit())

@@ -1,11 +1,11 @@
-"""SMSC.ru callbacks: delivery statuses, incoming SMS and HLR answers posted to a webhook.
+"""Gateway callbacks: delivery statuses, incoming SMS and HLR answers posted to a webhook.
 
-Each SMSC account has a webhook id and a secret, made when the account is added. The URL
-to paste into SMSC's settings (`callback_url`) asks for JSON in UTF-8 and a signature:
-with `md5=<secret>` in the URL, SMSC replaces the secret by the md5 of
-`id:phone:status:<secret>` (statuses) or `phone:mes:to:<secret>` (incoming SMS). What is
-unsigned or wrongly signed is refused with 404, which SMSC does not retry (anything but
-200 or 404 makes it try again every 4 minutes, 50 times).
+Each account of a gateway that calls back (its description's `callbacks`) has a webhook
+id and a secret, made when the account is added. The URL to paste into the gateway's
+settings (`callback_url`) carries what the gateway's description asks for (SMSC.ru: JSON
+in UTF-8 and a signature made with the secret). What is unsigned or wrongly signed is
+refused with 404, which SMSC does not retry (anything but 200 or 404 makes it try again
+every 4 minutes, 50 times).
 """
 
 from __future__ import annotations
@@ -23,30 +23,21 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError, get_url
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.util import dt as dt_util
 
-from .const import CONF_WEBHOOK_SECRET, DOMAIN
+from .const import CONF_PROVIDER, CONF_WEBHOOK_SECRET, DOMAIN
 from .coordinator import RuSmsConfigEntry
-from .events import async_fire_incoming_sms
-from .providers.smsc import (
-    callback_kind,
-    callback_signature_ok,
-    parse_callback_incoming,
-    parse_callback_lookup,
-    parse_callback_status,
-)
+from .providers import CallbackSpec, DeliveryStatus, IncomingMessage, LookupResult, description_of
 
 _LOGGER = logging.getLogger(__name__)
 
-SEEN_INCOMING: HassKey[dict[str, dict[str, None]]] = HassKey(f"{DOMAIN}_seen_incoming")
-"""Ids of the incoming SMS each account's webhook took lately (oldest first)."""
-MAX_SEEN_INCOMING = 500
-CALLBACK_QUERY = "fmt=3&charset=utf-8"
-"""JSON in UTF-8 (SMSC's default is windows-1251 form fields)."""
+
+def _spec(entry: RuSmsConfigEntry) -> CallbackSpec | None:
+    return description_of(entry.data[CONF_PROVIDER]).callbacks
 
 
 def new_webhook_data() -> dict[str, str]:
-    """A webhook id and a signing secret for a new SMSC account."""
+    """A webhook id and a signing secret for a new account of a gateway that calls back."""
     # SMSC takes Latin letters, digits, '-' and '_' in the secret.
     return {
         CONF_WEBHOOK_ID: webhook.async_generate_id(),
@@ -55,15 +46,18 @@ def new_webhook_data() -> dict[str, str]:
 
 
 def callback_url(hass: HomeAssistant, entry: RuSmsConfigEntry) -> str | None:
-    """The exact URL to paste into SMSC's settings; None without a URL SMSC can reach."""
+    """The exact URL to paste into the gateway's settings; None without one it can reach."""
+    spec = _spec(entry)
+    if spec is None:  # pragma: no cover - only accounts that call back have a webhook
+        return None
     try:
-        # SMSC calls from the internet: Home Assistant's external URL or its Home
+        # The gateway calls from the internet: Home Assistant's external URL or its Home
         # Assistant Cloud (remote UI) address; an address of the home network is useless.
         base = get_url(hass, allow_internal=False, allow_ip=True, prefer_external=True)
     except NoURLAvailableError:
         return None
     path = webhook.async_generate_path(entry.data[CONF_WEBHOOK_ID])
-    return f"{base}{path}?{CALLBACK_QUERY}&md5={entry.data[CONF_WEBHOOK_SECRET]}"
+    return f"{base}{path}?{spec.query.format(secret=entry.data[CONF_WEBHOOK_SECRET])}"
 
 
 @callback
@@ -73,7 +67,7 @@ def async_register(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
     webhook.async_register(
         hass,
         DOMAIN,
-        f"SMSC.ru callbacks of {entry.title}",
+        f"{description_of(entry.data[CONF_PROVIDER]).name} callbacks of {entry.title}",
         webhook_id,
         _async_handle,
         allowed_methods=["POST"],
@@ -89,7 +83,7 @@ def _entry_for(hass: HomeAssistant, webhook_id: str) -> RuSmsConfigEntry | None:
 
 
 async def _read(request: web.Request) -> Mapping[str, Any]:
-    """The posted fields: JSON (`fmt=3`) or a form, whichever SMSC sent."""
+    """The posted fields: JSON or a form, whichever the gateway sent."""
     # The URL asks for UTF-8; anything else cannot carry a valid signature of its text.
     body = (await request.read()).decode("utf-8", errors="replace")
     try:
@@ -103,10 +97,11 @@ async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Reque
     """Verify and take one callback."""
     entry = _entry_for(hass, webhook_id)
     data = await _read(request)
-    if entry is None or not callback_signature_ok(data, entry.data[CONF_WEBHOOK_SECRET]):
+    spec = None if entry is None else _spec(entry)
+    if entry is None or spec is None or not spec.verify(data, entry.data[CONF_WEBHOOK_SECRET]):
         _LOGGER.warning(
-            "Refused an SMSC.ru callback without a valid signature (check the URL in "
-            "SMSC's settings against the one in the account's options)"
+            "Refused a gateway callback without a valid signature (check the URL in "
+            "the gateway's settings against the one in the account's options)"
         )
         return web.Response(status=404)
     if entry.state is not ConfigEntryState.LOADED:
@@ -114,20 +109,14 @@ async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Reque
         # or 404, and by then the account is running.
         return web.Response(status=503)
     runtime = entry.runtime_data
-    match callback_kind(data):
-        case "incoming":
-            message = parse_callback_incoming(data)
+    match spec.parse(data):
+        case IncomingMessage() as message:
             # A repeated post (SMSC retries what it did not see answered) fires once.
-            seen = hass.data.setdefault(SEEN_INCOMING, {}).setdefault(entry.entry_id, {})
-            if not message.message_id or message.message_id not in seen:
-                seen[message.message_id] = None
-                while len(seen) > MAX_SEEN_INCOMING:
-                    del seen[next(iter(seen))]
-                async_fire_incoming_sms(hass, entry, message)
-        case "lookup":
-            runtime.lookups.async_set(parse_callback_lookup(data))
-        case "status":
-            runtime.tracker.async_apply([parse_callback_status(data)])
+            runtime.inbox.async_receive([message], dt_util.utcnow())
+        case LookupResult() as result:
+            runtime.lookups.async_set(result)
+        case DeliveryStatus() as status:
+            runtime.tracker.async_apply([status])
         case _:
-            _LOGGER.debug("Ignoring an SMSC.ru callback of another kind")
+            _LOGGER.debug("Ignoring a callback of another kind")
     return web.Response(text="OK")

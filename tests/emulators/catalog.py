@@ -5,6 +5,7 @@ Shared by the integration tests, `scripts/benchmark` and `scripts/develop`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from custom_components.ru_sms.providers.models import Credentials, Provider
@@ -17,24 +18,80 @@ from tests.emulators.stream import StreamEmulator
 
 @dataclass(frozen=True, slots=True)
 class EmulatedAccount:
-    """An emulator class and the account it knows."""
+    """An emulator class, the account it knows, and where its requests go."""
 
     emulator: type[EmulatedGateway]
     credentials: Credentials
     sender: str
+    slug: str
+    """The slug of the test entry's title (`notify.<slug>`, `sensor.<slug>_balance`)."""
+    check_path: str
+    """Where the credentials check goes."""
+    send_paths: tuple[str, ...]
+    fields: tuple[str, str, str]
+    """The form fields of a send: text, sender, phones."""
+    status_path: str
+    balance_path: str | None = None
+    incoming_path: str | None = None
+    statistics_path: str | None = None
 
 
 ACCOUNTS: dict[Provider, EmulatedAccount] = {
     Provider.SMSC: EmulatedAccount(
-        SmscEmulator, Credentials(login="alerts", password="s3cret-pass"), "HomeAlert"
+        SmscEmulator,
+        Credentials(login="alerts", password="s3cret-pass"),
+        "HomeAlert",
+        slug="smsc_alerts",
+        check_path="balance.php",
+        send_paths=("send.php",),
+        fields=("mes", "sender", "phones"),
+        status_path="/sys/status.php",
+        balance_path="balance.php",
     ),
     Provider.SMSTELE: EmulatedAccount(
-        SmsteleEmulator, Credentials(login="test:http", password="~test123"), "ALERTS"
+        SmsteleEmulator,
+        Credentials(login="test:http", password="~test123"),
+        "ALERTS",
+        slug="smstele_test_http",
+        check_path="status",
+        send_paths=("sendsms",),
+        fields=("mes", "sender", "phones"),
+        status_path="/cgibin/status",
     ),
     Provider.STREAM: EmulatedAccount(
-        StreamEmulator, Credentials(login="user", password="secret-pass"), "ALERTS"
+        StreamEmulator,
+        Credentials(login="user", password="secret-pass"),
+        "ALERTS",
+        slug="stream_user",
+        check_path="Session/session.php",
+        send_paths=("Send/SendSms/", "Send/SendBulk/", "Send/SendByTime/"),
+        fields=("data", "sourceAddress", "destinationAddress"),
+        status_path="/rest/State/state.php",
+        balance_path="balance.php",
+        incoming_path="Incoming/",
+        statistics_path="Statistic/",
     ),
     Provider.DEVINO: EmulatedAccount(
-        DevinoEmulator, Credentials(login="user", password="secret-pass"), "ALERTS"
+        DevinoEmulator,
+        Credentials(login="user", password="secret-pass"),
+        "ALERTS",
+        slug="devino_user",
+        check_path="user/sessionid",
+        send_paths=("Sms/Send", "Sms/SendBulk", "Sms/SendByTimeZone"),
+        fields=("Data", "SourceAddress", "DestinationAddress"),
+        status_path="/rest/Sms/State",
+        balance_path="User/Balance",
+        incoming_path="Sms/In",
+        statistics_path="Sms/Statistics",
     ),
 }
+"""Every emulated gateway: the tests' per-gateway facts are read from here, once."""
+
+
+def by_gateway[T](read: Callable[[EmulatedAccount], T | None]) -> dict[Provider, T]:
+    """A fact of every emulated gateway that has it (`by_gateway(lambda a: a.balance_path)`)."""
+    return {
+        provider: value
+        for provider, account in ACCOUNTS.items()
+        if (value := read(account)) is not None
+    }

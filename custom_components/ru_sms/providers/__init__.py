@@ -9,6 +9,15 @@ from __future__ import annotations
 import aiohttp
 
 from .base import SmsGateway
+from .description import (
+    AccountField,
+    CallbackSpec,
+    FieldType,
+    GatewayDescription,
+    RateLimit,
+    StatusMode,
+    StatusPolicy,
+)
 from .devino import DevinoClient
 from .errors import (
     AuthenticationError,
@@ -49,36 +58,61 @@ from .smsc import SmscClient
 from .smstele import SmsteleClient
 from .stream import StreamClient
 
-CLIENTS: dict[Provider, type[SmsGateway]] = {
-    Provider.SMSC: SmscClient,
-    Provider.SMSTELE: SmsteleClient,
-    Provider.STREAM: StreamClient,
-    Provider.DEVINO: DevinoClient,
-}
+CLIENTS: dict[str, type[SmsGateway]] = {}
+"""Every known gateway's client class, by its description's id (in the picker's order)."""
+
+
+def register[C: type[SmsGateway]](client: C) -> C:
+    """Make a gateway known: its client class, found by its description's id."""
+    CLIENTS[client.description.id] = client
+    return client
+
+
+def unregister(gateway_id: str) -> None:
+    """Forget a gateway (tests that register one of their own)."""
+    CLIENTS.pop(gateway_id, None)
+
+
+def client_class(gateway_id: str) -> type[SmsGateway]:
+    """The client class of a gateway id (KeyError for an unknown one)."""
+    return CLIENTS[gateway_id]
+
+
+def description_of(gateway_id: str) -> GatewayDescription:
+    """What a gateway declares about itself."""
+    return CLIENTS[gateway_id].description
+
+
+for _client in (SmscClient, SmsteleClient, StreamClient, DevinoClient):
+    register(_client)
 
 
 def create_client(
-    provider: Provider,
+    provider: str,
     session: aiohttp.ClientSession,
     credentials: Credentials,
     *,
     base_url: str | None = None,
 ) -> SmsGateway:
-    """The client for `provider`, on the caller's session."""
+    """The client for gateway id `provider`, on the caller's session."""
     return CLIENTS[provider](session, credentials, base_url=base_url)
 
 
 __all__ = [
     "CLIENTS",
+    "AccountField",
     "AuthenticationError",
     "Balance",
+    "CallbackSpec",
     "Capabilities",
     "Credentials",
     "DeliveryState",
     "DeliveryStatus",
     "DevinoClient",
     "ErrorKind",
+    "FieldType",
     "GatewayConnectionError",
+    "GatewayDescription",
     "GatewayResponseError",
     "GatewayTimeoutError",
     "GatewayUnavailableError",
@@ -93,6 +127,7 @@ __all__ = [
     "MessageRejectedError",
     "NotSupportedError",
     "Provider",
+    "RateLimit",
     "RateLimitedError",
     "RecipientResult",
     "SendOptions",
@@ -102,10 +137,16 @@ __all__ = [
     "SmscClient",
     "SmsteleClient",
     "Statistics",
+    "StatusMode",
+    "StatusPolicy",
     "StreamClient",
+    "client_class",
     "combine_states",
     "count_segments",
     "create_client",
+    "description_of",
     "normalize_phone",
     "normalize_phones",
+    "register",
+    "unregister",
 ]

@@ -6,7 +6,6 @@ from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from functools import partial
 import hashlib
 import logging
@@ -15,12 +14,14 @@ from typing import ClassVar
 
 import aiohttp
 
+from .description import GatewayDescription
 from .errors import (
     GatewayUnavailableError,
     InvalidRequestError,
     InvalidSenderError,
     MessageRejectedError,
     NotSupportedError,
+    SendProblem,
     SmsGatewayError,
 )
 from .http import HttpAnswer, post_form
@@ -32,7 +33,6 @@ from .models import (
     IncomingMessage,
     LookupResult,
     MessageRef,
-    Provider,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -61,7 +61,7 @@ class SmsGateway(ABC):
     instance (out of its repr) and travel only in POST bodies.
     """
 
-    provider: ClassVar[Provider]
+    description: ClassVar[GatewayDescription]
     capabilities: ClassVar[Capabilities]
     default_base_url: ClassVar[str]
     max_recipients_per_request: ClassVar[int] = 1000
@@ -92,6 +92,11 @@ class SmsGateway(ABC):
     def __repr__(self) -> str:
         """Say which gateway and address, never the credentials."""
         return f"<{type(self).__name__} {self._base_url}>"
+
+    @property
+    def provider(self) -> str:
+        """The gateway's id (its description's)."""
+        return self.description.id
 
     @property
     def base_url(self) -> str:
@@ -134,25 +139,14 @@ class SmsGateway(ABC):
         """`send` for what `prepare` returned (a caller that checked first checks once)."""
         size = max(1, self._chunk_size(options))
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
-        outcomes = await self._bounded(
-            [partial(self._send_chunk, chunk, text, options) for chunk in chunks]
+        outcomes = await self._fan_out(
+            chunks,
+            partial(self._send_chunk, text=text, options=options),
+            lambda chunk, err: SendResult(recipients=tuple(_rejected(chunk, err))),
         )
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if len(failures) == len(outcomes):
-            raise failures[0]
-        recipients: list[RecipientResult] = []
-        balances: list[Decimal] = []
-        for chunk, outcome in zip(chunks, outcomes, strict=True):
-            if isinstance(outcome, SmsGatewayError):
-                recipients.extend(_rejected(chunk, outcome))
-                continue
-            if isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
-                raise outcome
-            recipients.extend(outcome.recipients)
-            if outcome.balance is not None:
-                balances.append(outcome.balance)
+        balances = [o.balance for o in outcomes if o.balance is not None]
         return SendResult(
-            recipients=tuple(recipients),
+            recipients=tuple(r for outcome in outcomes for r in outcome.recipients),
             client_message_id=options.client_message_id,
             # Requests run side by side: the lowest balance reported is the latest.
             balance=min(balances) if balances else None,
@@ -167,6 +161,10 @@ class SmsGateway(ABC):
         `InvalidSenderError`, `InvalidRequestError`, `NotSupportedError`,
         `MessageRejectedError` for a text that is too long).
         """
+        if not text or not text.strip():
+            raise self._refuse(
+                InvalidRequestError, "The message is empty", SendProblem.EMPTY_MESSAGE
+            )
         numbers = normalize_phones(phones)
         self._check_options(options)
         if options.transliterate and not self.capabilities.server_transliteration:
@@ -267,31 +265,69 @@ class SmsGateway(ABC):
                 a.replace(secret, "***") if isinstance(a, str) else a for a in err.args
             )
 
-    async def _bounded[T](
-        self, jobs: Sequence[Callable[[], Awaitable[T]]]
-    ) -> list[T | BaseException]:
-        """Run jobs side by side, at most `max_concurrent_requests` at a time."""
-        if len(jobs) == 1:
+    async def _fan_out[K, T](
+        self,
+        items: Sequence[K],
+        job: Callable[[K], Awaitable[T]],
+        failed: Callable[[K, SmsGatewayError], T],
+        *,
+        tolerate: type[SmsGatewayError] = SmsGatewayError,
+        all_failed_raises: bool = True,
+    ) -> list[T]:
+        """`job` for every item, side by side, at most `max_concurrent_requests` at a time.
+
+        An item whose job fails with `tolerate` gets `failed(item, error)` in its place
+        (the others were answered: it is asked again later); any other error is raised.
+        When every job failed, the first error is raised (`all_failed_raises`).
+        """
+        if not items:
+            return []
+        if len(items) == 1:  # the usual case: no task, no semaphore
             try:
-                return [await jobs[0]()]
-            except SmsGatewayError as err:
-                return [err]
+                return [await job(items[0])]
+            except tolerate as err:
+                if all_failed_raises:
+                    raise
+                return [failed(items[0], err)]
         semaphore = asyncio.Semaphore(self.max_concurrent_requests)
 
-        async def run(job: Callable[[], Awaitable[T]]) -> T:
+        async def run(item: K) -> T:
             async with semaphore:
-                return await job()
+                return await job(item)
 
-        results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
-        return list(results)
+        outcomes = await asyncio.gather(*(run(item) for item in items), return_exceptions=True)
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        if all_failed_raises and len(errors) == len(outcomes):
+            raise errors[0]
+        results: list[T] = []
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, tolerate):
+                results.append(failed(item, outcome))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results.append(outcome)
+        return results
+
+    def _refuse(
+        self,
+        error: type[SmsGatewayError],
+        message: str,
+        problem: SendProblem,
+        **params: str,
+    ) -> SmsGatewayError:
+        """An error for something refused before any request (named after this gateway)."""
+        values = {"gateway": self.description.name, **params}
+        return error(message, problem=problem, params={k: values[k] for k in problem.params})
 
     def _check_text(self, text: str) -> None:
-        if not text or not text.strip():
-            raise InvalidRequestError("The message is empty")
         limit = self.capabilities.max_text_length
         if len(text) > limit:
-            raise MessageRejectedError(
-                f"The message is {len(text)} characters long; {self.provider} takes {limit}"
+            raise self._refuse(
+                MessageRejectedError,
+                f"The message is {len(text)} characters long; {self.provider} takes {limit}",
+                SendProblem.MESSAGE_TOO_LONG,
+                limit=str(limit),
             )
 
     def _check_options(self, options: SendOptions) -> None:
@@ -299,51 +335,79 @@ class SmsGateway(ABC):
         if options.sender is not None:
             check_sender(options.sender, caps.max_sender_length)
         elif caps.sender_required:
-            raise InvalidSenderError(
+            raise self._refuse(
+                InvalidSenderError,
                 f"{self.provider} needs a sender name registered with it",
-                problem="sender_required",
+                SendProblem.SENDER_REQUIRED,
             )
         if options.flash and not caps.flash:
-            raise NotSupportedError(f"{self.provider} cannot send flash SMS", problem="flash")
+            raise self._refuse(
+                NotSupportedError, f"{self.provider} cannot send flash SMS", SendProblem.FLASH
+            )
         if options.recipient_local_time:
             if not caps.recipient_local_time:
-                raise NotSupportedError(
+                raise self._refuse(
+                    NotSupportedError,
                     f"{self.provider} cannot send at the recipient's local time",
-                    problem="recipient_local_time",
+                    SendProblem.RECIPIENT_LOCAL_TIME,
                 )
             if options.send_at is None:
-                raise InvalidRequestError(
+                raise self._refuse(
+                    InvalidRequestError,
                     "Sending at local time needs a send-at time",
-                    problem="local_time_without_send_at",
+                    SendProblem.LOCAL_TIME_WITHOUT_SEND_AT,
                 )
         if options.send_at is not None and options.send_at.tzinfo is None:
-            raise InvalidRequestError(
-                "The send-at time must carry a time zone", problem="send_at_without_zone"
+            raise self._refuse(
+                InvalidRequestError,
+                "The send-at time must carry a time zone",
+                SendProblem.SEND_AT_WITHOUT_ZONE,
             )
         if options.validity is not None:
             if options.validity < timedelta(minutes=1):
-                raise InvalidRequestError(
-                    "The validity must be at least one minute", problem="validity_too_short"
+                raise self._refuse(
+                    InvalidRequestError,
+                    "The validity must be at least one minute",
+                    SendProblem.VALIDITY_TOO_SHORT,
                 )
             if caps.max_validity is not None and options.validity > caps.max_validity:
-                raise InvalidRequestError(
+                raise self._refuse(
+                    InvalidRequestError,
                     f"{self.provider} keeps a message for at most {caps.max_validity}",
-                    problem="validity_too_long",
+                    SendProblem.VALIDITY_TOO_LONG,
+                    max_hours=f"{caps.max_validity.total_seconds() / 3600:g}",
                 )
+
+    def _check_message_id(self, message_id: str | None, pattern: re.Pattern[str]) -> None:
+        """Refuse an id of ours for the message that the gateway would not take."""
+        if message_id is not None and not pattern.fullmatch(message_id):
+            raise self._refuse(
+                InvalidRequestError,
+                f"{self.provider} takes a message id of Latin letters, digits and . _ - only",
+                SendProblem.INVALID_MESSAGE_ID,
+            )
 
 
 def check_sender(sender: str, max_length: int = 11) -> None:
     """Refuse a sender name no gateway would take: up to 11 Latin characters or 15 digits."""
     if _NUMERIC_SENDER.fullmatch(sender):
         if len(sender.lstrip("+")) > _MAX_NUMERIC_SENDER:
-            raise InvalidSenderError(f"A numeric sender takes at most {_MAX_NUMERIC_SENDER} digits")
+            raise _invalid_sender(
+                f"A numeric sender takes at most {_MAX_NUMERIC_SENDER} digits", max_length
+            )
         return
     if not _ALPHA_SENDER.fullmatch(sender) or not sender.strip():
-        raise InvalidSenderError(
-            "A sender name takes Latin letters, digits, spaces and . _ & ! ' + - only"
+        raise _invalid_sender(
+            "A sender name takes Latin letters, digits, spaces and . _ & ! ' + - only", max_length
         )
     if len(sender) > max_length:
-        raise InvalidSenderError(f"A sender name takes at most {max_length} characters")
+        raise _invalid_sender(f"A sender name takes at most {max_length} characters", max_length)
+
+
+def _invalid_sender(message: str, max_length: int) -> InvalidSenderError:
+    return InvalidSenderError(
+        message, problem=SendProblem.INVALID_SENDER, params={"max_length": str(max_length)}
+    )
 
 
 def segments_of(text: str) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from .description import LOGIN_AND_PASSWORD, GatewayDescription, StatusMode, StatusPolicy
 from .models import Capabilities, DeliveryState, Provider, SendOptions, Statistics
 from .parsing import MOSCOW
 from .restapi import Form, RestApiGateway, count_of, delivery_ratio, format_date, wall_clock
@@ -38,7 +39,13 @@ DEVINO_STATES: Mapping[int, DeliveryState] = {
 class DevinoClient(RestApiGateway):
     """A Devino Telecom account (login and password; a session id signs each call)."""
 
-    provider = Provider.DEVINO
+    description = GatewayDescription(
+        id=Provider.DEVINO,
+        name="Devino Telecom",
+        fields=LOGIN_AND_PASSWORD,
+        # One state request per segment id; flood errors ask to wait a minute.
+        status=StatusPolicy(StatusMode.SEGMENT),
+    )
     default_base_url = "https://integrationapi.net/rest/"
     capabilities = Capabilities(
         sender_required=True,

@@ -14,7 +14,6 @@ from .errors import (
     GatewayTimeoutError,
     SmsGatewayError,
 )
-from .parsing import loads_lenient
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,18 +97,6 @@ def _decode(body: bytes, charset: str | None) -> str:
         except UnicodeDecodeError, LookupError:
             continue
     return body.decode("utf-8", errors="replace")  # pragma: no cover - cp1251 decodes all but 0x98
-
-
-def read_json(answer: HttpAnswer, *, may_deliver: bool) -> object:
-    """The answer's JSON, or `GatewayResponseError` when it has none that can be read.
-
-    A 5xx without readable JSON (an HTML error page) is a server error; a 2xx/4xx that
-    cannot be read means the gateway processed the request but its answer is lost.
-    """
-    try:
-        return loads_lenient(answer.text)
-    except ValueError as err:
-        raise unreadable(answer, may_deliver=may_deliver) from err
 
 
 def unreadable(answer: HttpAnswer, *, may_deliver: bool) -> SmsGatewayError:

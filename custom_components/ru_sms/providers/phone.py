@@ -13,7 +13,7 @@ import re
 
 import phonenumbers
 
-from .errors import InvalidRecipientError
+from .errors import InvalidRecipientError, SendProblem
 
 _SEPARATORS = re.compile(r"[\s().\-‐‑‒–—/]")
 _ALLOWED = re.compile(r"\+?\d+")
@@ -38,11 +38,14 @@ def _normalize(raw: str) -> str:
     """Libphonenumber takes ~150 µs a number: alerts go to the same few again and again."""
     text = _SEPARATORS.sub("", raw)
     if not text:
-        raise InvalidRecipientError("Empty phone number", phones=(str(raw),))
+        raise InvalidRecipientError(
+            "Empty phone number", phones=(str(raw),), problem=SendProblem.INVALID_PHONE
+        )
     if not _ALLOWED.fullmatch(text):
         raise InvalidRecipientError(
             f"Not a phone number: {raw!r} (only digits, spaces, brackets, dashes and a leading +)",
             phones=(str(raw),),
+            problem=SendProblem.INVALID_PHONE,
         )
     if text.startswith("+"):
         candidate = text
@@ -57,11 +60,14 @@ def _normalize(raw: str) -> str:
     try:
         number = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException as err:
-        raise InvalidRecipientError(f"Not a phone number: {raw!r}", phones=(str(raw),)) from err
+        raise InvalidRecipientError(
+            f"Not a phone number: {raw!r}", phones=(str(raw),), problem=SendProblem.INVALID_PHONE
+        ) from err
     if not phonenumbers.is_valid_number(number):
         raise InvalidRecipientError(
             f"Not a valid phone number: {raw!r} (check the country code and the length)",
             phones=(str(raw),),
+            problem=SendProblem.INVALID_PHONE,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
@@ -78,13 +84,29 @@ def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:
             continue
         normalized[phone] = None
     if bad:
-        raise InvalidRecipientError(f"Not valid phone numbers: {', '.join(bad)}", phones=tuple(bad))
+        raise InvalidRecipientError(
+            f"Not valid phone numbers: {', '.join(bad)}",
+            phones=tuple(bad),
+            problem=SendProblem.INVALID_PHONE,
+        )
     if not normalized:
-        raise InvalidRecipientError("No phone numbers given")
+        raise InvalidRecipientError("No phone numbers given", problem=SendProblem.NO_PHONES)
     return list(normalized)
 
 
 preload()  # at import, which Home Assistant runs in an executor
+
+
+def phone_digits(value: object) -> str:
+    """A number as a gateway's answer may write it, as bare digits to compare.
+
+    The `8` trunk prefix of a Russian number becomes `7`; anything not a digit (`+`,
+    spaces) is dropped; None is the empty string.
+    """
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "8":
+        return "7" + digits[1:]
+    return digits
 
 
 def mask_phone(phone: str) -> str:

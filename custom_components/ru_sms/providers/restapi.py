@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import partial
 import logging
 import re
 import time
@@ -24,6 +23,8 @@ import aiohttp
 from .base import DEFAULT_TIMEOUT, SmsGateway, segments_of
 from .errors import (
     AuthenticationError,
+    ErrorCode,
+    ErrorTable,
     GatewayResponseError,
     InsufficientFundsError,
     InvalidRecipientError,
@@ -32,6 +33,7 @@ from .errors import (
     MessageRejectedError,
     RateLimitedError,
     SmsGatewayError,
+    error_for,
 )
 from .http import HttpAnswer, unreadable
 from .models import (
@@ -82,23 +84,25 @@ _TEXT_CODES: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"forbidden|spam", re.IGNORECASE), 7),
 )
 
-ERROR_NAMES: Mapping[int, str] = {
-    1: "A required parameter is missing",
-    2: "A parameter is invalid",
-    3: "The session is not valid",
-    4: "Unauthorised",
-    5: "Not enough credits",
-    6: "Invalid operation",
-    7: "Forbidden",
-    8: "Gateway error",
-    9: "Internal server error",
-    10: "Too many messages (flood)",
-}
-"""The family's error codes, as documented (Stream's table; Devino's has 1..9)."""
-
 
 class SessionRejectedError(AuthenticationError):
     """The gateway refused the session id (expired or unknown): log in again once."""
+
+
+ERRORS: ErrorTable = {
+    1: ErrorCode(InvalidRequestError, "A required parameter is missing"),
+    2: ErrorCode(InvalidRequestError, "A parameter is invalid"),
+    3: ErrorCode(SessionRejectedError, "The session is not valid"),
+    4: ErrorCode(SessionRejectedError, "Unauthorised"),
+    5: ErrorCode(InsufficientFundsError, "Not enough credits"),
+    6: ErrorCode(InvalidRequestError, "Invalid operation"),
+    7: ErrorCode(MessageRejectedError, "Forbidden"),
+    # An explicit error answer: nothing was accepted, so one retry is safe.
+    8: ErrorCode(GatewayResponseError, "Gateway error"),
+    9: ErrorCode(GatewayResponseError, "Internal server error"),
+    10: ErrorCode(RateLimitedError, "Too many messages (flood)", retry_after=FLOOD_RETRY_AFTER),
+}
+"""The family's error codes, as documented (Stream's table; Devino's has 1..9)."""
 
 
 def gateway_error(
@@ -114,10 +118,6 @@ def gateway_error(
     send is refused whole when one number is bad, so all are named unless `desc` says which.
     """
     text = desc or None
-    name = ERROR_NAMES.get(code, "") if code is not None else ""
-    message = (
-        f"The gateway refused the request: {name}" if name else "The gateway refused the request"
-    )
     if code is None:
         if status == 401:
             return SessionRejectedError("The gateway refused the session", text=text)
@@ -126,24 +126,16 @@ def gateway_error(
                 f"The gateway failed (HTTP {status})", code=status, text=text
             )
         return InvalidRequestError(f"The gateway refused the request (HTTP {status})", text=text)
-    mentions_sender = bool(text and _SENDER_WORDS.search(text))
-    if code in (1, 2, 6) and mentions_sender:
-        return InvalidSenderError(message, code=code, text=text)
-    if code in (1, 2) and text and _RECIPIENT_WORDS.search(text):
-        named = tuple(p for p in phones if p in text)
-        return InvalidRecipientError(message, phones=named or tuple(phones), code=code, text=text)
-    if code in (3, 4):
-        return SessionRejectedError(message, code=code, text=text)
-    if code == 5:
-        return InsufficientFundsError(message, code=code, text=text)
-    if code == 7:
-        return MessageRejectedError(message, code=code, text=text)
-    if code in (8, 9):
-        # An explicit error answer: nothing was accepted, so one retry is safe.
-        return GatewayResponseError(message, code=code, text=text)
-    if code == 10:
-        return RateLimitedError(message, retry_after=FLOOD_RETRY_AFTER, code=code, text=text)
-    return InvalidRequestError(message, code=code, text=text)
+    entry = ERRORS.get(code)
+    message = f"The gateway refused the request: {entry.meaning}" if entry else None
+    # A parameter error that names the sender or the numbers is about them.
+    if code in (1, 2, 6) and text and _SENDER_WORDS.search(text):
+        entry = ErrorCode(InvalidSenderError, "Bad sender name")
+    elif code in (1, 2) and text and _RECIPIENT_WORDS.search(text):
+        entry = ErrorCode(InvalidRecipientError, "Bad recipient numbers")
+        phones = tuple(p for p in phones if p in text) or phones
+    entry = entry or ErrorCode(InvalidRequestError, "The gateway refused the request")
+    return error_for(entry, code=code, text=text, phones=tuple(phones), message=message)
 
 
 def text_error(text: str, status: int, *, phones: Sequence[str] = ()) -> SmsGatewayError:
@@ -447,7 +439,7 @@ class RestApiGateway(SmsGateway):
         form: Form = [("login", login), ("password", password)]
 
         async def attempt(base: str) -> str:
-            answer = await self._post_pairs(self.login_path, form, may_deliver=False, base=base)
+            answer = await self._post(self.login_path, form, base_url=base)
             return _read_session_id(answer)
 
         _LOGGER.debug("%s: logging in", self.provider)
@@ -462,12 +454,6 @@ class RestApiGateway(SmsGateway):
             await self._login()
 
     # -- requests ---------------------------------------------------------------------
-
-    async def _post_pairs(
-        self, path: str, form: Form, *, may_deliver: bool, base: str
-    ) -> HttpAnswer:
-        """POST a form whose keys may repeat, through the shared `_post`."""
-        return await self._post(path, form, may_deliver=may_deliver, base_url=base)
 
     async def _request[T](
         self,
@@ -487,7 +473,7 @@ class RestApiGateway(SmsGateway):
             signed: Form = [(self.session_field, session_id), *form]
 
             async def attempt(base: str) -> T:
-                answer = await self._post_pairs(path, signed, may_deliver=may_deliver, base=base)
+                answer = await self._post(path, signed, may_deliver=may_deliver, base_url=base)
                 return read(answer)
 
             return attempt
@@ -546,24 +532,19 @@ class RestApiGateway(SmsGateway):
         An id the gateway refuses as invalid comes back `unknown` with its error; any
         other failure is raised.
         """
-        outcomes = await self._bounded([partial(self._state_of, ref) for ref in messages])
-        statuses: list[DeliveryStatus] = []
-        for ref, outcome in zip(messages, outcomes, strict=True):
-            if isinstance(outcome, InvalidRequestError):
-                statuses.append(
-                    DeliveryStatus(
-                        message_id=ref.message_id,
-                        phone=ref.phone,
-                        state=DeliveryState.UNKNOWN,
-                        raw_text=outcome.text or str(outcome),
-                        error_code=outcome.code,
-                    )
-                )
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            else:
-                statuses.append(outcome)
-        return statuses
+        return await self._fan_out(
+            messages,
+            self._state_of,
+            lambda ref, err: DeliveryStatus(
+                message_id=ref.message_id,
+                phone=ref.phone,
+                state=DeliveryState.UNKNOWN,
+                raw_text=err.text or str(err),
+                error_code=err.code,
+            ),
+            tolerate=InvalidRequestError,
+            all_failed_raises=False,
+        )
 
     async def _state_of(self, ref: MessageRef) -> DeliveryStatus:
         def read(answer: HttpAnswer) -> DeliveryStatus:

@@ -20,8 +20,22 @@ from typing import Any, ClassVar
 import zlib
 
 from .base import SmsGateway, segments_of
+from .description import (
+    API_KEY,
+    LOGIN,
+    PASSWORD,
+    AccountField,
+    Callback,
+    CallbackSpec,
+    GatewayDescription,
+    RateLimit,
+    StatusMode,
+    StatusPolicy,
+)
 from .errors import (
     AuthenticationError,
+    ErrorCode,
+    ErrorTable,
     GatewayResponseError,
     InsufficientFundsError,
     InvalidRecipientError,
@@ -29,6 +43,7 @@ from .errors import (
     MessageRejectedError,
     RateLimitedError,
     SmsGatewayError,
+    error_for,
 )
 from .http import HttpAnswer, unreadable
 from .models import (
@@ -54,7 +69,7 @@ from .parsing import (
     to_int,
     to_str,
 )
-from .phone import normalize_phones
+from .phone import normalize_phones, phone_digits
 from .translit import transliterate
 
 _LOGGER = logging.getLogger(__name__)
@@ -113,14 +128,177 @@ _LOOKUP_STATES: dict[int, LookupState] = {
     25: LookupState.UNREACHABLE,
 }
 
+_ERRORS: ErrorTable = {
+    1: ErrorCode(InvalidRequestError, "SMSC.ru refused the parameters"),
+    2: ErrorCode(
+        AuthenticationError, "SMSC.ru refused the login, password or API key (or this IP address)"
+    ),
+    3: ErrorCode(InsufficientFundsError, "Not enough money on the SMSC.ru account"),
+    4: ErrorCode(
+        RateLimitedError,
+        "SMSC.ru blocked this IP address for a while after too many errors",
+        retry_after=IP_BLOCKED_RETRY_AFTER,
+    ),
+    5: ErrorCode(InvalidRequestError, "SMSC.ru refused the send-at time"),
+    6: ErrorCode(MessageRejectedError, "SMSC.ru refused the message (its text or sender name)"),
+    7: ErrorCode(InvalidRecipientError, "SMSC.ru refused the phone number format"),
+    8: ErrorCode(InvalidRecipientError, "SMSC.ru cannot deliver to this number"),
+    9: ErrorCode(
+        RateLimitedError, "Too many requests to SMSC.ru", retry_after=TOO_MANY_REQUESTS_RETRY_AFTER
+    ),
+}
+"""The error codes of `send.php`, `status.php` and `balance.php` (`error_code`)."""
+_UNKNOWN_ERROR = ErrorCode(GatewayResponseError, "SMSC.ru answered with an unknown error")
+
 type _Ref = tuple[str, str]
 """A message as `status.php` knows it: (message id, phone digits)."""
+
+
+# -- callbacks --------------------------------------------------------------------------
+
+CALLBACK_SIGNATURES = ("md5", "sha1", "crc32")
+"""The URL parameters that make SMSC.ru sign its callbacks (their value: the secret)."""
+_HLR_TYPE = 4
+_TYPE_BITS = 0xF
+"""Bits 0-3 of `flag`: the message type (4: HLR); the other bits say other things."""
+_LATEST_STAMP = 253402300800
+"""Year 10000: later stamps cannot be dates."""
+
+
+def callback_kind(data: Mapping[str, Any]) -> str:
+    """What a callback reports: `incoming` (SMS), `call`, `lookup` (HLR) or `status`."""
+    if "mes" in data:
+        return "incoming"
+    if "waitcall" in data:
+        return "call"
+    kind = to_int(data.get("type"))
+    flag = to_int(data.get("flag"))
+    if kind == _HLR_TYPE or (flag is not None and flag & _TYPE_BITS == _HLR_TYPE) or "imsi" in data:
+        return "lookup"
+    return "status"
+
+
+def callback_signed_text(data: Mapping[str, Any], secret: str) -> str:
+    """The text SMSC.ru hashes to sign a callback (per the callback documentation)."""
+    parts: tuple[Any, ...]
+    match callback_kind(data):
+        case "incoming":
+            parts = (data.get("phone"), data.get("mes"), data.get("to"))
+        case "call":
+            parts = (data.get("phone"), data.get("ts"))
+        case _:
+            parts = (data.get("id"), data.get("phone"), data.get("status"))
+    return ":".join([*("" if p is None else str(p) for p in parts), secret])
+
+
+def callback_signature_ok(data: Mapping[str, Any], secret: str) -> bool:
+    """Whether a callback carries a valid md5, sha1 or crc32 signature made with `secret`."""
+    text = callback_signed_text(data, secret).encode()
+    for name in CALLBACK_SIGNATURES:
+        given = data.get(name)
+        if given is None:
+            continue
+        # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
+        signature = str(given).strip().lower().encode()
+        if name == "crc32":
+            # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
+            value = zlib.crc32(text)
+            signed = value - (1 << 32) if value >= 1 << 31 else value
+            expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
+        else:
+            expected = {hashlib.new(name, text).hexdigest()}
+        return any(hmac.compare_digest(signature, e.encode()) for e in expected)
+    return False
+
+
+def parse_callback_status(data: Mapping[str, Any]) -> DeliveryStatus:
+    """A delivery status callback, as `delivery_status` would have answered it."""
+    ref = MessageRef(message_id=to_str(data.get("id")) or "", phone=_callback_phone(data))
+    # `ts` is the moment of the change; `time` is in the account's own time zone (not
+    # necessarily Moscow's), so it is not read.
+    item = {k: v for k, v in data.items() if k not in ("last_timestamp", "last_date")}
+    item["last_timestamp"] = _callback_moment(data.get("ts"))
+    return _delivery_status(ref, item)
+
+
+def parse_callback_lookup(data: Mapping[str, Any]) -> LookupResult:
+    """An HLR callback, as `lookup_result` would have answered it."""
+    pending = LookupResult(
+        phone=_callback_phone(data),
+        state=LookupState.PENDING,
+        request_id=to_str(data.get("id")) or "",
+    )
+    return _lookup_result(pending, data)
+
+
+def parse_callback_incoming(data: Mapping[str, Any]) -> IncomingMessage:
+    """An incoming SMS callback."""
+    text = data.get("mes")
+    stamp = _callback_moment(data.get("time")) or _callback_moment(data.get("sent"))
+    return IncomingMessage(
+        message_id=to_str(data.get("id")) or "",
+        phone=_callback_phone(data),
+        text="" if text is None else str(text),
+        to=to_str(data.get("to")),
+        received_at=datetime.fromtimestamp(stamp, UTC) if stamp else None,
+    )
+
+
+def _callback_phone(data: Mapping[str, Any]) -> str:
+    return phone_digits(to_str(data.get("phone")) or "")
+
+
+def _callback_moment(value: Any) -> int | None:
+    """A unix time in seconds, or None when it is missing or not a plausible moment."""
+    seconds = to_int(value)
+    if seconds is None or not 0 < seconds < _LATEST_STAMP:
+        return None
+    return seconds
+
+
+def parse_callback(data: Mapping[str, Any]) -> Callback:
+    """What a verified callback reports: a status, an incoming SMS or a lookup answer."""
+    match callback_kind(data):
+        case "incoming":
+            return parse_callback_incoming(data)
+        case "lookup":
+            return parse_callback_lookup(data)
+        case "status":
+            return parse_callback_status(data)
+    return None  # a call to the account's number: not followed
+
+
+DESCRIPTION = GatewayDescription(
+    id=Provider.SMSC,
+    name="SMSC.ru",
+    # A login and password, or an API key alone.
+    fields=(
+        AccountField(LOGIN, required=False),
+        AccountField(PASSWORD, secret=True, required=False),
+        AccountField(API_KEY, secret=True, required=False),
+    ),
+    # One list request a minute about every pending message (five per message a minute).
+    status=StatusPolicy(StatusMode.LIST, min_interval=60.0, first_after=15.0, needs_phone=True),
+    # A lookup answers in seconds, but the next list request may only go a minute later.
+    lookup_wait=(5.0, 61.0),
+    callbacks=CallbackSpec(
+        query="fmt=3&charset=utf-8&md5={secret}",
+        verification="md5 of `id:phone:status:<secret>` or `phone:mes:to:<secret>`",
+        verify=callback_signature_ok,
+        parse=parse_callback,
+    ),
+    rate_limits=(
+        RateLimit(1, 60.0, "status list request"),
+        RateLimit(5, 60.0, "status requests per message"),
+        RateLimit(1, 60.0, "identical send"),
+    ),
+)
 
 
 class SmscClient(SmsGateway):
     """An SMSC.ru account, signed in with login and password or with an API key."""
 
-    provider = Provider.SMSC
+    description = DESCRIPTION
     capabilities = Capabilities(
         balance=True,
         lookup=True,
@@ -155,7 +333,7 @@ class SmscClient(SmsGateway):
         SMSC.ru allows one list request a minute and five requests per message a
         minute: poll all pending messages together, at most once a minute.
         """
-        refs = [(m.message_id, _digits(m.phone)) for m in messages]
+        refs = [(m.message_id, phone_digits(m.phone)) for m in messages]
         items = await self._statuses(refs, extra={})
         return [
             _delivery_status(message, items.get(ref))
@@ -183,7 +361,7 @@ class SmscClient(SmsGateway):
     async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
         """Fetch the answers of pending lookups in one `status.php` list request."""
         refs = {
-            index: (result.request_id, _digits(result.phone))
+            index: (result.request_id, phone_digits(result.phone))
             for index, result in enumerate(pending)
             if not result.is_final and result.request_id
         }
@@ -199,11 +377,7 @@ class SmscClient(SmsGateway):
 
     def _check_options(self, options: SendOptions) -> None:
         super()._check_options(options)
-        message_id = options.client_message_id
-        if message_id is not None and not _CLIENT_MESSAGE_ID.fullmatch(message_id):
-            raise InvalidRequestError(
-                "SMSC.ru takes a message id of up to 40 Latin letters, digits, '.', '_' or '-'"
-            )
+        self._check_message_id(options.client_message_id, _CLIENT_MESSAGE_ID)
 
     async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
         # cost=3: the answer tells the cost and the new balance; op=1: per-number details.
@@ -317,54 +491,9 @@ def _read(answer: HttpAnswer, *, may_deliver: bool) -> Any:
 
 def _error_from(data: Mapping[str, Any], *, phones: tuple[str, ...] = ()) -> SmsGatewayError:
     """The error for an `{"error": text, "error_code": N}` answer."""
-    code = to_int(data.get("error_code"))
-    text = to_str(data.get("error"))
-    match code:
-        case 1:
-            return InvalidRequestError("SMSC.ru refused the parameters", code=code, text=text)
-        case 2:
-            return AuthenticationError(
-                "SMSC.ru refused the login, password or API key (or this IP address)",
-                code=code,
-                text=text,
-            )
-        case 3:
-            return InsufficientFundsError(
-                "Not enough money on the SMSC.ru account", code=code, text=text
-            )
-        case 4:
-            return RateLimitedError(
-                "SMSC.ru blocked this IP address for a while after too many errors",
-                retry_after=IP_BLOCKED_RETRY_AFTER,
-                code=code,
-                text=text,
-            )
-        case 5:
-            return InvalidRequestError("SMSC.ru refused the send-at time", code=code, text=text)
-        case 6:
-            return MessageRejectedError(
-                "SMSC.ru refused the message (its text or sender name)", code=code, text=text
-            )
-        case 7:
-            return InvalidRecipientError(
-                "SMSC.ru refused the phone number format", phones=phones, code=code, text=text
-            )
-        case 8:
-            return InvalidRecipientError(
-                "SMSC.ru cannot deliver to this number", phones=phones, code=code, text=text
-            )
-        case 9:
-            return RateLimitedError(
-                "Too many requests to SMSC.ru",
-                retry_after=TOO_MANY_REQUESTS_RETRY_AFTER,
-                code=code,
-                text=text,
-            )
-        case _:
-            raw = to_str(data.get("error_code"))
-            return GatewayResponseError(
-                "SMSC.ru answered with an unknown error", code=raw, text=text
-            )
+    entry = _ERRORS.get(to_int(data.get("error_code")) or 0, _UNKNOWN_ERROR)
+    code = to_str(data.get("error_code"))
+    return error_for(entry, code=code, text=to_str(data.get("error")), phones=phones)
 
 
 def _parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -> SendResult:
@@ -426,7 +555,7 @@ def _per_phone(raw: Any) -> dict[str, Mapping[str, Any]]:
         return {}
     details: dict[str, Mapping[str, Any]] = {}
     for item in raw:
-        if isinstance(item, Mapping) and (phone := _digits(to_str(item.get("phone")) or "")):
+        if isinstance(item, Mapping) and (phone := phone_digits(to_str(item.get("phone")) or "")):
             details[phone] = item
     return details
 
@@ -500,7 +629,7 @@ def _match_statuses(data: Any, refs: list[_Ref]) -> dict[_Ref, Mapping[str, Any]
     matched: dict[_Ref, Mapping[str, Any]] = {}
     for position, item in enumerate(items):
         message_id = to_str(item.get("id"))
-        phone = _digits(to_str(item.get("phone")) or "")
+        phone = phone_digits(to_str(item.get("phone")) or "")
         if message_id is not None and phone:
             matched[(message_id, phone)] = item
         elif len(items) == len(refs):
@@ -589,113 +718,7 @@ def _validity(validity: timedelta) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit())
-
-
 def _phones_of(form: Mapping[str, str]) -> tuple[str, ...]:
     """The numbers a request was about, to name them in an error."""
     raw = form.get("phones") or ""
     return tuple(phone for phone in raw.split(",") if phone)
-
-
-# -- callbacks --------------------------------------------------------------------------
-
-CALLBACK_SIGNATURES = ("md5", "sha1", "crc32")
-"""The URL parameters that make SMSC.ru sign its callbacks (their value: the secret)."""
-_HLR_TYPE = 4
-_TYPE_BITS = 0xF
-"""Bits 0-3 of `flag`: the message type (4: HLR); the other bits say other things."""
-_LATEST_STAMP = 253402300800
-"""Year 10000: later stamps cannot be dates."""
-
-
-def callback_kind(data: Mapping[str, Any]) -> str:
-    """What a callback reports: `incoming` (SMS), `call`, `lookup` (HLR) or `status`."""
-    if "mes" in data:
-        return "incoming"
-    if "waitcall" in data:
-        return "call"
-    kind = to_int(data.get("type"))
-    flag = to_int(data.get("flag"))
-    if kind == _HLR_TYPE or (flag is not None and flag & _TYPE_BITS == _HLR_TYPE) or "imsi" in data:
-        return "lookup"
-    return "status"
-
-
-def callback_signed_text(data: Mapping[str, Any], secret: str) -> str:
-    """The text SMSC.ru hashes to sign a callback (per the callback documentation)."""
-    parts: tuple[Any, ...]
-    match callback_kind(data):
-        case "incoming":
-            parts = (data.get("phone"), data.get("mes"), data.get("to"))
-        case "call":
-            parts = (data.get("phone"), data.get("ts"))
-        case _:
-            parts = (data.get("id"), data.get("phone"), data.get("status"))
-    return ":".join([*("" if p is None else str(p) for p in parts), secret])
-
-
-def callback_signature_ok(data: Mapping[str, Any], secret: str) -> bool:
-    """Whether a callback carries a valid md5, sha1 or crc32 signature made with `secret`."""
-    text = callback_signed_text(data, secret).encode()
-    for name in CALLBACK_SIGNATURES:
-        given = data.get(name)
-        if given is None:
-            continue
-        # Bytes: compare_digest refuses text that is not ASCII (anyone can post that).
-        signature = str(given).strip().lower().encode()
-        if name == "crc32":
-            # PHP's crc32() is a decimal number (negative on 32-bit builds); hex is hash().
-            value = zlib.crc32(text)
-            signed = value - (1 << 32) if value >= 1 << 31 else value
-            expected = {str(value), str(signed), f"{value:x}", f"{value:08x}"}
-        else:
-            expected = {hashlib.new(name, text).hexdigest()}
-        return any(hmac.compare_digest(signature, e.encode()) for e in expected)
-    return False
-
-
-def parse_callback_status(data: Mapping[str, Any]) -> DeliveryStatus:
-    """A delivery status callback, as `delivery_status` would have answered it."""
-    ref = MessageRef(message_id=to_str(data.get("id")) or "", phone=_callback_phone(data))
-    # `ts` is the moment of the change; `time` is in the account's own time zone (not
-    # necessarily Moscow's), so it is not read.
-    item = {k: v for k, v in data.items() if k not in ("last_timestamp", "last_date")}
-    item["last_timestamp"] = _callback_moment(data.get("ts"))
-    return _delivery_status(ref, item)
-
-
-def parse_callback_lookup(data: Mapping[str, Any]) -> LookupResult:
-    """An HLR callback, as `lookup_result` would have answered it."""
-    pending = LookupResult(
-        phone=_callback_phone(data),
-        state=LookupState.PENDING,
-        request_id=to_str(data.get("id")) or "",
-    )
-    return _lookup_result(pending, data)
-
-
-def parse_callback_incoming(data: Mapping[str, Any]) -> IncomingMessage:
-    """An incoming SMS callback."""
-    text = data.get("mes")
-    stamp = _callback_moment(data.get("time")) or _callback_moment(data.get("sent"))
-    return IncomingMessage(
-        message_id=to_str(data.get("id")) or "",
-        phone=_callback_phone(data),
-        text="" if text is None else str(text),
-        to=to_str(data.get("to")),
-        received_at=datetime.fromtimestamp(stamp, UTC) if stamp else None,
-    )
-
-
-def _callback_phone(data: Mapping[str, Any]) -> str:
-    return _digits(to_str(data.get("phone")) or "")
-
-
-def _callback_moment(value: Any) -> int | None:
-    """A unix time in seconds, or None when it is missing or not a plausible moment."""
-    seconds = to_int(value)
-    if seconds is None or not 0 < seconds < _LATEST_STAMP:
-        return None
-    return seconds

@@ -11,17 +11,26 @@ Guesses where the document is silent are marked [guess].
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-import functools
 import logging
 import re
 from typing import Any
 import uuid
 
 from .base import SmsGateway, segments_of
+from .description import (
+    LOGIN_AND_PASSWORD,
+    AccountField,
+    FieldType,
+    GatewayDescription,
+    StatusMode,
+    StatusPolicy,
+)
 from .errors import (
     AuthenticationError,
+    ErrorCode,
+    ErrorTable,
     GatewayResponseError,
     GatewayUnavailableError,
     InsufficientFundsError,
@@ -32,6 +41,7 @@ from .errors import (
     NotSupportedError,
     RateLimitedError,
     SmsGatewayError,
+    error_for,
 )
 from .http import HttpAnswer, unreadable
 from .models import (
@@ -47,12 +57,19 @@ from .models import (
     SendResult,
 )
 from .parsing import MOSCOW, format_local, loads_lenient, parse_iso, to_int, to_str
-from .phone import normalize_phones
+from .phone import normalize_phones, phone_digits
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://rexsmsc.rex400.ru:8882/cgibin/"
+DEFAULT_HOST = "rexsmsc.rex400.ru"
+DEFAULT_PORT = 8882
+PATH = "/cgibin/"
+DEFAULT_BASE_URL = f"https://{DEFAULT_HOST}:{DEFAULT_PORT}{PATH}"
 """HTTPS on the gateway's own port; customers may be given other hosts, ports and paths."""
+HOST = "host"
+PORT = "port"
+SSL = "ssl"
+"""The address fields of an account: its contract names the host and the port."""
 
 CHECK_MESSAGE_ID = "ru_sms-check"
 """A message id we never send: asking for its status only proves the credentials."""
@@ -71,28 +88,28 @@ _NO_ERROR = frozenset({"-99", "0"})
 _RECIPIENT_ATTRIBUTES = frozenset({"phones", "phone"})
 _CREDENTIAL_ATTRIBUTES = frozenset({"login", "psw"})
 
-_ERRORS: dict[int, tuple[type[SmsGatewayError], str]] = {
-    -1: (GatewayResponseError, "System error"),
-    -2: (GatewayResponseError, "Out of memory"),
-    -6: (NotSupportedError, "Not implemented"),
-    -21: (AuthenticationError, "Missing login"),
-    -22: (AuthenticationError, "Missing password"),
-    -23: (AuthenticationError, "Invalid login or password"),
-    -24: (AuthenticationError, "IP address not allowed"),
-    -25: (InvalidRecipientError, "Missing destination address"),
-    -26: (InvalidRecipientError, "Invalid destination address"),
-    -27: (InvalidRequestError, "Missing text"),
-    -28: (InvalidRequestError, "Invalid validity"),
-    -29: (InvalidRequestError, "Invalid deferred time"),
-    -30: (InvalidRequestError, "Invalid priority"),
-    -31: (InvalidSenderError, "Invalid sender"),
-    -32: (InvalidSenderError, "Sender not allowed"),
-    -33: (InvalidRequestError, "Invalid charset"),
-    -34: (InvalidRequestError, "Missing message id"),
-    -35: (InvalidRequestError, "Invalid message id"),
-    -41: (MessageRejectedError, "Text too long"),
-    -42: (MessageRejectedError, "Too many segments"),
-    -43: (InsufficientFundsError, "Not enough credits"),
+_ERRORS: ErrorTable = {
+    -1: ErrorCode(GatewayResponseError, "System error"),
+    -2: ErrorCode(GatewayResponseError, "Out of memory"),
+    -6: ErrorCode(NotSupportedError, "Not implemented"),
+    -21: ErrorCode(AuthenticationError, "Missing login"),
+    -22: ErrorCode(AuthenticationError, "Missing password"),
+    -23: ErrorCode(AuthenticationError, "Invalid login or password"),
+    -24: ErrorCode(AuthenticationError, "IP address not allowed"),
+    -25: ErrorCode(InvalidRecipientError, "Missing destination address"),
+    -26: ErrorCode(InvalidRecipientError, "Invalid destination address"),
+    -27: ErrorCode(InvalidRequestError, "Missing text"),
+    -28: ErrorCode(InvalidRequestError, "Invalid validity"),
+    -29: ErrorCode(InvalidRequestError, "Invalid deferred time"),
+    -30: ErrorCode(InvalidRequestError, "Invalid priority"),
+    -31: ErrorCode(InvalidSenderError, "Invalid sender"),
+    -32: ErrorCode(InvalidSenderError, "Sender not allowed"),
+    -33: ErrorCode(InvalidRequestError, "Invalid charset"),
+    -34: ErrorCode(InvalidRequestError, "Missing message id"),
+    -35: ErrorCode(InvalidRequestError, "Invalid message id"),
+    -41: ErrorCode(MessageRejectedError, "Text too long"),
+    -42: ErrorCode(MessageRejectedError, "Too many segments"),
+    -43: ErrorCode(InsufficientFundsError, "Not enough credits"),
 }
 """Every code of the document's table (REXSMSCE_*), with what it means to us."""
 
@@ -109,10 +126,32 @@ _STATES: dict[str, DeliveryState] = {
 """SMPP receipt words in `stat`; an empty `stat` means not yet handed over."""
 
 
+def base_url(data: Mapping[str, Any]) -> str:
+    """The address an account's host, port and HTTPS fields point at."""
+    scheme = "https" if data.get(SSL, True) else "http"
+    return f"{scheme}://{data[HOST]}:{data.get(PORT, DEFAULT_PORT)}{PATH}"
+
+
+DESCRIPTION = GatewayDescription(
+    id=Provider.SMSTELE,
+    name="SMStele (REX400)",
+    fields=(
+        *LOGIN_AND_PASSWORD,
+        AccountField(HOST, default=DEFAULT_HOST),
+        AccountField(PORT, default=DEFAULT_PORT, type=FieldType.NUMBER, minimum=1, maximum=65535),
+        AccountField(SSL, default=True, type=FieldType.BOOLEAN),
+    ),
+    # One `status` request per message id answers for all its numbers; no documented limit.
+    status=StatusPolicy(StatusMode.MESSAGE),
+    base_url=base_url,
+    per_host=True,
+)
+
+
 class SmsteleClient(SmsGateway):
     """An SMStele (REX400) account: send, delivery status and HLR lookup; no balance."""
 
-    provider = Provider.SMSTELE
+    description = DESCRIPTION
     capabilities = Capabilities(
         lookup=True,
         flash=True,
@@ -141,63 +180,43 @@ class SmsteleClient(SmsGateway):
                 phones.append(ref.phone)
         if not groups:
             return []
-        ids = list(groups)
-        outcomes = await self._bounded(
-            [functools.partial(self._status_of, mid, groups[mid]) for mid in ids]
-        )
-        _raise_if_all_failed(outcomes)
-        statuses: list[DeliveryStatus] = []
-        for mid, outcome in zip(ids, outcomes, strict=True):
-            if isinstance(outcome, SmsGatewayError):
-                # Others were answered: these stay unknown and are asked again later.
-                statuses.extend(
-                    DeliveryStatus(
-                        message_id=mid,
-                        phone=phone,
-                        state=DeliveryState.UNKNOWN,
-                        raw_text=str(outcome),
-                        error_code=outcome.code,
-                    )
-                    for phone in groups[mid]
+        answers = await self._fan_out(
+            list(groups),
+            lambda mid: self._status_of(mid, groups[mid]),
+            # Others were answered: these stay unknown and are asked again later.
+            lambda mid, err: [
+                DeliveryStatus(
+                    message_id=mid,
+                    phone=phone,
+                    state=DeliveryState.UNKNOWN,
+                    raw_text=str(err),
+                    error_code=err.code,
                 )
-            elif isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
-                raise outcome
-            else:
-                statuses.extend(outcome)
-        return statuses
+                for phone in groups[mid]
+            ],
+        )
+        return [status for answer in answers for status in answer]
 
     async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
         """HLR lookup (`hlr=1`): the operator of each number, answered at once."""
         numbers = normalize_phones(phones)
         size = self.max_recipients_per_request
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
-        outcomes = await self._bounded(
-            [functools.partial(self._lookup_chunk, chunk) for chunk in chunks]
+        answers = await self._fan_out(
+            chunks,
+            self._lookup_chunk,
+            lambda chunk, err: [
+                LookupResult(phone=phone, state=LookupState.FAILED, error_code=err.code)
+                for phone in chunk
+            ],
         )
-        _raise_if_all_failed(outcomes)
-        results: list[LookupResult] = []
-        for chunk, outcome in zip(chunks, outcomes, strict=True):
-            if isinstance(outcome, SmsGatewayError):
-                results.extend(
-                    LookupResult(phone=phone, state=LookupState.FAILED, error_code=outcome.code)
-                    for phone in chunk
-                )
-            elif isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
-                raise outcome
-            else:
-                results.extend(outcome)
-        return results
+        return [result for answer in answers for result in answer]
 
     # -- the gateway's side of send ---------------------------------------------------
 
     def _check_options(self, options: SendOptions) -> None:
         super()._check_options(options)
-        mid = options.client_message_id
-        if mid is not None and not _CLIENT_ID.fullmatch(mid):
-            raise InvalidRequestError(
-                f"A message id takes 1 to {MAX_CLIENT_ID_LENGTH} Latin letters, digits "
-                "and . _ : - only"
-            )
+        self._check_message_id(options.client_message_id, _CLIENT_ID)
 
     async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
         # Always our own id, so that every send can be asked about later.
@@ -239,7 +258,7 @@ class SmsteleClient(SmsGateway):
     async def _status_of(self, message_id: str, phones: list[str]) -> list[DeliveryStatus]:
         form = {"id": message_id}
         if len(phones) == 1 and phones[0]:
-            form["phone"] = _digits(phones[0])
+            form["phone"] = phone_digits(phones[0])
         data = await self._request("status", form)
         results = [
             item
@@ -358,41 +377,41 @@ def gateway_error(
     code: str, description: str | None, *, may_deliver: bool = False
 ) -> SmsGatewayError:
     """The error for a refused request (`code` as the gateway wrote it)."""
-    cls, meaning = classify(code, description)
-    message = f"SMStele refused the request: {meaning}"
-    if issubclass(cls, GatewayUnavailableError):
+    entry = classify(code, description)
+    message = f"SMStele refused the request: {entry.meaning}"
+    if issubclass(entry.error, GatewayUnavailableError):
         # The table's codes reject the request; an unknown code might not have.
         known = to_int(code) in _ERRORS
-        return cls(
+        return entry.error(
             message,
             code=code,
             text=description,
             may_have_been_accepted=may_deliver and not known,
         )
-    return cls(message, code=code, text=description)
+    return error_for(entry, code=code, text=description, message=message)
 
 
-def classify(code: str, description: str | None) -> tuple[type[SmsGatewayError], str]:
+def classify(code: str, description: str | None) -> ErrorCode:
     """The error class and meaning of a code, trusting a named attribute over the code.
 
     The document's own examples answer -24 (IP not allowed, by the table) for a missing
     `phones` and -25 for an empty one: where the description names the attribute, that
     decides.
     """
-    cls, meaning = _ERRORS.get(to_int(code) or 0, (GatewayResponseError, f"Error {code}"))
+    entry = _ERRORS.get(to_int(code) or 0, ErrorCode(GatewayResponseError, f"Error {code}"))
     match = _ATTRIBUTE.search(description or "")
     if match is None:
-        return cls, meaning
+        return entry
     attribute = match.group(1).lower()
     if attribute in _RECIPIENT_ATTRIBUTES:
-        return InvalidRecipientError, f"Bad recipient numbers ({attribute})"
+        return ErrorCode(InvalidRecipientError, f"Bad recipient numbers ({attribute})")
     if attribute in _CREDENTIAL_ATTRIBUTES:
-        return AuthenticationError, f"Bad credentials ({attribute})"
+        return ErrorCode(AuthenticationError, f"Bad credentials ({attribute})")
     if attribute == "sender":
-        return InvalidSenderError, "Bad sender name"
-    if cls in (InvalidRequestError, MessageRejectedError):
-        return cls, meaning
-    return InvalidRequestError, f"Bad parameter {attribute!r}"
+        return ErrorCode(InvalidSenderError, "Bad sender name")
+    if entry.error in (InvalidRequestError, MessageRejectedError):
+        return entry
+    return ErrorCode(InvalidRequestError, f"Bad parameter {attribute!r}")
 
 
 def _send_recipients(
@@ -417,14 +436,14 @@ def _send_recipients(
             continue
         code = _item_error(item)
         if code is not None:
-            cls, meaning = classify(code, None)
+            entry = classify(code, None)
             results.append(
                 RecipientResult(
                     phone=phone,
                     accepted=False,
-                    error_kind=cls.kind,
+                    error_kind=entry.error.kind,
                     error_code=code,
-                    error_text=meaning,
+                    error_text=entry.meaning,
                 )
             )
             continue
@@ -446,8 +465,8 @@ def _lookup_result(phone: str, item: dict[str, Any] | None, request_id: str | No
     code = _item_error(item)
     operator = to_str(item.get("operator"))
     if code is not None:
-        cls, _meaning = classify(code, None)
-        state = LookupState.UNREACHABLE if cls is InvalidRecipientError else LookupState.FAILED
+        failed = classify(code, None).error is InvalidRecipientError
+        state = LookupState.UNREACHABLE if failed else LookupState.FAILED
     else:
         # [guess] no operator in the register's answer: the number is not served.
         state = LookupState.REACHABLE if operator else LookupState.UNREACHABLE
@@ -464,8 +483,8 @@ def _lookup_result(phone: str, item: dict[str, Any] | None, request_id: str | No
 
 
 def _delivery_status(message_id: str, phone: str, results: list[dict[str, Any]]) -> DeliveryStatus:
-    wanted = _digits(phone)
-    matching = [r for r in results if not wanted or _digits(r.get("phone")) == wanted]
+    wanted = phone_digits(phone)
+    matching = [r for r in results if not wanted or phone_digits(r.get("phone")) == wanted]
     if not matching:
         return DeliveryStatus(
             message_id=message_id,
@@ -522,21 +541,7 @@ def _records(value: Any) -> list[dict[str, Any]]:
 def _by_phone(value: Any) -> dict[str, dict[str, Any]]:
     by_phone: dict[str, dict[str, Any]] = {}
     for item in _records(value):
-        phone = _digits(item.get("phone"))
+        phone = phone_digits(item.get("phone"))
         if phone:
             by_phone.setdefault(phone, item)
     return by_phone
-
-
-def _digits(value: Any) -> str:
-    """A number as bare digits, `8` trunk prefix of a Russian number made `7`."""
-    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
-    if len(digits) == 11 and digits[0] == "8":
-        return "7" + digits[1:]
-    return digits
-
-
-def _raise_if_all_failed(outcomes: Sequence[object]) -> None:
-    failures = [o for o in outcomes if isinstance(o, BaseException)]
-    if failures and len(failures) == len(outcomes):
-        raise failures[0]

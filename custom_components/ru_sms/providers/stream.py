@@ -7,10 +7,11 @@ are its paths (with their trailing slashes), parameter names, states and its HLR
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
+from dataclasses import replace
 from typing import Any
 
-from .errors import InvalidRequestError, SmsGatewayError
+from .description import LOGIN_AND_PASSWORD, GatewayDescription, StatusMode, StatusPolicy
+from .errors import InvalidRequestError
 from .http import HttpAnswer, unreadable
 from .models import (
     Capabilities,
@@ -55,7 +56,15 @@ HLR_STATES: Mapping[int, LookupState] = {
 class StreamClient(RestApiGateway):
     """A Stream Telecom account (login and password; a session id signs each call)."""
 
-    provider = Provider.STREAM
+    description = GatewayDescription(
+        id=Provider.STREAM,
+        name="Stream Telecom",
+        fields=LOGIN_AND_PASSWORD,
+        # One state request per segment id; flood errors ask to wait a minute.
+        status=StatusPolicy(StatusMode.SEGMENT),
+        # A lookup answers within about half a minute.
+        lookup_wait=(2.0, 3.0, 5.0, 10.0, 10.0),
+    )
     default_base_url = "https://gateway.api.sc/rest/"
     capabilities = Capabilities(
         sender_required=True,
@@ -127,21 +136,13 @@ class StreamClient(RestApiGateway):
         number fails, the error is raised.
         """
         numbers = normalize_phones(phones)
-        outcomes = await self._bounded([partial(self._start_lookup, phone) for phone in numbers])
-        errors = [o for o in outcomes if isinstance(o, BaseException)]
-        if len(errors) == len(outcomes):
-            raise errors[0]
-        results: list[LookupResult] = []
-        for phone, outcome in zip(numbers, outcomes, strict=True):
-            if isinstance(outcome, SmsGatewayError):
-                results.append(
-                    LookupResult(phone=phone, state=LookupState.FAILED, error_code=outcome.code)
-                )
-            elif isinstance(outcome, BaseException):  # pragma: no cover - not a gateway error
-                raise outcome
-            else:
-                results.append(outcome)
-        return results
+        return await self._fan_out(
+            numbers,
+            self._start_lookup,
+            lambda phone, err: LookupResult(
+                phone=phone, state=LookupState.FAILED, error_code=err.code
+            ),
+        )
 
     async def _start_lookup(self, phone: str) -> LookupResult:
         def read(answer: HttpAnswer) -> LookupResult:
@@ -156,21 +157,15 @@ class StreamClient(RestApiGateway):
     async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
         """Ask `State/HLR/` about each pending lookup; final ones are returned as they are."""
         asking = [p for p in pending if not p.is_final and p.request_id]
-        outcomes = await self._bounded([partial(self._lookup_state, item) for item in asking])
-        answers: dict[int, LookupResult] = {}
-        for item, outcome in zip(asking, outcomes, strict=True):
-            if isinstance(outcome, InvalidRequestError):
-                answers[id(item)] = LookupResult(
-                    phone=item.phone,
-                    state=LookupState.FAILED,
-                    request_id=item.request_id,
-                    error_code=outcome.code,
-                )
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            else:
-                answers[id(item)] = outcome
-        return [answers.get(id(item), item) for item in pending]
+        answers = await self._fan_out(
+            asking,
+            self._lookup_state,
+            lambda item, err: replace(item, state=LookupState.FAILED, error_code=err.code),
+            tolerate=InvalidRequestError,
+            all_failed_raises=False,
+        )
+        by_item = {id(item): answer for item, answer in zip(asking, answers, strict=True)}
+        return [by_item.get(id(item), item) for item in pending]
 
     async def _lookup_state(self, item: LookupResult) -> LookupResult:
         def read(answer: HttpAnswer) -> LookupResult:
