@@ -1,36 +1,49 @@
-"""Figures for the gateway clients: requests per warm alert, overhead per send.
+"""ru_sms's performance record: one run against the emulated gateways.
 
-Run with `scripts/benchmark [--sends N]`. Each gateway's emulator runs on 127.0.0.1; the
-first send warms the client (a login where the gateway has sessions), then one alert is
-counted, then N more are timed end to end over loopback HTTP.
+Run with `scripts/benchmark [--sends N] [--json PATH] [--compare-apprise]`. It prints a
+table and writes the figures as JSON (default `benchmark.json`):
+
+- HTTP requests of a cold (first) and a warm alert per gateway, from the client;
+- latency, time to the wire and loop CPU of an alert through `notify.send_message` and
+  `ru_sms.send_message` inside Home Assistant, and of a bare aiohttp POST of the same
+  form to the same emulator: the difference is the integration's overhead;
+- one `ru_sms.send_message` to 1,000 and to 10,000 numbers: requests, wall, loop lag;
+- CPU of an alert with 0 / 1,000 / 10,000 / 50,000 records kept, and the loop lag of
+  startup and of a save with them; the memory of 10,000 tracked messages;
+- status requests until final per gateway, for messages of one and two segments
+  delivered two minutes after the send, and within an hour for one never delivered.
+
+With `--compare-apprise`, Apprise's `smsc://` sends the same alert to the same SMSC
+emulator (Apprise goes into a folder of its own, never into the test requirements).
+Figures are printed, never asserted: they depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import time
+import json
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from custom_components.ru_sms.providers import SendOptions, create_client
+from scripts.benchmark_ha import measure_ha
 from tests.emulators.catalog import ACCOUNTS
 
 PHONE = "+7 916 123-45-67"
+RECORDS = [0, 1_000, 10_000, 50_000]
+BULK = [1_000, 10_000]
 
 
-async def measure(sends: int) -> None:
-    """Print one line per gateway."""
-    print(f"{'gateway':10} {'cold':>5} {'warm':>5} {'median ms':>10} {'p95 ms':>8}")
+async def requests_per_alert() -> dict[str, dict[str, int]]:
+    """HTTP requests of the first (cold) and the second (warm) alert per gateway."""
+    found: dict[str, dict[str, int]] = {}
     async with aiohttp.ClientSession() as session:
         for provider, account in ACCOUNTS.items():
             emulator = account.emulator()
             await emulator.start()
-            # Enough money for every timed send, whatever the gateway counts in.
-            for funds in ("balance", "credits"):
-                if hasattr(emulator, funds):
-                    setattr(emulator, funds, type(getattr(emulator, funds))(10**9))
             try:
                 client = create_client(
                     provider, session, account.credentials, base_url=emulator.base_url
@@ -40,29 +53,111 @@ async def measure(sends: int) -> None:
                 cold = emulator.count()
                 emulator.reset_counts()
                 await client.send([PHONE], "Котёл: авария", options)
-                warm = emulator.count()
-                times: list[float] = []
-                for i in range(sends):
-                    emulator.advance(61)  # SMSC refuses identical sends within a minute
-                    start = time.perf_counter()
-                    await client.send([PHONE], f"Котёл: авария №{i}", options)
-                    times.append((time.perf_counter() - start) * 1000)
-                times.sort()
-                p95 = times[max(0, int(len(times) * 0.95) - 1)]
-                print(
-                    f"{provider.value:10} {cold:>5} {warm:>5} "
-                    f"{statistics.median(times):>10.2f} {p95:>8.2f}"
-                )
+                found[provider.value] = {"cold": cold, "warm": emulator.count()}
             finally:
                 await emulator.stop()
-    print(f"cold/warm: HTTP requests of the first and the second alert; times over {sends} sends")
+    return found
+
+
+def gc_note(row: dict[str, Any], key: str = "max_full_gc_ms") -> str:
+    """Where a full garbage collection (of all of Home Assistant) fell in the window."""
+    return f"  [full GC {row[key]:.0f} ms]" if row.get(key) else ""
+
+
+def table(results: dict[str, Any]) -> str:
+    """The figures for people."""
+    lines: list[str] = []
+    add = lines.append
+    add("Requests per alert (cold / warm)")
+    for gateway, counts in results["requests_per_alert"].items():
+        add(f"  {gateway:8} {counts['cold']} / {counts['warm']}")
+    alert = results["ha"]["alert"]
+    add("")
+    add("One alert (ms)            median    p95  to wire  CPU med  CPU p95")
+    for name, label in (
+        ("notify", "notify.send_message"),
+        ("action", "ru_sms.send_message"),
+        ("bare_post", "bare aiohttp POST"),
+    ):
+        row = alert[name]
+        add(
+            f"  {label:22} {row['median_ms']:7.2f} {row['p95_ms']:6.2f} "
+            f"{row['wire_median_ms']:8.2f} {row['cpu_median_ms']:8.2f} {row['cpu_p95_ms']:8.2f}"
+        )
+    for name, label in (("notify", "notify"), ("action", "action")):
+        over = alert[f"{name}_overhead"]
+        add(
+            f"  overhead of {label:7}: to the wire {over['wire_ms']:.2f} ms, "
+            f"round trip {over['round_trip_ms']:.2f} ms, CPU {over['cpu_ms']:.2f} ms"
+        )
+    add("")
+    add("Max loop lag: wall ms (CPU ms of the loop's thread)")
+    add("One action to many numbers   requests   wall ms  max loop lag")
+    bulk = dict(results["ha"]["bulk"])
+    poll = bulk.pop("poll")
+    for count, row in bulk.items():
+        add(
+            f"  {int(count):>6} numbers {row['requests']:>14} {row['wall_ms']:>9.0f} "
+            f"{row['max_loop_lag_ms']:>8.1f} ({row['max_loop_cpu_ms']:.1f})" + gc_note(row)
+        )
+    add(
+        f"  first poll, {poll['pending']:,} in flight {poll['requests']:>3} "
+        f"{poll['wall_ms']:>9.0f} {poll['max_loop_lag_ms']:>8.1f} "
+        f"({poll['max_loop_cpu_ms']:.1f})  ({poll['final_after']:,} final after it)" + gc_note(poll)
+    )
+    add("")
+    add("Records kept   alert CPU ms (vs 0)   startup lag    save lag  file MB")
+    for count, row in results["ha"]["history"].items():
+        add(
+            f"  {int(count):>10} {row['alert_cpu_median_ms']:>13.3f} "
+            f"({row['alert_cpu_vs_first']:+4.0%}) "
+            f"{row['startup_max_loop_lag_ms']:>6.1f} ({row['startup_max_loop_cpu_ms']:4.1f}) "
+            f"{row['save_max_loop_lag_ms']:>5.1f} ({row['save_max_loop_cpu_ms']:4.1f}) "
+            f"{row['file_mb']:>8.2f}"
+            + gc_note(row, "startup_max_full_gc_ms")
+            + gc_note(row, "save_max_full_gc_ms")
+        )
+    memory = results["ha"]["memory"]
+    add(
+        f"Memory of {memory['records']:,} tracked messages: {memory['mb']:.2f} MB "
+        f"({memory['bytes_per_record']:.0f} bytes each)"
+    )
+    add("")
+    add("Status requests until final   1 seg 2 min  2 seg 2 min  1 seg never (1 h)  2 seg never")
+    for gateway, row in results["ha"]["status_requests"].items():
+        add(
+            f"  {gateway:26} {row['1_segment_delivered_2min']:>11} "
+            f"{row['2_segments_delivered_2min']:>12} {row['1_segment_never_1h']:>18} "
+            f"{row['2_segments_never_1h']:>12}"
+        )
+    if apprise := results.get("apprise"):
+        add("")
+        add(apprise["summary"])
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure of the run."""
+    results: dict[str, Any] = {"requests_per_alert": await requests_per_alert()}
+    results["ha"] = await measure_ha(args.sends, RECORDS, BULK)
+    if args.compare_apprise:
+        from scripts.benchmark_apprise import compare  # noqa: PLC0415 - optional
+
+        results["apprise"] = await compare(args.sends, results["ha"]["alert"])
+    return results
 
 
 def main() -> None:
-    """Parse the arguments and print the figures."""
+    """Parse the arguments, measure, print the table and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sends", type=int, default=200)
-    asyncio.run(measure(parser.parse_args().sends))
+    parser.add_argument("--sends", type=int, default=200, help="alerts timed per path")
+    parser.add_argument("--json", type=Path, default=Path("benchmark.json"))
+    parser.add_argument("--compare-apprise", action="store_true")
+    args = parser.parse_args()
+    results = asyncio.run(run(args))
+    print(table(results))
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {args.json}")
 
 
 if __name__ == "__main__":

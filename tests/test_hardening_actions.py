@@ -184,10 +184,10 @@ async def test_a_failing_tracker_never_fails_an_accepted_send(
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
 
-    def broken(*args: Any) -> None:
+    async def broken(*args: Any) -> None:
         raise RuntimeError("tracker bug")
 
-    monkeypatch.setattr(entry.runtime_data.tracker, "async_track", broken)
+    monkeypatch.setattr(entry.runtime_data.tracker, "async_track_send", broken)
     response = await send(hass, entry, phones=[IVAN], message="Boiler failure")
 
     assert response["accepted"] == 1

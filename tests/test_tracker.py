@@ -141,6 +141,13 @@ def storage_key(entry: Any) -> str:
     return f"ru_sms.tracker.{entry.entry_id}"
 
 
+def stored_messages(hass_storage: dict[str, Any], entry: Any) -> list[TrackedMessage]:
+    """The records an account's store holds (version 2: compact rows)."""
+    stored = hass_storage[storage_key(entry)]
+    assert stored["version"] == 2
+    return [TrackedMessage.from_row(row) for row in stored["data"]["rows"]]
+
+
 async def account(
     hass: HomeAssistant, provider: Provider, emulator: Any, *, entry: Any = None, **kwargs: Any
 ) -> Any:
@@ -162,22 +169,18 @@ async def account(
 
 # -- state progressions ----------------------------------------------------------------
 
-FIGURES = {
-    Provider.SMSC: (1, 1),
-    Provider.SMSTELE: (2, 2),
-    Provider.STREAM: (3, 6),
-    Provider.DEVINO: (3, 6),
-}
-"""Status HTTP requests a message costs until it is final, with the emulators' default
-timings: (one segment, two segments). SMSC.ru and SMStele keep one id per message, Stream
-and Devino one per segment."""
 POLL_TIMES = {
-    Provider.SMSC: [15.0],
-    Provider.SMSTELE: [10.0, 40.0],
-    Provider.STREAM: [10.0, 40.0, 100.0],
-    Provider.DEVINO: [10.0, 40.0, 100.0],
+    Provider.SMSC: ([15.0], [15.0]),
+    Provider.SMSTELE: ([10.0, 60.0], [10.0, 60.0]),
+    Provider.STREAM: ([10.0, 60.0], [10.0, 60.0, 60.0]),
+    Provider.DEVINO: ([10.0, 60.0], [10.0, 60.0, 60.0]),
 }
-"""When the polls go out (seconds after the send) with the default timings."""
+"""When the status requests go out (seconds after the send) with the emulators' default
+timings, for a message of one and of two segments. SMSC.ru and SMStele keep one id per
+message; Stream and Devino one per segment: the first part is asked until it is final,
+then the other is settled at once."""
+FIGURES = {provider: tuple(len(t) for t in times) for provider, times in POLL_TIMES.items()}
+"""Status HTTP requests a message costs until it is final: (one segment, two segments)."""
 DELIVERED = {
     Provider.SMSC: ("1", "Delivered", 1.9),
     Provider.SMSTELE: ("-99", "DELIVRD", None),
@@ -222,8 +225,7 @@ async def test_progress_until_delivered(
 
     times = status_times(emulator, provider, start)
     assert len(times) == FIGURES[provider][segments - 1]
-    per_poll = len(ids) if provider in (Provider.STREAM, Provider.DEVINO) else 1
-    assert times == [t for t in POLL_TIMES[provider] for _ in range(per_poll)]
+    assert times == POLL_TIMES[provider][segments - 1]
     expected = (
         ["queued", "delivered"] if provider is Provider.SMSC else ["queued", "sent", "delivered"]
     )
@@ -266,7 +268,7 @@ async def test_smsc_reports_queued_then_sent(
     await send(hass, entry)
     await tick(hass, freezer, 300)
 
-    assert status_times(emulator, Provider.SMSC, start) == [15.0, 75.0, 135.0]
+    assert status_times(emulator, Provider.SMSC, start) == [15.0, 75.0, 195.0]
     assert [(e.data["state"], e.data["raw_code"]) for e in events] == [
         ("queued", None),
         ("queued", "-1"),  # the gateway's own word for it
@@ -288,7 +290,7 @@ async def test_smstele_stays_sent_until_final(
     await tick(hass, freezer, 300)
 
     # A poll that finds nothing new fires nothing.
-    assert status_times(emulator, Provider.SMSTELE, start) == [10.0, 40.0, 100.0]
+    assert status_times(emulator, Provider.SMSTELE, start) == [10.0, 60.0, 180.0]
     assert states(events) == ["queued", "sent", "delivered"]
 
 
@@ -335,7 +337,7 @@ async def test_one_number_fails_the_other_is_delivered(
     assert tracker_of(entry).in_flight == 0
     # SMSC.ru and SMStele answer both numbers of one send in one request per poll.
     per_poll = 2 if provider in (Provider.STREAM, Provider.DEVINO) else 1
-    assert len(status_times(emulator, provider, start)) == per_poll * len(POLL_TIMES[provider])
+    assert len(status_times(emulator, provider, start)) == per_poll * len(POLL_TIMES[provider][0])
 
 
 @pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
@@ -377,24 +379,23 @@ async def test_delivered_only_when_every_segment_is(
     assert only_message(entry).segment_states == {first: DeliveryState.DELIVERED, second: late}
     assert only_message(entry).state is late
     await tick(hass, freezer, 500)
+    # Devino says the late part is queued: the message steps back to queued.
     assert states(events) == (
-        ["queued", "queued", "sent", "delivered"]
+        ["queued", "sent", "queued", "delivered"]
         if provider is Provider.DEVINO
         else ["queued", "sent", "delivered"]
     )
-    # A delivered segment is not asked about again.
+    # The first part is asked until it is final, then the second is settled at once;
+    # a delivered segment is not asked about again.
     requests = [r for r in emulator.requests if r.path == STATUS_PATH[provider]]
     assert [
         (round(r.at - start), r.form.get("messageId") or r.form.get("messageid")) for r in requests
     ] == [
         (10, first),
-        (10, second),
-        (40, first),
-        (40, second),
-        (100, first),
-        (100, second),
-        (220, second),
-        (520, second),
+        (60, first),
+        (60, second),
+        (180, second),
+        (480, second),
     ]
 
 
@@ -420,11 +421,12 @@ async def test_smsc_one_list_request_a_minute_for_everything_in_flight(
     for number in range(10):
         await send(hass, entry, f"Датчик {number}: протечка")
     assert tracker_of(entry).in_flight == 10
-    await tick(hass, freezer, 15 * 60)
+    await tick(hass, freezer, 20 * 60)
 
     requests = list_requests(emulator)
-    # One request a poll about all ten, a minute apart, until all are delivered.
-    assert [round(r.at - start) for r in requests] == [15 + 60 * k for k in range(11)]
+    # One request a poll about all ten, backing off (never sooner than a minute apart),
+    # until all are delivered.
+    assert [round(r.at - start) for r in requests] == [15, 75, 195, 495, 1095]
     assert all(len(asked_ids(r)) == 10 for r in requests)
     assert tracker_of(entry).in_flight == 0
     assert states(events).count("delivered") == 10
@@ -471,19 +473,11 @@ async def test_backoff_of_a_message_that_stays_sent(
     await tick(hass, freezer, 2400, step=10)
 
     times = status_times(emulator, provider, start)
-    assert times == [10, 40, 100, 220, 520, 1120, 1720, 2320]
-    # 10 s, 30 s, 1 min, 2 min, 5 min, then every 10 min.
-    assert [b - a for a, b in itertools.pairwise(times)] == [
-        30,
-        60,
-        120,
-        300,
-        600,
-        600,
-        600,
-    ]
+    assert times == [10, 60, 180, 480, 1080, 1980]
+    # 10 s, 50 s, 2 min, 5 min, 10 min, then every 15 min.
+    assert [b - a for a, b in itertools.pairwise(times)] == [50, 120, 300, 600, 900]
     assert states(events) == ["queued", "sent"]
-    assert only_message(entry).polls == 8
+    assert only_message(entry).polls == 6
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -655,15 +649,15 @@ async def test_reload_with_messages_in_flight(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    (stored,) = hass_storage[storage_key(entry)]["data"]["messages"]
-    assert stored["state"] == "sent"
-    assert stored["polls"] == 1
+    (stored,) = stored_messages(hass_storage, entry)
+    assert stored.state is DeliveryState.SENT
+    assert stored.polls == 1
     assert tracker_of(entry) is not before
     assert only_message(entry).state is DeliveryState.SENT
 
     await tick(hass, freezer, 300)
     # The schedule goes on where it was: no extra poll for the restart, no repeated event.
-    expected = [15.0, 75.0, 135.0] if provider is Provider.SMSC else POLL_TIMES[provider]
+    expected = [15.0, 75.0, 195.0] if provider is Provider.SMSC else POLL_TIMES[provider][0]
     assert status_times(emulator, provider, start) == expected
     assert states(events) == ["queued", "sent", "delivered"]
     assert events[-1].data["recipient"] == "Ivan"
@@ -775,15 +769,15 @@ async def test_follows_what_the_store_holds(
     assert tracker.messages[f"900001:{IVAN}"].next_poll == sent + timedelta(seconds=40)
 
     await tick(hass, freezer, 0)  # what is due now runs
-    await tick(hass, freezer, 80)
+    await tick(hass, freezer, 140)
     requests = [r for r in emulator.requests if r.path == STATUS_PATH[Provider.STREAM]]
     # The unplanned one at once, the planned one at its time; both go on with their
     # backoff from the poll count on record.
     assert [(round(r.at - start), r.form["messageId"]) for r in requests] == [
         (0, "900002"),
         (10, "900001"),
-        (60, "900002"),
-        (70, "900001"),
+        (120, "900002"),
+        (130, "900001"),
     ]
     assert [(e.data["message_id"], e.data["state"]) for e in events] == [
         ("900002", "delivered"),
@@ -856,7 +850,7 @@ async def test_finished_messages_pruned_after_seven_days(
     await hass.async_block_till_done()
     assert tracker_of(entry).messages == {}
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert hass_storage[storage_key(entry)]["data"]["messages"] == []
+    assert stored_messages(hass_storage, entry) == []
 
 
 async def test_in_flight_and_last_message(
@@ -918,9 +912,9 @@ async def test_store_removed_with_the_entry(
     entry = await account(hass, Provider.STREAM, emulator)
     answer = await send(hass, entry)
     assert await hass.config_entries.async_unload(entry.entry_id)
-    (stored,) = hass_storage[storage_key(entry)]["data"]["messages"]
-    assert stored["message_ids"] == answer["recipients"][0]["message_ids"]
-    assert stored["state"] == "queued"
+    (stored,) = stored_messages(hass_storage, entry)
+    assert stored.message_ids == answer["recipients"][0]["message_ids"]
+    assert stored.state is DeliveryState.QUEUED
 
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
@@ -963,10 +957,10 @@ async def listen_again(emulator: Any, port: int) -> None:
 
 FAILED_POLLS = {
     # Two failed polls, then the one that finds the message delivered.
-    Provider.SMSC: [15.0, 75.0, 135.0],
-    Provider.SMSTELE: [10.0, 40.0, 100.0],
-    Provider.STREAM: [10.0, 40.0, 100.0],
-    Provider.DEVINO: [10.0, 40.0, 100.0],
+    Provider.SMSC: [15.0, 75.0, 195.0],
+    Provider.SMSTELE: [10.0, 60.0, 180.0],
+    Provider.STREAM: [10.0, 60.0, 180.0],
+    Provider.DEVINO: [10.0, 60.0, 180.0],
 }
 
 
@@ -1031,7 +1025,7 @@ async def test_refused_credentials_start_reauthentication(
     else:
         emulator.accounts = {}
         emulator.sessions.clear()
-    first = POLL_TIMES[provider][0]
+    first = POLL_TIMES[provider][0][0]
     await tick(hass, freezer, first)
 
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -1062,11 +1056,11 @@ async def test_unknown_answer_keeps_a_known_state(
     # At the next poll the gateway refuses one of the two requests: that message is
     # unknown for this answer only, not a step back from "sent".
     emulator.fail_next("-34", "Missing attribute: 'id'", path="status")
-    await tick(hass, freezer, 30)
+    await tick(hass, freezer, 50)
     assert states(events) == ["queued", "queued", "sent", "sent"]
     assert {m.state for m in tracker_of(entry).messages.values()} == {DeliveryState.SENT}
 
-    await tick(hass, freezer, 100)
+    await tick(hass, freezer, 130)
     assert states(events)[4:] == ["delivered", "delivered"]
 
 
@@ -1200,7 +1194,7 @@ async def test_broken_listener_neither_fails_sends_nor_stops_polling(
     await tick(hass, freezer, 200)
 
     assert states(events) == ["queued", "sent", "delivered"]
-    assert status_times(emulator, Provider.STREAM, start) == POLL_TIMES[Provider.STREAM]
+    assert status_times(emulator, Provider.STREAM, start) == POLL_TIMES[Provider.STREAM][0]
     assert calls[0] == 1
     assert calls[-1] == 0
     assert "error in a delivery listener" in caplog.text

@@ -5,20 +5,33 @@ its segment ids), keeps the records in Home Assistant's storage so that tracking
 a restart, asks the gateway for the state on the cheapest schedule its limits allow, and
 fires `ru_sms_message_status` on every change. Status callbacks (SMSC's webhook) feed the
 same records through `async_apply`. Nothing is asked while nothing is pending.
+
+Cost does not grow with the history kept (a week of finished messages): every record is
+held as its stored form (one compact JSON row, no per-record dict of repeated keys), and
+indexes kept up to date on every change answer what each alert and each report needs
+(the latest message per recipient, the pending set, the next due time, the prune order).
+A save hands the rows as they are to a writer thread; loading decodes them off the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import heapq
+import itertools
 import logging
+import math
 from typing import TYPE_CHECKING, Any
+import weakref
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+import orjson
 
 from .const import CONF_PHONES, DOMAIN
 from .events import async_fire_message_status
@@ -28,6 +41,7 @@ from .providers import (
     DeliveryStatus,
     MessageRef,
     RateLimitedError,
+    RecipientResult,
     SendOptions,
     SendResult,
     SmsGateway,
@@ -44,7 +58,8 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-STORAGE_VERSION = 1
+STORAGE_VERSION = 2
+"""1: a list of records as dicts; 2: compact rows (`ROW_FIELDS`), each as JSON text."""
 SAVE_DELAY = 5.0
 """Seconds to gather changes before writing them (the store writes at shutdown too)."""
 
@@ -55,18 +70,150 @@ VALIDITY_MARGIN = timedelta(hours=1)
 PRUNE_AFTER = timedelta(days=7)
 """How long a finished message stays on record (the last-message sensors show it)."""
 
-BACKOFF: tuple[float, ...] = (10, 30, 60, 120, 300)
-"""Seconds before each status request of one message; then every `BACKOFF_TAIL`."""
-BACKOFF_TAIL = 600.0
+BACKOFF: tuple[float, ...] = (10, 50, 120, 300, 600)
+"""Seconds before each status request of one message; then every `BACKOFF_TAIL`.
+
+Most messages are final within a minute or two: after that the pace drops quickly."""
+BACKOFF_TAIL = 900.0
 SAFETY_NET_INTERVAL = 900.0
 """With status callbacks on, polling only catches what a lost callback missed."""
 ERROR_RETRY = 300.0
 """Seconds before asking again after the gateway refused our credentials."""
 
+RECENT_VIEWS = 64
+"""Messages kept decoded after use (the latest ones, which the sensors show)."""
+LIST_POLL_MAX = 1000
+"""The most messages one status list request names (the largest list a gateway takes)."""
+STEP = 100
+"""Records a bulk send or poll handles (and announces) between two turns of the loop:
+each costs some 0.1 ms, most of it the event and the event entity's state."""
+
+ROW_FIELDS = (
+    "phone",
+    "message_ids",
+    "sent_at",
+    "expires_at",
+    "recipient_id",
+    "state",
+    "segments",
+    "raw_code",
+    "raw_text",
+    "error_code",
+    "cost",
+    "updated_at",
+    "delivered_at",
+    "finished_at",
+    "polls",
+    "next_poll",
+)
+"""A stored row, in order. Times are POSIX seconds, but `delivered_at`, which people see
+in the gateway's zone, is ISO text; `segments` maps each reported segment id to
+[state, raw code, raw text, error code, cost]."""
+
+
+# -- pacing: when to ask, and about which segments ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """The status request schedule of one account, from what its gateway allows.
+
+    The facts it takes (list polling, callbacks) describe the gateway and the account;
+    everything about timing lives here.
+    """
+
+    list_polling: bool
+    """One request answers about every pending message (`min_interval` apart at least)."""
+    callbacks: bool
+    """The gateway reports states itself; polls are only a safety net."""
+    min_interval: float = 0.0
+    """Seconds the gateway documents between two status requests."""
+    first_after: float | None = None
+    """Seconds after a send before the first look, when the gateway sets the pace."""
+
+    @classmethod
+    def of(cls, client: SmsGateway, *, callbacks: bool) -> Pacing:
+        """The pacing of an account, from its gateway's declared status policy."""
+        status = client.description.status
+        return cls(
+            list_polling=status.mode is StatusMode.LIST,
+            callbacks=callbacks,
+            min_interval=status.min_interval,
+            first_after=status.first_after,
+        )
+
+    def first(self, start: datetime) -> datetime:
+        """The first look at a message that goes out at `start`."""
+        if self.callbacks:
+            return start + timedelta(seconds=SAFETY_NET_INTERVAL)
+        return start + timedelta(seconds=self.first_after or BACKOFF[0])
+
+    def following(self, polls: int, now: datetime) -> datetime:
+        """The look after the `polls`-th one, made `now`."""
+        if self.callbacks:
+            return now + timedelta(seconds=SAFETY_NET_INTERVAL)
+        step = BACKOFF[polls] if polls < len(BACKOFF) else BACKOFF_TAIL
+        if self.list_polling:
+            # One request answers for every pending message: each still backs off, but
+            # none is asked sooner than the gateway allows.
+            step = max(step, self.min_interval)
+        return now + timedelta(seconds=step)
+
+    def earliest(self, due: float, last_list_poll: datetime | None) -> float:
+        """When a request about something due at `due` may go out."""
+        if self.list_polling and last_list_poll is not None:
+            # Never two list requests closer than the gateway allows, whatever became due.
+            return max(due, last_list_poll.timestamp() + self.min_interval)
+        return due
+
+    @staticmethod
+    def segments_to_ask(message: TrackedMessage) -> list[str]:
+        """The segment ids worth a request now.
+
+        The parts of a split message travel together: one of them is asked until it is
+        final, then the others are settled (one request each where ids are asked one
+        by one) in the same poll.
+        """
+        open_ids = [m for m in message.message_ids if not message.segment_final(m)]
+        probe = message.message_ids[0]
+        if probe in open_ids:
+            return [probe]
+        return open_ids
+
+    @staticmethod
+    def settle_now(message: TrackedMessage) -> bool:
+        """Whether the rest of a split message is asked at once (its first part is final)."""
+        probe = message.segments.get(message.message_ids[0])
+        return (
+            len(message.message_ids) > 1
+            and probe is not None
+            and probe.state.is_final
+            and not message.is_final
+        )
+
+
+# -- records --------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
+class SegmentReport:
+    """The gateway's last word on one segment."""
+
+    state: DeliveryState
+    raw_code: str | None = None
+    raw_text: str | None = None
+    error_code: str | None = None
+    cost: float | None = None
+    """What the segment cost, where the gateway prices segments one by one."""
+
+
+@dataclass(slots=True, weakref_slot=True)
 class TrackedMessage:
-    """One number of one send, followed until its delivery is final."""
+    """One number of one send, followed until its delivery is final.
+
+    The tracker keeps the row (`to_row`); a message decoded from it stays the one the
+    tracker changes (and hands out) while anyone holds it.
+    """
 
     phone: str
     message_ids: list[str]
@@ -74,11 +221,7 @@ class TrackedMessage:
     expires_at: datetime
     recipient_id: str | None = None
     state: DeliveryState = DeliveryState.QUEUED
-    segment_states: dict[str, DeliveryState] = field(default_factory=dict)
-    segment_costs: dict[str, float] = field(default_factory=dict)
-    """What each segment cost, where the gateway prices segments one by one."""
-    segment_reports: dict[str, list[str | None]] = field(default_factory=dict)
-    """The gateway's raw code, text and error code of each segment's last report."""
+    segments: dict[str, SegmentReport] = field(default_factory=dict)
     raw_code: str | None = None
     raw_text: str | None = None
     error_code: str | None = None
@@ -104,51 +247,140 @@ class TrackedMessage:
         """Whether the message will not change any more."""
         return self.finished_at is not None
 
-    def as_dict(self) -> dict[str, Any]:
-        """For the store: dates as ISO text."""
-        data = asdict(self)
-        for name, value in data.items():
-            if isinstance(value, datetime):
-                data[name] = value.isoformat()
-        data["segment_states"] = {k: str(v) for k, v in self.segment_states.items()}
-        data["state"] = str(self.state)
-        return data
+    @property
+    def segment_states(self) -> dict[str, DeliveryState]:
+        """The reported state of each segment."""
+        return {k: v.state for k, v in self.segments.items()}
+
+    def segment_final(self, segment: str) -> bool:
+        """Whether a segment's reported state is final."""
+        report = self.segments.get(segment)
+        return report is not None and report.state.is_final
+
+    def to_row(self) -> str:
+        """The stored form (see `ROW_FIELDS`), as JSON text.
+
+        Text, not the bytes orjson returns: those keep a kilobyte of buffer each.
+        """
+        return orjson.dumps(
+            [
+                self.phone,
+                self.message_ids,
+                self.sent_at.timestamp(),
+                self.expires_at.timestamp(),
+                self.recipient_id,
+                self.state.value,
+                {
+                    k: [r.state.value, r.raw_code, r.raw_text, r.error_code, r.cost]
+                    for k, r in self.segments.items()
+                }
+                or None,
+                self.raw_code,
+                self.raw_text,
+                self.error_code,
+                self.cost,
+                _stamp(self.updated_at),
+                # As the gateway said it (in its zone): shown to people.
+                self.delivered_at.isoformat() if self.delivered_at else None,
+                _stamp(self.finished_at),
+                self.polls,
+                _stamp(self.next_poll),
+            ]
+        ).decode()
+
+    @classmethod
+    def from_row(cls, row: Any) -> TrackedMessage:
+        """From a stored row (JSON text or decoded); `TypeError`/`ValueError` if bad."""
+        values = orjson.loads(row) if isinstance(row, str) else row
+        if not isinstance(values, list) or len(values) < len(ROW_FIELDS):
+            raise TypeError("not a row")
+        data = dict(zip(ROW_FIELDS, values, strict=False))
+        for name in ("sent_at", "expires_at", "updated_at", "finished_at"):
+            data[name] = _from_stamp(data[name])
+        if data["delivered_at"] is not None:
+            data["delivered_at"] = _read_time(data["delivered_at"])
+        data["next_poll"] = _from_stamp(data["next_poll"])
+        segments = data["segments"] or {}
+        if not isinstance(segments, dict):
+            raise TypeError("segments")
+        data["segments"] = {str(k): _segment(v) for k, v in segments.items()}
+        return cls._checked(data)
 
     @classmethod
     def from_dict(cls, data: Any) -> TrackedMessage:
-        """From the store (unknown keys of a later version are ignored).
+        """From a record as version 1 of the store kept it (a dict, ISO times).
 
         Raises `TypeError` or `ValueError` for a record that cannot be followed: a bad
         record must fail here, not later in a poll.
         """
         if not isinstance(data, dict):
             raise TypeError("not a record")
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values: dict[str, Any] = {k: data.get(k) for k in ROW_FIELDS if k != "segments"}
+        for name in ("sent_at", "expires_at"):
+            values[name] = _read_time(values.get(name))
+        for name in ("updated_at", "delivered_at", "finished_at", "next_poll"):
+            values[name] = _read_time(values[name]) if values.get(name) else None
+        states = dict(data.get("segment_states") or {})
+        costs = dict(data.get("segment_costs") or {})
+        reports = {
+            str(k): v
+            for k, v in dict(data.get("segment_reports") or {}).items()
+            if isinstance(v, list) and len(v) == 3
+        }
+        values["segments"] = {
+            str(k): _segment([v, *reports.get(str(k), [None] * 3), costs.get(k)])
+            for k, v in states.items()
+        }
+        values["polls"] = data.get("polls", 0)
+        values["state"] = data.get("state", DeliveryState.UNKNOWN)
+        return cls._checked(values)
+
+    @classmethod
+    def _checked(cls, values: dict[str, Any]) -> TrackedMessage:
         ids = values.get("message_ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             raise ValueError("no message ids")
         if not isinstance(values.get("phone"), str) or not values["phone"]:
             raise ValueError("no number")
-        if not isinstance(values.get("polls", 0), int):
+        if not isinstance(values.get("polls") or 0, int):
             raise TypeError("polls")
-        for name in ("sent_at", "expires_at"):
-            values[name] = _read_time(values.get(name))
-        for name in ("updated_at", "delivered_at", "finished_at", "next_poll"):
-            values[name] = _read_time(values[name]) if values.get(name) else None
-        values["state"] = DeliveryState(values.get("state", DeliveryState.UNKNOWN))
-        values["segment_states"] = {
-            str(k): DeliveryState(v) for k, v in dict(values.get("segment_states") or {}).items()
-        }
-        values["segment_costs"] = {
-            str(k): float(v) for k, v in dict(values.get("segment_costs") or {}).items()
-        }
-        values["segment_reports"] = {
-            str(k): [None if x is None else str(x) for x in v]
-            for k, v in dict(values.get("segment_reports") or {}).items()
-            if isinstance(v, list) and len(v) == 3
-        }
+        if values["sent_at"] is None or values["expires_at"] is None:
+            raise ValueError("no times")
+        values["polls"] = values.get("polls") or 0
+        values["state"] = DeliveryState(values["state"])
+        if values.get("cost") is not None:
+            values["cost"] = float(values["cost"])
+        rid = values.get("recipient_id")
+        values["recipient_id"] = None if rid is None else str(rid)
+        for name in ("raw_code", "raw_text", "error_code"):
+            if values.get(name) is not None:
+                values[name] = str(values[name])
         return cls(**values)
+
+
+def _segment(value: Any) -> SegmentReport:
+    if not isinstance(value, list) or len(value) != 5:
+        raise TypeError("segment")
+    state, code, text, error, cost = value
+    return SegmentReport(
+        DeliveryState(state),
+        None if code is None else str(code),
+        None if text is None else str(text),
+        None if error is None else str(error),
+        None if cost is None else float(cost),
+    )
+
+
+def _stamp(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _from_stamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise TypeError("not a time")
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _shown(message: TrackedMessage) -> tuple[Any, ...]:
@@ -173,7 +405,247 @@ def storage_key(entry: RuSmsConfigEntry) -> str:
 
 async def async_remove_tracker(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
     """Forget the delivery records of a removed account."""
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()
+    await _TrackerStore(hass, storage_key(entry)).async_remove()
+
+
+class _TrackerStore(Store[dict[str, Any]]):
+    """The account's records; written from a worker thread (the rows never change)."""
+
+    def __init__(self, hass: HomeAssistant, key: str) -> None:
+        super().__init__(hass, STORAGE_VERSION, key, serialize_in_event_loop=False)
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> Any:
+        """Version 1 kept dicts: turned into rows off the loop (there may be many)."""
+        if old_major_version == 1:
+            return await self.hass.async_add_executor_job(_migrate_v1, old_data)
+        return old_data
+
+
+def _migrate_v1(old: Any) -> dict[str, Any]:
+    """Version 1 data as version 2; an unreadable record stays for the loader to drop."""
+    if not isinstance(old, dict):
+        return {}
+    items = old.get("messages")
+    rows: list[Any] = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            rows.append(TrackedMessage.from_dict(item).to_row())
+        except TypeError, ValueError:
+            rows.append(None)
+    return {"rows": rows, "last_list_poll": old.get("last_list_poll")}
+
+
+# -- the index --------------------------------------------------------------------------
+
+
+def _file(by_id: dict[str, str | list[str]], first: str, key: str) -> None:
+    """Add `key` under its first id (SMSC.ru gives one id to every number of a send)."""
+    found = by_id.get(first)
+    if found is None:
+        by_id[first] = key
+    elif isinstance(found, str):
+        by_id[first] = [found, key]
+    else:
+        found.append(key)
+
+
+class _Buckets:
+    """Keys by time, earliest first: a heap of times and the keys due at each."""
+
+    __slots__ = ("_heap", "_keys")
+
+    def __init__(self) -> None:
+        self._heap: list[float] = []
+        self._keys: dict[float, tuple[float, list[str]]] = {}
+        """Each time: the float filed (shared by its keys), and the keys."""
+
+    def add(self, when: float, key: str) -> float:
+        """File `key` at `when`; returns the time as filed (one float object a time)."""
+        found = self._keys.get(when)
+        if found is None:
+            self._keys[when] = (when, [key])
+            heapq.heappush(self._heap, when)
+            return when
+        found[1].append(key)
+        return found[0]
+
+    def earliest(self) -> float | None:
+        return self._heap[0] if self._heap else None
+
+    def pop_until(self, until: float) -> Iterator[tuple[float, str]]:
+        while self._heap and self._heap[0] <= until:
+            when = heapq.heappop(self._heap)
+            for key in self._keys.pop(when)[1]:
+                yield when, key
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._keys.clear()
+
+
+class _Index:
+    """The records and what answers each question about them without a scan.
+
+    Built off the loop at startup (it touches nothing shared), then only on the loop.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, str] = {}
+        """Every record by key, in the order they were sent (the last is the latest)."""
+        self.segments: dict[str, str] = {}
+        """`id:number` of a later segment of a split message: the record's key."""
+        self.by_id: dict[str, str | list[str]] | None = None
+        """A first id: the key of its record, or of each where several numbers share
+        it. Built at the first report without a number (most gateways never send one)."""
+        self.recipients: dict[str, dict[str, None]] = {}
+        """A recipient's records, in the order they were sent."""
+        self.pending: dict[str, float] = {}
+        """Records not final yet: when each is due (POSIX seconds)."""
+        self.due = _Buckets()
+        self.expiry = _Buckets()
+        self.finished: deque[tuple[float, str]] = deque()
+        """Final records in the order they finished (the prune order)."""
+
+    def add(self, message: TrackedMessage, row: str | None = None) -> str:
+        """Index a new record (`row`: its stored form, when at hand)."""
+        key = message.key
+        self.rows[key] = row or message.to_row()
+        first = message.message_ids[0]
+        for later in message.message_ids[1:]:
+            self.segments[f"{later}:{message.phone}"] = key
+        if self.by_id is not None:
+            _file(self.by_id, first, key)
+        if message.recipient_id is not None:
+            self.recipients.setdefault(message.recipient_id, {})[key] = None
+        self._place(key, message)
+        return key
+
+    def put(self, key: str, message: TrackedMessage, *, was_final: bool) -> None:
+        """Store a changed record (its ids, number and recipient unchanged)."""
+        self.rows[key] = message.to_row()
+        if not was_final:
+            self._place(key, message)
+
+    def _place(self, key: str, message: TrackedMessage) -> None:
+        if message.finished_at is not None:
+            self.pending.pop(key, None)
+            self.finished.append((message.finished_at.timestamp(), key))
+            return
+        due = message.next_poll.timestamp() if message.next_poll else 0.0
+        if self.pending.get(key) != due:
+            fresh = key not in self.pending
+            self.pending[key] = self.due.add(due, key)
+            if fresh:
+                self.expiry.add(message.expires_at.timestamp(), key)
+
+    def remove(self, key: str) -> None:
+        row = self.rows.pop(key, None)
+        if row is None:
+            return
+        message = TrackedMessage.from_row(row)
+        for later in message.message_ids[1:]:
+            self.segments.pop(f"{later}:{message.phone}", None)
+        if self.by_id is not None:
+            first = message.message_ids[0]
+            found = self.by_id.get(first)
+            if found == key:
+                del self.by_id[first]
+            elif isinstance(found, list) and key in found:
+                found.remove(key)
+                if len(found) == 1:
+                    self.by_id[first] = found[0]
+        if message.recipient_id is not None:
+            mine = self.recipients.get(message.recipient_id, {})
+            mine.pop(key, None)
+            if not mine:
+                self.recipients.pop(message.recipient_id, None)
+        self.pending.pop(key, None)
+
+    def prune(self, limit: float) -> int:
+        """Drop the records that finished before `limit`; how many went."""
+        gone = 0
+        while self.finished and self.finished[0][0] < limit:
+            _, key = self.finished.popleft()
+            self.remove(key)
+            gone += 1
+        return gone
+
+    def next_due(self) -> float | None:
+        """The earliest time anything is due (possibly of a record that moved since)."""
+        if not self.pending:
+            self.due.clear()
+            self.expiry.clear()
+            return None
+        return self.due.earliest()
+
+    def take_due(self, now: float) -> list[str]:
+        """The pending keys due at `now`, each once."""
+        found: dict[str, None] = {}
+        for when, key in self.due.pop_until(now):
+            if self.pending.get(key) == when:
+                found[key] = None
+        return list(found)
+
+    def take_expired(self, now: float) -> list[str]:
+        return [key for _, key in self.expiry.pop_until(now) if key in self.pending]
+
+    def find_by_id(self, message_id: str) -> str | None:
+        """The key of the one record whose first id is `message_id`."""
+        if self.by_id is None:
+            self.by_id = {}
+            for key in self.rows:
+                _file(self.by_id, key.rpartition(":")[0], key)
+        found = self.by_id.get(message_id)
+        return found if isinstance(found, str) else None
+
+    def find(self, message_id: str, phone: str) -> str | None:
+        key = f"{message_id}:{phone}"
+        if key in self.rows:
+            return key
+        return self.segments.get(key)
+
+
+def _build_index(data: Any, prune_before: float, now: datetime) -> tuple[_Index, int]:
+    """The index of stored data (in a worker thread); how many records were unreadable.
+
+    Rows are stored as JSON text, in the order sent: loading them makes no container per
+    record (nothing long-lived for the garbage collector to walk), each is decoded once,
+    and a readable row is kept as it is.
+    """
+    rows = data.get("rows") if isinstance(data, dict) else None
+    index = _Index()
+    last = (-math.inf, "")
+    dropped = 0
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            message = TrackedMessage.from_row(row)
+        except TypeError, ValueError, orjson.JSONDecodeError:
+            dropped += 1
+            continue
+        if message.finished_at is not None and message.finished_at.timestamp() < prune_before:
+            continue
+        text = row if isinstance(row, str) else None
+        if message.finished_at is None and message.next_poll is None:
+            message.next_poll = now
+            text = None
+        last = max(last, order := (message.sent_at.timestamp(), message.key))
+        index.add(message, text)
+        if order < last:
+            last = (math.inf, "")  # out of order: sorted below
+    if last[0] == math.inf:
+        # Only a store of version 1 is out of order: indexed again, sorted.
+        entries = sorted(
+            (TrackedMessage.from_row(text).sent_at.timestamp(), key, text)
+            for key, text in index.rows.items()
+        )
+        index = _Index()
+        for _, _, text in entries:
+            index.add(TrackedMessage.from_row(text), text)
+    if any(a[0] > b[0] for a, b in itertools.pairwise(index.finished)):
+        index.finished = deque(sorted(index.finished))
+    return index, dropped
 
 
 class MessageTracker:
@@ -192,10 +664,16 @@ class MessageTracker:
         self.entry = entry
         self.client = client
         self.callbacks = callbacks
-        self.messages: dict[str, TrackedMessage] = {}
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
+        self.pacing = Pacing.of(client, callbacks=callbacks)
+        self._index = _Index()
+        self._views: weakref.WeakValueDictionary[str, TrackedMessage] = (
+            weakref.WeakValueDictionary()
+        )
+        self._recent: deque[TrackedMessage] = deque(maxlen=RECENT_VIEWS)
+        self._store = _TrackerStore(hass, storage_key(entry))
         self._listeners: list[Callable[[], None]] = []
         self._unsub_timer: CALLBACK_TYPE | None = None
+        self._timer_at: float | None = None
         self._last_list_poll: datetime | None = None
         self._polling = False
         self._streak = FailureStreak(
@@ -206,26 +684,24 @@ class MessageTracker:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Read what was in flight before a restart and go on following it."""
+        """Read what was in flight before a restart and go on following it.
+
+        Decoding and indexing run in a worker thread: tens of thousands of records
+        must not hold the event loop.
+        """
         stored = await self._store.async_load()
         data: dict[str, Any] = stored if isinstance(stored, dict) else {}
-        items = data.get("messages")
         now = dt_util.utcnow()
-        for item in items if isinstance(items, list) else []:
-            try:
-                message = TrackedMessage.from_dict(item)
-            except TypeError, ValueError:
-                _LOGGER.warning("%s: dropping an unreadable delivery record", self.entry.title)
-                continue
-            if not message.is_final and message.next_poll is None:
-                message.next_poll = now
-            self.messages[message.key] = message
-        # A restart must not break SMSC.ru's one list request a minute.
+        self._index, dropped = await self.hass.async_add_executor_job(
+            _build_index, data, (now - PRUNE_AFTER).timestamp(), now
+        )
+        for _ in range(dropped):
+            _LOGGER.warning("%s: dropping an unreadable delivery record", self.entry.title)
+        # A restart must not break a list gateway's pace.
         try:
             self._last_list_poll = _read_time(data.get("last_list_poll"))
         except TypeError, ValueError:
             self._last_list_poll = None
-        self._prune()
         self._schedule()
 
     async def async_unload(self) -> None:
@@ -254,6 +730,26 @@ class MessageTracker:
     @callback
     def async_track(self, result: SendResult, options: SendOptions) -> list[TrackedMessage]:
         """Record the accepted numbers of a send and start following them."""
+        plan = self._plan(options)
+        tracked = self._track(result.accepted, plan)
+        if tracked:
+            self._changed()
+        return tracked
+
+    async def async_track_send(self, result: SendResult, options: SendOptions) -> None:
+        """`async_track` for a send of any size: a bulk one in steps that let the loop run."""
+        accepted = result.accepted
+        plan = self._plan(options)
+        tracked = False
+        for start in range(0, len(accepted), STEP):
+            if start:
+                await asyncio.sleep(0)
+            tracked |= bool(self._track(accepted[start : start + STEP], plan))
+        if tracked:
+            self._changed()
+
+    def _plan(self, options: SendOptions) -> tuple[datetime, datetime, datetime]:
+        """When a send's messages were sent, expire and are first asked about."""
         now = dt_util.utcnow()
         try:
             start = max(now, options.send_at) if options.send_at else now
@@ -261,10 +757,16 @@ class MessageTracker:
         except TypeError, ValueError, OverflowError:
             # The send went out: follow it for the default time rather than fail.
             start, expires_at = now, now + DEFAULT_VALIDITY + VALIDITY_MARGIN
+        return now, expires_at, self.pacing.first(start)
+
+    def _track(
+        self, accepted: Iterable[RecipientResult], plan: tuple[datetime, datetime, datetime]
+    ) -> list[TrackedMessage]:
+        now, expires_at, first_poll = plan
         recipients = self._recipients_by_phone()
         tracked: list[TrackedMessage] = []
         skipped = 0
-        for recipient in result.accepted:
+        for recipient in accepted:
             if not recipient.message_ids:
                 continue  # nothing to ask about (should not happen)
             try:
@@ -276,12 +778,14 @@ class MessageTracker:
                     recipient_id=recipients.get(recipient.phone),
                     cost=None if recipient.cost is None else float(recipient.cost),
                     updated_at=now,
-                    next_poll=self._first_poll(now, start),
+                    next_poll=first_poll,
                 )
+                row = message.to_row()
             except TypeError, ValueError, OverflowError:
                 skipped += 1
                 continue
-            self.messages[message.key] = message
+            self._index.remove(message.key)  # an id reused: the new send wins
+            self._keep(self._index.add(message, row), message)
             tracked.append(message)
             self._fire(message)
         if skipped:
@@ -290,98 +794,91 @@ class MessageTracker:
                 self.entry.title,
                 skipped,
             )
-        self._changed()
         return tracked
 
     @callback
     def async_apply(self, statuses: Iterable[DeliveryStatus]) -> None:
         """Take reported states (from a poll or a callback) and fire what changed."""
-        by_segment: dict[tuple[str, str], TrackedMessage] = {}
-        by_id: dict[str, list[TrackedMessage]] = {}
-        for tracked in self.messages.values():
-            for message_id in tracked.message_ids:
-                by_segment[(message_id, tracked.phone)] = tracked
-                by_id.setdefault(message_id, []).append(tracked)
-        # What each message showed before: a batch of segment reports is one change.
-        before: dict[str, tuple[TrackedMessage, tuple[Any, ...]]] = {}
+        index = self._index
+        # A batch of segment reports is one change of each message.
+        working: dict[str, tuple[TrackedMessage, tuple[Any, ...]]] = {}
         for status in statuses:
-            found = by_segment.get((status.message_id, phone_digits(status.phone)))
-            if found is None and not status.phone:
+            key = index.find(status.message_id, phone_digits(status.phone))
+            if key is None and not status.phone:
                 # A report without its number names the message by id alone: only
                 # when that id is one number's (on SMSC.ru one id covers a whole send).
-                candidates = by_id.get(status.message_id, [])
-                found = candidates[0] if len(candidates) == 1 else None
-            if found is None or found.is_final:
+                key = index.find_by_id(status.message_id)
+            if key is None:
                 continue
-            before.setdefault(found.key, (found, _shown(found)))
-            self._update(found, status)
-        changed = [message for message, shown in before.values() if _shown(message) != shown]
-        for message in changed:
-            self._fire(message)
+            if key not in working:
+                found = self._get(key)
+                if found is None or found.is_final:
+                    continue
+                working[key] = (found, _shown(found))
+            message = working[key][0]
+            if not message.is_final:
+                _update(message, status)
+        changed = False
+        for key, (message, shown) in working.items():
+            index.put(key, message, was_final=False)
+            if _shown(message) != shown:
+                self._fire(message)
+                changed = True
         if changed:
             self._changed()
+        elif working:
+            self._schedule()
 
     @property
     def in_flight(self) -> int:
         """Messages not yet in a final state."""
-        return sum(1 for m in self.messages.values() if not m.is_final)
+        return len(self._index.pending)
+
+    @property
+    def messages(self) -> dict[str, TrackedMessage]:
+        """Every record on file, decoded (for diagnostics: costs a pass over them)."""
+        return {k: m for k in list(self._index.rows) if (m := self._get(k)) is not None}
 
     def last_message(self, recipient_id: str | None = None) -> TrackedMessage | None:
         """The latest message of the account, or of one recipient."""
-        candidates = [
-            m
-            for m in self.messages.values()
-            if recipient_id is None or m.recipient_id == recipient_id
-        ]
-        return max(candidates, key=lambda m: (m.sent_at, m.key), default=None)
+        if recipient_id is None:
+            keys: dict[str, Any] = self._index.rows
+        else:
+            keys = self._index.recipients.get(recipient_id, {})
+        if not keys:
+            return None
+        return self._get(next(reversed(keys)))
+
+    def _get(self, key: str) -> TrackedMessage | None:
+        """The record of `key`: the message already in use, or decoded from its row."""
+        row = self._index.rows.get(key)
+        if row is None:
+            return None  # pruned (whoever still holds the message keeps it)
+        if (view := self._views.get(key)) is not None:
+            return view
+        view = TrackedMessage.from_row(row)
+        self._keep(key, view)
+        return view
+
+    def _keep(self, key: str, message: TrackedMessage) -> None:
+        """`message` is the one of `key` now; the latest few stay decoded."""
+        self._views[key] = message
+        self._recent.append(message)
 
     # -- state changes -------------------------------------------------------------------
 
-    def _update(self, message: TrackedMessage, status: DeliveryStatus) -> None:
-        """Apply one segment's status (its id is one of the message's)."""
-        segment = status.message_id
-        known = message.segment_states.get(segment)
-        if status.state is DeliveryState.UNKNOWN and known not in (None, DeliveryState.UNKNOWN):
-            # A lost or empty answer (or an archived state) says nothing about a segment
-            # whose state is known: keep it rather than step back.
-            return
-        message.segment_states[segment] = status.state
-        message.segment_reports[segment] = [status.raw_code, status.raw_text, status.error_code]
-        states = [message.segment_states.get(m, DeliveryState.QUEUED) for m in message.message_ids]
-        state = combine_states(states)
-        message.state = state
-        # The gateway's words come from a segment that is in the message's state (the
-        # failed part of a failed message), not from whichever part was read last.
-        deciding = next(
-            (
-                m
-                for m in message.message_ids
-                if message.segment_states.get(m) is state and m in message.segment_reports
-            ),
-            segment,
-        )
-        message.raw_code, message.raw_text, message.error_code = message.segment_reports[deciding]
-        if status.cost is not None:
-            # Stream and Devino price each segment: the message costs their sum.
-            message.segment_costs[status.message_id] = float(status.cost)
-            if all(m in message.segment_costs for m in message.message_ids):
-                message.cost = sum(message.segment_costs[m] for m in message.message_ids)
-        now = dt_util.utcnow()
-        message.updated_at = status.updated_at or now
-        if state is DeliveryState.DELIVERED and message.delivered_at is None:
-            message.delivered_at = status.updated_at or now
-        if state.is_final:
-            message.finished_at = now
-            message.next_poll = None
-
-    def _give_up(self, message: TrackedMessage, now: datetime) -> None:
+    def _give_up(self, key: str, now: datetime) -> None:
         """The validity (and its margin) ran out without a final report."""
+        message = self._get(key)
+        if message is None or message.is_final:
+            return
         message.state = (
             DeliveryState.EXPIRED if message.state is DeliveryState.SENT else DeliveryState.UNKNOWN
         )
         message.finished_at = now
         message.next_poll = None
         message.updated_at = now
+        self._index.put(key, message, was_final=False)
         self._fire(message)
 
     def _fire(self, message: TrackedMessage) -> None:
@@ -395,9 +892,10 @@ class MessageTracker:
         )
 
     def _changed(self) -> None:
+        """Something people see changed: prune, save, schedule and tell the listeners."""
         if self._stopped:
             return
-        self._prune()
+        self._index.prune((dt_util.utcnow() - PRUNE_AFTER).timestamp())
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         self._schedule()
         for listener in list(self._listeners):
@@ -407,14 +905,15 @@ class MessageTracker:
                 # A broken listener must neither fail a send nor stop the polling.
                 _LOGGER.exception("%s: error in a delivery listener", self.entry.title)
 
-    def _prune(self) -> None:
-        limit = dt_util.utcnow() - PRUNE_AFTER
-        for key in [k for k, m in self.messages.items() if m.finished_at and m.finished_at < limit]:
-            del self.messages[key]
-
     def _data_to_save(self) -> dict[str, Any]:
+        """The rows as they are, called in the writer thread.
+
+        Rows are never changed, only replaced, and copying the dict's values is one
+        step under the GIL.
+        """
+        rows = list(self._index.rows.values())
         return {
-            "messages": [m.as_dict() for m in self.messages.values()],
+            "rows": rows,
             "last_list_poll": self._last_list_poll.isoformat() if self._last_list_poll else None,
         }
 
@@ -427,59 +926,42 @@ class MessageTracker:
 
     # -- polling ----------------------------------------------------------------------
 
-    @property
-    def _list_polling(self) -> bool:
-        """One request about every pending message, at the gateway's pace."""
-        return self.client.description.status.mode is StatusMode.LIST
-
-    def _first_poll(self, now: datetime, start: datetime) -> datetime:
-        status = self.client.description.status
-        if self.callbacks:
-            return start + timedelta(seconds=SAFETY_NET_INTERVAL)
-        return start + timedelta(seconds=status.first_after or BACKOFF[0])
-
-    def _next_poll(self, message: TrackedMessage, now: datetime) -> datetime:
-        if self.callbacks:
-            step = SAFETY_NET_INTERVAL
-        elif self._list_polling:
-            step = self.client.description.status.min_interval
-        else:
-            step = BACKOFF[message.polls] if message.polls < len(BACKOFF) else BACKOFF_TAIL
-        return now + timedelta(seconds=step)
-
-    def _poll_time(self, pending: list[TrackedMessage]) -> datetime | None:
-        """When the next status request may go out."""
-        polls = [m.next_poll for m in pending if m.next_poll is not None]
-        if not polls:
+    def _wake_at(self) -> float | None:
+        """When the next poll or expiry wants the tracker awake."""
+        due = self._index.next_due()
+        if due is None:
             return None
-        when = min(polls)
-        if self._list_polling and self._last_list_poll is not None:
-            # Never two list requests closer than the gateway allows, whatever became due.
-            spacing = timedelta(seconds=self.client.description.status.min_interval)
-            when = max(when, self._last_list_poll + spacing)
-        return when
+        times = [self.pacing.earliest(due, self._last_list_poll)]
+        if (expiry := self._index.expiry.earliest()) is not None:
+            times.append(expiry)
+        return min(times)
 
     def _schedule(self) -> None:
         """One timer, at the earliest poll or expiry; none while nothing is pending."""
-        self._cancel_timer()
         if self._polling or self._stopped:
+            self._cancel_timer()
             return  # the running poll schedules when it is done
-        pending = [m for m in self.messages.values() if not m.is_final]
-        times = [m.expires_at for m in pending]
-        if (poll_at := self._poll_time(pending)) is not None:
-            times.append(poll_at)
-        if not times:
+        when = self._wake_at()
+        if when is not None and when == self._timer_at and self._unsub_timer is not None:
+            return  # already set for then
+        self._cancel_timer()
+        if when is None:
             return
-        self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_timer, min(times))
+        self._timer_at = when
+        self._unsub_timer = async_track_point_in_utc_time(
+            self.hass, self._on_timer, datetime.fromtimestamp(when, UTC)
+        )
 
     def _cancel_timer(self) -> None:
         if self._unsub_timer is not None:
             self._unsub_timer()
             self._unsub_timer = None
+        self._timer_at = None
 
     @callback
     def _on_timer(self, _now: datetime) -> None:
         self._unsub_timer = None
+        self._timer_at = None
         # An entry task: unloading the entry cancels a poll under way.
         self.entry.async_create_background_task(
             self.hass, self._async_poll(), f"{DOMAIN} delivery poll {self.entry.entry_id}"
@@ -491,50 +973,78 @@ class MessageTracker:
             await self._async_poll_due()
         finally:
             self._polling = False
-            self._changed()
+            self._schedule()
 
     async def _async_poll_due(self) -> None:
         now = dt_util.utcnow()
-        for message in [m for m in self.messages.values() if not m.is_final]:
-            if now >= message.expires_at:
-                self._give_up(message, now)
-        pending = [m for m in self.messages.values() if not m.is_final]
-        poll_at = self._poll_time(pending)
-        if poll_at is None or poll_at > now:
+        stamp = now.timestamp()
+        index = self._index
+        expired = index.take_expired(stamp)
+        for key in expired:
+            self._give_up(key, now)
+        if expired:
+            self._changed()
+        due_at = index.next_due()
+        if due_at is None or self.pacing.earliest(due_at, self._last_list_poll) > stamp:
             return  # woken for an expiry only
-        due = [m for m in pending if m.next_poll is not None and m.next_poll <= now]
-        # A list gateway: one request about every pending message (the due ones decided the
-        # time); a message not due yet (sent later, or at a later time) keeps its pace.
-        asked = pending if self._list_polling else due
-        refs = [
-            MessageRef(message_id=message_id, phone=m.phone)
-            for m in asked
-            for message_id in m.message_ids
-            if m.segment_states.get(message_id) is None or not m.segment_states[message_id].is_final
-        ]
-        if self._list_polling:
+        due_keys = index.take_due(stamp)
+        if not due_keys:
+            return  # what was due has moved since
+        asked = due_keys
+        if self.pacing.list_polling:
+            # A list gateway: one request about every pending message (the due ones decided
+            # the time, and go first); a message not due yet (sent later, or at a later
+            # time) keeps its pace. A list names so many: the rest wait their turn.
+            for key in due_keys[LIST_POLL_MAX:]:
+                index.due.add(index.pending[key], key)
+            due_keys = due_keys[:LIST_POLL_MAX]
+            chosen = set(due_keys)
+            others = (k for k in index.pending if k not in chosen)
+            asked = due_keys + list(itertools.islice(others, LIST_POLL_MAX - len(due_keys)))
+        refs: list[MessageRef] = []
+        held: list[TrackedMessage] = []
+        """Decoded once for the whole poll (the tracker hands out the same while held)."""
+        probed: list[str] = []
+        """Split messages whose first part alone is asked: settled if it turns final."""
+        async for key in _steps(asked):
+            message = self._get(key)
+            if message is None or message.is_final:
+                continue
+            held.append(message)
+            if self.pacing.list_polling:
+                ids = [i for i in message.message_ids if not message.segment_final(i)]
+            else:
+                ids = Pacing.segments_to_ask(message)
+                if len(ids) < len(message.message_ids) and ids[0] == message.message_ids[0]:
+                    probed.append(key)
+            refs.extend(MessageRef(message_id=i, phone=message.phone) for i in ids)
+        if self.pacing.list_polling:
             self._last_list_poll = now
         # The next poll is set before asking: whatever goes wrong below, no loop.
-        for message in due:
-            message.polls += 1
-            message.next_poll = self._next_poll(message, now)
+        async for key in _steps(due_keys):
+            if (message := self._get(key)) is not None and not message.is_final:
+                message.polls += 1
+                message.next_poll = self.pacing.following(message.polls, now)
+                index.put(key, message, was_final=False)
         try:
             statuses = await self.client.delivery_status(refs)
         except RateLimitedError as err:
             # The whole account waits, not only the messages asked about.
-            self._postpone(pending, now + timedelta(seconds=max(err.retry_after, 1.0)))
+            await self._async_postpone(now + timedelta(seconds=max(err.retry_after, 1.0)))
             self._streak.failed(err)
             return
         except AuthenticationError as err:
             self.entry.async_start_reauth(self.hass)
-            self._postpone(pending, now + timedelta(seconds=ERROR_RETRY))
+            await self._async_postpone(now + timedelta(seconds=ERROR_RETRY))
             self._streak.failed(err)
             return
         except SmsGatewayError as err:
             self._streak.failed(err)
             return
         self._streak.succeeded()
-        self.async_apply(statuses)
+        await self._async_apply_in_steps(statuses)
+        if probed:
+            await self._async_settle(probed)
         _LOGGER.debug(
             "%s: asked about %d message(s), %d still in flight",
             self.entry.title,
@@ -542,8 +1052,123 @@ class MessageTracker:
             self.in_flight,
         )
 
-    def _postpone(self, messages: list[TrackedMessage], when: datetime) -> None:
-        """No request about these before `when`."""
-        for message in messages:
-            if message.next_poll is None or message.next_poll < when:
+    async def _async_apply_in_steps(self, statuses: list[DeliveryStatus]) -> None:
+        """`async_apply` a long answer in steps (the parts of a message kept together)."""
+        start = 0
+        while start < len(statuses):
+            end = min(start + STEP, len(statuses))
+            while end < len(statuses) and statuses[end].phone == statuses[end - 1].phone:
+                end += 1
+            if start:
+                await asyncio.sleep(0)
+            self.async_apply(statuses[start:end])
+            start = end
+
+    async def _async_settle(self, keys: list[str]) -> None:
+        """Ask at once about the other parts of split messages whose first part is final."""
+        refs: list[MessageRef] = []
+        for key in keys:
+            message = self._get(key)
+            if message is not None and Pacing.settle_now(message):
+                refs.extend(
+                    MessageRef(message_id=i, phone=message.phone)
+                    for i in Pacing.segments_to_ask(message)
+                )
+        if not refs:
+            return
+        try:
+            statuses = await self.client.delivery_status(refs)
+        except SmsGatewayError as err:
+            self._streak.failed(err)  # the next poll settles them
+            return
+        self.async_apply(statuses)
+
+    async def _async_postpone(self, when: datetime) -> None:
+        """No request about any pending message before `when`."""
+        stamp = when.timestamp()
+        async for key, due in _steps(list(self._index.pending.items())):
+            if due < stamp and (message := self._get(key)) is not None and not message.is_final:
                 message.next_poll = when
+                self._index.put(key, message, was_final=False)
+
+
+async def _steps[T](items: list[T]) -> AsyncIterator[T]:
+    """`items`, letting the event loop run after every `STEP` of them."""
+    for count, item in enumerate(items):
+        if count and not count % STEP:
+            await asyncio.sleep(0)
+        yield item
+
+
+def _update(message: TrackedMessage, status: DeliveryStatus) -> None:
+    """Apply one segment's status (its id is one of the message's)."""
+    segment = status.message_id
+    if segment not in message.message_ids:
+        segment = message.message_ids[0]  # reported by the first id alone
+    known = message.segments.get(segment)
+    if (
+        status.state is DeliveryState.UNKNOWN
+        and known is not None
+        and known.state is not DeliveryState.UNKNOWN
+    ):
+        # A lost or empty answer (or an archived state) says nothing about a segment
+        # whose state is known: keep it rather than step back.
+        return
+    cost = None if status.cost is None else float(status.cost)
+    if cost is None and known is not None:
+        cost = known.cost
+    message.segments[segment] = SegmentReport(
+        status.state, status.raw_code, status.raw_text, status.error_code, cost
+    )
+    state = _combined(message)
+    message.state = state
+    # The gateway's words come from a segment that is in the message's state (the
+    # failed part of a failed message), not from whichever part was read last.
+    # No part reported in the message's state (the first is final, the others are not
+    # asked yet): the words stay those of the state shown.
+    deciding = next(
+        (
+            report
+            for m in message.message_ids
+            if (report := message.segments.get(m)) is not None and report.state is state
+        ),
+        None,
+    )
+    if deciding is not None:
+        message.raw_code, message.raw_text, message.error_code = (
+            deciding.raw_code,
+            deciding.raw_text,
+            deciding.error_code,
+        )
+    costs = [
+        message.segments[m].cost if m in message.segments else None for m in message.message_ids
+    ]
+    if status.cost is not None and all(c is not None for c in costs):
+        # Stream and Devino price each segment: the message costs their sum.
+        message.cost = sum(c for c in costs if c is not None)
+    now = dt_util.utcnow()
+    message.updated_at = status.updated_at or now
+    if state is DeliveryState.DELIVERED and message.delivered_at is None:
+        message.delivered_at = status.updated_at or now
+    if state.is_final:
+        message.finished_at = now
+        message.next_poll = None
+
+
+def _combined(message: TrackedMessage) -> DeliveryState:
+    """The message's state from its segments' reports.
+
+    A segment not asked yet is taken to be where the asked one is (they travel
+    together), but never final: only a report makes a segment final (and prices it).
+    """
+    probe = message.segments.get(message.message_ids[0])
+    states: list[DeliveryState] = []
+    for segment in message.message_ids:
+        report = message.segments.get(segment)
+        if report is not None:
+            states.append(report.state)
+        elif probe is None:
+            states.append(DeliveryState.QUEUED)
+        else:
+            states.append(DeliveryState.SENT if probe.state.is_final else probe.state)
+    return combine_states(states)

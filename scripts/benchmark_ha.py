@@ -1,0 +1,564 @@
+# ruff: noqa: S101, SLF001, ASYNC240
+# A benchmark drives the tracker's internals, checks its own setup with asserts and
+# writes its fixtures with plain file calls.
+"""The Home Assistant half of `scripts/benchmark`: alerts, bulk sends, records, polling.
+
+A real `hass` from pytest-homeassistant-custom-component's `async_test_home_assistant`
+(a temporary config folder, real storage on disk) runs the integration against the
+emulated gateways. The emulators serve from a thread of their own, as a network would:
+what the event loop of Home Assistant does is ours alone. CPU is the loop thread's
+(`time.thread_time`); loop lag is how late a 2 ms timer fires while something runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+import gc
+import json
+from pathlib import Path
+import statistics
+import tempfile
+import threading
+import time
+import tracemalloc
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+from homeassistant import loader
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
+
+from custom_components.ru_sms import tracker as tracker_module
+from custom_components.ru_sms.providers.models import DeliveryState, Provider
+from custom_components.ru_sms.tracker import STORAGE_VERSION, TrackedMessage, _Index, storage_key
+from tests.conftest import IVAN, make_entry
+from tests.emulators.base import EmulatedGateway
+from tests.emulators.catalog import ACCOUNTS
+
+STATUS_PATH = {
+    Provider.SMSC: "/sys/status.php",
+    Provider.SMSTELE: "/cgibin/status",
+    Provider.STREAM: "/rest/State/state.php",
+    Provider.DEVINO: "/rest/Sms/State",
+}
+LONG_TEXT = "Котёл: авария, давление упало " * 3
+"""Cyrillic over 70 characters: two segments."""
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+class LagMonitor:
+    """The longest the event loop was held while the monitor ran (ms).
+
+    `max_ms` is how late a timer fired (wall time: on a busy machine the system's
+    scheduling adds to it); `max_cpu_ms` is the CPU the loop's thread spent meanwhile,
+    what our code held it for whatever else the machine does.
+    """
+
+    def __init__(self, period: float = 0.002) -> None:
+        """Look every `period` seconds."""
+        self.period = period
+        self.max_ms = 0.0
+        self.max_cpu_ms = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before, cpu = loop.time(), time.thread_time()
+            await asyncio.sleep(self.period)
+            late = (loop.time() - before - self.period) * 1000
+            self.max_ms = max(self.max_ms, late)
+            self.max_cpu_ms = max(self.max_cpu_ms, (time.thread_time() - cpu) * 1000)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        """Time the garbage collector's full passes (they stop every thread)."""
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        elif info["generation"] == 2:
+            self.max_gc_ms = max(self.max_gc_ms, (time.perf_counter() - self._gc_start) * 1000)
+
+    async def __aenter__(self) -> LagMonitor:
+        """Start watching."""
+        self.max_gc_ms = 0.0
+        self._gc_start = 0.0
+        gc.callbacks.append(self._collected)
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """Stop watching."""
+        await asyncio.sleep(self.period * 2)  # a stall at the very end counts too
+        assert self._task is not None
+        self._task.cancel()
+        gc.callbacks.remove(self._collected)
+
+
+@dataclass
+class Timing:
+    """Latency, time to the wire and loop-thread CPU of repeated calls (ms)."""
+
+    wall: list[float]
+    cpu: list[float]
+    wire: list[float]
+
+    def summary(self) -> dict[str, float]:
+        """Medians and 95th percentiles."""
+        return {
+            "median_ms": statistics.median(self.wall),
+            "p95_ms": percentile(self.wall, 0.95),
+            "wire_median_ms": statistics.median(self.wire),
+            "wire_p95_ms": percentile(self.wire, 0.95),
+            "cpu_median_ms": statistics.median(self.cpu),
+            "cpu_p95_ms": percentile(self.cpu, 0.95),
+        }
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` lie."""
+    ordered = sorted(values)
+    return ordered[max(0, round(len(ordered) * share) - 1)]
+
+
+async def timed(
+    times: int, calls: dict[str, Callable[[int], Awaitable[Any]]], emulator: Any
+) -> dict[str, Timing]:
+    """Run each of `calls` `times` times, taking turns (after 20 unmeasured rounds).
+
+    Taking turns, whatever else the machine does weighs on every path alike. Also
+    times how long until the emulator received the request (the wire).
+    """
+    timings = {name: Timing([], [], []) for name in calls}
+    for i in range(-20, times):
+        for name, call in calls.items():
+            start, start_cpu, start_clock = time.perf_counter(), time.thread_time(), time.time()
+            await call(i)
+            if i < 0:
+                continue
+            timing = timings[name]
+            timing.cpu.append((time.thread_time() - start_cpu) * 1000)
+            timing.wall.append((time.perf_counter() - start) * 1000)
+            first = next(r for r in reversed(emulator.requests) if r.at >= start_clock)
+            timing.wire.append((first.at - start_clock) * 1000)
+    return timings
+
+
+# -- the emulated network ------------------------------------------------------------------
+
+
+class NetworkThread:
+    """An event loop in a thread of its own, where the emulators serve."""
+
+    def __init__(self) -> None:
+        """Start the thread and its loop."""
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    async def run[T](self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the network's loop and wait for it."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    async def start(self, provider: Provider) -> Any:
+        """A started emulator for `provider`, with money for any send."""
+        emulator: EmulatedGateway = ACCOUNTS[provider].emulator()
+        for funds in ("balance", "credits"):
+            if hasattr(emulator, funds):
+                setattr(emulator, funds, type(getattr(emulator, funds))(10**9))
+        await self.run(emulator.start())
+        return emulator
+
+    async def stop(self, emulator: EmulatedGateway) -> None:
+        """Stop an emulator started by `start`."""
+        await self.run(emulator.stop())
+
+    def close(self) -> None:
+        """Stop the loop and the thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+
+@asynccontextmanager
+async def home_assistant(config_dir: str) -> AsyncIterator[HomeAssistant]:
+    """A running Home Assistant with custom integrations enabled."""
+    async with async_test_home_assistant(config_dir=config_dir) as hass:
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+        yield hass
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and load an entry."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def phones(count: int) -> list[str]:
+    """`count` different valid Russian mobile numbers."""
+    return [f"+7916{n:07d}" for n in range(count)]
+
+
+async def send_action(
+    hass: HomeAssistant, entry: MockConfigEntry, to: list[str], text: str
+) -> None:
+    """`ru_sms.send_message` to `to`."""
+    await hass.services.async_call(
+        "ru_sms",
+        "send_message",
+        {"config_entry_id": entry.entry_id, "phones": to, "message": text},
+        blocking=True,
+    )
+
+
+# -- alerts: our overhead over a bare POST -----------------------------------------------
+
+
+async def alert_overhead(hass: HomeAssistant, net: NetworkThread, sends: int) -> dict[str, Any]:
+    """One alert through `notify.send_message`, `ru_sms.send_message` and a bare POST."""
+    emulator = await net.start(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    await set_up(hass, entry)
+    session = aiohttp.ClientSession()
+    try:
+
+        async def notify(i: int) -> None:
+            await hass.services.async_call(
+                "notify",
+                "send_message",
+                {"entity_id": "notify.ivan", "message": f"Котёл: авария №{i}."},
+                blocking=True,
+            )
+
+        async def action(i: int) -> None:
+            await send_action(hass, entry, [IVAN], f"Котёл: авария №{i}!")
+
+        await action(-100)
+        sent = emulator.requests[-1]
+        form = dict(sent.form)
+        text_key = next(k for k, v in form.items() if v == "Котёл: авария №-100!")
+        url = emulator.base_url.rstrip("/").rsplit("/", 1)[0] + sent.path
+
+        async def bare(i: int) -> None:
+            async with session.post(url, data=form | {text_key: f"Котёл: авария №{i}?"}) as resp:
+                await resp.read()
+
+        timings = await timed(
+            sends, {"notify": notify, "action": action, "bare_post": bare}, emulator
+        )
+        results: dict[str, Any] = {name: t.summary() for name, t in timings.items()}
+        bare_post = results["bare_post"]
+        for path in ("notify", "action"):
+            ours = results[path]
+            results[f"{path}_overhead"] = {
+                "wire_ms": ours["wire_median_ms"] - bare_post["wire_median_ms"],
+                "round_trip_ms": ours["median_ms"] - bare_post["median_ms"],
+                "cpu_ms": ours["cpu_median_ms"] - bare_post["cpu_median_ms"],
+            }
+        return results
+    finally:
+        await session.close()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+
+
+# -- one send to many numbers ---------------------------------------------------------
+
+
+async def bulk_send(hass: HomeAssistant, net: NetworkThread, counts: list[int]) -> dict[str, Any]:
+    """One `ru_sms.send_message` to thousands of numbers: requests, wall, loop lag."""
+    emulator = await net.start(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    await set_up(hass, entry)
+    results: dict[str, Any] = {}
+    try:
+        for count in counts:
+            to = phones(count)
+            emulator.reset_counts()
+            emulator.advance(61)
+            async with LagMonitor() as lag:
+                start = time.perf_counter()
+                await send_action(hass, entry, to, f"Котёл: авария, {count} номеров")
+                wall = time.perf_counter() - start
+                await hass.async_block_till_done()
+            results[str(count)] = {
+                "requests": emulator.count(),
+                "wall_ms": wall * 1000,
+                "max_loop_lag_ms": lag.max_ms,
+                "max_loop_cpu_ms": lag.max_cpu_ms,
+                "max_full_gc_ms": lag.max_gc_ms,
+                "tracked": entry.runtime_data.tracker.in_flight,
+            }
+        # The first status poll of everything the last send left in flight.
+        tracker = entry.runtime_data.tracker
+        pending = tracker.in_flight
+        clock = SimulatedClock(tracker, emulator)
+        emulator.reset_counts()
+        try:
+            async with LagMonitor() as lag:
+                start = time.perf_counter()
+                await clock.next_poll()
+                wall = time.perf_counter() - start
+                await hass.async_block_till_done()
+        finally:
+            clock.release()
+        results["poll"] = {
+            "pending": pending,
+            "requests": emulator.count(STATUS_PATH[Provider.SMSC]),
+            "wall_ms": wall * 1000,
+            "max_loop_lag_ms": lag.max_ms,
+            "max_loop_cpu_ms": lag.max_cpu_ms,
+            "max_full_gc_ms": lag.max_gc_ms,
+            "final_after": pending - tracker.in_flight,
+        }
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+    return results
+
+
+# -- history: per-alert CPU, saves and startup with records kept ---------------------------
+
+
+def history_rows(count: int, recipient_id: str | None) -> list[str]:
+    """`count` finished, delivered messages of the last six days, as stored."""
+    now = datetime.now(UTC)
+    rows: list[str] = []
+    for n in range(count):
+        sent = now - timedelta(days=6) + timedelta(seconds=n * 6 * 86400 / max(count, 1))
+        message = TrackedMessage(
+            phone=f"7925{n:07d}",
+            message_ids=[str(10_000_000 + n)],
+            sent_at=sent,
+            expires_at=sent + timedelta(hours=25),
+            recipient_id=recipient_id if n % 10 == 0 else None,
+            state=DeliveryState.DELIVERED,
+            raw_code="1",
+            raw_text="Delivered",
+            cost=1.9,
+            updated_at=sent + timedelta(seconds=5),
+            delivered_at=sent + timedelta(seconds=5),
+            finished_at=sent + timedelta(seconds=15),
+            polls=1,
+        )
+        rows.append(message.to_row())
+    return rows
+
+
+@dataclass
+class Account:
+    """An SMSC account set up with a history of finished messages on file."""
+
+    records: int
+    emulator: Any
+    entry: MockConfigEntry
+    path: Path
+    startup: LagMonitor
+    cpu: list[float]
+
+
+async def account_with_history(hass: HomeAssistant, net: NetworkThread, records: int) -> Account:
+    """Write `records` finished messages to a new account's store, then set it up."""
+    emulator = await net.start(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    (recipient_id,) = entry.subentries
+    path = Path(hass.config.path(".storage", storage_key(entry)))  # type: ignore[arg-type]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "version": STORAGE_VERSION,
+                "minor_version": 1,
+                "key": storage_key(entry),  # type: ignore[arg-type]
+                "data": {"rows": history_rows(records, recipient_id), "last_list_poll": None},
+            }
+        )
+    )
+    async with LagMonitor() as startup:
+        await set_up(hass, entry)
+    assert len(entry.runtime_data.tracker._index.rows) == records
+    return Account(records, emulator, entry, path, startup, [])
+
+
+async def with_history(
+    hass: HomeAssistant, net: NetworkThread, counts: list[int], alerts: int
+) -> dict[str, Any]:
+    """Startup, per-alert CPU and one save with each count of finished messages on file.
+
+    The accounts take turns alert by alert: whatever else the machine does weighs on
+    every count alike.
+    """
+    accounts = [await account_with_history(hass, net, count) for count in counts]
+    for i in range(-20, alerts):  # 20 unmeasured warm-ups each
+        for account in accounts:
+            start = time.thread_time()
+            await send_action(hass, account.entry, [IVAN], f"Котёл: авария №{i}")
+            if i >= 0:
+                account.cpu.append((time.thread_time() - start) * 1000)
+    results: dict[str, Any] = {}
+    for account in accounts:
+        tracker = account.entry.runtime_data.tracker
+        # A save of everything (as after any change), flushed now instead of in 5 s.
+        tracker._changed()
+        async with LagMonitor() as save:
+            await tracker._store._async_handle_write_data()
+        size = account.path.stat().st_size
+        async with LagMonitor() as unload:
+            assert await hass.config_entries.async_unload(account.entry.entry_id)
+        await hass.config_entries.async_remove(account.entry.entry_id)
+        await net.stop(account.emulator)
+        results[str(account.records)] = {
+            "alert_cpu_median_ms": statistics.median(account.cpu),
+            "startup_max_loop_lag_ms": account.startup.max_ms,
+            "startup_max_loop_cpu_ms": account.startup.max_cpu_ms,
+            "startup_max_full_gc_ms": account.startup.max_gc_ms,
+            "save_max_loop_lag_ms": save.max_ms,
+            "save_max_loop_cpu_ms": save.max_cpu_ms,
+            "save_max_full_gc_ms": save.max_gc_ms,
+            "unload_max_loop_lag_ms": unload.max_ms,
+            "file_mb": size / 1e6,
+        }
+    base = results[str(counts[0])]["alert_cpu_median_ms"]
+    for row in results.values():
+        row["alert_cpu_vs_first"] = row["alert_cpu_median_ms"] / base - 1
+    return results
+
+
+def memory_of_records(count: int) -> dict[str, float]:
+    """Memory the tracker holds for `count` just-sent messages (with their indexes)."""
+    now = datetime.now(UTC)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    index = _Index()
+    for n in range(count):
+        index.add(
+            TrackedMessage(
+                phone=f"7916{n:07d}",
+                message_ids=[str(20_000_000 + n)],
+                sent_at=now,
+                expires_at=now + timedelta(hours=25),
+                cost=1.9,
+                updated_at=now,
+                next_poll=now + timedelta(seconds=15),
+            )
+        )
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(index.rows) == count
+    return {"records": count, "mb": used / 1e6, "bytes_per_record": used / count}
+
+
+# -- status requests until final ----------------------------------------------------------
+
+
+def deliver_after(emulator: Any, provider: Provider, seconds: float) -> None:
+    """Every message is handed on at once and delivered `seconds` after the send."""
+    if provider is Provider.SMSC:
+        emulator.queued_seconds = 0
+        emulator.final_seconds = seconds
+    elif provider is Provider.SMSTELE:
+        emulator.final_after = seconds
+    else:
+
+        def state_code(segment: Any) -> tuple[int, float | None]:
+            if emulator.now() >= segment.starts + seconds:
+                return 0, segment.starts + seconds
+            return -1, segment.starts
+
+        emulator.state_code = state_code
+
+
+class SimulatedClock:
+    """Runs a tracker's polls by hand on a clock moved with its gateway's."""
+
+    def __init__(self, tracker: Any, emulator: Any) -> None:
+        """Take over `tracker`'s timers (until `release`)."""
+        self.tracker = tracker
+        self.emulator = emulator
+        self.offset = 0.0
+        self._real = tracker_module.dt_util
+        tracker_module.dt_util = SimpleNamespace(  # type: ignore[assignment]
+            utcnow=self.utcnow, parse_datetime=self._real.parse_datetime
+        )
+        tracker._polling = True  # the polls run here: no timers
+        tracker._cancel_timer()
+
+    def utcnow(self) -> datetime:
+        """The simulated time."""
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    async def next_poll(self) -> None:
+        """Move the clocks to the tracker's next wake-up and run what is due."""
+        wake = self.tracker._wake_at()
+        assert wake is not None
+        step = max(0.0, wake - self.utcnow().timestamp()) + 0.001
+        self.offset += step
+        self.emulator.advance(step)
+        await self.tracker._async_poll_due()
+
+    def release(self) -> None:
+        """Give the tracker its clock and timers back."""
+        tracker_module.dt_util = self._real  # type: ignore[assignment]
+        self.tracker._polling = False
+
+
+async def status_requests(
+    hass: HomeAssistant, net: NetworkThread, provider: Provider, text: str, seconds: float
+) -> int:
+    """Status requests the tracker makes for one message until it is final.
+
+    Delivered `seconds` after it went out (or counted for an hour when it never is),
+    on a simulated clock.
+    """
+    emulator = await net.start(provider)
+    deliver_after(emulator, provider, seconds)
+    entry = make_entry(provider, emulator)
+    await set_up(hass, entry)
+    tracker = entry.runtime_data.tracker
+    clock = SimulatedClock(tracker, emulator)
+    try:
+        emulator.reset_counts()
+        await send_action(hass, entry, [IVAN], text)
+        emulator.reset_counts()
+        while tracker.in_flight and clock.offset < 3600:
+            await clock.next_poll()
+        return emulator.count(STATUS_PATH[provider])
+    finally:
+        clock.release()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+
+
+# -- the whole run ------------------------------------------------------------------------
+
+
+async def measure_ha(sends: int, records: list[int], bulk: list[int]) -> dict[str, Any]:
+    """Every Home Assistant figure of the benchmark (one `hass`, one config folder)."""
+    net = NetworkThread()
+    results: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory() as config_dir:
+            async with home_assistant(config_dir) as hass:
+                results["alert"] = await alert_overhead(hass, net, sends)
+                results["bulk"] = await bulk_send(hass, net, bulk)
+                polling: dict[str, Any] = {}
+                for provider in Provider:
+                    polling[provider.value] = {
+                        f"{segments}_segment{'s' if segments > 1 else ''}_{label}": (
+                            await status_requests(hass, net, provider, text, seconds)
+                        )
+                        for segments, text in ((1, "Котёл: авария"), (2, LONG_TEXT))
+                        for label, seconds in (("delivered_2min", 120.0), ("never_1h", 10.0**7))
+                    }
+                results["status_requests"] = polling
+                results["history"] = await with_history(hass, net, records, sends)
+        results["memory"] = memory_of_records(10_000)
+    finally:
+        net.close()
+    return results
