@@ -62,7 +62,7 @@ class Clock:
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Home Assistant's snapshots (tests/snapshots/), whichever plugin's fixture won.
+    """Home Assistant's snapshots (tests/integration/snapshots/), whichever plugin's fixture won.
 
     On the newer test harness syrupy's own fixture takes precedence, with another format
     and folder: one .ambr must serve both supported Home Assistant versions.

@@ -19,7 +19,7 @@ from custom_components.ru_sms import incoming as incoming_module
 from custom_components.ru_sms.const import CONF_WEBHOOK_SECRET
 from custom_components.ru_sms.providers.smsc import callback_fields_ok
 from tests.conftest import IVAN
-from tests.test_webhook import (
+from tests.integration.test_webhook import (
     INCOMING_EVENT,
     OUR_NUMBER,
     STATUS_EVENT,

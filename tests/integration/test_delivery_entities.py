@@ -27,7 +27,7 @@ from tests.conftest import IVAN, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
 from tests.emulators.restapi import Outcome
-from tests.test_sensor import entities_of
+from tests.integration.test_sensor import entities_of
 
 SLUG = by_gateway(lambda account: account.slug)
 STATISTICS_PATH = by_gateway(lambda account: account.statistics_path)

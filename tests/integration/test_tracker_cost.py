@@ -26,7 +26,7 @@ from custom_components.ru_sms.providers.models import (
 from custom_components.ru_sms.providers.phone import normalize_phones
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry
-from tests.test_tracker import (
+from tests.integration.test_tracker import (
     LONG_TEXT,
     STATUS_PATH,
     account,

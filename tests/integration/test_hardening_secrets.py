@@ -32,7 +32,7 @@ from custom_components.ru_sms.providers import Credentials, Provider, SmsGateway
 from custom_components.ru_sms.providers.redact import Redactor
 from tests.conftest import IVAN, setup_account
 from tests.emulators.catalog import ACCOUNTS
-from tests.test_services import send
+from tests.integration.test_services import send
 
 LOGIN = "alerts"
 SECRET = 'Pw&SMSC+7f 3k9%"ж\\/'

@@ -26,7 +26,7 @@ from custom_components.ru_sms.providers import (
 from custom_components.ru_sms.providers.limits import check_send_at
 from custom_components.ru_sms.schema import vol
 from tests.conftest import IVAN, setup_account
-from tests.test_services import send, sends
+from tests.integration.test_services import send, sends
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ from custom_components.ru_sms.providers.errors import (
     SendProblem,
 )
 
-ROOT = Path(__file__).parents[1] / "custom_components" / DOMAIN
+ROOT = Path(__file__).parents[2] / "custom_components" / DOMAIN
 LANGUAGES = ("en", "ru")
 
 

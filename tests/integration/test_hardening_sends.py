@@ -27,7 +27,7 @@ from custom_components.ru_sms.providers.errors import AlreadySentError
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS
-from tests.test_services import SEND_PATHS, assert_no_secret, send, sends
+from tests.integration.test_services import SEND_PATHS, assert_no_secret, send, sends
 
 
 @pytest.fixture(autouse=True)

@@ -20,9 +20,9 @@ from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import Provider
 from custom_components.ru_sms.validation import host_problem, url_problem
 from tests.conftest import setup_account
-from tests.test_config_flow import configure, login_input, start_user_flow
+from tests.integration.test_config_flow import configure, login_input, start_user_flow
 
-TRANSLATIONS = Path(__file__).parent.parent / "custom_components/ru_sms/translations"
+TRANSLATIONS = Path(__file__).parents[2] / "custom_components/ru_sms/translations"
 
 
 @pytest.fixture(autouse=True)

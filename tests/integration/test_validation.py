@@ -38,7 +38,7 @@ from custom_components.ru_sms.gateway import ERROR_KEYS
 from custom_components.ru_sms.providers import CLIENTS, FieldType, description_of
 from custom_components.ru_sms.providers.errors import SendProblem
 
-INTEGRATION = Path(__file__).parents[1] / "custom_components" / DOMAIN
+INTEGRATION = Path(__file__).parents[2] / "custom_components" / DOMAIN
 REPOSITORY = INTEGRATION.parents[1]
 LANGUAGES = ("en", "ru")
 

@@ -57,7 +57,7 @@ PETR = "79031234567"
 """A second number, of another operator."""
 CYRILLIC_95 = "Котёл остановился: давление упало до 0,5 бар, проверьте насос и подачу газа, иначе дом остынет."
 """A text of two UCS-2 segments (95 characters)."""
-TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / DOMAIN / "translations"
+TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / DOMAIN / "translations"
 
 
 @pytest.fixture(autouse=True)
@@ -1288,7 +1288,7 @@ async def test_every_error_has_its_translation(
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_every_service_error_key_is_translated(language: str) -> None:
-    root = Path(__file__).parents[1] / "custom_components" / DOMAIN
+    root = Path(__file__).parents[2] / "custom_components" / DOMAIN
     exceptions = json.loads((root / "translations" / f"{language}.json").read_text("utf-8"))[
         "exceptions"
     ]

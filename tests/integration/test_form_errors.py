@@ -9,7 +9,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.ru_sms.providers import Provider
-from tests.test_config_flow import add_account, configure, login_input, start_user_flow
+from tests.integration.test_config_flow import add_account, configure, login_input, start_user_flow
 
 
 @pytest.fixture(autouse=True)

@@ -1288,7 +1288,7 @@ async def test_reconfigure_entry_without_unique_id(
 
 # -- translations ----------------------------------------------------------------------
 
-TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "ru_sms" / "translations"
+TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / "ru_sms" / "translations"
 FLOW_SECTIONS = ("config", "options", "config_subentries")
 STEP_PLACEHOLDERS = {
     ("config", "user"): set(),
@@ -1334,7 +1334,7 @@ HARDENING_ERRORS = (
     "invalid_characters",
     "gateway_refused",
 )
-"""What the address, port and text checks of the flow say (tests/test_hardening_flow.py)."""
+"""What the address, port and text checks of the flow say (tests/integration/test_hardening_flow.py)."""
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
