@@ -34,6 +34,7 @@ from .providers import (
     ErrorKind,
     GatewayUnavailableError,
     RateLimitedError,
+    RecipientResult,
     SendOptions,
     SendResult,
     SmsGateway,
@@ -100,6 +101,12 @@ def error_details(err: SmsGatewayError) -> str:
     gateway's words, the kind of failure by its name (`GatewayTimeoutError`).
     """
     return err.details or type(err).__name__
+
+
+def rejection_details(result: RecipientResult) -> str:
+    """The gateway's own code and text of a refused number (as `error_details`)."""
+    words = ": ".join(part for part in (result.error_code, result.error_text) if part)
+    return words or (result.error_kind.value if result.error_kind else "-")
 
 
 def validation_error(err: SmsGatewayError) -> ServiceValidationError:
@@ -191,7 +198,7 @@ async def async_send(
             translation_placeholders={
                 "numbers": ", ".join(mask_phone(r.phone) for r in result.rejected),
                 "accepted": str(len(result.accepted)),
-                "error": first.error_text or first.error_code or "-",
+                "error": rejection_details(first),
             },
         )
     return result

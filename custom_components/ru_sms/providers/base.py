@@ -453,7 +453,7 @@ def _rejected(phones: list[str], err: SmsGatewayError) -> list[RecipientResult]:
             accepted=False,
             error_kind=err.kind,
             error_code=err.code,
-            error_text=str(err),
+            error_text=err.text,
         )
         for phone in phones
     ]

@@ -118,6 +118,7 @@ class RecipientResult:
     error_kind: ErrorKind | None = None
     error_code: str | None = None
     error_text: str | None = None
+    """The gateway's own text about the refusal, when it gave one (never ours)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -602,7 +602,7 @@ def _parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) 
                     accepted=False,
                     error_kind=error.kind,
                     error_code=error.code,
-                    error_text=str(error),
+                    error_text=error.text,
                 )
             )
             continue

@@ -443,7 +443,6 @@ def _send_recipients(
                     accepted=False,
                     error_kind=entry.error.kind,
                     error_code=code,
-                    error_text=entry.meaning,
                 )
             )
             continue
