@@ -6,7 +6,7 @@ The notify entities, the account's notify service and the actions all send throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 import logging
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from .providers import (
     SmsGatewayError,
     create_client,
     description_of,
+    normalize_phones,
 )
 from .providers.errors import AlreadySentError
 from .providers.phone import mask_phone
@@ -101,6 +102,16 @@ def error_details(err: SmsGatewayError) -> str:
     gateway's words, the kind of failure by its name (`GatewayTimeoutError`).
     """
     return err.details or type(err).__name__
+
+
+async def async_check_phones(hass: HomeAssistant, raw: Sequence[str]) -> list[str]:
+    """The numbers normalised (a long list in a worker thread); bad ones a translated error."""
+    try:
+        if len(raw) > PREPARE_IN_LOOP:
+            return await hass.async_add_executor_job(normalize_phones, raw)
+        return normalize_phones(raw)
+    except SmsGatewayError as err:
+        raise validation_error(err) from err
 
 
 def rejection_details(result: RecipientResult) -> str:

@@ -36,15 +36,8 @@ from .const import (
     SERVICE_SEND_MESSAGE,
 )
 from .coordinator import RuSmsConfigEntry
-from .gateway import async_send, gateway_error, provider_name, send_options, validation_error
-from .providers import (
-    LookupResult,
-    MessageRef,
-    SendResult,
-    SmsGatewayError,
-    StatusMode,
-    normalize_phones,
-)
+from .gateway import async_check_phones, async_send, gateway_error, provider_name, send_options
+from .providers import LookupResult, MessageRef, SendResult, SmsGatewayError, StatusMode
 from .schema import vol
 from .status import MessageStatus
 from .validation import moment, time_period
@@ -202,10 +195,7 @@ async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
             translation_key="lookup_not_supported",
             translation_placeholders={"gateway": provider_name(client.provider)},
         )
-    try:
-        phones = normalize_phones(call.data[ATTR_PHONES])
-    except SmsGatewayError as err:
-        raise validation_error(err) from err
+    phones = await async_check_phones(call.hass, call.data[ATTR_PHONES])
     try:
         results = await client.lookup(phones)
         if entry.runtime_data.tracker.callbacks:
@@ -249,10 +239,7 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     raw_phones: list[str] = call.data.get(ATTR_PHONES, [])
     phones = [""]
     if raw_phones:
-        try:
-            numbers = normalize_phones(raw_phones)
-        except SmsGatewayError as err:
-            raise validation_error(err) from err
+        numbers = await async_check_phones(call.hass, raw_phones)
         # Where an id names one number's segment, numbers would only repeat each request.
         if client.description.status.mode is not StatusMode.SEGMENT:
             phones = numbers

@@ -16,6 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
+from custom_components.ru_sms import gateway as gateway_module
 from custom_components.ru_sms.providers import (
     InvalidRequestError,
     Provider,
@@ -26,7 +27,7 @@ from custom_components.ru_sms.providers import (
 from custom_components.ru_sms.providers.limits import check_send_at
 from custom_components.ru_sms.schema import vol
 from tests.conftest import IVAN, setup_account
-from tests.integration.test_services import send, sends
+from tests.integration.test_services import call, send, sends
 
 
 @pytest.fixture(autouse=True)
@@ -237,3 +238,34 @@ async def test_5000_numbers_are_checked_off_the_event_loop(
     await send(hass, entry, phones=[IVAN], message="Boiler failure")
 
     assert threads == [False, True]  # the big list in a thread, one number on the loop
+
+
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [("lookup_number", {}), ("get_status", {"message_ids": ["1"]})],
+)
+async def test_long_number_lists_of_lookups_and_statuses_are_checked_off_the_loop(
+    hass: HomeAssistant,
+    emulators: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    fields: dict[str, Any],
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    threads: list[bool] = []
+    original = gateway_module.normalize_phones
+
+    def normalize(raw: Any) -> list[str]:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return original(raw)
+
+    monkeypatch.setattr(gateway_module, "normalize_phones", normalize)
+    bad = [f"7916{n:07d}" for n in range(500)] + ["not a number"]
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, action, entry, phones=bad, **fields)
+    assert err.value.translation_key == "invalid_phone"
+    with pytest.raises(ServiceValidationError):
+        await call(hass, action, entry, phones=["not a number"], **fields)
+
+    assert threads == [False, True]  # the long list in a thread, one number on the loop
