@@ -41,6 +41,8 @@ ATTR_VALIDITY: Final = "validity"
 ATTR_FLASH: Final = "flash"
 ATTR_TRANSLITERATE: Final = "transliterate"
 ATTR_MESSAGE_IDS: Final = "message_ids"
+ATTR_QUEUE: Final = "queue"
+"""Off: a send that meets a passing fault fails at once instead of waiting in the outbox."""
 
 SERVICE_SEND_MESSAGE: Final = "send_message"
 SERVICE_LOOKUP_NUMBER: Final = "lookup_number"

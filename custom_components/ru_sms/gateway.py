@@ -34,7 +34,6 @@ from .providers import (
     GatewayUnavailableError,
     RateLimitedError,
     SendOptions,
-    SendResult,
     SmsGateway,
     SmsGatewayError,
     create_client,
@@ -44,6 +43,7 @@ from .providers.phone import mask_phone
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
+    from .outbox import SendOutcome
 
 
 ERROR_KEYS: dict[ErrorKind, str] = {
@@ -139,13 +139,15 @@ async def async_send(
     *,
     title: str | None = None,
     allow_rejected: bool = False,
-) -> SendResult:
-    """Send through an entry's gateway; every failure becomes a translated error.
+    queue: bool = True,
+) -> SendOutcome:
+    """Send through an entry's outbox; every failure becomes a translated error.
 
-    The title, when given, goes on the line before the message. Numbers the gateway
-    refused raise too (naming them, masked), unless the caller takes the per-number
-    answer (`allow_rejected`). A send answer that carries the new balance updates the
-    balance sensor without another request.
+    The title, when given, goes on the line before the message. The caller waits for the
+    first attempt: a refusal for good raises, a passing fault leaves the alert queued for
+    another attempt (unless `queue` is off: then it raises too). Numbers the gateway
+    refused raise (naming them, masked), unless the caller takes the per-number answer
+    (`allow_rejected`).
     """
     if title:
         message = f"{title}\n{message}"
@@ -156,12 +158,10 @@ async def async_send(
     except SmsGatewayError as err:
         raise validation_error(err) from err
     try:
-        result = await client.send_prepared(numbers, text, options)
+        outcome = await runtime.outbox.async_send(numbers, text, options, queue=queue)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
-    runtime.tracker.async_track(result, options)
-    if result.balance is not None and runtime.balance is not None:
-        runtime.balance.async_set_balance(result.balance)
+    result = outcome.result
     if result.rejected and not allow_rejected:
         first = result.rejected[0]
         raise HomeAssistantError(
@@ -173,7 +173,7 @@ async def async_send(
                 "error": first.error_text or first.error_code or "-",
             },
         )
-    return result
+    return outcome
 
 
 def send_options(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> SendOptions:

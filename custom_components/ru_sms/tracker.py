@@ -252,8 +252,13 @@ class MessageTracker:
         return remove
 
     @callback
-    def async_track(self, result: SendResult, options: SendOptions) -> list[TrackedMessage]:
-        """Record the accepted numbers of a send and start following them."""
+    def async_track(
+        self, result: SendResult, options: SendOptions, *, note: dict[str, Any] | None = None
+    ) -> list[TrackedMessage]:
+        """Record the accepted numbers of a send and start following them.
+
+        `note` is added to the first event of each number (how the outbox sent it).
+        """
         now = dt_util.utcnow()
         start = max(now, options.send_at) if options.send_at else now
         expires_at = start + (options.validity or DEFAULT_VALIDITY) + VALIDITY_MARGIN
@@ -274,7 +279,7 @@ class MessageTracker:
             )
             self.messages[message.key] = message
             tracked.append(message)
-            self._fire(message)
+            self._fire(message, note)
         self._changed()
         return tracked
 
@@ -369,15 +374,12 @@ class MessageTracker:
         message.updated_at = now
         self._fire(message)
 
-    def _fire(self, message: TrackedMessage) -> None:
+    def _fire(self, message: TrackedMessage, note: dict[str, Any] | None = None) -> None:
         recipient = self.entry.subentries.get(message.recipient_id or "")
-        async_fire_message_status(
-            self.hass,
-            self.entry,
-            MessageStatus.of_message(message).as_event(
-                self.entry.entry_id, self.entry.title, recipient.title if recipient else None
-            ),
+        data = MessageStatus.of_message(message).as_event(
+            self.entry.entry_id, self.entry.title, recipient.title if recipient else None
         )
+        async_fire_message_status(self.hass, self.entry, data | (note or {}))
 
     def _changed(self) -> None:
         if self._stopped:
