@@ -36,12 +36,14 @@ from .providers import (
 )
 from .providers.delivery_policy import (
     MAX_POSSIBLY_SENT,
+    Decision,
     Verdict,
     backoff,
     decide,
     keeps_our_id,
     new_message_id,
     sent_phones,
+    wait_after,
 )
 from .status import MessageStatus
 
@@ -191,6 +193,8 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._stopped = False
         self._listeners: list[Callable[[], None]] = []
+        self.now: Callable[[], datetime] = dt_util.utcnow
+        """The clock attempts and deadlines are read from (tests move their own)."""
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -249,7 +253,7 @@ class Outbox:
         when `queue` is off (the caller handles errors itself); else what was accepted,
         refused and queued.
         """
-        now = dt_util.utcnow()
+        now = self.now()
         if keeps_our_id(self.client) and options.client_message_id is None:
             options = replace(options, client_message_id=new_message_id())
         alert = QueuedAlert(
@@ -317,10 +321,15 @@ class Outbox:
 
     async def _async_keep(self, alert: QueuedAlert, attempt: _Failure) -> None:
         """Keep an alert for another attempt, after the backoff."""
-        now = dt_util.utcnow()
+        now = self.now()
         alert.last_error = str(attempt.error)
         alert.failing_since = alert.failing_since or now
-        alert.next_attempt = now + timedelta(seconds=backoff(alert.attempts, attempt.retry_after))
+        decision = Decision(attempt.verdict, attempt.retry_after)
+        wait = timedelta(
+            seconds=wait_after(decision, alert.attempts, keeps_id=keeps_our_id(self.client))
+        )
+        # Past the deadline the alert is given up: at the deadline, not at the next try.
+        alert.next_attempt = min(now + wait, alert.deadline)
         self.alerts[alert.id] = alert
         await self._async_save()
         self._schedule()
@@ -333,7 +342,7 @@ class Outbox:
 
     async def _async_retry(self, alert: QueuedAlert) -> None:
         """Another round for a queued alert that is due."""
-        now = dt_util.utcnow()
+        now = self.now()
         if now >= alert.deadline:
             await self._async_fail(alert, alert.last_error or "deadline")
             return
@@ -345,7 +354,8 @@ class Outbox:
                 # Cannot tell now: send nothing, ask again later.
                 await self._async_keep(alert, _Failure(err, Verdict.AMBIGUOUS))
                 return
-            alert.in_doubt = False
+            # Still in doubt: a request the gateway holds may be taken late; every later
+            # round asks again before it sends.
             if found:
                 result = SendResult(
                     recipients=tuple(
@@ -454,7 +464,7 @@ class Outbox:
     async def _async_run_due(self) -> None:
         """Try every alert that is due, one after the other."""
         async with self._lock:
-            now = dt_util.utcnow()
+            now = self.now()
             for alert in sorted(self.alerts.values(), key=lambda a: a.next_attempt):
                 if self._stopped:
                     return
@@ -464,9 +474,7 @@ class Outbox:
                     await self._async_retry(alert)
                 except Exception:
                     _LOGGER.exception("%s: error sending a queued alert", self.entry.title)
-                    alert.next_attempt = dt_util.utcnow() + timedelta(
-                        seconds=backoff(alert.attempts)
-                    )
+                    alert.next_attempt = self.now() + timedelta(seconds=backoff(alert.attempts))
         if not self._stopped:
             self._schedule()
 

@@ -423,7 +423,8 @@ class SmscEmulator(EmulatedGateway):
             "last_timestamp": int(at),
             "flag": 4 if message.hlr else int(message.flash),
             "err": err,
-            "id": message.id,
+            # Asked by the client's own id, the answer names that id.
+            "id": message.id if message.client_id != raw_id else raw_id,
             "phone": phone,
         }
         if full:

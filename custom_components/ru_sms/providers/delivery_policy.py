@@ -29,6 +29,7 @@ import uuid
 from .base import SmsGateway
 from .errors import GatewayUnavailableError, RateLimitedError, SmsGatewayError
 from .models import DeliveryState, ErrorKind, MessageRef
+from .restapi import SessionRejectedError
 
 
 class Verdict(StrEnum):
@@ -75,12 +76,24 @@ GATEWAY_DECISIONS: Mapping[str, Mapping[str, Decision]] = {
 """Where a gateway's own error code means something else than its kind: by gateway id,
 then by the gateway's code."""
 
+ERROR_DECISIONS: Mapping[type[SmsGatewayError], Decision] = {
+    # A session refused even after a fresh login (the login itself passed, or it would
+    # have raised a plain `AuthenticationError`): the gateway's sessions are failing,
+    # not our credentials, and nothing was sent.
+    SessionRejectedError: Decision(Verdict.RETRY),
+}
+"""Where an error class of one gateway family means something else than its kind."""
+
 BACKOFF_FIRST = 2.0
 """Seconds before the first retry of a message."""
 BACKOFF_MAX = 300.0
 """The longest wait between two attempts, whatever their number."""
 JITTER = 0.2
 """Each wait is stretched or shrunk by up to this share, so that alerts spread out."""
+DOUBT_RESEND_AFTER = 60.0
+"""Seconds before the one repeat of a send whose answer was lost, where the gateway
+keeps no id of ours: a gateway that hung is given time to recover (and a repeat within a
+minute reads as a flood), so that the one repeat is not spent on the same fault."""
 MAX_POSSIBLY_SENT = 2
 """Attempts that may have been taken, at most, where the gateway keeps no id of ours:
 an alert twice beats an alert lost, three times helps no one."""
@@ -88,7 +101,9 @@ an alert twice beats an alert lost, three times helps no one."""
 
 def decide(gateway_id: str, err: SmsGatewayError) -> Decision:
     """The decision on a send that failed with `err` on gateway `gateway_id`."""
-    special = GATEWAY_DECISIONS.get(gateway_id, {}).get(err.code or "")
+    special = GATEWAY_DECISIONS.get(gateway_id, {}).get(err.code or "") or next(
+        (d for cls, d in ERROR_DECISIONS.items() if isinstance(err, cls)), None
+    )
     base = special or _BY_KIND.get(err.kind, Decision(Verdict.PERMANENT))
     if isinstance(err, GatewayUnavailableError) and err.may_have_been_accepted:
         return Decision(Verdict.AMBIGUOUS, account_level=base.account_level)
@@ -99,6 +114,16 @@ def decide(gateway_id: str, err: SmsGatewayError) -> Decision:
             account_level=base.account_level,
         )
     return base
+
+
+def wait_after(
+    decision: Decision, attempts: int, *, keeps_id: bool, rng: random.Random | None = None
+) -> float:
+    """Seconds before the next round of a message whose attempt ended in `decision`."""
+    wait = backoff(attempts, decision.retry_after, rng=rng)
+    if decision.verdict is Verdict.AMBIGUOUS and not keeps_id:
+        wait = max(wait, DOUBT_RESEND_AFTER)
+    return wait
 
 
 def backoff(attempts: int, retry_after: float = 0.0, *, rng: random.Random | None = None) -> float:
