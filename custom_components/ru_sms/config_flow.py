@@ -45,6 +45,8 @@ from homeassistant.helpers.selector import (
 from .const import (
     CONF_BALANCE_INTERVAL,
     CONF_CALLBACKS,
+    CONF_FALLBACK,
+    CONF_GIVE_UP_AFTER,
     CONF_INCOMING_INTERVAL,
     CONF_LOW_BALANCE,
     CONF_PHONES,
@@ -53,10 +55,12 @@ from .const import (
     CONF_TRANSLITERATE,
     CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_GIVE_UP_AFTER,
     DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
     DOMAIN,
     MAX_BALANCE_INTERVAL,
+    MAX_GIVE_UP_AFTER,
     MAX_INCOMING_INTERVAL,
     MIN_BALANCE_INTERVAL,
     SUBENTRY_RECIPIENT,
@@ -431,6 +435,18 @@ class RuSmsOptionsFlow(OptionsFlow):
         if CONF_WEBHOOK_ID in self.config_entry.data:
             fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()
             url = callback_url(self.hass, self.config_entry) or "-"
+        fields[vol.Required(CONF_GIVE_UP_AFTER, default=DEFAULT_GIVE_UP_AFTER)] = _minutes(
+            1, MAX_GIVE_UP_AFTER
+        )
+        others = [
+            SelectOptionDict(value=other.entry_id, label=other.title)
+            for other in self.hass.config_entries.async_entries(DOMAIN)
+            if other.entry_id != self.config_entry.entry_id
+        ]
+        if others:
+            fields[vol.Optional(CONF_FALLBACK)] = SelectSelector(
+                SelectSelectorConfig(options=others, mode=SelectSelectorMode.DROPDOWN)
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(

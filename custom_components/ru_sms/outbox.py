@@ -19,13 +19,16 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
 from .events import async_fire_message_status
+from .gateway import send_options
 from .providers import (
     DeliveryState,
     RecipientResult,
@@ -45,6 +48,7 @@ from .providers.delivery_policy import (
     sent_phones,
     wait_after,
 )
+from .providers.phone import phone_digits
 from .status import MessageStatus
 
 if TYPE_CHECKING:
@@ -53,10 +57,10 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
-CONF_GIVE_UP_AFTER = "give_up_after"
-"""Minutes an alert without a validity of its own is tried before it is failed."""
-DEFAULT_GIVE_UP_AFTER = 60
-MAX_GIVE_UP_AFTER = 24 * 60
+FAILOVER_AFTER = timedelta(minutes=2)
+"""A gateway failing this long with nothing possibly sent: the fallback account carries it."""
+FAILING_ISSUE_AFTER = timedelta(minutes=10)
+"""An alert failing for this long raises a repair issue (with the reason)."""
 
 
 def storage_key(entry_id: str) -> str:
@@ -92,6 +96,8 @@ class QueuedAlert:
     possible_duplicate: bool = False
     last_error: str | None = None
     failing_since: datetime | None = None
+    failover: bool = True
+    """May go out through the fallback account (not when it came from another account)."""
 
     def as_dict(self) -> dict[str, Any]:
         """For the store: dates as ISO text."""
@@ -175,6 +181,7 @@ class _Failure:
     error: SmsGatewayError
     verdict: Verdict
     retry_after: float = 0.0
+    account_level: bool = False
 
 
 class Outbox:
@@ -220,6 +227,7 @@ class Outbox:
         """Stop trying; the queued alerts stay stored for the next start."""
         self._stopped = True
         self._cancel_timer()
+        ir.async_delete_issue(self.hass, DOMAIN, failing_issue_id(self.entry.entry_id))
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -239,13 +247,42 @@ class Outbox:
         """Alerts waiting for another attempt."""
         return len(self.alerts)
 
+    def latest(self, phones: list[str] | None = None) -> QueuedAlert | None:
+        """The newest queued alert (to any of `phones`, when given)."""
+        wanted = None if phones is None else {phone_digits(p) for p in phones}
+        candidates = [
+            alert
+            for alert in self.alerts.values()
+            if wanted is None or any(phone_digits(p) in wanted for p in alert.phones)
+        ]
+        return max(candidates, key=lambda a: a.created_at, default=None)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Counts of the queue (no numbers, no texts)."""
+        alerts = list(self.alerts.values())
+        return {
+            "queued": len(alerts),
+            "in_doubt": sum(1 for a in alerts if a.in_doubt),
+            "possible_duplicate": sum(1 for a in alerts if a.possible_duplicate),
+            "attempts": sum(a.attempts for a in alerts),
+            "failing_since": min(
+                (a.failing_since.isoformat() for a in alerts if a.failing_since), default=None
+            ),
+        }
+
     def give_up_after(self) -> timedelta:
         """How long an alert without a validity of its own is tried."""
         minutes = self.entry.options.get(CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER)
         return timedelta(minutes=float(minutes))
 
     async def async_send(
-        self, numbers: list[str], text: str, options: SendOptions, *, queue: bool = True
+        self,
+        numbers: list[str],
+        text: str,
+        options: SendOptions,
+        *,
+        queue: bool = True,
+        failover: bool = True,
     ) -> SendOutcome:
         """Send an alert: written down first, then its first attempt.
 
@@ -265,15 +302,21 @@ class Outbox:
             created_at=now,
             next_attempt=now,
             in_flight=True,
+            failover=failover,
         )
         self.alerts[alert.id] = alert
         await self._async_save()
         # No lock: the timer's rounds skip an alert whose request is under way.
-        attempt = await self._async_attempt(alert, options)
+        attempt = await self._async_attempt(alert, options, queued=False)
         if isinstance(attempt, SendResult):
             return SendOutcome(
                 attempt, possible_duplicate=alert.possible_duplicate, alert_id=alert.id
             )
+        if attempt.verdict is Verdict.PERMANENT and attempt.account_level:
+            await self._async_drop(alert)
+            if (carried := await self._async_failover(alert)) is not None:
+                return carried
+            raise attempt.error
         if attempt.verdict is Verdict.PERMANENT or not queue:
             await self._async_drop(alert)
             raise attempt.error
@@ -283,7 +326,7 @@ class Outbox:
     # -- attempts -----------------------------------------------------------------------
 
     async def _async_attempt(
-        self, alert: QueuedAlert, options: SendOptions
+        self, alert: QueuedAlert, options: SendOptions, *, queued: bool = True
     ) -> SendResult | _Failure:
         """One request for `alert` (the in-flight mark is stored already)."""
         alert.attempts += 1
@@ -295,17 +338,17 @@ class Outbox:
             if decision.verdict is Verdict.AMBIGUOUS:
                 alert.in_doubt = True
                 alert.possibly_sent += 1
-            return _Failure(err, decision.verdict, decision.retry_after)
-        await self._async_accepted(alert, result, options)
+            return _Failure(err, decision.verdict, decision.retry_after, decision.account_level)
+        await self._async_accepted(alert, result, options, queued=queued)
         return result
 
     async def _async_accepted(
-        self, alert: QueuedAlert, result: SendResult, options: SendOptions
+        self, alert: QueuedAlert, result: SendResult, options: SendOptions, *, queued: bool = True
     ) -> None:
         """The gateway answered: write that first, then follow the accepted numbers."""
         self.alerts.pop(alert.id, None)
         await self._async_save()
-        note = {"possible_duplicate": alert.possible_duplicate, "queued": alert.attempts > 1}
+        note = {"possible_duplicate": alert.possible_duplicate, "queued": queued}
         runtime = self.entry.runtime_data
         try:
             runtime.tracker.async_track(result, options, note=note)
@@ -314,7 +357,7 @@ class Outbox:
             _LOGGER.exception("%s: a sent message cannot be followed", self.entry.title)
         if result.balance is not None and runtime.balance is not None:
             runtime.balance.async_set_balance(result.balance)
-        if alert.attempts > 1:
+        if queued:
             for rejected in result.rejected:
                 self._fire_failed(alert, rejected.phone, rejected.error_text, rejected.error_code)
         self._notify()
@@ -384,10 +427,65 @@ class Outbox:
         attempt = await self._async_attempt(alert, options)
         if isinstance(attempt, SendResult):
             return
+        down_too_long = (
+            alert.failing_since is not None
+            and self.now() - alert.failing_since >= FAILOVER_AFTER
+            and alert.possibly_sent == 0
+        )
+        if (attempt.verdict is Verdict.PERMANENT and attempt.account_level) or down_too_long:
+            await self._async_drop(alert)
+            if await self._async_failover(alert) is not None:
+                return
+            if attempt.verdict is not Verdict.PERMANENT:
+                # No fallback: keep trying here until the deadline.
+                await self._async_keep(alert, attempt)
+                return
+            await self._async_fail(alert, str(attempt.error), code=attempt.error.code)
+            return
         if attempt.verdict is Verdict.PERMANENT:
             await self._async_fail(alert, str(attempt.error), code=attempt.error.code)
             return
         await self._async_keep(alert, attempt)
+
+    async def _async_failover(self, alert: QueuedAlert) -> SendOutcome | None:
+        """Send an alert once through the fallback account, with its default sender.
+
+        None when there is no usable fallback (or the alert came from another account:
+        no loops) or the fallback refused it too.
+        """
+        fallback_id = self.entry.options.get(CONF_FALLBACK)
+        fallback: RuSmsConfigEntry | None = (
+            self.hass.config_entries.async_get_entry(fallback_id) if fallback_id else None
+        )
+        if (
+            not alert.failover
+            or fallback is None
+            or fallback.entry_id == self.entry.entry_id
+            or fallback.state is not ConfigEntryState.LOADED
+        ):
+            return None
+        runtime = fallback.runtime_data
+        sent = alert.send_options
+        options = replace(
+            send_options(fallback.options, {}),
+            validity=sent.validity,
+            send_at=sent.send_at,
+            flash=sent.flash,
+            transliterate=False,
+        )
+        try:
+            numbers, text = runtime.client.prepare(alert.phones, alert.text, options)
+            outcome = await runtime.outbox.async_send(numbers, text, options, failover=False)
+        except SmsGatewayError as err:
+            _LOGGER.warning(
+                "%s: the fallback account %s refused an alert too: %s",
+                self.entry.title,
+                fallback.title,
+                err,
+            )
+            return None
+        _LOGGER.info("%s: an alert went out through %s", self.entry.title, fallback.title)
+        return replace(outcome, account=fallback.title)
 
     async def _async_accepted_part(
         self, alert: QueuedAlert, result: SendResult, options: SendOptions
@@ -446,7 +544,15 @@ class Outbox:
         self._cancel_timer()
         if self._stopped or not self.alerts:
             return
-        when = min(alert.next_attempt for alert in self.alerts.values())
+        now = self.now()
+        moments = [alert.next_attempt for alert in self.alerts.values()]
+        # The repair issue is raised on time, not at the next attempt.
+        moments += [
+            alert.failing_since + FAILING_ISSUE_AFTER
+            for alert in self.alerts.values()
+            if alert.failing_since and alert.failing_since + FAILING_ISSUE_AFTER > now
+        ]
+        when = min(moments)
         self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_timer, when)
 
     def _cancel_timer(self) -> None:
@@ -476,7 +582,38 @@ class Outbox:
                     _LOGGER.exception("%s: error sending a queued alert", self.entry.title)
                     alert.next_attempt = self.now() + timedelta(seconds=backoff(alert.attempts))
         if not self._stopped:
+            self._update_issue()
             self._schedule()
+
+    # -- repairs ------------------------------------------------------------------------
+
+    def _update_issue(self) -> None:
+        """A repair issue while an alert has been failing for longer than `FAILING_ISSUE_AFTER`."""
+        issue_id = failing_issue_id(self.entry.entry_id)
+        now = self.now()
+        failing = [
+            a
+            for a in self.alerts.values()
+            if a.failing_since is not None and now - a.failing_since >= FAILING_ISSUE_AFTER
+        ]
+        if not failing:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        oldest = min(failing, key=lambda a: a.failing_since or now)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="outbox_failing",
+            translation_placeholders={
+                "account": self.entry.title,
+                "queued": str(len(self.alerts)),
+                "minutes": str(int((now - (oldest.failing_since or now)).total_seconds() // 60)),
+                "error": oldest.last_error or "-",
+            },
+        )
 
     # -- storage ------------------------------------------------------------------------
 
@@ -486,11 +623,17 @@ class Outbox:
         await self._store.async_save({"alerts": [a.as_dict() for a in self.alerts.values()]})
 
     def _notify(self) -> None:
+        self._update_issue()
         for listener in list(self._listeners):
             try:
                 listener()
             except Exception:
                 _LOGGER.exception("%s: error in an outbox listener", self.entry.title)
+
+
+def failing_issue_id(entry_id: str) -> str:
+    """The repair issue raised while an account's outbox keeps failing."""
+    return f"outbox_failing_{entry_id}"
 
 
 def _read_time(value: Any) -> datetime:
