@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -72,6 +72,7 @@ async def send(hass: HomeAssistant, entry: MockConfigEntry, text: str, **data: A
 def events(hass: HomeAssistant) -> list[dict[str, Any]]:
     fired: list[dict[str, Any]] = []
 
+    @callback
     def collect(event: Event) -> None:
         fired.append(dict(event.data))
 

@@ -24,7 +24,7 @@ import logging
 import time
 from typing import Any
 
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
@@ -172,7 +172,8 @@ class Matrix:
         self.events: list[dict[str, Any]] = []
         self.serial = 0
 
-        def collect(event: Event) -> None:
+        @callback
+    def collect(event: Event) -> None:
             self.events.append(dict(event.data))
 
         hass.bus.async_listen(EVENT_MESSAGE_STATUS, collect)
