@@ -348,3 +348,31 @@ async def test_repair_issue_and_diagnostics_while_failing(
     await clock.tick(5 * 60, emulator)
     assert taken(emulator, "Heating off") == 1
     assert registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_options_offer_the_other_accounts_as_fallback(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    primary = await setup_account(hass, Provider.SMSC, await emulators(Provider.SMSC))
+    backup = await setup_account(hass, Provider.STREAM, await emulators(Provider.STREAM))
+
+    result = await hass.config_entries.options.async_init(primary.entry_id)
+    schema = result["data_schema"].schema
+    field = next(key for key in schema if str(key) == "fallback_entry_id")
+    # Every other account, never this one.
+    assert [o["value"] for o in schema[field].config["options"]] == [backup.entry_id]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "transliterate": False,
+            "balance_interval": 60,
+            "low_balance_threshold": 0,
+            "give_up_after": 30,
+            "fallback_entry_id": backup.entry_id,
+        },
+    )
+    await hass.async_block_till_done()
+
+    primary = hass.config_entries.async_get_entry(primary.entry_id)
+    assert primary.options["fallback_entry_id"] == backup.entry_id
+    assert primary.runtime_data.outbox.give_up_after() == timedelta(minutes=30)

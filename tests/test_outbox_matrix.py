@@ -173,7 +173,7 @@ class Matrix:
         self.serial = 0
 
         @callback
-    def collect(event: Event) -> None:
+        def collect(event: Event) -> None:
             self.events.append(dict(event.data))
 
         hass.bus.async_listen(EVENT_MESSAGE_STATUS, collect)
