@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
+from homeassistant.core import HomeAssistant
+import pytest
 
+from custom_components.ru_sms import services as services_module
+from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import RateLimit, SmscClient
 from custom_components.ru_sms.providers.budget import MAX_KEYS, RequestBudget
+from custom_components.ru_sms.providers.models import Provider
 from custom_components.ru_sms.providers.smsc import (
     BALANCE_SCOPE,
     DESCRIPTION,
     LIST_SCOPE,
     PER_MESSAGE_SCOPE,
 )
+from tests.conftest import IVAN, setup_account
 from tests.emulators.catalog import ACCOUNTS
 from tests.emulators.smsc import SmscEmulator
 
@@ -125,3 +133,53 @@ async def test_smsc_requests_count_against_their_scopes(
         assert budget.waited == 10 - SmscClient.max_concurrent_requests
     finally:
         await emulator.stop()
+
+
+@pytest.mark.usefixtures("enable_custom_integrations")
+async def test_fifty_sends_polls_lookups_and_balances_at_once_break_no_limit(
+    hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = await emulators(Provider.SMSC)  # the fixture asserts no breach at the end
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    client = entry.runtime_data.client
+    assert client.budget is not None
+    client.budget.clock = emulator.now  # windows on the gateway's (virtual) clock
+    real_sleep = asyncio.sleep
+
+    async def virtual_sleep(delay: float) -> None:
+        emulator.advance(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(services_module, "asyncio", SimpleNamespace(sleep=virtual_sleep))
+
+    async def service(name: str, **data: Any) -> Any:
+        return await hass.services.async_call(
+            DOMAIN,
+            name,
+            {"config_entry_id": entry.entry_id, **data},
+            blocking=True,
+            return_response=True,
+        )
+
+    sent = [await service("send_message", phones=[IVAN], message=f"Old {i}") for i in range(2)]
+    emulator.advance(61)  # the setup's balance request is out of the gateway's window
+    ids = [s["recipients"][0]["message_ids"][0] for s in sent]
+    jobs = [service("send_message", phones=[IVAN], message=f"Alert {i}") for i in range(50)]
+    jobs += [service("get_status", message_ids=ids, phones=[IVAN]) for _ in range(4)]
+    jobs += [service("lookup_number", phones=[f"7916000000{i}"]) for i in range(3)]
+    balance = entry.runtime_data.balance
+    assert balance is not None
+    jobs += [balance.async_refresh() for _ in range(12)]
+    everything = asyncio.gather(*jobs)
+    while not everything.done():
+        # A minute of the gateway's clock passes in about a tenth of a second.
+        emulator.advance(5)
+        await client.budget.async_wake()
+        await real_sleep(0.01)
+    results = everything.result()
+
+    assert [r["accepted"] for r in results[:50]] == [1] * 50
+    assert all(len(r["statuses"]) == 2 for r in results[50:54])
+    assert emulator.count("balance.php") == 1 + 12
+    assert emulator.breaches == []
+    assert client.budget.waited > 0

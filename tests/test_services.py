@@ -915,6 +915,7 @@ async def test_lookup_smsc_waits_a_minute_between_list_requests(
     entry = await setup_account(hass, Provider.SMSC, emulator)
     emulator.hlr_seconds = 30.0
     waited = virtual_sleep(emulator)
+    entry.runtime_data.client.budget.clock = emulator.now  # the waits are virtual
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN, PETR])
 
@@ -1038,6 +1039,7 @@ async def test_lookup_gateway_error(hass: HomeAssistant, emulators: Any) -> None
 async def test_get_status_smsc(hass: HomeAssistant, emulators: Any) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
+    entry.runtime_data.client.budget.clock = emulator.now  # the minute below is virtual
     emulator.outcomes = {PETR: 20}
     sent = await send(hass, entry, phones=[IVAN, PETR], message="Hi")
     (message_id,) = sent["recipients"][0]["message_ids"]

@@ -72,13 +72,18 @@ def gateway_base_url(data: Mapping[str, Any]) -> str | None:
 
 
 def create_gateway(hass: HomeAssistant, data: Mapping[str, Any]) -> SmsGateway:
-    """The client for an entry's data, on Home Assistant's shared session."""
-    return create_client(
+    """The client for an entry's data, on Home Assistant's shared session.
+
+    Every caller of the account uses this one client: its request budget is shared.
+    """
+    client = create_client(
         data[CONF_PROVIDER],
         async_get_clientsession(hass),
         description_of(data[CONF_PROVIDER]).credentials(data),
         base_url=gateway_base_url(data),
     )
+    client.use_budget()
+    return client
 
 
 def provider_name(provider: str) -> str:

@@ -11,8 +11,7 @@ waiting for a free slot.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 
 from .description import RateLimit
@@ -34,9 +33,17 @@ class RequestBudget:
         self._running = 0
         self._sends_waiting = 0
         self._changed = asyncio.Condition()
-        self._seen: dict[Scope, deque[float]] = {}
+        self._seen: dict[Scope, list[list[float]]] = {}
+        """Per scope, when each counted request went (then ended: the later counts)."""
         self.waited = 0
         """Requests that had to wait for room (for diagnostics and tests)."""
+        self.clock: Callable[[], float] | None = None
+        """Seconds the windows are read from (default: the event loop's clock)."""
+
+    async def async_wake(self) -> None:
+        """Look again at the windows now (the clock was moved: tests)."""
+        async with self._changed:
+            self._changed.notify_all()
 
     @property
     def limits(self) -> dict[str, RateLimit]:
@@ -47,16 +54,22 @@ class RequestBudget:
     async def use(self, scopes: Iterable[Scope] = (), *, send: bool = False) -> AsyncIterator[None]:
         """Hold one request's room in the budget while it runs."""
         counted = [s for s in scopes if s[0] in self._limits]
-        await self._acquire(counted, send=send)
+        marks = await self._acquire(counted, send=send)
         try:
             yield
         finally:
             async with self._changed:
                 self._running -= 1
+                # The gateway counts the request when it gets it, at the latest now.
+                end = self._now()
+                for mark in marks:
+                    mark[0] = max(mark[0], end)
                 self._changed.notify_all()
 
-    async def _acquire(self, scopes: list[Scope], *, send: bool) -> None:
-        loop = asyncio.get_running_loop()
+    def _now(self) -> float:
+        return (self.clock or asyncio.get_running_loop().time)()
+
+    async def _acquire(self, scopes: list[Scope], *, send: bool) -> list[list[float]]:
         waited = False
         async with self._changed:
             if send:
@@ -64,7 +77,7 @@ class RequestBudget:
             try:
                 while True:
                     slot = self._running < self._concurrent and (send or not self._sends_waiting)
-                    wait = self._window_wait(scopes, loop.time())
+                    wait = self._window_wait(scopes, self._now())
                     if slot and wait <= 0:
                         break
                     waited = True
@@ -78,18 +91,20 @@ class RequestBudget:
                 if send:
                     self._sends_waiting -= 1
             self._running += 1
-            now = loop.time()
+            now = self._now()
             if len(self._seen) > MAX_KEYS:
                 self._prune(now)
-            for scope in scopes:
-                self._seen.setdefault(scope, deque()).append(now)
+            marks = [[now] for _ in scopes]
+            for scope, mark in zip(scopes, marks, strict=True):
+                self._seen.setdefault(scope, []).append(mark)
             if waited:
                 self.waited += 1
+            return marks
 
     def _prune(self, now: float) -> None:
         """Forget the scopes whose window has passed (per-message keys come and go)."""
         for scope, seen in list(self._seen.items()):
-            if not seen or now - seen[-1] >= self._limits[scope[0]].seconds:
+            if not seen or all(now - m[0] >= self._limits[scope[0]].seconds for m in seen):
                 del self._seen[scope]
 
     def _window_wait(self, scopes: list[Scope], now: float) -> float:
@@ -100,8 +115,9 @@ class RequestBudget:
             seen = self._seen.get(scope)
             if seen is None:
                 continue
-            while seen and now - seen[0] >= limit.seconds:
-                seen.popleft()
+            seen[:] = [m for m in seen if now - m[0] < limit.seconds]
             if len(seen) >= limit.requests:
-                wait = max(wait, seen[0] + limit.seconds - now)
+                # Room when enough of the counted requests have left the window.
+                times = sorted(m[0] for m in seen)
+                wait = max(wait, times[len(seen) - limit.requests] + limit.seconds - now)
         return wait
