@@ -32,6 +32,7 @@ from .coordinator import (
 )
 from .gateway import create_gateway, error_details, provider_name
 from .incoming import Inbox, async_remove_incoming, async_setup_incoming
+from .outbox import Outbox, async_remove_outbox
 from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
 from .services import async_setup_services
 from .tracker import MessageTracker, async_remove_tracker
@@ -94,9 +95,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
     inbox = Inbox(hass, entry)
     await inbox.async_load()
     entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
+    outbox = Outbox(hass, entry, client)
     entry.runtime_data = RuSmsRuntimeData(
-        client=client, balance=balance, tracker=tracker, inbox=inbox, statistics=statistics
+        client=client,
+        balance=balance,
+        tracker=tracker,
+        inbox=inbox,
+        outbox=outbox,
+        statistics=statistics,
     )
+    # Alerts queued before a restart go on once the account is set up.
+    await outbox.async_load()
+    entry.async_on_unload(outbox.async_unload)
     if CONF_WEBHOOK_ID in entry.data:
         webhook.async_register(hass, entry)
     dr.async_get(hass).async_get_or_create(
@@ -158,3 +168,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> No
     """Forget what a removed account kept: delivery records, incoming SMS seen."""
     await async_remove_tracker(hass, entry)
     await async_remove_incoming(hass, entry)
+    await async_remove_outbox(hass, entry.entry_id)

@@ -47,6 +47,8 @@ from homeassistant.helpers.selector import (
 from .const import (
     CONF_BALANCE_INTERVAL,
     CONF_CALLBACKS,
+    CONF_FALLBACK,
+    CONF_GIVE_UP_AFTER,
     CONF_INCOMING_INTERVAL,
     CONF_LOW_BALANCE,
     CONF_PHONES,
@@ -56,10 +58,12 @@ from .const import (
     CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
     DEFAULT_CURRENCY,
+    DEFAULT_GIVE_UP_AFTER,
     DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
     DOMAIN,
     MAX_BALANCE_INTERVAL,
+    MAX_GIVE_UP_AFTER,
     MAX_INCOMING_INTERVAL,
     MIN_BALANCE_INTERVAL,
     SUBENTRY_RECIPIENT,
@@ -202,6 +206,7 @@ def _title(data: Mapping[str, Any]) -> str:
 OPTION_RANGES: dict[str, tuple[float, float]] = {
     CONF_BALANCE_INTERVAL: (MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL),
     CONF_INCOMING_INTERVAL: (0, MAX_INCOMING_INTERVAL),
+    CONF_GIVE_UP_AFTER: (1, MAX_GIVE_UP_AFTER),
 }
 """The numbers the options form takes (the account fields declare their own)."""
 
@@ -510,6 +515,16 @@ class RuSmsOptionsFlow(OptionsFlow):
                     TextSelectorConfig(type=TextSelectorType.URL, read_only=True)
                 )
                 suggested[CONF_CALLBACK_URL] = url
+        fields[vol.Required(CONF_GIVE_UP_AFTER, default=DEFAULT_GIVE_UP_AFTER)] = MINUTES
+        others = [
+            SelectOptionDict(value=other.entry_id, label=other.title)
+            for other in self.hass.config_entries.async_entries(DOMAIN)
+            if other.entry_id != self.config_entry.entry_id
+        ]
+        if others:
+            fields[vol.Optional(CONF_FALLBACK)] = SelectSelector(
+                SelectSelectorConfig(options=others, mode=SelectSelectorMode.DROPDOWN)
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
@@ -518,6 +533,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 "min_balance_interval": str(MIN_BALANCE_INTERVAL),
                 "max_balance_interval": str(MAX_BALANCE_INTERVAL),
                 "max_incoming_interval": str(MAX_INCOMING_INTERVAL),
+                "max_give_up_after": str(MAX_GIVE_UP_AFTER),
                 # Also in the field's description: text there can be selected and copied.
                 "callback_url": url or "",
             },

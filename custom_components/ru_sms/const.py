@@ -17,6 +17,10 @@ CONF_CALLBACKS: Final = "callbacks"
 """The account posts delivery statuses to our webhook (polling drops to a safety net)."""
 CONF_INCOMING_INTERVAL: Final = "incoming_interval"
 """Minutes between asks for incoming messages (0: off), where the gateway reports them."""
+CONF_GIVE_UP_AFTER: Final = "give_up_after"
+"""Minutes an alert without a validity of its own is tried before it is failed."""
+CONF_FALLBACK: Final = "fallback_entry_id"
+"""Another account that carries alerts this one cannot (credentials, money, gateway down)."""
 CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
 
 SUBENTRY_RECIPIENT: Final = "recipient"
@@ -27,6 +31,8 @@ MAX_BALANCE_INTERVAL: Final = 24 * 60
 DEFAULT_LOW_BALANCE: Final = 0.0
 DEFAULT_CURRENCY: Final = "RUB"
 DEFAULT_INCOMING_INTERVAL: Final = 0
+DEFAULT_GIVE_UP_AFTER: Final = 60
+MAX_GIVE_UP_AFTER: Final = 24 * 60
 MAX_INCOMING_INTERVAL: Final = 24 * 60
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
@@ -41,6 +47,8 @@ ATTR_VALIDITY: Final = "validity"
 ATTR_FLASH: Final = "flash"
 ATTR_TRANSLITERATE: Final = "transliterate"
 ATTR_MESSAGE_IDS: Final = "message_ids"
+ATTR_QUEUE: Final = "queue"
+"""Off: a send that meets a passing fault fails at once instead of waiting in the outbox."""
 
 SERVICE_SEND_MESSAGE: Final = "send_message"
 SERVICE_LOOKUP_NUMBER: Final = "lookup_number"

@@ -27,6 +27,7 @@ from .const import (
 from .gateway import error_details, provider_name
 from .incoming import Inbox, IncomingPoller
 from .lookups import LookupWaiters
+from .outbox import Outbox
 from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError, Statistics
 from .tracker import MessageTracker
 
@@ -47,6 +48,8 @@ class RuSmsRuntimeData:
     balance: BalanceCoordinator | None
     tracker: MessageTracker
     inbox: Inbox
+    outbox: Outbox
+    """Alerts waiting for another attempt: every send goes through it."""
     """Incoming SMS, by polling or by callbacks: each reported once."""
     incoming: IncomingPoller | None = None
     """Asks for incoming SMS, where the gateway has them and the option is set."""

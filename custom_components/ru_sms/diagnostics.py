@@ -87,6 +87,7 @@ async def async_get_config_entry_diagnostics(
             "on_record": len(runtime.tracker.messages),
             "states": dict(Counter(str(m.state) for m in runtime.tracker.messages.values())),
         },
+        "outbox": None if runtime is None else runtime.outbox.diagnostics(),
         "balance": None
         if balance is None
         else {

@@ -36,7 +36,6 @@ from .providers import (
     RateLimitedError,
     RecipientResult,
     SendOptions,
-    SendResult,
     SmsGateway,
     SmsGatewayError,
     create_client,
@@ -49,6 +48,7 @@ from .validation import check_text
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
+    from .outbox import SendOutcome
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,13 +81,18 @@ def gateway_base_url(data: Mapping[str, Any]) -> str | None:
 
 
 def create_gateway(hass: HomeAssistant, data: Mapping[str, Any]) -> SmsGateway:
-    """The client for an entry's data, on Home Assistant's shared session."""
-    return create_client(
+    """The client for an entry's data, on Home Assistant's shared session.
+
+    Every caller of the account uses this one client: its request budget is shared.
+    """
+    client = create_client(
         data[CONF_PROVIDER],
         async_get_clientsession(hass),
         description_of(data[CONF_PROVIDER]).credentials(data),
         base_url=gateway_base_url(data),
     )
+    client.use_budget()
+    return client
 
 
 def provider_name(provider: str) -> str:
@@ -166,13 +171,15 @@ async def async_send(
     *,
     title: str | None = None,
     allow_rejected: bool = False,
-) -> SendResult:
-    """Send through an entry's gateway; every failure becomes a translated error.
+    queue: bool = True,
+) -> SendOutcome:
+    """Send through an entry's outbox; every failure becomes a translated error.
 
-    The title, when given, goes on the line before the message. Numbers the gateway
-    refused raise too (naming them, masked), unless the caller takes the per-number
-    answer (`allow_rejected`). A send answer that carries the new balance updates the
-    balance sensor without another request.
+    The title, when given, goes on the line before the message. The caller waits for the
+    first attempt: a refusal for good raises, a passing fault leaves the alert queued for
+    another attempt (unless `queue` is off: then it raises too). Numbers the gateway
+    refused raise (naming them, masked), unless the caller takes the per-number answer
+    (`allow_rejected`).
     """
     check_text(message, title)
     if title:
@@ -191,16 +198,10 @@ async def async_send(
     except SmsGatewayError as err:
         raise validation_error(err) from err
     try:
-        result = await client.send_prepared(numbers, text, options)
+        outcome = await runtime.outbox.async_send(numbers, text, options, queue=queue)
     except SmsGatewayError as err:
         raise gateway_error(hass, entry, err) from err
-    try:
-        await runtime.tracker.async_track_send(result, options)
-    except Exception:
-        # The gateway took the message: the caller must hear so, whatever the tracker did.
-        _LOGGER.exception("%s: a sent message cannot be followed", entry.title)
-    if result.balance is not None and runtime.balance is not None:
-        runtime.balance.async_set_balance(result.balance)
+    result = outcome.result
     if result.rejected and not allow_rejected:
         first = result.rejected[0]
         raise HomeAssistantError(
@@ -212,7 +213,7 @@ async def async_send(
                 "error": rejection_details(first),
             },
         )
-    return result
+    return outcome
 
 
 def send_options(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> SendOptions:

@@ -25,9 +25,10 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_RECIPIENT
+from .const import CONF_PHONES, SUBENTRY_RECIPIENT
 from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
+from .outbox import QueuedAlert
 from .providers import DeliveryState, Statistics
 from .status import MessageStatus
 from .tracker import MessageTracker
@@ -139,9 +140,22 @@ class TrackerSensor(SensorEntity):
         return self.entry.runtime_data.tracker
 
     async def async_added_to_hass(self) -> None:
-        """Follow the tracker."""
+        """Follow the tracker and the outbox."""
         await super().async_added_to_hass()
         self.async_on_remove(self.tracker.async_add_listener(self.async_write_ha_state))
+        outbox = self.entry.runtime_data.outbox
+        self.async_on_remove(outbox.async_add_listener(self.async_write_ha_state))
+
+    def _queued(self, recipient_id: str | None) -> QueuedAlert | None:
+        """The latest alert still in the outbox, newer than the latest message sent."""
+        phones = None
+        if recipient_id is not None and (subentry := self.entry.subentries.get(recipient_id)):
+            phones = list(subentry.data.get(CONF_PHONES, []))
+        alert = self.entry.runtime_data.outbox.latest(phones)
+        message = self.tracker.last_message(recipient_id)
+        if alert is None or (message is not None and message.sent_at > alert.created_at):
+            return None
+        return alert
 
 
 class LastMessageSensor(TrackerSensor):
@@ -152,13 +166,23 @@ class LastMessageSensor(TrackerSensor):
 
     @property
     def native_value(self) -> str | None:
-        """The message's delivery state."""
+        """The message's delivery state (queued while it waits in the outbox)."""
+        if self._queued(self.recipient_id) is not None:
+            return str(DeliveryState.QUEUED)
         message = self.tracker.last_message(self.recipient_id)
         return None if message is None else str(message.state)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Number, id, times, error and cost of the message."""
+        if (alert := self._queued(self.recipient_id)) is not None:
+            return {
+                "number": alert.phones[0] if alert.phones else None,
+                "message_id": alert.id,
+                "queued": True,
+                "next_attempt": alert.next_attempt.isoformat(),
+                "error": alert.last_error,
+            }
         message = self.tracker.last_message(self.recipient_id)
         if message is None:
             return {}
@@ -190,6 +214,11 @@ class InFlightSensor(AccountPushEntity, TrackerSensor):
     def native_value(self) -> int:
         """Messages not yet delivered, failed or expired."""
         return self.tracker.in_flight
+
+    @property
+    def extra_state_attributes(self) -> dict[str, int]:
+        """Alerts in the outbox, waiting for another attempt."""
+        return {"queued": self.entry.runtime_data.outbox.queued}
 
 
 class StatisticsSensor(AccountEntity[StatisticsCoordinator], SensorEntity):

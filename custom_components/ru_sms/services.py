@@ -23,6 +23,7 @@ from .const import (
     ATTR_MESSAGE,
     ATTR_MESSAGE_IDS,
     ATTR_PHONES,
+    ATTR_QUEUE,
     ATTR_RECIPIENT_LOCAL_TIME,
     ATTR_SEND_AT,
     ATTR_SENDER,
@@ -37,7 +38,8 @@ from .const import (
 )
 from .coordinator import RuSmsConfigEntry
 from .gateway import async_check_phones, async_send, gateway_error, provider_name, send_options
-from .providers import LookupResult, MessageRef, SendResult, SmsGatewayError, StatusMode
+from .outbox import SendOutcome
+from .providers import LookupResult, MessageRef, SmsGatewayError, StatusMode
 from .schema import vol
 from .status import MessageStatus
 from .validation import moment, time_period
@@ -60,6 +62,7 @@ SEND_MESSAGE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_ENTITY_ID): cv.entity_ids,
         vol.Required(ATTR_MESSAGE): cv.string,
         vol.Optional(ATTR_TITLE): cv.string,
+        vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
         **SEND_OPTIONS_FIELDS,
     }
 )
@@ -145,7 +148,7 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     phones += _recipient_phones(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
-    result = await async_send(
+    outcome = await async_send(
         call.hass,
         entry,
         phones,
@@ -153,32 +156,54 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         send_options(entry.options, call.data),
         title=call.data.get(ATTR_TITLE),
         allow_rejected=call.return_response,
+        queue=call.data[ATTR_QUEUE],
     )
-    return _send_response(entry, result) if call.return_response else None
+    return _send_response(entry, outcome) if call.return_response else None
 
 
 def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _send_response(entry: RuSmsConfigEntry, result: SendResult) -> ServiceResponse:
+def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResponse:
+    """Per number: accepted, refused (with the reason) or queued for another attempt."""
     balance = entry.runtime_data.balance
+    result = outcome.result
+    recipients: list[Any] = [
+        {
+            "phone": r.phone,
+            "accepted": r.accepted,
+            "queued": False,
+            "message_ids": list(r.message_ids),
+            "segments": r.segments,
+            "cost": _money(r.cost),
+            "error": r.error_text,
+            "error_kind": r.error_kind.value if r.error_kind else None,
+            "error_code": r.error_code,
+        }
+        for r in result.recipients
+    ]
+    recipients += [
+        {
+            "phone": phone,
+            "accepted": False,
+            "queued": True,
+            "message_ids": [],
+            "segments": 0,
+            "cost": None,
+            "error": None,
+            "error_kind": None,
+            "error_code": None,
+        }
+        for phone in outcome.queued
+    ]
     return {
-        "recipients": [
-            {
-                "phone": r.phone,
-                "accepted": r.accepted,
-                "message_ids": list(r.message_ids),
-                "segments": r.segments,
-                "cost": _money(r.cost),
-                "error": r.error_text,
-                "error_kind": r.error_kind.value if r.error_kind else None,
-                "error_code": r.error_code,
-            }
-            for r in result.recipients
-        ],
+        "recipients": recipients,
         "accepted": len(result.accepted),
         "rejected": len(result.rejected),
+        "queued": len(outcome.queued),
+        "possible_duplicate": outcome.possible_duplicate,
+        "account": outcome.account or entry.title,
         "segments": result.segments,
         "cost": _money(result.cost),
         "balance": _money(result.balance),

@@ -728,15 +728,21 @@ class MessageTracker:
         return remove
 
     @callback
-    def async_track(self, result: SendResult, options: SendOptions) -> list[TrackedMessage]:
-        """Record the accepted numbers of a send and start following them."""
-        plan = self._plan(options)
-        tracked = self._track(result.accepted, plan)
+    def async_track(
+        self, result: SendResult, options: SendOptions, *, note: dict[str, Any] | None = None
+    ) -> list[TrackedMessage]:
+        """Record the accepted numbers of a send and start following them.
+
+        `note` is added to the first event of each number (how the outbox sent it).
+        """
+        tracked = self._track(result.accepted, self._plan(options), note)
         if tracked:
             self._changed()
         return tracked
 
-    async def async_track_send(self, result: SendResult, options: SendOptions) -> None:
+    async def async_track_send(
+        self, result: SendResult, options: SendOptions, *, note: dict[str, Any] | None = None
+    ) -> None:
         """`async_track` for a send of any size: a bulk one in steps that let the loop run."""
         accepted = result.accepted
         plan = self._plan(options)
@@ -744,7 +750,7 @@ class MessageTracker:
         for start in range(0, len(accepted), STEP):
             if start:
                 await asyncio.sleep(0)
-            tracked |= bool(self._track(accepted[start : start + STEP], plan))
+            tracked |= bool(self._track(accepted[start : start + STEP], plan, note))
         if tracked:
             self._changed()
 
@@ -760,7 +766,10 @@ class MessageTracker:
         return now, expires_at, self.pacing.first(start)
 
     def _track(
-        self, accepted: Iterable[RecipientResult], plan: tuple[datetime, datetime, datetime]
+        self,
+        accepted: Iterable[RecipientResult],
+        plan: tuple[datetime, datetime, datetime],
+        note: dict[str, Any] | None = None,
     ) -> list[TrackedMessage]:
         now, expires_at, first_poll = plan
         recipients = self._recipients_by_phone()
@@ -787,7 +796,7 @@ class MessageTracker:
             self._index.remove(message.key)  # an id reused: the new send wins
             self._keep(self._index.add(message, row), message)
             tracked.append(message)
-            self._fire(message)
+            self._fire(message, note)
         if skipped:
             _LOGGER.warning(
                 "%s: %d accepted numbers cannot be followed and are not tracked",
@@ -881,15 +890,12 @@ class MessageTracker:
         self._index.put(key, message, was_final=False)
         self._fire(message)
 
-    def _fire(self, message: TrackedMessage) -> None:
+    def _fire(self, message: TrackedMessage, note: dict[str, Any] | None = None) -> None:
         recipient = self.entry.subentries.get(message.recipient_id or "")
-        async_fire_message_status(
-            self.hass,
-            self.entry,
-            MessageStatus.of_message(message).as_event(
-                self.entry.entry_id, self.entry.title, recipient.title if recipient else None
-            ),
+        data = MessageStatus.of_message(message).as_event(
+            self.entry.entry_id, self.entry.title, recipient.title if recipient else None
         )
+        async_fire_message_status(self.hass, self.entry, data | (note or {}))
 
     def _changed(self) -> None:
         """Something people see changed: prune, save, schedule and tell the listeners."""

@@ -45,6 +45,9 @@ class Fault(StrEnum):
     """The gateway's own rate-limit error."""
     NO_MONEY = "no_money"
     """The gateway's own not-enough-money error."""
+    STALE_CONNECTION = "stale_connection"
+    """Close the connection without reading the request, as a gateway does with a
+    kept-alive connection it dropped just as the client reused it."""
 
 
 GATEWAY_FAULTS = frozenset({Fault.EXPIRED_SESSION, Fault.RATE_LIMIT, Fault.NO_MONEY})
@@ -181,6 +184,9 @@ class EmulatedGateway:
         )
         if transport is Fault.TIMEOUT_BEFORE:
             await asyncio.sleep(self.hang_seconds)
+        if transport is Fault.STALE_CONNECTION and request.transport is not None:
+            request.transport.close()
+            return web.Response()
         if transport is Fault.SERVER_ERROR_HTML:
             return web.Response(
                 status=502,

@@ -407,7 +407,7 @@ class SmscEmulator(EmulatedGateway):
 
     def _status_item(self, raw_id: str, phone: str, *, full: bool) -> dict[str, Any]:
         message_id = int(raw_id) if raw_id.isdigit() else -1
-        message = self.messages.get((message_id, phone))
+        message = self.messages.get((message_id, phone)) or self._by_client_id(raw_id, phone)
         if message is None:
             return {
                 "id": raw_id,
@@ -423,7 +423,8 @@ class SmscEmulator(EmulatedGateway):
             "last_timestamp": int(at),
             "flag": 4 if message.hlr else int(message.flash),
             "err": err,
-            "id": message.id,
+            # Asked by the client's own id, the answer names that id.
+            "id": message.id if message.client_id != raw_id else raw_id,
             "phone": phone,
         }
         if full:
@@ -440,6 +441,11 @@ class SmscEmulator(EmulatedGateway):
             if message.hlr and status != -1:
                 item |= HLR_INFO if status == 1 else {"cn": "Россия", "net": "МТС"}
         return item
+
+    def _by_client_id(self, client_id: str, phone: str) -> SentMessage | None:
+        """The latest message sent with the client's own id (SMSC.ru finds it by that id)."""
+        found = [m for m in self.messages.values() if m.client_id == client_id and m.phone == phone]
+        return max(found, key=lambda m: m.id, default=None)
 
     def _error(self, request: web.Request, code: int, **extra: Any) -> web.Response:
         return self._answer(request, {"error": ERROR_TEXTS[code], "error_code": code, **extra})

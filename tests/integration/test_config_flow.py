@@ -980,6 +980,7 @@ async def test_options_of_a_gateway_with_balance(
         "balance_interval",
         "low_balance_threshold",
         *extra,
+        "give_up_after",
     ]
     assert suggested(result)["sender"] == ACCOUNTS[provider].sender
 
@@ -992,6 +993,7 @@ async def test_options_of_a_gateway_with_balance(
                 "balance_interval": 15,
                 "low_balance_threshold": 250.5,
                 **dict.fromkeys(extra, 0),
+                "give_up_after": 30,
             },
         )
     )
@@ -1004,6 +1006,7 @@ async def test_options_of_a_gateway_with_balance(
         "balance_interval": 15,
         "low_balance_threshold": 250.5,
         **dict.fromkeys(extra, 0),
+        "give_up_after": 30,
     }
     # The account was started anew with them.
     assert entry.state is ConfigEntryState.LOADED
@@ -1016,7 +1019,7 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
     entry = await add_account(hass, Provider.SMSTELE, emulator)
 
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
-    assert schema_keys(result) == ["sender", "transliterate"]
+    assert schema_keys(result) == ["sender", "transliterate", "give_up_after"]
     result = checked(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {"sender": "REX400.RU", "transliterate": True}
@@ -1025,7 +1028,7 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"sender": "REX400.RU", "transliterate": True}
+    assert entry.options == {"sender": "REX400.RU", "transliterate": True, "give_up_after": 60}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance is None
 
@@ -1041,6 +1044,7 @@ async def test_options_invalid_sender_then_cleared(
         "balance_interval": 30,
         "low_balance_threshold": 0,
         "callbacks": False,
+        "give_up_after": 60,
     }
 
     result = checked(
@@ -1299,6 +1303,7 @@ STEP_PLACEHOLDERS = {
         "min_balance_interval",
         "max_balance_interval",
         "max_incoming_interval",
+        "max_give_up_after",
         "callback_url",
     },
     ("recipient", "user"): {"numbers"},
@@ -1365,6 +1370,7 @@ def test_flow_translations(language: str) -> None:
         "no_callback_url",
         "balance_interval_range",
         "incoming_interval_range",
+        "give_up_after_range",
     }
     assert set(recipient["error"]) == {
         "invalid_phone",
@@ -1394,6 +1400,8 @@ def test_flow_translations(language: str) -> None:
         "callbacks",
         "callback_url",
         "incoming_interval",
+        "give_up_after",
+        "fallback_entry_id",
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}
 

@@ -57,6 +57,7 @@ async def test_an_interval_out_of_range_gets_our_error_then_clears(
         "min_balance_interval": "5",
         "max_balance_interval": "1440",
         "max_incoming_interval": "1440",
+        "max_give_up_after": "1440",
         "callback_url": "",  # no external URL here
     }
 

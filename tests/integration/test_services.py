@@ -138,6 +138,7 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
             {
                 "phone": IVAN,
                 "accepted": True,
+                "queued": False,
                 "message_ids": ["1001"],
                 "segments": 1,
                 "cost": 1.9,
@@ -148,6 +149,7 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
             {
                 "phone": PETR,
                 "accepted": True,
+                "queued": False,
                 "message_ids": ["1001"],
                 "segments": 1,
                 "cost": 1.9,
@@ -162,6 +164,9 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
         "cost": 3.8,
         "balance": 96.2,
         "currency": "RUB",
+        "queued": 0,
+        "possible_duplicate": False,
+        "account": entry.title,
     }
     (request,) = sends(Provider.SMSC, emulator)
     assert request.form["phones"] == f"{IVAN},{PETR}"
@@ -671,7 +676,7 @@ async def test_gateway_refuses_the_send(
     emulator.inject(fault, SEND_PATHS[provider][0])
 
     with pytest.raises(HomeAssistantError) as err:
-        await send(hass, entry, phones=[IVAN], message="Hi")
+        await send(hass, entry, phones=[IVAN], message="Hi", queue=False)
 
     assert not isinstance(err.value, ServiceValidationError)
     assert err.value.translation_key == key
@@ -729,7 +734,7 @@ async def test_gateway_unavailable(hass: HomeAssistant, emulators: Any, provider
     emulator.inject(Fault.SERVER_ERROR_HTML, SEND_PATHS[provider][0], times=2)
 
     with pytest.raises(HomeAssistantError) as err:
-        await send(hass, entry, phones=[IVAN], message="Hi")
+        await send(hass, entry, phones=[IVAN], message="Hi", queue=False)
 
     # An answer came after the request went out: never sent again, its fate unknown.
     assert err.value.translation_key == "may_have_been_sent"
@@ -747,7 +752,7 @@ async def test_gateway_refuses_connections(hass: HomeAssistant, emulators: Any) 
         await asyncio.sleep(0)
 
     with pytest.raises(HomeAssistantError) as err:
-        await send(hass, entry, phones=[IVAN], message="Hi")
+        await send(hass, entry, phones=[IVAN], message="Hi", queue=False)
 
     assert err.value.translation_key == "gateway_unavailable"
     assert "127.0.0.1" not in str(err.value)
@@ -774,7 +779,7 @@ async def test_may_have_been_sent_is_not_sent_again(
     emulator.inject(fault, SEND_PATHS[provider][0])
 
     with pytest.raises(HomeAssistantError) as err:
-        await send(hass, entry, phones=[IVAN], message="Hi")
+        await send(hass, entry, phones=[IVAN], message="Hi", queue=False)
 
     assert err.value.translation_key == "may_have_been_sent"
     assert_no_secret(err.value, provider)
@@ -818,6 +823,7 @@ async def test_refused_numbers_are_in_the_response(hass: HomeAssistant, emulator
     assert petr == {
         "phone": PETR,
         "accepted": False,
+        "queued": False,
         "message_ids": [],
         "segments": 0,
         "cost": None,
@@ -909,6 +915,7 @@ async def test_lookup_smsc_waits_a_minute_between_list_requests(
     entry = await setup_account(hass, Provider.SMSC, emulator)
     emulator.hlr_seconds = 30.0
     waited = virtual_sleep(emulator)
+    entry.runtime_data.client.budget.clock = emulator.now  # the waits are virtual
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN, PETR])
 
@@ -1032,6 +1039,7 @@ async def test_lookup_gateway_error(hass: HomeAssistant, emulators: Any) -> None
 async def test_get_status_smsc(hass: HomeAssistant, emulators: Any) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
+    entry.runtime_data.client.budget.clock = emulator.now  # the minute below is virtual
     emulator.outcomes = {PETR: 20}
     sent = await send(hass, entry, phones=[IVAN, PETR], message="Hi")
     (message_id,) = sent["recipients"][0]["message_ids"]

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import aiohttp
 
+from .budget import RequestBudget, Scope
 from .description import GatewayDescription
 from .errors import (
     GatewayUnavailableError,
@@ -95,6 +96,13 @@ class SmsGateway(ABC):
         if self._base_url == self.default_base_url:
             self._base_urls += self.backup_base_urls
         self._timeout = timeout
+        self.budget: RequestBudget | None = None
+        """What the account may still ask now, shared by every caller (`use_budget`)."""
+
+    def use_budget(self) -> RequestBudget:
+        """Pace every request of this client by the gateway's documented limits."""
+        self.budget = RequestBudget(self.description.rate_limits, self.max_concurrent_requests)
+        return self.budget
 
     def __repr__(self) -> str:
         """Say which gateway and address, never the credentials."""
@@ -235,9 +243,22 @@ class SmsGateway(ABC):
     ) -> HttpAnswer:
         """POST a form to `path` under the base URL."""
         url = (base_url or self._base_url) + path.lstrip("/")
-        return await post_form(
-            self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
-        )
+        if self.budget is None:
+            return await post_form(
+                self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
+            )
+        # Every caller of the account shares the client: its budget holds for all of them.
+        scopes = self._budget_scopes(path, form)
+        async with self.budget.use(scopes, send="send" in path.lower()):
+            return await post_form(
+                self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
+            )
+
+    def _budget_scopes(
+        self, path: str, form: Mapping[str, str] | Sequence[tuple[str, str]]
+    ) -> list[Scope]:
+        """The rate limits (`description.rate_limits` scopes) one request counts against."""
+        return []
 
     async def _call[T](
         self, attempt: Callable[[str], Awaitable[T]], *, may_deliver: bool = False

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import zlib
 
 from .base import SmsGateway, segments_of
+from .budget import Scope
 from .description import (
     API_KEY,
     LOGIN,
@@ -317,6 +318,10 @@ def parse_callback(data: Mapping[str, Any]) -> Callback:
     return None  # a call to the account's number: not followed
 
 
+LIST_SCOPE = "status list request"
+PER_MESSAGE_SCOPE = "status requests per message"
+BALANCE_SCOPE = "balance requests"
+
 DESCRIPTION = GatewayDescription(
     id=Provider.SMSC,
     name="SMSC.ru",
@@ -337,9 +342,10 @@ DESCRIPTION = GatewayDescription(
         parse=parse_callback,
     ),
     rate_limits=(
-        RateLimit(1, 60.0, "status list request"),
-        RateLimit(5, 60.0, "status requests per message"),
+        RateLimit(1, 60.0, LIST_SCOPE),
+        RateLimit(5, 60.0, PER_MESSAGE_SCOPE),
         RateLimit(1, 60.0, "identical send"),
+        RateLimit(10, 60.0, BALANCE_SCOPE),
     ),
 )
 
@@ -552,6 +558,27 @@ class SmscClient(SmsGateway):
         if credentials.api_key:
             return {"apikey": credentials.api_key}
         raise AuthenticationError("SMSC.ru needs a login and password, or an API key")
+
+    def _budget_scopes(
+        self, path: str, form: Mapping[str, str] | Sequence[tuple[str, str]]
+    ) -> list[Scope]:
+        """Status requests count per message and, with several, as a list; balance too."""
+        fields = dict(form)
+        if path.endswith("balance.php"):
+            return [(BALANCE_SCOPE, "")]
+        if not path.endswith("status.php"):
+            return []
+        ids, phones = _split(fields.get("id", "")), _split(fields.get("phone", ""))
+        scopes: list[Scope] = [
+            (PER_MESSAGE_SCOPE, f"{i}:{p}") for i, p in zip(ids, phones, strict=False)
+        ]
+        if len(ids) > 1:
+            scopes.append((LIST_SCOPE, ""))
+        return scopes
+
+
+def _split(raw: str) -> list[str]:
+    return [part for part in raw.split(",") if part]
 
 
 # -- answers ---------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+"""One request budget per account, shared by everything that asks its gateway.
+
+Every caller of an account (sends, delivery polling, lookups, balance, statistics,
+incoming) uses the same client, and every request of the client passes through its
+`RequestBudget`: at most `concurrent` requests at once, and no more requests of a scope
+than the gateway's documented `RateLimit`s allow in their window. A request that would
+break a limit waits for room rather than being refused; sends go before everything else
+waiting for a free slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+
+from .description import RateLimit
+
+MAX_KEYS = 1000
+"""Scopes remembered before the ones whose window has passed are forgotten."""
+
+type Scope = tuple[str, str]
+"""A limit's scope (`RateLimit.scope`) and what it counts per (a message id, or "")."""
+
+
+class RequestBudget:
+    """The requests an account may make now; waits for room where it has none."""
+
+    def __init__(self, limits: Sequence[RateLimit], concurrent: int) -> None:
+        """Budget `concurrent` requests at once and the documented `limits`."""
+        self._limits = {limit.scope: limit for limit in limits}
+        self._concurrent = max(1, concurrent)
+        self._running = 0
+        self._sends_waiting = 0
+        self._changed = asyncio.Condition()
+        self._seen: dict[Scope, list[list[float]]] = {}
+        """Per scope, when each counted request went (then ended: the later counts)."""
+        self.waited = 0
+        """Requests that had to wait for room (for diagnostics and tests)."""
+        self.clock: Callable[[], float] | None = None
+        """Seconds the windows are read from (default: the event loop's clock)."""
+
+    async def async_wake(self) -> None:
+        """Look again at the windows now (the clock was moved: tests)."""
+        async with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def limits(self) -> dict[str, RateLimit]:
+        """The limits by scope."""
+        return dict(self._limits)
+
+    @asynccontextmanager
+    async def use(self, scopes: Iterable[Scope] = (), *, send: bool = False) -> AsyncIterator[None]:
+        """Hold one request's room in the budget while it runs."""
+        counted = [s for s in scopes if s[0] in self._limits]
+        marks = await self._acquire(counted, send=send)
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._running -= 1
+                # The gateway counts the request when it gets it, at the latest now.
+                end = self._now()
+                for mark in marks:
+                    mark[0] = max(mark[0], end)
+                self._changed.notify_all()
+
+    def _now(self) -> float:
+        return (self.clock or asyncio.get_running_loop().time)()
+
+    async def _acquire(self, scopes: list[Scope], *, send: bool) -> list[list[float]]:
+        waited = False
+        async with self._changed:
+            if send:
+                self._sends_waiting += 1
+            try:
+                while True:
+                    slot = self._running < self._concurrent and (send or not self._sends_waiting)
+                    wait = self._window_wait(scopes, self._now())
+                    if slot and wait <= 0:
+                        break
+                    waited = True
+                    if wait > 0 and slot:
+                        # Room comes back with time, not with another request's end.
+                        with suppress(TimeoutError):
+                            await asyncio.wait_for(self._changed.wait(), wait)
+                    else:
+                        await self._changed.wait()
+            finally:
+                if send:
+                    self._sends_waiting -= 1
+            self._running += 1
+            now = self._now()
+            if len(self._seen) > MAX_KEYS:
+                self._prune(now)
+            marks = [[now] for _ in scopes]
+            for scope, mark in zip(scopes, marks, strict=True):
+                self._seen.setdefault(scope, []).append(mark)
+            if waited:
+                self.waited += 1
+            return marks
+
+    def _prune(self, now: float) -> None:
+        """Forget the scopes whose window has passed (per-message keys come and go)."""
+        for scope, seen in list(self._seen.items()):
+            if not seen or all(now - m[0] >= self._limits[scope[0]].seconds for m in seen):
+                del self._seen[scope]
+
+    def _window_wait(self, scopes: list[Scope], now: float) -> float:
+        """Seconds until every scope has room (0: now)."""
+        wait = 0.0
+        for scope in scopes:
+            limit = self._limits[scope[0]]
+            seen = self._seen.get(scope)
+            if seen is None:
+                continue
+            seen[:] = [m for m in seen if now - m[0] < limit.seconds]
+            if len(seen) >= limit.requests:
+                # Room when enough of the counted requests have left the window.
+                times = sorted(m[0] for m in seen)
+                wait = max(wait, times[len(seen) - limit.requests] + limit.seconds - now)
+        return wait

@@ -1,0 +1,185 @@
+"""The request budget: concurrency, sends first, documented windows, and the SMSC.ru scopes."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.ru_sms import services as services_module
+from custom_components.ru_sms.const import DOMAIN
+from custom_components.ru_sms.providers import RateLimit, SmscClient
+from custom_components.ru_sms.providers.budget import MAX_KEYS, RequestBudget
+from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.smsc import (
+    BALANCE_SCOPE,
+    DESCRIPTION,
+    LIST_SCOPE,
+    PER_MESSAGE_SCOPE,
+)
+from tests.conftest import IVAN, setup_account
+from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.smsc import SmscEmulator
+
+
+async def test_never_more_at_once_than_the_budget() -> None:
+    budget = RequestBudget((), concurrent=3)
+    running = 0
+    most = 0
+
+    async def request() -> None:
+        nonlocal running, most
+        async with budget.use():
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.01)
+            running -= 1
+
+    await asyncio.gather(*(request() for _ in range(20)))
+
+    assert most == 3
+
+
+async def test_sends_go_before_polls() -> None:
+    budget = RequestBudget((), concurrent=1)
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def request(name: str, *, send: bool) -> None:
+        async with budget.use(send=send):
+            order.append(name)
+            await gate.wait()
+
+    first = asyncio.create_task(request("first", send=False))
+    await asyncio.sleep(0)
+    polls = [asyncio.create_task(request(f"poll{i}", send=False)) for i in range(3)]
+    await asyncio.sleep(0)
+    send = asyncio.create_task(request("send", send=True))
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(first, send, *polls)
+
+    assert order[:2] == ["first", "send"]
+
+
+async def test_a_window_is_never_exceeded() -> None:
+    budget = RequestBudget((RateLimit(2, 0.2, "list"),), concurrent=10)
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def request() -> None:
+        async with budget.use([("list", "")]):
+            times.append(loop.time())
+
+    await asyncio.gather(*(request() for _ in range(5)))
+
+    assert len(times) == 5
+    for i in range(2, 5):
+        assert times[i] - times[i - 2] >= 0.2 - 0.01
+    assert budget.waited == 3
+    # Scopes of other keys, and requests of no scope, do not wait.
+    async with budget.use([("other", "x")]):
+        pass
+    assert budget.waited == 3
+
+
+async def test_old_keys_are_forgotten() -> None:
+    budget = RequestBudget((RateLimit(5, 0.0, PER_MESSAGE_SCOPE),), concurrent=10)
+    for key in range(MAX_KEYS + 5):
+        async with budget.use([(PER_MESSAGE_SCOPE, str(key))]):
+            pass
+
+    assert len(budget._seen) <= MAX_KEYS + 1
+
+
+def test_smsc_declares_its_limits() -> None:
+    limits = {limit.scope: limit for limit in DESCRIPTION.rate_limits}
+
+    assert (limits[LIST_SCOPE].requests, limits[LIST_SCOPE].seconds) == (1, 60.0)
+    assert (limits[PER_MESSAGE_SCOPE].requests, limits[PER_MESSAGE_SCOPE].seconds) == (5, 60.0)
+    assert (limits[BALANCE_SCOPE].requests, limits[BALANCE_SCOPE].seconds) == (10, 60.0)
+
+
+async def test_smsc_requests_count_against_their_scopes(
+    http_session: aiohttp.ClientSession,
+) -> None:
+    emulator = SmscEmulator()
+    await emulator.start()
+    try:
+        client = SmscClient(
+            http_session,
+            ACCOUNTS[SmscClient.description.id].credentials,
+            base_url=emulator.base_url,
+        )
+        assert client.budget is None
+        budget = client.use_budget()
+        assert client._budget_scopes("status.php", {"id": "1,2", "phone": "7,8"}) == [
+            (PER_MESSAGE_SCOPE, "1:7"),
+            (PER_MESSAGE_SCOPE, "2:8"),
+            (LIST_SCOPE, ""),
+        ]
+        assert client._budget_scopes("status.php", {"id": "1,", "phone": "7,"}) == [
+            (PER_MESSAGE_SCOPE, "1:7")
+        ]
+        assert client._budget_scopes("send.php", {"phones": "7"}) == []
+        # Ten balance requests at once: within the documented ten a minute, a few at a time.
+        await asyncio.gather(*(client.balance() for _ in range(10)))
+        assert emulator.count("balance.php") == 10
+        assert emulator.breaches == []
+        assert budget.waited == 10 - SmscClient.max_concurrent_requests
+    finally:
+        await emulator.stop()
+
+
+@pytest.mark.usefixtures("enable_custom_integrations")
+async def test_fifty_sends_polls_lookups_and_balances_at_once_break_no_limit(
+    hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = await emulators(Provider.SMSC)  # the fixture asserts no breach at the end
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    client = entry.runtime_data.client
+    assert client.budget is not None
+    client.budget.clock = emulator.now  # windows on the gateway's (virtual) clock
+    real_sleep = asyncio.sleep
+
+    async def virtual_sleep(delay: float) -> None:
+        emulator.advance(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(services_module, "asyncio", SimpleNamespace(sleep=virtual_sleep))
+
+    async def service(name: str, **data: Any) -> Any:
+        return await hass.services.async_call(
+            DOMAIN,
+            name,
+            {"config_entry_id": entry.entry_id, **data},
+            blocking=True,
+            return_response=True,
+        )
+
+    sent = [await service("send_message", phones=[IVAN], message=f"Old {i}") for i in range(2)]
+    emulator.advance(61)  # the setup's balance request is out of the gateway's window
+    ids = [s["recipients"][0]["message_ids"][0] for s in sent]
+    jobs = [service("send_message", phones=[IVAN], message=f"Alert {i}") for i in range(50)]
+    jobs += [service("get_status", message_ids=ids, phones=[IVAN]) for _ in range(4)]
+    jobs += [service("lookup_number", phones=[f"7916000000{i}"]) for i in range(3)]
+    balance = entry.runtime_data.balance
+    assert balance is not None
+    jobs += [balance.async_refresh() for _ in range(12)]
+    everything = asyncio.gather(*jobs)
+    while not everything.done():
+        # A minute of the gateway's clock passes in about a tenth of a second.
+        emulator.advance(5)
+        await client.budget.async_wake()
+        await real_sleep(0.01)
+    results = everything.result()
+
+    assert [r["accepted"] for r in results[:50]] == [1] * 50
+    assert all(len(r["statuses"]) == 2 for r in results[50:54])
+    assert emulator.count("balance.php") == 1 + 12
+    assert emulator.breaches == []
+    assert client.budget.waited > 0
