@@ -291,7 +291,10 @@ class Outbox:
         refused and queued.
         """
         now = self.now()
-        if keeps_our_id(self.client) and options.client_message_id is None:
+        # Our id lets a later round ask the gateway about a send in doubt; a fail-fast
+        # send has no later round, and the caller's repeat must read as the same request
+        # (SMSC.ru refuses an identical send within a minute: `AlreadySentError`).
+        if queue and keeps_our_id(self.client) and options.client_message_id is None:
             options = replace(options, client_message_id=new_message_id())
         alert = QueuedAlert(
             id=options.client_message_id or new_message_id(),

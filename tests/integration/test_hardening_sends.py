@@ -64,7 +64,7 @@ async def test_an_answered_send_is_never_sent_again(
     emulator.inject(fault, SEND_PATHS[provider][0])
 
     with pytest.raises(HomeAssistantError) as err:
-        await send(hass, entry, phones=[IVAN], message="Boiler failure")
+        await send(hass, entry, phones=[IVAN], message="Boiler failure", queue=False)
 
     assert len(sends(provider, emulator)) == 1  # 0 double sends
     assert delivered(provider, emulator) <= 1
@@ -116,11 +116,11 @@ async def test_smsc_error_9_after_an_unanswered_send_means_it_went_out(
     emulator.inject(Fault.TIMEOUT_AFTER, "send.php")
 
     with pytest.raises(HomeAssistantError) as first:
-        await send(hass, entry, phones=[IVAN], message="Boiler failure")
+        await send(hass, entry, phones=[IVAN], message="Boiler failure", queue=False)
     assert first.value.translation_key == "may_have_been_sent"
     # The automation (or the user) tries again at once: SMSC.ru refuses the repeat.
     with pytest.raises(HomeAssistantError) as second:
-        await send(hass, entry, phones=[IVAN], message="Boiler failure")
+        await send(hass, entry, phones=[IVAN], message="Boiler failure", queue=False)
 
     assert second.value.translation_key == "already_sent"
     assert isinstance(second.value.__cause__, AlreadySentError)
