@@ -48,6 +48,7 @@ from .providers.delivery_policy import (
     sent_phones,
     wait_after,
 )
+from .providers.errors import AlreadySentError
 from .providers.phone import phone_digits
 from .status import MessageStatus
 
@@ -310,7 +311,7 @@ class Outbox:
         self.alerts[alert.id] = alert
         await self._async_save()
         # No lock: the timer's rounds skip an alert whose request is under way.
-        attempt = await self._async_attempt(alert, options, queued=False)
+        attempt = await self._async_attempt(alert, options, queued=False, fail_fast=not queue)
         if isinstance(attempt, SendResult):
             return SendOutcome(
                 attempt, possible_duplicate=alert.possible_duplicate, alert_id=alert.id
@@ -329,19 +330,34 @@ class Outbox:
     # -- attempts -----------------------------------------------------------------------
 
     async def _async_attempt(
-        self, alert: QueuedAlert, options: SendOptions, *, queued: bool = True
+        self,
+        alert: QueuedAlert,
+        options: SendOptions,
+        *,
+        queued: bool = True,
+        fail_fast: bool = False,
     ) -> SendResult | _Failure:
         """One request for `alert` (the in-flight mark is stored already)."""
         alert.attempts += 1
         try:
             result = await self.client.send_prepared(list(alert.phones), alert.text, options)
         except SmsGatewayError as err:
-            decision = decide(self.client.provider, err)
             alert.in_flight = False
-            if decision.verdict is Verdict.AMBIGUOUS:
-                alert.in_doubt = True
-                alert.possibly_sent += 1
-            return _Failure(err, decision.verdict, decision.retry_after, decision.account_level)
+            if not isinstance(err, AlreadySentError) or fail_fast:
+                decision = decide(self.client.provider, err)
+                if decision.verdict is Verdict.AMBIGUOUS:
+                    alert.in_doubt = True
+                    alert.possibly_sent += 1
+                return _Failure(err, decision.verdict, decision.retry_after, decision.account_level)
+            # The gateway refused a repeat of a send whose answer was lost: that one went
+            # out. It counts as sent, never resent and never failed (a fail-fast caller
+            # hears the error itself).
+            result = SendResult(
+                recipients=tuple(
+                    RecipientResult(phone=phone, accepted=True) for phone in alert.phones
+                ),
+                client_message_id=options.client_message_id,
+            )
         await self._async_accepted(alert, result, options, queued=queued)
         return result
 
@@ -418,6 +434,15 @@ class Outbox:
                     await self._async_accepted(alert, result, options)
                     return
                 await self._async_accepted_part(alert, result, options)
+            elif alert.failing_since is not None and (
+                self.now() - alert.failing_since >= FAILOVER_AFTER
+            ):
+                # Issue 8 makes an answered failure (a 5xx page) ambiguous; the gateway
+                # has no message with our id after minutes of failing: carry it over.
+                await self._async_drop(alert)
+                if await self._async_failover(alert) is not None:
+                    return
+                self.alerts[alert.id] = alert
         elif alert.in_doubt:
             if alert.possibly_sent >= MAX_POSSIBLY_SENT:
                 # Sent perhaps twice already: a third copy helps no one.

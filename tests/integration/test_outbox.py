@@ -210,7 +210,9 @@ async def test_queue_false_fails_at_once(hass: HomeAssistant, emulators: Any) ->
     with pytest.raises(HomeAssistantError) as err:
         await send(hass, entry, "Smoke", queue=False)
 
-    assert err.value.translation_key == "may_have_been_sent"  # a 5xx came after the request: it may have gone out
+    assert (
+        err.value.translation_key == "may_have_been_sent"
+    )  # a 5xx came after the request: it may have gone out
     assert entry.runtime_data.outbox.queued == 0
 
 
@@ -239,7 +241,9 @@ async def test_a_second_alert_waits_for_no_one(hass: HomeAssistant, emulators: A
     """An alert whose first attempt meets a fault does not hold up the next one."""
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=2)
+    # Issue 8: the client no longer repeats a send that got a 5xx answer (it may have
+    # gone out), so one fault is the first alert's only attempt.
+    emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=1)
 
     first = await send(hass, entry, "First")
     second = await send(hass, entry, "Second")
