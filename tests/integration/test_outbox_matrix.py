@@ -115,7 +115,11 @@ class Said:
     def claimed_sent(self) -> bool:
         if self.response is not None and self.response["accepted"]:
             return True
-        return any(e["state"] not in ("failed", "unknown") for e in self.events)
+        # The outbox's own reports carry its note (`queued`); the tracker's later reports
+        # of earlier alerts (delivered) are not about this one.
+        return any(
+            "queued" in e and e["state"] not in ("failed", "unknown") for e in self.events
+        )
 
     @property
     def claimed_failed(self) -> bool:
