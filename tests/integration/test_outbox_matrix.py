@@ -173,6 +173,9 @@ class Matrix:
         self.refused_url = refused_url
         self.client = entry.runtime_data.client
         self.base_urls = self.client._base_urls
+        # The request budget's windows run on the same clock (SMSC.ru: 5 status requests
+        # per message a minute — of the gateway's minutes, not the test's).
+        self.client.budget.clock = lambda: self.clock.timestamp()
         self.events: list[dict[str, Any]] = []
         self.serial = 0
 
@@ -224,6 +227,7 @@ class Matrix:
             self.emulator.advance(step)
             self.now += step
             faults = len(self.emulator.faults)
+            await self.client.budget.async_wake()
             async_fire_time_changed(self.hass, self.clock)
             await self.hass.async_block_till_done(wait_background_tasks=True)
             if len(self.emulator.faults) < faults and self.hangs:
