@@ -28,7 +28,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
 from .events import async_fire_message_status
-from .gateway import send_options
+from .gateway import error_details, send_options
 from .providers import (
     DeliveryState,
     RecipientResult,
@@ -387,7 +387,7 @@ class Outbox:
     async def _async_keep(self, alert: QueuedAlert, attempt: _Failure) -> None:
         """Keep an alert for another attempt, after the backoff."""
         now = self.now()
-        alert.last_error = str(attempt.error)
+        alert.last_error = error_details(attempt.error)
         alert.failing_since = alert.failing_since or now
         decision = Decision(attempt.verdict, attempt.retry_after)
         wait = timedelta(
@@ -409,7 +409,7 @@ class Outbox:
         """Another round for a queued alert that is due."""
         now = self.now()
         if now >= alert.deadline:
-            await self._async_fail(alert, alert.last_error or "deadline")
+            await self._async_fail(alert, alert.last_error or "-")
             return
         options = alert.send_options
         if alert.in_doubt and keeps_our_id(self.client) and options.client_message_id:
@@ -449,7 +449,7 @@ class Outbox:
         elif alert.in_doubt:
             if alert.possibly_sent >= MAX_POSSIBLY_SENT:
                 # Sent perhaps twice already: a third copy helps no one.
-                await self._async_fail(alert, alert.last_error or "unknown", maybe_sent=True)
+                await self._async_fail(alert, alert.last_error or "-", maybe_sent=True)
                 return
             alert.possible_duplicate = True
             alert.in_doubt = False
@@ -471,10 +471,10 @@ class Outbox:
                 # No fallback: keep trying here until the deadline.
                 await self._async_keep(alert, attempt)
                 return
-            await self._async_fail(alert, str(attempt.error), code=attempt.error.code)
+            await self._async_fail(alert, error_details(attempt.error), code=attempt.error.code)
             return
         if attempt.verdict is Verdict.PERMANENT:
-            await self._async_fail(alert, str(attempt.error), code=attempt.error.code)
+            await self._async_fail(alert, error_details(attempt.error), code=attempt.error.code)
             return
         await self._async_keep(alert, attempt)
 
