@@ -29,6 +29,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
 from .events import async_fire_message_status
 from .gateway import error_details, send_options
+from .listeners import ChangeListeners
 from .providers import (
     DeliveryState,
     RecipientResult,
@@ -200,7 +201,7 @@ class Outbox:
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._lock = asyncio.Lock()
         self._stopped = False
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = ChangeListeners(_LOGGER, entry.title)
         self.now: Callable[[], datetime] = dt_util.utcnow
         """The clock attempts and deadlines are read from (tests move their own)."""
 
@@ -233,13 +234,7 @@ class Outbox:
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `listener` after every change of the queue."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     # -- what the rest of the integration calls ----------------------------------------
 
@@ -655,11 +650,7 @@ class Outbox:
 
     def _notify(self) -> None:
         self._update_issue()
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:
-                _LOGGER.exception("%s: error in an outbox listener", self.entry.title)
+        self._listeners.tell()
 
 
 def failing_issue_id(entry_id: str) -> str:

@@ -35,6 +35,7 @@ import orjson
 
 from .const import CONF_PHONES, DOMAIN
 from .events import async_fire_message_status
+from .listeners import ChangeListeners
 from .providers import (
     AuthenticationError,
     DeliveryState,
@@ -671,7 +672,7 @@ class MessageTracker:
         )
         self._recent: deque[TrackedMessage] = deque(maxlen=RECENT_VIEWS)
         self._store = _TrackerStore(hass, storage_key(entry))
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners = ChangeListeners(_LOGGER, entry.title)
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: float | None = None
         self._last_list_poll: datetime | None = None
@@ -719,13 +720,7 @@ class MessageTracker:
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `listener` after every change; returns the function that stops it."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     @callback
     def async_track(
@@ -904,12 +899,7 @@ class MessageTracker:
         self._index.prune((dt_util.utcnow() - PRUNE_AFTER).timestamp())
         self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         self._schedule()
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:
-                # A broken listener must neither fail a send nor stop the polling.
-                _LOGGER.exception("%s: error in a delivery listener", self.entry.title)
+        self._listeners.tell()
 
     def _data_to_save(self) -> dict[str, Any]:
         """The rows as they are, called in the writer thread.

@@ -1197,7 +1197,7 @@ async def test_broken_listener_neither_fails_sends_nor_stops_polling(
     assert status_times(emulator, Provider.STREAM, start) == POLL_TIMES[Provider.STREAM][0]
     assert calls[0] == 1
     assert calls[-1] == 0
-    assert "error in a delivery listener" in caplog.text
+    assert "error in a listener" in caplog.text
     remove()
     seen = len(calls)
     await send(hass, entry, "Второе")
