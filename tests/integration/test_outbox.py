@@ -21,6 +21,7 @@ from custom_components.ru_sms.providers.models import Provider
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.smsc import SentMessage
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +146,20 @@ def stored_alert(
     return alert
 
 
+async def start_and_wait(
+    hass: HomeAssistant, entry: MockConfigEntry, emulator: Any, seconds: float
+) -> list[dict[str, Any]]:
+    """Start Home Assistant's account on what was stored, let `seconds` pass: the events."""
+    entry.add_to_hass(hass)
+    fired = events(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    clock = Clock(hass)
+    clock.attach(entry)
+    await clock.tick(seconds, emulator)
+    return fired
+
+
 @pytest.mark.parametrize("went_out", [True, False])
 async def test_alert_in_flight_at_a_restart_is_asked_about_first(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any], went_out: bool
@@ -155,8 +170,6 @@ async def test_alert_in_flight_at_a_restart_is_asked_about_first(
     if went_out:
         # The gateway took it just before Home Assistant stopped.
         emulator.messages.clear()
-        from tests.emulators.smsc import SentMessage
-
         emulator.messages[(999, IVAN)] = SentMessage(
             id=999,
             phone=IVAN,
@@ -169,13 +182,7 @@ async def test_alert_in_flight_at_a_restart_is_asked_about_first(
             cost=emulator.price,
         )
     stored_alert(hass_storage, entry, "Door open", options)
-    entry.add_to_hass(hass)
-    fired = events(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    clock = Clock(hass)
-    clock.attach(entry)
-    await clock.tick(30, emulator)
+    fired = await start_and_wait(hass, entry, emulator, 30)
 
     assert taken(emulator, "Door open") == 1
     assert emulator.count("status.php") >= 1
@@ -189,13 +196,7 @@ async def test_in_flight_at_a_restart_without_our_id_is_sent_again_marked(
     emulator = await emulators(Provider.STREAM)
     entry = make_entry(Provider.STREAM, emulator)
     stored_alert(hass_storage, entry, "Water leak", SendOptions(sender="ALERTS"))
-    entry.add_to_hass(hass)
-    fired = events(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    clock = Clock(hass)
-    clock.attach(entry)
-    await clock.tick(120, emulator)
+    fired = await start_and_wait(hass, entry, emulator, 120)
 
     assert taken(emulator, "Water leak") == 1
     (event,) = [e for e in fired if e.get("queued")]
