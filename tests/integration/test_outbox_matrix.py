@@ -173,7 +173,7 @@ class Matrix:
         self.base_urls = self.client._base_urls
         # The request budget's windows run on the same clock (SMSC.ru: 5 status requests
         # per message a minute — of the gateway's minutes, not the test's).
-        self.client.budget.clock = lambda: self.clock.timestamp()
+        self.client.budget.clock = lambda: self.clock.timestamp()  # noqa: PLW0108 - moved
         self.events: list[dict[str, Any]] = []
         self.serial = 0
 
