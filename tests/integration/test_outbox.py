@@ -39,15 +39,23 @@ class Clock:
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
         self.now = dt_util.utcnow()
+        self.budgets: list[Any] = []
 
     def attach(self, entry: MockConfigEntry) -> None:
         entry.runtime_data.outbox.now = lambda: self.now
+        # The request budget's windows too (the gateway's minutes, not the test's).
+        budget = entry.runtime_data.client.budget
+        budget.clock = self.now.timestamp
+        self.budgets.append(budget)
 
     async def tick(self, seconds: float, emulator: EmulatedGateway | None = None) -> None:
         for _ in range(int(seconds // 5)):
             self.now += timedelta(seconds=5)
             if emulator is not None:
                 emulator.advance(5)
+            for budget in self.budgets:
+                budget.clock = self.now.timestamp
+                await budget.async_wake()
             async_fire_time_changed(self.hass, self.now)
             await self.hass.async_block_till_done(wait_background_tasks=True)
 
