@@ -49,7 +49,6 @@ from .providers.delivery_policy import (
     sent_phones,
     wait_after,
 )
-from .providers.errors import AlreadySentError
 from .providers.phone import phone_digits
 from .status import MessageStatus
 
@@ -338,24 +337,14 @@ class Outbox:
             result = await self.client.send_prepared(list(alert.phones), alert.text, options)
         except SmsGatewayError as err:
             alert.in_flight = False
-            # Where our id can be asked about, error 9 proves nothing by itself (SMSC.ru
-            # counts a request it never took as well): the alert stays in doubt, and the
-            # next round asks by id before sending again.
-            if not isinstance(err, AlreadySentError) or fail_fast or keeps_our_id(self.client):
-                decision = decide(self.client.provider, err)
-                if decision.verdict is Verdict.AMBIGUOUS:
-                    alert.in_doubt = True
-                    alert.possibly_sent += 1
-                return _Failure(err, decision.verdict, decision.retry_after, decision.account_level)
-            # The gateway refused a repeat of a send whose answer was lost, and there is no
-            # id of ours to ask about: that one went out. It counts as sent, never resent
-            # and never failed (a fail-fast caller hears the error itself).
-            result = SendResult(
-                recipients=tuple(
-                    RecipientResult(phone=phone, accepted=True) for phone in alert.phones
-                ),
-                client_message_id=options.client_message_id,
-            )
+            # SMSC.ru's "already sent" (error 9 after a lost answer) proves nothing by
+            # itself (it counts a request it never took as well): like any other doubt,
+            # the next round asks the gateway by our id before sending again.
+            decision = decide(self.client.provider, err)
+            if decision.verdict is Verdict.AMBIGUOUS:
+                alert.in_doubt = True
+                alert.possibly_sent += 1
+            return _Failure(err, decision.verdict, decision.retry_after, decision.account_level)
         await self._async_accepted(alert, result, options, queued=queued)
         return result
 

@@ -130,13 +130,17 @@ async def test_queued_alert_goes_out_after_a_restart(
 
 
 def stored_alert(
-    hass_storage: dict[str, Any], entry: MockConfigEntry, text: str, options: SendOptions
+    hass_storage: dict[str, Any],
+    entry: MockConfigEntry,
+    text: str,
+    options: SendOptions,
+    phones: tuple[str, ...] = (IVAN,),
 ) -> QueuedAlert:
     """An alert whose request was under way when Home Assistant stopped."""
     now = dt_util.utcnow()
     alert = QueuedAlert(
         id=options.client_message_id or "rs-unsent",
-        phones=[IVAN],
+        phones=list(phones),
         text=text,
         options=options_to_dict(options),
         deadline=now + timedelta(hours=1),

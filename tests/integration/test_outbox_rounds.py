@@ -1,0 +1,178 @@
+"""The outbox's later rounds: what it reads back, asks, sends and fires after the first attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.ru_sms.outbox import storage_key
+from custom_components.ru_sms.providers import SendOptions
+from custom_components.ru_sms.providers.models import Provider
+from tests.conftest import IVAN, make_entry, setup_account
+from tests.emulators.base import Fault
+from tests.emulators.smsc import SentMessage
+from tests.integration.test_outbox import Clock, events, send, start_and_wait, stored_alert, taken
+
+MARIA = "79161234568"
+OUR_ID = "rs0123456789abcdef02"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
+
+
+@pytest.fixture(autouse=True)
+def fast_client(no_client_retry_delay: None) -> None:
+    """The client's own retry goes at once."""
+
+
+def already_taken(emulator: Any, phone: str, text: str) -> None:
+    """The gateway took `text` to `phone` with our id just before Home Assistant stopped."""
+    emulator.messages[(999, phone)] = SentMessage(
+        id=999,
+        phone=phone,
+        text=text,
+        sender="HomeAlert",
+        client_id=OUR_ID,
+        accepted_at=emulator.now(),
+        goes_at=emulator.now(),
+        segments=1,
+        cost=emulator.price,
+    )
+
+
+async def test_unreadable_stored_alerts_are_dropped_the_rest_sent(
+    hass: HomeAssistant,
+    emulators: Any,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    emulator = await emulators(Provider.STREAM)
+    entry = make_entry(Provider.STREAM, emulator)
+    good = stored_alert(hass_storage, entry, "Door open", SendOptions(sender="ALERTS"))
+    broken = [
+        "not a record",
+        {**good.as_dict(), "id": "no-numbers", "phones": "79161234567"},
+        {**good.as_dict(), "id": "no-text", "text": None},
+        {**good.as_dict(), "id": "bad-time", "deadline": "tomorrow"},
+        {**good.as_dict(), "id": "no-time", "created_at": 5},
+    ]
+    hass_storage[storage_key(entry.entry_id)]["data"]["alerts"] += broken
+
+    await start_and_wait(hass, entry, emulator, 120)
+
+    assert taken(emulator, "Door open") == 1
+    assert caplog.text.count("dropping an unreadable queued alert") == len(broken)
+    assert entry.runtime_data.outbox.queued == 0
+
+
+async def test_found_for_some_numbers_sends_only_to_the_others(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    already_taken(emulator, IVAN, "Gas leak")
+    options = SendOptions(sender="HomeAlert", client_message_id=OUR_ID)
+    stored_alert(hass_storage, entry, "Gas leak", options, phones=(IVAN, MARIA))
+
+    fired = await start_and_wait(hass, entry, emulator, 60)
+
+    sent = [m.phone for m in emulator.messages.values() if m.text == "Gas leak"]
+    assert sorted(sent) == sorted([IVAN, MARIA])
+    assert entry.runtime_data.outbox.queued == 0
+    # Both followed from now on, each reported once by the outbox.
+    assert sorted(e["number"] for e in fired if e.get("queued")) == sorted([IVAN, MARIA])
+
+
+async def test_no_answer_about_our_id_sends_nothing_until_there_is_one(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    # Two asks (the client repeats a failed read once): both without an answer.
+    emulator.inject(Fault.SERVER_ERROR_HTML, "status.php", times=4)
+    options = SendOptions(sender="HomeAlert", client_message_id=OUR_ID)
+    stored_alert(hass_storage, entry, "Water leak", options)
+
+    await start_and_wait(hass, entry, emulator, 5)
+    assert emulator.count("send.php") == 0
+    clock = Clock(hass)
+    clock.attach(entry)
+    await clock.tick(120, emulator)
+
+    assert emulator.count("status.php") >= 5
+    assert taken(emulator, "Water leak") == 1
+
+
+async def test_refused_for_good_on_a_later_round_fails_with_the_gateways_code(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.STREAM)
+    entry = await setup_account(hass, Provider.STREAM, emulator)
+    clock = Clock(hass)
+    clock.attach(entry)
+    fired = events(hass)
+    emulator.inject(Fault.RATE_LIMIT, "SendSms/")
+
+    response = await send(hass, entry, "Boiler failed")
+    assert response["queued"] == 1
+    emulator.inject(Fault.NO_MONEY, "SendSms/")
+    await clock.tick(120, emulator)
+
+    assert taken(emulator, "Boiler failed") == 0
+    assert entry.runtime_data.outbox.queued == 0
+    (failed,) = [e for e in fired if e.get("queued")]
+    assert failed["state"] == "failed"
+    assert failed["error_code"] is not None
+
+
+async def test_a_number_refused_on_a_later_round_fires_failed(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    clock = Clock(hass)
+    clock.attach(entry)
+    fired = events(hass)
+    emulator.invalid_numbers.add(MARIA)
+    emulator.inject(Fault.SERVER_ERROR_HTML, "send.php")
+
+    response = await send(hass, entry, "Frost", phones=[IVAN, MARIA])
+    assert response["queued"] == 2
+    await clock.tick(60, emulator)
+
+    assert taken(emulator, "Frost") == 1
+    states = {e["number"]: e["state"] for e in fired if e.get("queued")}
+    assert states == {IVAN: "queued", MARIA: "failed"}
+
+
+async def test_a_round_that_breaks_is_logged_and_tried_again(
+    hass: HomeAssistant,
+    emulators: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emulator = await emulators(Provider.STREAM)
+    entry = await setup_account(hass, Provider.STREAM, emulator)
+    clock = Clock(hass)
+    clock.attach(entry)
+    emulator.inject(Fault.RATE_LIMIT, "SendSms/")
+    response = await send(hass, entry, "Smoke")
+    assert response["queued"] == 1
+    outbox = entry.runtime_data.outbox
+    retry = outbox._async_retry
+    broken = [True]
+
+    async def breaks_once(alert: Any) -> None:
+        if broken.pop() if broken else False:
+            raise RuntimeError("a bug of ours")
+        await retry(alert)
+
+    monkeypatch.setattr(outbox, "_async_retry", breaks_once)
+    await clock.tick(300, emulator)
+
+    assert "error sending a queued alert" in caplog.text
+    assert taken(emulator, "Smoke") == 1
+    assert outbox.queued == 0
