@@ -62,6 +62,15 @@ FAILOVER_AFTER = timedelta(minutes=2)
 """A gateway failing this long with nothing possibly sent: the fallback account carries it."""
 FAILING_ISSUE_AFTER = timedelta(minutes=10)
 """An alert failing for this long raises a repair issue (with the reason)."""
+ACCEPTED_SAVE_DELAY = 1.0
+"""Seconds before an acceptance is written, unless another write comes first.
+
+The alert is stored before its first request; its acceptance is written by the next
+write of the queue (the next alert's, usually) or after this delay, whichever is first,
+and at unload. The caller does not wait for it. Should Home Assistant die in between,
+the alert is loaded in flight: where the gateway keeps our id it is asked about before
+anything is sent again (and found sent); elsewhere it goes again, marked as a possible
+duplicate (a crash-only window of this length)."""
 
 
 def storage_key(entry_id: str) -> str:
@@ -201,6 +210,7 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._stopped = False
         self._listeners: list[Callable[[], None]] = []
+        self._save_pending = False
         self.now: Callable[[], datetime] = dt_util.utcnow
         """The clock attempts and deadlines are read from (tests move their own)."""
 
@@ -226,6 +236,8 @@ class Outbox:
 
     async def async_unload(self) -> None:
         """Stop trying; the queued alerts stay stored for the next start."""
+        if self._save_pending:
+            await self._async_save()
         self._stopped = True
         self._cancel_timer()
         ir.async_delete_issue(self.hass, DOMAIN, failing_issue_id(self.entry.entry_id))
@@ -367,9 +379,12 @@ class Outbox:
     async def _async_accepted(
         self, alert: QueuedAlert, result: SendResult, options: SendOptions, *, queued: bool = True
     ) -> None:
-        """The gateway answered: write that first, then follow the accepted numbers."""
+        """The gateway answered: record that first, then follow the accepted numbers.
+
+        The write follows shortly (`ACCEPTED_SAVE_DELAY`): the caller does not wait for it.
+        """
         self.alerts.pop(alert.id, None)
-        await self._async_save()
+        self._save_soon()
         note = {"possible_duplicate": alert.possible_duplicate, "queued": queued}
         runtime = self.entry.runtime_data
         try:
@@ -382,7 +397,10 @@ class Outbox:
         if queued:
             for rejected in result.rejected:
                 self._fire_failed(alert, rejected.phone, rejected.error_text, rejected.error_code)
-        self._notify()
+        if queued or not result.accepted:
+            # A first attempt was never shown as queued: the tracker's change (a message
+            # accepted) has told the same listeners already.
+            self._notify()
 
     async def _async_keep(self, alert: QueuedAlert, attempt: _Failure) -> None:
         """Keep an alert for another attempt, after the backoff."""
@@ -651,7 +669,20 @@ class Outbox:
     async def _async_save(self) -> None:
         if self._stopped:
             return
-        await self._store.async_save({"alerts": [a.as_dict() for a in self.alerts.values()]})
+        self._save_pending = False
+        await self._store.async_save(self._data())
+
+    def _save_soon(self) -> None:
+        """Write the queue after `ACCEPTED_SAVE_DELAY`, or with the next write if sooner."""
+        if self._stopped:
+            return
+        self._save_pending = True
+        self._store.async_delay_save(self._data, ACCEPTED_SAVE_DELAY)
+
+    def _data(self) -> dict[str, Any]:
+        """The queue as stored (at the time of writing)."""
+        self._save_pending = False
+        return {"alerts": [a.as_dict() for a in self.alerts.values()]}
 
     def _notify(self) -> None:
         self._update_issue()

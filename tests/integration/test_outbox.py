@@ -380,3 +380,39 @@ async def test_options_offer_the_other_accounts_as_fallback(
     primary = hass.config_entries.async_get_entry(primary.entry_id)
     assert primary.options["fallback_entry_id"] == backup.entry_id
     assert primary.runtime_data.outbox.give_up_after() == timedelta(minutes=30)
+
+
+async def test_acceptance_is_written_with_the_next_write_or_soon_after(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    outbox = entry.runtime_data.outbox
+    heard: list[int] = []
+    outbox.async_add_listener(lambda: heard.append(outbox.queued))
+    written: list[list[tuple[str, bool]]] = []
+    real_save = outbox._store.async_save
+
+    async def save(data: dict[str, Any]) -> None:
+        written.append([(a["text"], a["in_flight"]) for a in data["alerts"]])
+        await real_save(data)
+
+    outbox._store.async_save = save  # type: ignore[method-assign]
+
+    await send(hass, entry, "Boiler failed")
+    # Stored before its request; its acceptance is not waited for.
+    assert written == [[("Boiler failed", True)]]
+    await send(hass, entry, "Door open")
+    # The next alert's write carries the first one's acceptance.
+    assert written[1:] == [[("Door open", True)]]
+    assert heard == []  # first attempts taken at once: never shown queued
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
+    await hass.async_block_till_done()
+    assert hass_storage[storage_key(entry.entry_id)]["data"] == {"alerts": []}
+
+    await send(hass, entry, "Window open")
+    assert hass_storage[storage_key(entry.entry_id)]["data"]["alerts"][0]["in_flight"] is True
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    # Written at unload (the delay had not passed).
+    assert hass_storage[storage_key(entry.entry_id)]["data"] == {"alerts": []}
+    assert taken(emulator, "Boiler failed") == taken(emulator, "Window open") == 1

@@ -117,9 +117,7 @@ class Said:
             return True
         # The outbox's own reports carry its note (`queued`); the tracker's later reports
         # of earlier alerts (delivered) are not about this one.
-        return any(
-            "queued" in e and e["state"] not in ("failed", "unknown") for e in self.events
-        )
+        return any("queued" in e and e["state"] not in ("failed", "unknown") for e in self.events)
 
     @property
     def claimed_failed(self) -> bool:
