@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
@@ -110,11 +110,15 @@ class QueuedAlert:
     """May go out through the fallback account (not when it came from another account)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """For the store: dates as ISO text."""
-        data = asdict(self)
-        for name, value in data.items():
+        """For the store: dates as ISO text (a shallow copy: written before every request)."""
+        data: dict[str, Any] = {}
+        for name in _ALERT_FIELDS:
+            value = getattr(self, name)
             if isinstance(value, datetime):
-                data[name] = value.isoformat()
+                value = value.isoformat()
+            elif isinstance(value, (list, dict)):
+                value = value.copy()
+            data[name] = value
         return data
 
     @classmethod
@@ -139,6 +143,9 @@ class QueuedAlert:
     def send_options(self) -> SendOptions:
         """The options the alert is sent with."""
         return options_from_dict(self.options)
+
+
+_ALERT_FIELDS = tuple(f.name for f in fields(QueuedAlert))
 
 
 def options_to_dict(options: SendOptions) -> dict[str, Any]:
