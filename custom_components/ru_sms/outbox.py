@@ -1,6 +1,6 @@
 """The outbox: every alert of an account goes through it, and none is lost to a passing fault.
 
-An alert is written to Home Assistant's storage before its first request, with its
+An alert is handed to Home Assistant's storage before its first request, with its
 numbers, text, options, attempts, next attempt time and deadline. The caller waits for the
 first attempt only: accepted, refused for good (raised), or queued. A queued alert is tried
 again with exponential backoff (the decisions are the providers' `delivery_policy` table)
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
@@ -101,11 +101,15 @@ class QueuedAlert:
     """May go out through the fallback account (not when it came from another account)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """For the store: dates as ISO text."""
-        data = asdict(self)
-        for name, value in data.items():
+        """For the store: dates as ISO text (a shallow copy: written before every request)."""
+        data: dict[str, Any] = {}
+        for name in _ALERT_FIELDS:
+            value = getattr(self, name)
             if isinstance(value, datetime):
-                data[name] = value.isoformat()
+                value = value.isoformat()
+            elif isinstance(value, (list, dict)):
+                value = value.copy()
+            data[name] = value
         return data
 
     @classmethod
@@ -130,6 +134,9 @@ class QueuedAlert:
     def send_options(self) -> SendOptions:
         """The options the alert is sent with."""
         return options_from_dict(self.options)
+
+
+_ALERT_FIELDS = tuple(f.name for f in fields(QueuedAlert))
 
 
 def options_to_dict(options: SendOptions) -> dict[str, Any]:
@@ -201,6 +208,7 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._stopped = False
         self._listeners = ChangeListeners(_LOGGER, entry.title)
+        self._writes: set[asyncio.Task[None]] = set()
         self.now: Callable[[], datetime] = dt_util.utcnow
         """The clock attempts and deadlines are read from (tests move their own)."""
 
@@ -226,6 +234,9 @@ class Outbox:
 
     async def async_unload(self) -> None:
         """Stop trying; the queued alerts stay stored for the next start."""
+        if self._writes:
+            await asyncio.gather(*self._writes)
+        await self._async_save()
         self._stopped = True
         self._cancel_timer()
         ir.async_delete_issue(self.hass, DOMAIN, failing_issue_id(self.entry.entry_id))
@@ -303,7 +314,7 @@ class Outbox:
             failover=failover,
         )
         self.alerts[alert.id] = alert
-        await self._async_save()
+        self._write_now()
         # No lock: the timer's rounds skip an alert whose request is under way.
         attempt = await self._async_attempt(alert, options, queued=False, fail_fast=not queue)
         if isinstance(attempt, SendResult):
@@ -353,7 +364,7 @@ class Outbox:
     ) -> None:
         """The gateway answered: write that first, then follow the accepted numbers."""
         self.alerts.pop(alert.id, None)
-        await self._async_save()
+        self._write_now()
         note = {"possible_duplicate": alert.possible_duplicate, "queued": queued}
         runtime = self.entry.runtime_data
         try:
@@ -366,7 +377,10 @@ class Outbox:
         if queued:
             for rejected in result.rejected:
                 self._fire_failed(alert, rejected.phone, rejected.error_text, rejected.error_code)
-        self._notify()
+        if queued or not result.accepted:
+            # A first attempt was never shown as queued: the tracker's change (a message
+            # accepted) has told the same listeners already.
+            self._notify()
 
     async def _async_keep(self, alert: QueuedAlert, attempt: _Failure) -> None:
         """Keep an alert for another attempt, after the backoff."""
@@ -635,7 +649,33 @@ class Outbox:
     async def _async_save(self) -> None:
         if self._stopped:
             return
-        await self._store.async_save({"alerts": [a.as_dict() for a in self.alerts.values()]})
+        await self._store.async_save(self._data())
+
+    def _write_now(self) -> None:
+        """Start writing the queue, before anything else happens; the caller goes on.
+
+        The write is handed to the writer thread at once (the task starts eagerly), so
+        an alert is on its way to the disk before its first request and an acceptance
+        before the tracker, the events or the caller hear of it. Nothing waits for the
+        thread: waiting would protect nothing more (a crash before the write is done
+        loses the same alert either way) and would put a disk write in front of every
+        alert. Every later step of a failing alert waits for its own write; unload waits
+        for all of them.
+        """
+        if self._stopped:
+            return
+        task = self.hass.async_create_task(
+            self._store.async_save(self._data()),
+            f"{DOMAIN} outbox write of {self.entry.title}",
+            eager_start=True,
+        )
+        if not task.done():
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    def _data(self) -> dict[str, Any]:
+        """The queue as stored."""
+        return {"alerts": [a.as_dict() for a in self.alerts.values()]}
 
     def _notify(self) -> None:
         self._update_issue()

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import heapq
 import itertools
 import logging
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 import weakref
 
@@ -86,8 +87,13 @@ RECENT_VIEWS = 64
 LIST_POLL_MAX = 1000
 """The most messages one status list request names (the largest list a gateway takes)."""
 STEP = 100
-"""Records a bulk send or poll handles (and announces) between two turns of the loop:
-each costs some 0.1 ms, most of it the event and the event entity's state."""
+"""The most records a bulk send or poll handles (and announces) between two turns of
+the loop: each costs some 0.1 ms, most of it the event and the event entity's state."""
+SLICE = 0.005
+"""Seconds of work after which a bulk send or poll lets the loop run, however few records
+that was (a slow machine, a busy moment)."""
+BATCH = 10
+"""Records handled between two looks at the time."""
 
 ROW_FIELDS = (
     "phone",
@@ -481,6 +487,25 @@ class _Buckets:
             for key in self._keys.pop(when)[1]:
                 yield when, key
 
+    def take(self, until: float, limit: int, valid: Callable[[float, str], bool]) -> list[str]:
+        """Up to `limit` valid keys filed at or before `until`, earliest first, each once.
+
+        A time's keys beyond the limit stay filed: taking a few of a big send's thousand
+        keys costs the few, not the thousands.
+        """
+        found: dict[str, None] = {}
+        while self._heap and self._heap[0] <= until and len(found) < limit:
+            when = self._heap[0]
+            keys = self._keys[when][1]
+            while keys and len(found) < limit:
+                taken = keys[: limit - len(found)]
+                del keys[: len(taken)]
+                found.update((key, None) for key in taken if valid(when, key))
+            if not keys:
+                heapq.heappop(self._heap)
+                del self._keys[when]
+        return list(found)
+
     def clear(self) -> None:
         self._heap.clear()
         self._keys.clear()
@@ -581,13 +606,15 @@ class _Index:
             return None
         return self.due.earliest()
 
-    def take_due(self, now: float) -> list[str]:
-        """The pending keys due at `now`, each once."""
-        found: dict[str, None] = {}
-        for when, key in self.due.pop_until(now):
-            if self.pending.get(key) == when:
-                found[key] = None
-        return list(found)
+    def take_due(self, now: float, limit: int | None = None) -> list[str]:
+        """The pending keys due at `now` (the `limit` earliest), each once.
+
+        The others stay due (a list gateway takes so many at a time).
+        """
+        pending = self.pending
+        return self.due.take(
+            now, sys.maxsize if limit is None else limit, lambda when, key: pending.get(key) == when
+        )
 
     def take_expired(self, now: float) -> list[str]:
         return [key for _, key in self.expiry.pop_until(now) if key in self.pending]
@@ -742,10 +769,8 @@ class MessageTracker:
         accepted = result.accepted
         plan = self._plan(options)
         tracked = False
-        for start in range(0, len(accepted), STEP):
-            if start:
-                await asyncio.sleep(0)
-            tracked |= bool(self._track(accepted[start : start + STEP], plan, note))
+        async for batch in _batches(accepted):
+            tracked |= bool(self._track(batch, plan, note))
         if tracked:
             self._changed()
 
@@ -803,6 +828,17 @@ class MessageTracker:
     @callback
     def async_apply(self, statuses: Iterable[DeliveryStatus]) -> None:
         """Take reported states (from a poll or a callback) and fire what changed."""
+        changed = self._apply(statuses)
+        if changed:
+            self._changed()
+        elif changed is not None:
+            self._schedule()
+
+    def _apply(self, statuses: Iterable[DeliveryStatus]) -> bool | None:
+        """Apply reported states and fire an event for each message that changed.
+
+        Whether any message changed; None when the reports named no message in flight.
+        """
         index = self._index
         # A batch of segment reports is one change of each message.
         working: dict[str, tuple[TrackedMessage, tuple[Any, ...]]] = {}
@@ -828,10 +864,7 @@ class MessageTracker:
             if _shown(message) != shown:
                 self._fire(message)
                 changed = True
-        if changed:
-            self._changed()
-        elif working:
-            self._schedule()
+        return changed if working else None
 
     @property
     def in_flight(self) -> int:
@@ -863,6 +896,13 @@ class MessageTracker:
         view = TrackedMessage.from_row(row)
         self._keep(key, view)
         return view
+
+    def _peek(self, key: str) -> TrackedMessage | None:
+        """The record of `key` for a moment: decoded without being kept for later."""
+        if (view := self._views.get(key)) is not None:
+            return view
+        row = self._index.rows.get(key)
+        return None if row is None else TrackedMessage.from_row(row)
 
     def _keep(self, key: str, message: TrackedMessage) -> None:
         """`message` is the one of `key` now; the latest few stay decoded."""
@@ -975,53 +1015,27 @@ class MessageTracker:
         now = dt_util.utcnow()
         stamp = now.timestamp()
         index = self._index
-        expired = index.take_expired(stamp)
-        for key in expired:
-            self._give_up(key, now)
-        if expired:
+        if expired := index.take_expired(stamp):
+            async for key in _steps(expired):
+                self._give_up(key, now)
             self._changed()
         due_at = index.next_due()
         if due_at is None or self.pacing.earliest(due_at, self._last_list_poll) > stamp:
             return  # woken for an expiry only
-        due_keys = index.take_due(stamp)
+        # A list gateway: one request about every pending message (the due ones decided
+        # the time, and go first); a message not due yet (sent later, or at a later time)
+        # keeps its pace. A list names so many: the rest stay due for the next turn.
+        due_keys = index.take_due(stamp, LIST_POLL_MAX if self.pacing.list_polling else None)
         if not due_keys:
             return  # what was due has moved since
         asked = due_keys
-        if self.pacing.list_polling:
-            # A list gateway: one request about every pending message (the due ones decided
-            # the time, and go first); a message not due yet (sent later, or at a later
-            # time) keeps its pace. A list names so many: the rest wait their turn.
-            for key in due_keys[LIST_POLL_MAX:]:
-                index.due.add(index.pending[key], key)
-            due_keys = due_keys[:LIST_POLL_MAX]
+        if self.pacing.list_polling and len(due_keys) < LIST_POLL_MAX:
             chosen = set(due_keys)
             others = (k for k in index.pending if k not in chosen)
             asked = due_keys + list(itertools.islice(others, LIST_POLL_MAX - len(due_keys)))
-        refs: list[MessageRef] = []
-        held: list[TrackedMessage] = []
-        """Decoded once for the whole poll (the tracker hands out the same while held)."""
-        probed: list[str] = []
-        """Split messages whose first part alone is asked: settled if it turns final."""
-        async for key in _steps(asked):
-            message = self._get(key)
-            if message is None or message.is_final:
-                continue
-            held.append(message)
-            if self.pacing.list_polling:
-                ids = [i for i in message.message_ids if not message.segment_final(i)]
-            else:
-                ids = Pacing.segments_to_ask(message)
-                if len(ids) < len(message.message_ids) and ids[0] == message.message_ids[0]:
-                    probed.append(key)
-            refs.extend(MessageRef(message_id=i, phone=message.phone) for i in ids)
+        refs, probed = await self._async_prepare_poll(asked, len(due_keys), now)
         if self.pacing.list_polling:
             self._last_list_poll = now
-        # The next poll is set before asking: whatever goes wrong below, no loop.
-        async for key in _steps(due_keys):
-            if (message := self._get(key)) is not None and not message.is_final:
-                message.polls += 1
-                message.next_poll = self.pacing.following(message.polls, now)
-                index.put(key, message, was_final=False)
         try:
             statuses = await self.client.delivery_status(refs)
         except RateLimitedError as err:
@@ -1048,17 +1062,55 @@ class MessageTracker:
             self.in_flight,
         )
 
+    async def _async_prepare_poll(
+        self, asked: list[str], due: int, now: datetime
+    ) -> tuple[list[MessageRef], list[str]]:
+        """What to ask about `asked` (the first `due` of them due now) and when next.
+
+        The next poll is set before asking: whatever goes wrong after, no loop. Nothing
+        decoded is held across the request (thousands of records alive that long would
+        be moved to the oldest generation of the garbage collector, whose full passes
+        walk all of Home Assistant): the answers decode them again.
+
+        Returns the segments to ask about, and the split messages whose first part
+        alone is asked (settled in the same poll if it turns final).
+        """
+        index = self._index
+        refs: list[MessageRef] = []
+        probed: list[str] = []
+        count = 0
+        async for key in _steps(asked):
+            count += 1
+            message = self._peek(key)
+            if message is None or message.is_final:
+                continue
+            if self.pacing.list_polling:
+                ids = [i for i in message.message_ids if not message.segment_final(i)]
+            else:
+                ids = Pacing.segments_to_ask(message)
+                if len(ids) < len(message.message_ids) and ids[0] == message.message_ids[0]:
+                    probed.append(key)
+            refs.extend(MessageRef(message_id=i, phone=message.phone) for i in ids)
+            if count <= due:
+                message.polls += 1
+                message.next_poll = self.pacing.following(message.polls, now)
+                index.put(key, message, was_final=False)
+        return refs, probed
+
     async def _async_apply_in_steps(self, statuses: list[DeliveryStatus]) -> None:
-        """`async_apply` a long answer in steps (the parts of a message kept together)."""
-        start = 0
-        while start < len(statuses):
-            end = min(start + STEP, len(statuses))
-            while end < len(statuses) and statuses[end].phone == statuses[end - 1].phone:
-                end += 1
-            if start:
-                await asyncio.sleep(0)
-            self.async_apply(statuses[start:end])
-            start = end
+        """`async_apply` a long answer in steps (the parts of a message kept together).
+
+        Every changed message fires its event in its step; the save, the schedule and
+        the listeners follow once, after the last step.
+        """
+        changed: bool | None = None
+        async for batch in _batches(statuses, lambda a, b: a.phone == b.phone):
+            step = self._apply(batch)
+            changed = step if changed is None else changed or bool(step)
+        if changed:
+            self._changed()
+        elif changed is not None:
+            self._schedule()
 
     async def _async_settle(self, keys: list[str]) -> None:
         """Ask at once about the other parts of split messages whose first part is final."""
@@ -1088,12 +1140,35 @@ class MessageTracker:
                 self._index.put(key, message, was_final=False)
 
 
-async def _steps[T](items: list[T]) -> AsyncIterator[T]:
-    """`items`, letting the event loop run after every `STEP` of them."""
-    for count, item in enumerate(items):
-        if count and not count % STEP:
+async def _batches[T](
+    items: Sequence[T], together: Callable[[T, T], bool] | None = None
+) -> AsyncIterator[Sequence[T]]:
+    """`items` in small batches, with a turn of the loop every `STEP` items or `SLICE` s.
+
+    Whichever comes first. Neighbours for which `together` holds stay in one batch (the parts of a message).
+    """
+    loop = asyncio.get_running_loop()
+    size = max(1, min(BATCH, STEP))
+    start = done = 0
+    until = loop.time() + SLICE
+    while start < len(items):
+        end = min(start + size, len(items))
+        while together and end < len(items) and together(items[end - 1], items[end]):
+            end += 1
+        if start and (done >= STEP or loop.time() >= until):
             await asyncio.sleep(0)
-        yield item
+            done = 0
+            until = loop.time() + SLICE
+        yield items[start:end]
+        done += end - start
+        start = end
+
+
+async def _steps[T](items: Sequence[T]) -> AsyncIterator[T]:
+    """`items` one by one, in the batches of `_batches`."""
+    async for batch in _batches(items):
+        for item in batch:
+            yield item
 
 
 def _update(message: TrackedMessage, status: DeliveryStatus) -> None:

@@ -393,3 +393,45 @@ async def test_options_offer_the_other_accounts_as_fallback(
     primary = hass.config_entries.async_get_entry(primary.entry_id)
     assert primary.options["fallback_entry_id"] == backup.entry_id
     assert primary.runtime_data.outbox.give_up_after() == timedelta(minutes=30)
+
+
+async def test_alert_and_acceptance_are_written_before_anything_else(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    outbox = entry.runtime_data.outbox
+    heard: list[int] = []
+    outbox.async_add_listener(lambda: heard.append(outbox.queued))
+    tracked = entry.runtime_data.tracker.in_flight
+    # (texts and in-flight marks written, sends the gateway had, messages tracked)
+    written: list[tuple[list[tuple[str, bool]], int, int]] = []
+    real_save = outbox._store.async_save
+
+    async def save(data: dict[str, Any]) -> None:
+        written.append(
+            (
+                [(a["text"], a["in_flight"]) for a in data["alerts"]],
+                emulator.count("send.php"),
+                entry.runtime_data.tracker.in_flight,
+            )
+        )
+        await real_save(data)
+
+    outbox._store.async_save = save  # type: ignore[method-assign]
+
+    await send(hass, entry, "Boiler failed")
+    # Written before its request; its acceptance before the tracker took it.
+    assert written == [
+        ([("Boiler failed", True)], 0, tracked),
+        ([], 1, tracked),
+    ]
+    assert heard == []  # a first attempt taken at once is never shown queued
+    await hass.async_block_till_done()
+    assert hass_storage[storage_key(entry.entry_id)]["data"] == {"alerts": []}
+
+    await send(hass, entry, "Window open")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    # Nothing left unwritten at unload.
+    assert hass_storage[storage_key(entry.entry_id)]["data"] == {"alerts": []}
+    assert taken(emulator, "Boiler failed") == taken(emulator, "Window open") == 1

@@ -14,7 +14,9 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
+from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
@@ -266,3 +268,60 @@ async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
     assert tracker.last_message(ivan) is latest
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert hass_storage[storage_key(entry)]["version"] == 2
+
+
+async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 1)  # every message a step
+    emulator = await emulators(Provider.SMSC)
+    emulator.queued_seconds = 0
+    emulator.final_seconds = 5  # delivered at the first poll
+    entry = await account(hass, Provider.SMSC, emulator)
+    tracker = tracker_of(entry)
+    numbers = [f"+7916{n:07d}" for n in range(12)]
+    await send(hass, entry, phones=numbers, recipient=False)
+    assert tracker.in_flight == 12
+    fired = async_capture_events(hass, EVENT_MESSAGE_STATUS)
+    saves: list[Any] = []
+    heard: list[int] = []
+    real_delay_save = tracker._store.async_delay_save
+
+    def delay_save(*args: Any, **kwargs: Any) -> None:
+        saves.append(tracker.in_flight)
+        real_delay_save(*args, **kwargs)
+
+    monkeypatch.setattr(tracker._store, "async_delay_save", delay_save)
+    tracker.async_add_listener(lambda: heard.append(tracker.in_flight))
+
+    await tick(hass, freezer, 20)
+
+    assert len(list_requests(emulator)) == 1
+    delivered = [e.data["number"] for e in fired if e.data["state"] == "delivered"]
+    assert sorted(delivered) == normalize_phones(numbers)  # each once
+    assert len(fired) == 12
+    assert saves == [0]  # one save, after the last step
+    assert heard == [0]  # the listeners told once, after the last step
+    assert tracker.in_flight == 0
+
+
+async def test_a_list_poll_takes_its_limit_and_leaves_the_rest_due(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("custom_components.ru_sms.tracker.LIST_POLL_MAX", 4)
+    emulator = await emulators(Provider.SMSC)
+    emulator.final_seconds = 10**6
+    entry = await account(hass, Provider.SMSC, emulator)
+    tracker = tracker_of(entry)
+    numbers = [f"+7916{n:07d}" for n in range(10)]
+    await send(hass, entry, phones=numbers, recipient=False)
+    index = tracker._index
+    due_at = index.next_due()
+    assert due_at is not None
+
+    taken = index.take_due(due_at, 4)
+
+    assert taken == list(index.pending)[:4]  # the first sent go first
+    assert index.next_due() == due_at  # the other six are still due then
+    assert index.take_due(due_at, 100) == list(index.pending)[4:]
+    assert index.take_due(due_at, 100) == []  # each once
