@@ -41,6 +41,11 @@ from tests.emulators.catalog import ACCOUNTS
 DEADLINE = timedelta(minutes=5)
 """The matrix's account gives up after this (the option's default is an hour)."""
 THIRTY_SECONDS = timedelta(seconds=30)
+SHORT_TIMEOUT = 0.1
+"""The client's timeout while a hang is injected (the emulator hangs for twice as long)."""
+RELAXED_TIMEOUT = 5.0
+"""The client's timeout otherwise: a loaded test machine must not time out a healthy request
+(a fault the matrix did not inject)."""
 
 
 class Cell(StrEnum):
@@ -203,8 +208,16 @@ class Matrix:
         else:
             self.emulator.inject(TRANSPORT[cell], ACCOUNTS[self.provider].send_paths[0], times)
 
+    def relax_when_no_hang_is_left(self) -> None:
+        """Back to a timeout no healthy request meets, once the injected hangs are spent."""
+        if not any(
+            f in (Fault.TIMEOUT_BEFORE, Fault.TIMEOUT_AFTER) for f, _ in self.emulator.faults
+        ):
+            self.client._timeout = RELAXED_TIMEOUT
+
     def mend(self) -> None:
         self.emulator.faults.clear()
+        self.client._timeout = RELAXED_TIMEOUT
         self.client._base_url = self.base_urls[0]
         self.client._base_urls = self.base_urls
         if hasattr(self.emulator, "accounts"):
@@ -231,6 +244,7 @@ class Matrix:
             if len(self.emulator.faults) < faults and self.hangs:
                 # A hung request ends in real time (taken, or not): let it end.
                 await asyncio.sleep(self.emulator.hang_seconds * 1.2)
+            self.relax_when_no_hang_is_left()
             if self.refused_left == 1 and self.client._base_url == self.refused_url:
                 # Refused for one attempt: the gateway is back for the next.
                 self.mend()
@@ -244,6 +258,7 @@ class Matrix:
         self.emulator.reset_counts()
         self.refused_left = 0
         self.hangs = cell in (Cell.TIMEOUT_BEFORE, Cell.TIMEOUT_AFTER)
+        self.client._timeout = SHORT_TIMEOUT if self.hangs else RELAXED_TIMEOUT
         self.now = 0.0
         self.start = self.clock
         self.break_it(cell, lasting)
@@ -263,6 +278,7 @@ class Matrix:
                 said.raised = err.translation_key or f"untranslated: {err}"
             if self.hangs:
                 await asyncio.sleep(self.emulator.hang_seconds * 1.2)
+            self.relax_when_no_hang_is_left()
         if self.refused_left == 1:
             self.mend()
         if lasting is Lasting.THIRTY_SECONDS:
@@ -293,8 +309,7 @@ async def test_fault_matrix(
     entry = await setup_account(
         hass, provider, emulator, options={CONF_GIVE_UP_AFTER: DEADLINE.total_seconds() / 60}
     )
-    emulator.hang_seconds = 0.2
-    entry.runtime_data.client._timeout = 0.1
+    emulator.hang_seconds = 2 * SHORT_TIMEOUT
     caplog.set_level(logging.WARNING, logger="aiohttp.access")
     matrix = Matrix(hass, entry, emulator, provider, refused_url)
     figures = FIGURES[provider]
