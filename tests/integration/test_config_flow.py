@@ -1181,6 +1181,10 @@ async def test_recipient_errors(hass: HomeAssistant, start_emulator: Any) -> Non
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {"phones": [IVAN]}
+    # The new recipient reloads the account: let that end before Home Assistant stops
+    # (a reload racing the test's teardown left a store's delayed write behind).
+    await hass.async_block_till_done()
+    assert hass.states.get("notify.duty") is not None
 
 
 async def test_reconfigure_recipient(hass: HomeAssistant, start_emulator: Any) -> None:
