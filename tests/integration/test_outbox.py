@@ -60,6 +60,17 @@ class Clock:
             await self.hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def account_on_clock(
+    hass: HomeAssistant, emulators: Any, provider: Provider
+) -> tuple[Any, MockConfigEntry, Clock]:
+    """An account set up on an emulated gateway, its outbox on a hand-moved clock."""
+    emulator = await emulators(provider)
+    entry = await setup_account(hass, provider, emulator)
+    clock = Clock(hass)
+    clock.attach(entry)
+    return emulator, entry, clock
+
+
 def taken(emulator: Any, text: str) -> int:
     store: Any = getattr(emulator, "segments", None)
     if store is None:
@@ -230,10 +241,7 @@ async def test_queue_false_fails_at_once(hass: HomeAssistant, emulators: Any) ->
 
 
 async def test_past_the_deadline_fails_with_the_reason(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
-    clock = Clock(hass)
-    clock.attach(entry)
+    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.SMSC)
     fired = events(hass)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10_000)
 
@@ -340,10 +348,7 @@ async def test_failover_after_the_gateway_is_down_for_minutes(
 async def test_repair_issue_and_diagnostics_while_failing(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
-    clock = Clock(hass)
-    clock.attach(entry)
+    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.SMSC)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10_000)
     await send(hass, entry, "Heating off")
     registry = ir.async_get(hass)

@@ -10,10 +10,18 @@ import pytest
 from custom_components.ru_sms.outbox import storage_key
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import Provider
-from tests.conftest import IVAN, make_entry, setup_account
+from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.smsc import SentMessage
-from tests.integration.test_outbox import Clock, events, send, start_and_wait, stored_alert, taken
+from tests.integration.test_outbox import (
+    Clock,
+    account_on_clock,
+    events,
+    send,
+    start_and_wait,
+    stored_alert,
+    taken,
+)
 
 MARIA = "79161234568"
 OUR_ID = "rs0123456789abcdef02"
@@ -109,10 +117,7 @@ async def test_no_answer_about_our_id_sends_nothing_until_there_is_one(
 async def test_refused_for_good_on_a_later_round_fails_with_the_gateways_code(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
-    clock = Clock(hass)
-    clock.attach(entry)
+    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.STREAM)
     fired = events(hass)
     emulator.inject(Fault.RATE_LIMIT, "SendSms/")
 
@@ -131,10 +136,7 @@ async def test_refused_for_good_on_a_later_round_fails_with_the_gateways_code(
 async def test_a_number_refused_on_a_later_round_fires_failed(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
-    clock = Clock(hass)
-    clock.attach(entry)
+    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.SMSC)
     fired = events(hass)
     emulator.invalid_numbers.add(MARIA)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php")
@@ -154,10 +156,7 @@ async def test_a_round_that_breaks_is_logged_and_tried_again(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
-    clock = Clock(hass)
-    clock.attach(entry)
+    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.STREAM)
     emulator.inject(Fault.RATE_LIMIT, "SendSms/")
     response = await send(hass, entry, "Smoke")
     assert response["queued"] == 1
