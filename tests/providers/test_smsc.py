@@ -977,3 +977,23 @@ async def test_emulator_limits_concurrent_status_requests(
     with pytest.raises(RateLimitedError):
         await client.delivery_status([MessageRef("1", PHONE)])
     assert emulator.breaches == ["status.php: five or more concurrent requests"]
+
+
+async def test_answers_that_arrive_together_are_read_one_per_loop_turn(
+    http_session: aiohttp.ClientSession,
+) -> None:
+    """A bulk send's answers land together: each is read in a turn of its own.
+
+    Whatever else waits for the loop runs in between (here: a callback of each reader).
+    """
+    client = SmscClient(http_session, Credentials(login="a", password="secret-pw"))
+    order: list[str] = []
+
+    async def read(name: str) -> None:
+        await client._take_turn()
+        order.append(name)
+        asyncio.get_running_loop().call_soon(order.append, f"after {name}")
+
+    await asyncio.gather(read("first"), read("second"), read("third"))
+
+    assert order == ["first", "after first", "second", "after second", "third", "after third"]
