@@ -6,7 +6,7 @@ The notify entities, the account's notify service and the actions all send throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 import logging
 from typing import TYPE_CHECKING, Any
@@ -109,14 +109,24 @@ def error_details(err: SmsGatewayError) -> str:
     return err.details or type(err).__name__
 
 
-async def async_check_phones(hass: HomeAssistant, raw: Sequence[str]) -> list[str]:
-    """The numbers normalised (a long list in a worker thread); bad ones a translated error."""
+async def _async_checked[T](
+    hass: HomeAssistant, numbers: int, check: Callable[..., T], *args: Any
+) -> T:
+    """`check(*args)` on `numbers` numbers; a refusal becomes the translated error.
+
+    A long list goes to a worker thread (libphonenumber takes ~50 µs a number).
+    """
     try:
-        if len(raw) > PREPARE_IN_LOOP:
-            return await hass.async_add_executor_job(normalize_phones, raw)
-        return normalize_phones(raw)
+        if numbers > PREPARE_IN_LOOP:
+            return await hass.async_add_executor_job(check, *args)
+        return check(*args)
     except SmsGatewayError as err:
         raise validation_error(err) from err
+
+
+async def async_check_phones(hass: HomeAssistant, raw: Sequence[str]) -> list[str]:
+    """The numbers normalised (a long list in a worker thread); bad ones a translated error."""
+    return await _async_checked(hass, len(raw), normalize_phones, raw)
 
 
 def rejection_details(result: RecipientResult) -> str:
@@ -187,16 +197,9 @@ async def async_send(
     runtime = entry.runtime_data
     client = runtime.client
     phones = list(phones)
-    try:
-        if len(phones) > PREPARE_IN_LOOP:
-            # Checking a number takes libphonenumber ~50 µs: thousands go to a worker.
-            numbers, text = await hass.async_add_executor_job(
-                client.prepare, phones, message, options
-            )
-        else:
-            numbers, text = client.prepare(phones, message, options)
-    except SmsGatewayError as err:
-        raise validation_error(err) from err
+    numbers, text = await _async_checked(
+        hass, len(phones), client.prepare, phones, message, options
+    )
     try:
         outcome = await runtime.outbox.async_send(numbers, text, options, queue=queue)
     except SmsGatewayError as err:

@@ -255,11 +255,12 @@ class Outbox:
 
     def latest(self, phones: list[str] | None = None) -> QueuedAlert | None:
         """The newest queued alert (to any of `phones`, when given)."""
+        # An alert's numbers are normalised already: one set check, not one per number.
         wanted = None if phones is None else {phone_digits(p) for p in phones}
         candidates = [
             alert
             for alert in self.alerts.values()
-            if wanted is None or any(phone_digits(p) in wanted for p in alert.phones)
+            if wanted is None or not wanted.isdisjoint(alert.phones)
         ]
         return max(candidates, key=lambda a: a.created_at, default=None)
 
@@ -321,11 +322,12 @@ class Outbox:
             return SendOutcome(
                 attempt, possible_duplicate=alert.possible_duplicate, alert_id=alert.id
             )
-        if attempt.verdict is Verdict.PERMANENT and attempt.account_level:
-            await self._async_drop(alert)
-            if (carried := await self._async_failover(alert)) is not None:
-                return carried
-            raise attempt.error
+        if (
+            attempt.verdict is Verdict.PERMANENT
+            and attempt.account_level
+            and (carried := await self._async_failover(alert)) is not None
+        ):
+            return carried
         if attempt.verdict is Verdict.PERMANENT or not queue:
             await self._async_drop(alert)
             raise attempt.error
@@ -435,15 +437,14 @@ class Outbox:
                     await self._async_accepted(alert, result, options)
                     return
                 await self._async_accepted_part(alert, result, options)
-            elif alert.failing_since is not None and (
-                self.now() - alert.failing_since >= FAILOVER_AFTER
-            ):
+            elif (
                 # Issue 8 makes an answered failure (a 5xx page) ambiguous; the gateway
                 # has no message with our id after minutes of failing: carry it over.
-                await self._async_drop(alert)
-                if await self._async_failover(alert) is not None:
-                    return
-                self.alerts[alert.id] = alert
+                alert.failing_since is not None
+                and self.now() - alert.failing_since >= FAILOVER_AFTER
+                and await self._async_failover(alert) is not None
+            ):
+                return
         elif alert.in_doubt:
             if alert.possibly_sent >= MAX_POSSIBLY_SENT:
                 # Sent perhaps twice already: a third copy helps no one.
@@ -461,15 +462,8 @@ class Outbox:
             and self.now() - alert.failing_since >= FAILOVER_AFTER
             and alert.possibly_sent == 0
         )
-        if (attempt.verdict is Verdict.PERMANENT and attempt.account_level) or down_too_long:
-            await self._async_drop(alert)
-            if await self._async_failover(alert) is not None:
-                return
-            if attempt.verdict is not Verdict.PERMANENT:
-                # No fallback: keep trying here until the deadline.
-                await self._async_keep(alert, attempt)
-                return
-            await self._async_fail(alert, error_details(attempt.error), code=attempt.error.code)
+        account_cannot = attempt.verdict is Verdict.PERMANENT and attempt.account_level
+        if (account_cannot or down_too_long) and await self._async_failover(alert) is not None:
             return
         if attempt.verdict is Verdict.PERMANENT:
             await self._async_fail(alert, error_details(attempt.error), code=attempt.error.code)
@@ -480,7 +474,7 @@ class Outbox:
         """Send an alert once through the fallback account, with its default sender.
 
         None when there is no usable fallback (or the alert came from another account:
-        no loops) or the fallback refused it too.
+        no loops) or the fallback refused it too: then the alert stays in this outbox.
         """
         fallback_id = self.entry.options.get(CONF_FALLBACK)
         fallback: RuSmsConfigEntry | None = (
@@ -502,10 +496,13 @@ class Outbox:
             flash=sent.flash,
             transliterate=False,
         )
+        # Out of this outbox before it goes into the fallback's: never in both at once.
+        await self._async_drop(alert)
         try:
             numbers, text = runtime.client.prepare(alert.phones, alert.text, options)
             outcome = await runtime.outbox.async_send(numbers, text, options, failover=False)
         except SmsGatewayError as err:
+            self.alerts[alert.id] = alert
             _LOGGER.warning(
                 "%s: the fallback account %s refused an alert too: %s",
                 self.entry.title,
