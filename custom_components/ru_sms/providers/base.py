@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -245,17 +246,16 @@ class SmsGateway(ABC):
     ) -> HttpAnswer:
         """POST a form to `path` under the base URL."""
         url = (base_url or self._base_url) + path.lstrip("/")
-        if self.budget is None:
+        # Every caller of the account shares the client: its budget holds for all.
+        room = (
+            nullcontext()
+            if self.budget is None
+            else self.budget.use(self._budget_scopes(path, form), send="send" in path.lower())
+        )
+        async with room:
             answer = await post_form(
                 self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
             )
-        else:
-            # Every caller of the account shares the client: its budget holds for all.
-            scopes = self._budget_scopes(path, form)
-            async with self.budget.use(scopes, send="send" in path.lower()):
-                answer = await post_form(
-                    self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
-                )
         await self._take_turn()
         return answer
 
