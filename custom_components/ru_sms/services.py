@@ -39,7 +39,7 @@ from .const import (
 from .coordinator import RuSmsConfigEntry
 from .gateway import async_check_phones, async_send, gateway_error, provider_name, send_options
 from .outbox import SendOutcome
-from .providers import LookupResult, MessageRef, SmsGatewayError, StatusMode
+from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
 from .schema import vol
 from .status import MessageStatus
 from .validation import moment, time_period
@@ -165,36 +165,28 @@ def _money(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _recipient(r: RecipientResult, *, queued: bool) -> dict[str, Any]:
+    """One number of the send response."""
+    return {
+        "phone": r.phone,
+        "accepted": r.accepted,
+        "queued": queued,
+        "message_ids": list(r.message_ids),
+        "segments": r.segments,
+        "cost": _money(r.cost),
+        "error": r.error_text,
+        "error_kind": r.error_kind.value if r.error_kind else None,
+        "error_code": r.error_code,
+    }
+
+
 def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResponse:
     """Per number: accepted, refused (with the reason) or queued for another attempt."""
     balance = entry.runtime_data.balance
     result = outcome.result
-    recipients: list[Any] = [
-        {
-            "phone": r.phone,
-            "accepted": r.accepted,
-            "queued": False,
-            "message_ids": list(r.message_ids),
-            "segments": r.segments,
-            "cost": _money(r.cost),
-            "error": r.error_text,
-            "error_kind": r.error_kind.value if r.error_kind else None,
-            "error_code": r.error_code,
-        }
-        for r in result.recipients
-    ]
+    recipients: list[Any] = [_recipient(r, queued=False) for r in result.recipients]
     recipients += [
-        {
-            "phone": phone,
-            "accepted": False,
-            "queued": True,
-            "message_ids": [],
-            "segments": 0,
-            "cost": None,
-            "error": None,
-            "error_kind": None,
-            "error_code": None,
-        }
+        _recipient(RecipientResult(phone=phone, accepted=False), queued=True)
         for phone in outcome.queued
     ]
     return {
