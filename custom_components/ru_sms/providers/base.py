@@ -329,10 +329,13 @@ class SmsGateway(ABC):
 
     def _scrubbed(self, recipients: Iterable[RecipientResult]) -> list[RecipientResult]:
         """Per-number results with the gateway's error texts scrubbed of secrets."""
+        results = list(recipients)
+        if not any(r.error_text for r in results):
+            return results  # the usual answer: nothing of the gateway's own words to scrub
         redact = self._redactor()
         return [
             replace(r, error_text=redact(r.error_text)) if r.error_text and redact else r
-            for r in recipients
+            for r in results
         ]
 
     def scrub_text(self, text: str) -> str:
