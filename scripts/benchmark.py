@@ -15,6 +15,10 @@ table and writes the figures as JSON (default `benchmark.json`):
 - status requests until final per gateway, for messages of one and two segments
   delivered two minutes after the send, and within an hour for one never delivered.
 
+The emulators serve from a process of their own, as a network would: the loop's lag and
+CPU are then Home Assistant's and ours alone, not the emulator's (the requests per alert,
+counted from a plain client with nothing timed, are served in this process).
+
 With `--compare-apprise`, Apprise's `smsc://` sends the same alert to the same SMSC
 emulator (Apprise goes into a folder of its own, never into the test requirements).
 Figures are printed, never asserted: they depend on the machine.

@@ -3,7 +3,7 @@
 Apprise is installed with pip into a folder of its own under the system's temporary
 folder (never into the venv, never a test requirement) the first time it is needed.
 It sends with `requests` (blocking), so each alert runs in a worker thread; the SMSC
-emulator serves from its own thread, as for the integration's figures.
+emulator serves from a process of its own, as for the integration's figures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from custom_components.ru_sms.providers.models import Provider
-from scripts.benchmark_ha import NetworkThread
+from scripts.benchmark_network import NetworkProcess
 from tests.emulators.catalog import ACCOUNTS
 
 APPRISE_DIR = Path(tempfile.gettempdir()) / "ru_sms_apprise"
@@ -70,7 +70,7 @@ async def alert_times(plugin: Any, count: int, tag: str) -> list[float]:
 async def compare(sends: int, ours: dict[str, Any]) -> dict[str, Any]:
     """Apprise's time per alert with and without its throttle, next to ours."""
     apprise = load_apprise()
-    net = NetworkThread()
+    net = NetworkProcess()
     emulator = await net.start(Provider.SMSC)
     try:
         url = emulator.base_url + "send.php"

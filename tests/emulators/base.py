@@ -141,6 +141,15 @@ class EmulatedGateway:
         """Requests received (to paths ending with `path`)."""
         return sum(1 for r in self.requests if path is None or r.path.endswith(path))
 
+    def first_request_since(self, at: float) -> RecordedRequest | None:
+        """The first request recorded at or after `at` (looking back from the newest)."""
+        found = None
+        for request in reversed(self.requests):
+            if request.at < at:
+                break
+            found = request
+        return found
+
     def reset_counts(self) -> None:
         """Forget the request log."""
         self.requests.clear()
