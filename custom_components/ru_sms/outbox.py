@@ -1,7 +1,7 @@
 """The outbox: every alert of an account goes through it, and none is lost to a passing fault.
 
-An alert is handed to Home Assistant's storage before its first request, with its
-numbers, text, options, attempts, next attempt time and deadline. The caller waits for the
+An alert is handed to Home Assistant's storage as its first request goes out (before
+any answer is read), with its numbers, text, options, attempts, next attempt time and deadline. The caller waits for the
 first attempt only: accepted, refused for good (raised), or queued. A queued alert is tried
 again with exponential backoff (the decisions are the providers' `delivery_policy` table)
 until it is accepted or its deadline passes; its final outcome fires
@@ -315,7 +315,11 @@ class Outbox:
             failover=failover,
         )
         self.alerts[alert.id] = alert
-        self._write_now()
+        # To the writer thread at the loop's next turn: by then the request is on its way
+        # (on a kept-alive connection its first wait is for the answer) and no answer can
+        # have been read. The thread's work runs beside the wait for the answer instead of
+        # taking the interpreter from the request being written.
+        self.hass.loop.call_soon(self._write_now)
         # No lock: the timer's rounds skip an alert whose request is under way.
         attempt = await self._async_attempt(alert, options, queued=False, fail_fast=not queue)
         if isinstance(attempt, SendResult):
@@ -652,12 +656,12 @@ class Outbox:
         """Start writing the queue, before anything else happens; the caller goes on.
 
         The write is handed to the writer thread at once (the task starts eagerly), so
-        an alert is on its way to the disk before its first request and an acceptance
-        before the tracker, the events or the caller hear of it. Nothing waits for the
-        thread: waiting would protect nothing more (a crash before the write is done
-        loses the same alert either way) and would put a disk write in front of every
-        alert. Every later step of a failing alert waits for its own write; unload waits
-        for all of them.
+        an alert is on its way to the disk as its first request goes out (`async_send`
+        calls this at the loop's next turn) and an acceptance before the tracker, the
+        events or the caller hear of it. Nothing waits for the thread: waiting would
+        protect nothing more (a crash before the write is done loses the same alert
+        either way) and would put a disk write in front of every alert. Every later step
+        of a failing alert waits for its own write; unload waits for all of them.
         """
         if self._stopped:
             return

@@ -426,7 +426,8 @@ async def test_alert_and_acceptance_are_written_before_anything_else(
     outbox._store.async_save = save  # type: ignore[method-assign]
 
     await send(hass, entry, "Boiler failed")
-    # Written before its request; its acceptance before the tracker took it.
+    # Handed over as its request goes out, before the gateway's answer was read (the
+    # emulator had not even read the request); its acceptance before the tracker took it.
     assert written == [
         ([("Boiler failed", True)], 0, tracked),
         ([], 1, tracked),

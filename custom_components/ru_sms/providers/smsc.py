@@ -457,23 +457,22 @@ class SmscClient(SmsGateway):
             form["valid"] = _validity(options.validity)
         if options.send_at is not None:
             form["time"] = format_local(options.send_at, MOSCOW, "%d%m%y%H%M")
-        # The gateway transliterates itself; count parts as the text it will send.
-        parts = segments_of(transliterate(text) if options.transliterate else text)
-        _LOGGER.debug("SMSC.ru: sending %d parts to %d numbers", parts, len(phones))
-        digest = _send_digest(form)
+        _LOGGER.debug("SMSC.ru: sending to %d numbers", len(phones))
+
+        def parse(data: Any) -> SendResult:
+            # The gateway transliterates itself; count parts as the text it will send
+            # (once the answer is in: nothing but the request goes before the wire).
+            parts = segments_of(transliterate(text) if options.transliterate else text)
+            return _parse_send(data, phones, parts, options)
+
         try:
-            return await self._request(
-                "send.php",
-                form,
-                lambda data: _parse_send(data, phones, parts, options),
-                may_deliver=True,
-            )
+            return await self._request("send.php", form, parse, may_deliver=True)
         except GatewayUnavailableError as err:
             if err.may_have_been_accepted:
-                self._remember_unanswered(digest)
+                self._remember_unanswered(_send_digest(form))
             raise
         except RateLimitedError as err:
-            if err.code == "9" and self._unanswered.pop(digest, None) is not None:
+            if err.code == "9" and self._unanswered.pop(_send_digest(form), None) is not None:
                 # The same message was sent moments ago and its answer lost: SMSC.ru
                 # refuses the repeat, so the first one went out.
                 raise AlreadySentError(
