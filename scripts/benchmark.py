@@ -6,7 +6,9 @@ table and writes the figures as JSON (default `benchmark.json`):
 - HTTP requests of a cold (first) and a warm alert per gateway, from the client;
 - latency, time to the wire and loop CPU of an alert through `notify.send_message` and
   `ru_sms.send_message` inside Home Assistant, and of a bare aiohttp POST of the same
-  form to the same emulator: the difference is the integration's overhead;
+  form to the same emulator: the difference is the integration's overhead; also of an
+  action and a notify entity that do nothing but that POST, Home Assistant's own share
+  of the overhead (what its service and entity dispatch cost any integration);
 - one `ru_sms.send_message` to 1,000 and to 10,000 numbers, the first status poll after
   them and a poll with 50,000 messages in flight: requests, wall, loop lag, and the
   objects each left to the garbage collector's oldest generation;
@@ -86,6 +88,8 @@ def table(results: dict[str, Any]) -> str:
         ("notify", "notify.send_message"),
         ("action", "ru_sms.send_message"),
         ("bare_post", "bare aiohttp POST"),
+        ("minimal_notify", "minimal notify entity"),
+        ("minimal_action", "minimal action"),
     ):
         row = alert[name]
         add(
@@ -97,6 +101,10 @@ def table(results: dict[str, Any]) -> str:
         add(
             f"  overhead of {label:7}: to the wire {over['wire_ms']:.2f} ms, "
             f"round trip {over['round_trip_ms']:.2f} ms, CPU {over['cpu_ms']:.2f} ms"
+        )
+        add(
+            f"    to the wire, Home Assistant's share {over['home_assistant_wire_ms']:.2f} ms"
+            f" (a minimal {label} that only POSTs), ours {over['ours_wire_ms']:.2f} ms"
         )
     add("")
     add("Max loop lag: wall ms (CPU ms of the loop's thread); promoted: objects moved to the")

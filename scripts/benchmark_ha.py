@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import gc
 import json
 from pathlib import Path
+import random
 import statistics
 import tempfile
 import time
@@ -30,7 +31,9 @@ from typing import Any, cast
 
 import aiohttp
 from homeassistant import loader
-from homeassistant.core import HomeAssistant
+from homeassistant.components.notify import DATA_COMPONENT as NOTIFY_ENTITIES, NotifyEntity
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
 
 from custom_components.ru_sms import tracker as tracker_module
@@ -148,12 +151,18 @@ async def timed(
 ) -> dict[str, Timing]:
     """Run each of `calls` `times` times, taking turns (after 20 unmeasured rounds).
 
-    Taking turns, whatever else the machine does weighs on every path alike. Also
-    times how long until the emulator received the request (the wire).
+    Taking turns, whatever else the machine does weighs on every path alike; in a new
+    order each round (the same orders each run), so that no path always follows the
+    same one (what a send leaves to do, such as its storage write, slows what comes
+    right after it). Also times how long until the emulator received the request (the
+    wire).
     """
     timings = {name: Timing([], [], []) for name in calls}
+    order = list(calls.items())
+    shuffle = random.Random(0).shuffle
     for i in range(-20, times):
-        for name, call in calls.items():
+        shuffle(order)
+        for name, call in order:
             start, start_cpu, start_clock = time.perf_counter(), time.thread_time(), time.time()
             await call(i)
             if i < 0:
@@ -210,8 +219,28 @@ async def send_action(
 # -- alerts: our overhead over a bare POST -----------------------------------------------
 
 
+class MinimalNotify(NotifyEntity):
+    """A notify entity that does nothing but the bare POST: Home Assistant's own share."""
+
+    _attr_name = "minimal"
+    _attr_unique_id = "ru_sms_benchmark_minimal"
+
+    def __init__(self, post: Callable[[str], Awaitable[None]]) -> None:
+        """Send with `post`."""
+        self._post = post
+
+    async def async_send_message(self, message: str, title: str | None = None) -> None:
+        """POST the message."""
+        await self._post(message)
+
+
 async def alert_overhead(hass: HomeAssistant, net: NetworkProcess, sends: int) -> dict[str, Any]:
-    """One alert through `notify.send_message`, `ru_sms.send_message` and a bare POST."""
+    """One alert through `notify.send_message`, `ru_sms.send_message` and a bare POST.
+
+    Also through an action and a notify entity that do nothing but the same bare POST on
+    Home Assistant's session: what Home Assistant's own dispatch costs any integration,
+    so that the overhead splits into Home Assistant's share and ours.
+    """
     emulator = await net.start(Provider.SMSC)
     entry = entry_for(Provider.SMSC, emulator)
     await set_up(hass, entry)
@@ -235,24 +264,60 @@ async def alert_overhead(hass: HomeAssistant, net: NetworkProcess, sends: int) -
         text_key = next(k for k, v in form.items() if v == "Котёл: авария №-100!")
         url = emulator.base_url.rstrip("/").rsplit("/", 1)[0] + sent.path
 
-        async def bare(i: int) -> None:
-            async with session.post(url, data=form | {text_key: f"Котёл: авария №{i}?"}) as resp:
+        async def post(text: str, http: aiohttp.ClientSession = session) -> None:
+            async with http.post(url, data=form | {text_key: text}) as resp:
                 await resp.read()
 
+        async def bare(i: int) -> None:
+            await post(f"Котёл: авария №{i}?")
+
+        async def post_on_ha(text: str) -> None:
+            await post(text, async_get_clientsession(hass))
+
+        async def handle_minimal(call: ServiceCall) -> None:
+            await post_on_ha(call.data["message"])
+
+        hass.services.async_register("ru_sms_benchmark", "minimal", handle_minimal)
+        await hass.data[NOTIFY_ENTITIES].async_add_entities([MinimalNotify(post_on_ha)])
+
+        async def minimal_action(i: int) -> None:
+            await hass.services.async_call(
+                "ru_sms_benchmark", "minimal", {"message": f"Котёл: авария №{i};"}, blocking=True
+            )
+
+        async def minimal_notify(i: int) -> None:
+            await hass.services.async_call(
+                "notify",
+                "send_message",
+                {"entity_id": "notify.minimal", "message": f"Котёл: авария №{i}:"},
+                blocking=True,
+            )
+
         timings = await timed(
-            sends, {"notify": notify, "action": action, "bare_post": bare}, emulator
+            sends,
+            {
+                "notify": notify,
+                "action": action,
+                "bare_post": bare,
+                "minimal_notify": minimal_notify,
+                "minimal_action": minimal_action,
+            },
+            emulator,
         )
         results: dict[str, Any] = {name: t.summary() for name, t in timings.items()}
         bare_post = results["bare_post"]
         for path in ("notify", "action"):
-            ours = results[path]
+            ours, floor = results[path], results[f"minimal_{path}"]
             results[f"{path}_overhead"] = {
                 "wire_ms": ours["wire_median_ms"] - bare_post["wire_median_ms"],
                 "round_trip_ms": ours["median_ms"] - bare_post["median_ms"],
                 "cpu_ms": ours["cpu_median_ms"] - bare_post["cpu_median_ms"],
+                "home_assistant_wire_ms": floor["wire_median_ms"] - bare_post["wire_median_ms"],
+                "ours_wire_ms": ours["wire_median_ms"] - floor["wire_median_ms"],
             }
         return results
     finally:
+        hass.services.async_remove("ru_sms_benchmark", "minimal")
         await session.close()
         assert await hass.config_entries.async_unload(entry.entry_id)
         await net.stop(emulator)

@@ -321,7 +321,7 @@ class Outbox:
         # taking the interpreter from the request being written.
         self.hass.loop.call_soon(self._write_now)
         # No lock: the timer's rounds skip an alert whose request is under way.
-        attempt = await self._async_attempt(alert, options, queued=False, fail_fast=not queue)
+        attempt = await self._async_attempt(alert, options, queued=False)
         if isinstance(attempt, SendResult):
             return SendOutcome(
                 attempt, possible_duplicate=alert.possible_duplicate, alert_id=alert.id
@@ -346,7 +346,6 @@ class Outbox:
         options: SendOptions,
         *,
         queued: bool = True,
-        fail_fast: bool = False,
     ) -> SendResult | _Failure:
         """One request for `alert` (the in-flight mark is stored already)."""
         alert.attempts += 1

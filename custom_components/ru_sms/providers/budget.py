@@ -32,6 +32,8 @@ class RequestBudget:
         self._concurrent = max(1, concurrent)
         self._running = 0
         self._sends_waiting = 0
+        self._waiting = 0
+        """Requests in the loop of `_acquire` (waiting for room, or about to take it)."""
         self._changed = asyncio.Condition()
         self._seen: dict[Scope, list[list[float]]] = {}
         """Per scope, when each counted request went (then ended: the later counts)."""
@@ -58,20 +60,29 @@ class RequestBudget:
         try:
             yield
         finally:
-            async with self._changed:
-                self._running -= 1
-                # The gateway counts the request when it gets it, at the latest now.
-                end = self._now()
-                for mark in marks:
-                    mark[0] = max(mark[0], end)
-                self._changed.notify_all()
+            if not marks and not self._waiting:
+                self._running -= 1  # nothing counted, no one to tell
+            else:
+                async with self._changed:
+                    self._running -= 1
+                    # The gateway counts the request when it gets it, at the latest now.
+                    end = self._now()
+                    for mark in marks:
+                        mark[0] = max(mark[0], end)
+                    self._changed.notify_all()
 
     def _now(self) -> float:
         return (self.clock or asyncio.get_running_loop().time)()
 
     async def _acquire(self, scopes: list[Scope], *, send: bool) -> list[list[float]]:
+        if not scopes and not self._waiting and self._running < self._concurrent:
+            # Nothing counted, a slot free and no one waiting for one: what the loop
+            # below comes to at once, without taking its lock (every alert passes here).
+            self._running += 1
+            return []
         waited = False
         async with self._changed:
+            self._waiting += 1
             if send:
                 self._sends_waiting += 1
             try:
@@ -88,6 +99,7 @@ class RequestBudget:
                     else:
                         await self._changed.wait()
             finally:
+                self._waiting -= 1
                 if send:
                     self._sends_waiting -= 1
             self._running += 1
