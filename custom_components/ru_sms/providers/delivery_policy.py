@@ -141,14 +141,18 @@ def keeps_our_id(client: SmsGateway) -> bool:
     return client.capabilities.client_message_id
 
 
+_IDS = random.Random()  # noqa: S311 - an id must be unique, not secret
+"""Our own generator of message ids, seeded from the system's randomness at start (no
+one else's `random.seed` makes ids repeat)."""
+
+
 def new_message_id() -> str:
     """An id of ours for a message: short, unique, and taken by every gateway that keeps one.
 
-    72 random bits from the interpreter's generator (seeded from the system's randomness
-    when it starts): unlike `uuid4`, no system call on the way to the first request, where
+    72 random bits: unlike `uuid4`, no system call on the way to the first request, where
     it would hand the interpreter to another thread (a storage write) mid-send.
     """
-    return f"rs{random.getrandbits(72):018x}"
+    return f"rs{_IDS.getrandbits(72):018x}"
 
 
 async def sent_phones(client: SmsGateway, message_id: str, phones: Iterable[str]) -> set[str]:
