@@ -247,13 +247,18 @@ async def alert_overhead(hass: HomeAssistant, net: NetworkProcess, sends: int) -
     session = aiohttp.ClientSession()
     try:
 
-        async def notify(i: int) -> None:
-            await hass.services.async_call(
-                "notify",
-                "send_message",
-                {"entity_id": "notify.ivan", "message": f"Котёл: авария №{i}."},
-                blocking=True,
-            )
+        def notify_via(entity_id: str, mark: str) -> Callable[[int], Awaitable[None]]:
+            """Alert number `i` through the notify entity `entity_id`."""
+
+            async def notify(i: int) -> None:
+                await hass.services.async_call(
+                    "notify",
+                    "send_message",
+                    {"entity_id": entity_id, "message": f"Котёл: авария №{i}{mark}"},
+                    blocking=True,
+                )
+
+            return notify
 
         async def action(i: int) -> None:
             await send_action(hass, entry, [IVAN], f"Котёл: авария №{i}!")
@@ -285,21 +290,13 @@ async def alert_overhead(hass: HomeAssistant, net: NetworkProcess, sends: int) -
                 "ru_sms_benchmark", "minimal", {"message": f"Котёл: авария №{i};"}, blocking=True
             )
 
-        async def minimal_notify(i: int) -> None:
-            await hass.services.async_call(
-                "notify",
-                "send_message",
-                {"entity_id": "notify.minimal", "message": f"Котёл: авария №{i}:"},
-                blocking=True,
-            )
-
         timings = await timed(
             sends,
             {
-                "notify": notify,
+                "notify": notify_via("notify.ivan", "."),
                 "action": action,
                 "bare_post": bare,
-                "minimal_notify": minimal_notify,
+                "minimal_notify": notify_via("notify.minimal", ":"),
                 "minimal_action": minimal_action,
             },
             emulator,
