@@ -7,8 +7,8 @@ A real `hass` from pytest-homeassistant-custom-component's `async_test_home_assi
 (a temporary config folder, real storage on disk) runs the integration against the
 emulated gateways. The emulators serve from a process of their own, as a network would
 (`scripts.benchmark_network`): the loop's lag and CPU are then Home Assistant's and ours
-alone, not the emulator's. CPU is the loop thread's
-(`time.thread_time`); loop lag is how late a 2 ms timer fires while something runs.
+alone, not the emulator's. CPU is the loop thread's (`time.thread_time`); loop lag is how
+late a 2 ms timer fires while something runs.
 """
 
 from __future__ import annotations
@@ -315,6 +315,7 @@ async def alert_overhead(hass: HomeAssistant, net: NetworkProcess, sends: int) -
         return results
     finally:
         hass.services.async_remove("ru_sms_benchmark", "minimal")
+        await hass.data[NOTIFY_ENTITIES].async_remove_entity("notify.minimal")
         await session.close()
         assert await hass.config_entries.async_unload(entry.entry_id)
         await net.stop(emulator)
