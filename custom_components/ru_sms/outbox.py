@@ -5,9 +5,10 @@ any answer is read), with its numbers, text, options, attempts, next attempt tim
 deadline. The caller waits for the first attempt only: accepted, refused for good
 (raised), or queued. A queued alert is tried again with exponential backoff (the
 decisions are the providers' `delivery_policy` table) until it is accepted or its
-deadline passes; its final outcome fires `ru_sms_message_status`. A request whose answer was lost is never sent again blindly where
-the gateway keeps an id of ours: the gateway is asked for that id first. Acceptance is
-written before anything else happens, so that a restart never sends an alert twice.
+deadline passes; its final outcome fires `ru_sms_message_status`. A request whose answer
+was lost is never sent again blindly where the gateway keeps an id of ours: the gateway is
+asked for that id first. Acceptance is written before anything else happens, so that a
+restart never sends an alert twice.
 """
 
 from __future__ import annotations

@@ -828,7 +828,10 @@ class MessageTracker:
     @callback
     def async_apply(self, statuses: Iterable[DeliveryStatus]) -> None:
         """Take reported states (from a poll or a callback) and fire what changed."""
-        changed = self._apply(statuses)
+        self._applied(self._apply(statuses))
+
+    def _applied(self, changed: bool | None) -> None:
+        """After `_apply`: save and tell when something changed, else plan the next poll."""
         if changed:
             self._changed()
         elif changed is not None:
@@ -1107,10 +1110,7 @@ class MessageTracker:
         async for batch in _batches(statuses, lambda a, b: a.phone == b.phone):
             step = self._apply(batch)
             changed = step if changed is None else changed or bool(step)
-        if changed:
-            self._changed()
-        elif changed is not None:
-            self._schedule()
+        self._applied(changed)
 
     async def _async_settle(self, keys: list[str]) -> None:
         """Ask at once about the other parts of split messages whose first part is final."""
@@ -1145,7 +1145,8 @@ async def _batches[T](
 ) -> AsyncIterator[Sequence[T]]:
     """`items` in small batches, with a turn of the loop every `STEP` items or `SLICE` s.
 
-    Whichever comes first. Neighbours for which `together` holds stay in one batch (the parts of a message).
+    Whichever comes first; a batch is never more than a step. Neighbours for which `together` holds stay in one batch (the
+    parts of a message).
     """
     loop = asyncio.get_running_loop()
     size = max(1, min(BATCH, STEP))

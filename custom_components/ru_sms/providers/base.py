@@ -98,9 +98,9 @@ class SmsGateway(ABC):
             self._base_urls += self.backup_base_urls
         self._timeout = timeout
         self.budget: RequestBudget | None = None
+        """What the account may still ask now, shared by every caller (`use_budget`)."""
         self._answer_turn = asyncio.Lock()
         """Answers that arrive together are read one per turn of the event loop."""
-        """What the account may still ask now, shared by every caller (`use_budget`)."""
 
     def use_budget(self) -> RequestBudget:
         """Pace every request of this client by the gateway's documented limits."""
