@@ -10,6 +10,7 @@ from custom_components.ru_sms.providers.errors import (
     GatewayConnectionError,
     GatewayResponseError,
     GatewayTimeoutError,
+    InvalidRequestError,
 )
 from custom_components.ru_sms.providers.http import HttpAnswer, post_form, unreadable
 from tests.emulators.base import EmulatedGateway, Fault, json_response
@@ -52,6 +53,36 @@ async def test_form_goes_in_the_body_not_the_url(plain: Plain, http_session) -> 
     assert json.loads(answer.text) == {"got": {"psw": "s3cret", "mes": "Привет"}}
     assert plain.requests[0].query == {}
     assert plain.requests[0].method == "POST"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {
+            "psw": "s3cret",
+            "mes": "Котёл: авария №1 + 100% & a=b; 😀 ~_.-",
+            "phones": "+79161234567",
+        },
+        [("to", "+79161234567"), ("to", "79161234568"), ("text", " \t\n/?#[]@!$'()*,")],
+        {},
+    ],
+)
+async def test_form_is_encoded_as_aiohttp_encodes_it(plain: Plain, http_session, form) -> None:
+    """We encode the form ourselves (it is quicker): the gateway gets the very same bytes."""
+    await post_form(http_session, plain.base_url + "ok", form, timeout=2, may_deliver=False)
+    async with http_session.post(plain.base_url + "ok", data=form) as response:
+        await response.read()
+    ours, aiohttps = plain.requests
+    assert ours.raw_body == aiohttps.raw_body
+    assert ours.multi == aiohttps.multi == list(form.items() if isinstance(form, dict) else form)
+
+
+async def test_a_form_that_cannot_be_encoded_is_not_sent(plain: Plain, http_session) -> None:
+    with pytest.raises(InvalidRequestError, match="cannot be made"):
+        await post_form(
+            http_session, plain.base_url + "ok", {"mes": "a\ud800b"}, timeout=2, may_deliver=True
+        )
+    assert plain.requests == []
 
 
 async def test_undeclared_windows_1251_is_decoded(plain: Plain, http_session) -> None:

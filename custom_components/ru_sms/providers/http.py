@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import logging
+from urllib.parse import urlencode
 
 import aiohttp
+from aiohttp.payload import BytesPayload
 
 from .errors import (
     GatewayConnectionError,
@@ -20,6 +22,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection: past it, nothing was sent."""
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,7 @@ async def post_form(
     try:
         async with session.post(
             url,
-            data=list(form.items()) if isinstance(form, Mapping) else list(form),
+            data=form_body(form),
             timeout=client_timeout,
             allow_redirects=False,
         ) as response:
@@ -88,6 +91,17 @@ async def post_form(
         ) from err
     _LOGGER.debug("%s answered HTTP %s, %d characters", _path(url), answer.status, len(answer.text))
     return answer
+
+
+def form_body(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> BytesPayload:
+    """The form url-encoded, byte for byte as aiohttp encodes a form, as a ready body.
+
+    Given a mapping or pairs, aiohttp first searches its registry of body types in vain,
+    then builds a `FormData` that could also be multipart: ~0.1 ms a request, as much as
+    the rest of our way to the wire. A text that cannot be encoded (a lone surrogate)
+    raises `UnicodeEncodeError`, a `ValueError`, as it does inside aiohttp.
+    """
+    return BytesPayload(urlencode(form, doseq=True).encode(), content_type=FORM_CONTENT_TYPE)
 
 
 def _path(url: str) -> str:
