@@ -27,6 +27,7 @@ import traceback
 from typing import Any
 
 from custom_components.ru_sms.providers.models import Provider
+from scripts.emulators import fund
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.catalog import ACCOUNTS
 
@@ -34,8 +35,6 @@ ANSWER_TIMEOUT = 60.0
 """Seconds to wait for the network's answer (the first waits for the child to start)."""
 CLOSE_TIMEOUT = 5.0
 """Seconds the child has to exit once asked to."""
-MONEY = 10**9
-"""What an emulator is given to spend, enough for any send."""
 
 
 class NetworkError(RuntimeError):
@@ -55,11 +54,9 @@ class _Network:
         self._keys = itertools.count()
 
     async def start(self, provider: Provider) -> tuple[int, frozenset[str]]:
-        """Start an emulator with money for any send: its key and its method names."""
+        """Start an emulator with money for any benchmark: its key and its method names."""
         emulator = ACCOUNTS[provider].emulator()
-        for funds in ("balance", "credits"):
-            if hasattr(emulator, funds):
-                setattr(emulator, funds, type(getattr(emulator, funds))(MONEY))
+        fund(emulator)
         await emulator.start()
         key = next(self._keys)
         self.emulators[key] = emulator

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import heapq
@@ -481,18 +481,16 @@ class _Buckets:
     def earliest(self) -> float | None:
         return self._heap[0] if self._heap else None
 
-    def pop_until(self, until: float) -> Iterator[tuple[float, str]]:
-        while self._heap and self._heap[0] <= until:
-            when = heapq.heappop(self._heap)
-            for key in self._keys.pop(when)[1]:
-                yield when, key
-
-    def take(self, until: float, limit: int, valid: Callable[[float, str], bool]) -> list[str]:
+    def take(
+        self, until: float, valid: Callable[[float, str], bool], limit: int | None = None
+    ) -> list[str]:
         """Up to `limit` valid keys filed at or before `until`, earliest first, each once.
 
         A time's keys beyond the limit stay filed: taking a few of a big send's thousand
         keys costs the few, not the thousands.
         """
+        if limit is None:
+            limit = sys.maxsize
         found: dict[str, None] = {}
         while self._heap and self._heap[0] <= until and len(found) < limit:
             when = self._heap[0]
@@ -612,12 +610,12 @@ class _Index:
         The others stay due (a list gateway takes so many at a time).
         """
         pending = self.pending
-        return self.due.take(
-            now, sys.maxsize if limit is None else limit, lambda when, key: pending.get(key) == when
-        )
+        return self.due.take(now, lambda when, key: pending.get(key) == when, limit)
 
     def take_expired(self, now: float) -> list[str]:
-        return [key for _, key in self.expiry.pop_until(now) if key in self.pending]
+        """The pending keys whose time is up at `now`, each once."""
+        pending = self.pending
+        return self.expiry.take(now, lambda _when, key: key in pending)
 
     def find_by_id(self, message_id: str) -> str | None:
         """The key of the one record whose first id is `message_id`."""
@@ -1106,10 +1104,10 @@ class MessageTracker:
         Every changed message fires its event in its step; the save, the schedule and
         the listeners follow once, after the last step.
         """
-        changed: bool | None = None
+        changed: bool | None = None  # as `_apply`'s answer, over all the steps
         async for batch in _batches(statuses, lambda a, b: a.phone == b.phone):
-            step = self._apply(batch)
-            changed = step if changed is None else changed or bool(step)
+            if (step := self._apply(batch)) is not None:
+                changed = bool(changed) or step
         self._applied(changed)
 
     async def _async_settle(self, keys: list[str]) -> None:
@@ -1143,10 +1141,10 @@ class MessageTracker:
 async def _batches[T](
     items: Sequence[T], together: Callable[[T, T], bool] | None = None
 ) -> AsyncIterator[Sequence[T]]:
-    """`items` in small batches, with a turn of the loop every `STEP` items or `SLICE` s.
+    """`items` in batches of `BATCH`, letting the event loop run between some of them.
 
-    Whichever comes first; a batch is never more than a step. Neighbours for which `together` holds stay in one batch (the
-    parts of a message).
+    A turn of the loop every `STEP` items or `SLICE` seconds, whichever comes first.
+    Neighbours for which `together` holds stay in one batch (the parts of a message).
     """
     loop = asyncio.get_running_loop()
     size = max(1, min(BATCH, STEP))
