@@ -3,6 +3,9 @@
 An emulator speaks its gateway's documented protocol over real HTTP on 127.0.0.1. Tests
 point a client at `emulator.base_url`, drive virtual time with `advance()`, inject faults
 with `inject()`, and read `requests` / `count()` to assert what went over the wire.
+
+Each resource is served (`serve`) by the HTTP methods its document gives it and no other:
+another method is answered 405 with the allowed ones, an unknown path 404.
 """
 
 from __future__ import annotations
@@ -65,7 +68,11 @@ class RecordedRequest:
     raw_body: bytes
     at: float
     multi: list[tuple[str, str]] = field(default_factory=list)
-    """Every form pair in order, for repeated keys."""
+    """Every form pair in order (the query's, then the body's), for repeated keys."""
+    target: str = ""
+    """The request target as it came over the wire (path and raw query)."""
+    body: list[tuple[str, str]] = field(default_factory=list)
+    """The pairs of the body alone."""
 
 
 class EmulatedGateway:
@@ -73,10 +80,17 @@ class EmulatedGateway:
 
     default_charset = "utf-8"
     """How a request without `charset=utf-8` in it is decoded (the real gateways differ)."""
+    paths_any_case = False
+    """Whether paths are matched in any case (an ASP.NET server: `user/sessionId`)."""
+    max_target = 8190
+    """The longest request target (path and query) taken; a longer one gets 414, as a
+    web server in front of a gateway answers it (nginx's default length)."""
 
     def __init__(self) -> None:
         """Build the application; call `start()` to listen."""
         self.app = web.Application(middlewares=[self._middleware])
+        self.resources: dict[str, tuple[frozenset[str], Handler]] = {}
+        """Served paths: the methods each is taken by, and its handler."""
         self.requests: list[RecordedRequest] = []
         self.faults: deque[tuple[Fault, str | None]] = deque()
         self.hang_seconds = 5.0
@@ -86,16 +100,55 @@ class EmulatedGateway:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.setup_routes()
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
 
     def setup_routes(self) -> None:
-        """Add the gateway's routes to `self.app`."""
+        """Serve the gateway's resources (`serve`), or add routes to `self.app`."""
         raise NotImplementedError
+
+    def serve(self, path: str, handler: Handler, methods: tuple[str, ...]) -> None:
+        """Answer `path` (absolute) by `methods` (`("GET", "POST")`); 405 for any other."""
+        self.resources[path] = (frozenset(methods), handler)
+
+    def resource(self, path: str) -> tuple[frozenset[str], Handler] | None:
+        """What serves `path` (in any case when `paths_any_case`), or None."""
+        found = self.resources.get(path)
+        if found is None and self.paths_any_case:
+            folded = path.lower()
+            found = next((r for p, r in self.resources.items() if p.lower() == folded), None)
+        return found
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if len(request.raw_path) > self.max_target:
+            return web.Response(
+                status=414,
+                text="<html><head><title>414 Request-URI Too Large</title></head></html>",
+                content_type="text/html",
+            )
+        found = self.resource(request.path)
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        methods, handler = found
+        if request.method not in methods:
+            # What the document does not list is refused, as a web server refuses it.
+            return web.Response(
+                status=405, text="Method Not Allowed", headers={"Allow": ", ".join(sorted(methods))}
+            )
+        return await handler(request)
 
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self, path: str = "/") -> str:
         """Listen on a free loopback port; returns the base URL (ending with `/`)."""
-        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=0.1)
+        # No access log: it is the gateway's, and would write a GET's query (credentials).
+        # Longer lines are read, to be answered 414 (`max_target`) rather than a traceback.
+        self._runner = web.AppRunner(
+            self.app,
+            handler_cancellation=True,
+            shutdown_timeout=0.1,
+            access_log=None,
+            max_line_size=1 << 20,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -160,21 +213,22 @@ class EmulatedGateway:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def decode_form(self, raw: bytes, query: str) -> list[tuple[str, str]]:
-        """Decode a form as the gateway does: utf-8 only when it is asked for."""
+    def decode_form(self, raw: bytes, query: str) -> tuple[list[tuple[str, str]], ...]:
+        """Decode a request's query and body as the gateway does: utf-8 only when asked for."""
         probe = raw + b"&" + query.encode()
         asked_utf8 = b"charset=utf-8" in probe.lower() or b"charset=utf8" in probe.lower()
         charset = "utf-8" if asked_utf8 else self.default_charset
-        pairs = parse_qsl(query, keep_blank_values=True, encoding=charset, errors="replace")
-        pairs += parse_qsl(
+        in_query = parse_qsl(query, keep_blank_values=True, encoding=charset, errors="replace")
+        in_body = parse_qsl(
             raw.decode("latin-1"), keep_blank_values=True, encoding=charset, errors="replace"
         )
-        return pairs
+        return in_query, in_body
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         raw = await request.read()
-        pairs = self.decode_form(raw, request.query_string)
+        in_query, in_body = self.decode_form(raw, request.query_string)
+        pairs = in_query + in_body
         record = RecordedRequest(
             method=request.method,
             path=request.path,
@@ -183,6 +237,8 @@ class EmulatedGateway:
             raw_body=raw,
             at=self.now(),
             multi=pairs,
+            body=in_body,
+            target=request.raw_path,
         )
         self.requests.append(record)
         request["form"] = record.form

@@ -1,9 +1,16 @@
 """An emulated Devino Telecom REST API (`https://integrationapi.net/rest/`).
 
-Parameter names are read in any case (the gateway is ASP.NET). Sessions live 120 virtual
-minutes; an expired one is answered as the document shows (Code 4, HTTP 401) or, with
-`expired_answer = ExpiredAnswer.CODE_3`, as the official C# client expects. Devino has no
-flood code: an injected `Fault.RATE_LIMIT` is answered Code 9 (internal error, HTTP 500).
+Paths and parameter names are read in any case (the gateway is ASP.NET: clients write
+`user/sessionId`, `sms/send`); `paths_any_case = False` holds the document's spelling.
+The session and the balance are GET requests (the document's tables 1 and 2), the sends
+POST (tables 3 to 5); state, incoming and statistics, past the end of the document, are
+GET as every client of the gateway reads them. Any other method is answered 405.
+`Validity=0` (the document's example) and empty optional fields are taken.
+
+Sessions live 120 virtual minutes; an expired one is answered as the document shows
+(Code 4, HTTP 401) or, with `expired_answer = ExpiredAnswer.CODE_3`, as the official C#
+client expects. Devino has no flood code: an injected `Fault.RATE_LIMIT` is answered
+Code 9 (internal error, HTTP 500).
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from tests.emulators.base import json_response
 from tests.emulators.restapi import MOSCOW, GatewayError, Params, RestApiEmulator, ms_date
 
 STATISTICS_DAYS = 90
+GET = ("GET",)
+POST = ("POST",)
 
 
 class DevinoEmulator(RestApiEmulator):
     """Devino's REST API: sessions, Send/SendBulk/SendByTimeZone, State, Balance, In, Statistics."""
 
     case_insensitive = True
+    paths_any_case = True
     session_param = "SessionID"
     rate_limit_answer = (9, "Internal server error", 500)
     queued_state = -2
@@ -38,15 +48,15 @@ class DevinoEmulator(RestApiEmulator):
     }
 
     def setup_routes(self) -> None:
-        """The documented resources (POST only: credentials never in a URL)."""
-        self.route("user/sessionid", self.login, login=True)
-        self.route("User/Balance", self.get_balance)
-        self.route("Sms/Send", self.send)
-        self.route("Sms/SendByTimeZone", self.send_by_time_zone)
-        self.route("Sms/SendBulk", self.send_bulk)
-        self.route("Sms/State", self.state)
-        self.route("Sms/In", self.get_incoming)
-        self.route("Sms/Statistics", self.statistics)
+        """The documented resources, each by its documented method."""
+        self.route("user/sessionid", self.login, GET, login=True)
+        self.route("User/Balance", self.get_balance, GET)
+        self.route("Sms/Send", self.send, POST)
+        self.route("Sms/SendByTimeZone", self.send_by_time_zone, POST)
+        self.route("Sms/SendBulk", self.send_bulk, POST)
+        self.route("Sms/State", self.state, GET)
+        self.route("Sms/In", self.get_incoming, GET)
+        self.route("Sms/Statistics", self.statistics, GET)
 
     def make_ids(self, phone: str, segments: int) -> list[str]:
         """`GW0261BBD6B3` for one part; `SAR-GW01+<number>-<hex>-<n>-<i>` per part."""

@@ -102,7 +102,7 @@ class Params:
     """The form of a request, read as the gateway reads it."""
 
     def __init__(self, pairs: list[tuple[str, str]], *, case_insensitive: bool) -> None:
-        self._pairs = pairs
+        self.pairs = pairs
         self._fold = case_insensitive
 
     def _same(self, key: str, name: str) -> bool:
@@ -115,7 +115,7 @@ class Params:
 
     def getall(self, name: str) -> list[str]:
         """Every value of `name`, in order."""
-        return [value for key, value in self._pairs if self._same(key, name)]
+        return [value for key, value in self.pairs if self._same(key, name)]
 
     def require(self, name: str) -> str:
         """The value of `name`; Code 1 when it is missing or empty."""
@@ -176,8 +176,10 @@ class RestApiEmulator(EmulatedGateway):
 
     # -- routing ----------------------------------------------------------------------
 
-    def route(self, path: str, handler: Route, *, login: bool = False) -> None:
-        """Serve `handler` for POSTs to `path`, checking the session unless `login`."""
+    def route(
+        self, path: str, handler: Route, methods: tuple[str, ...], *, login: bool = False
+    ) -> None:
+        """Serve `handler` at `path` by `methods`, checking the session unless `login`."""
 
         async def serve(request: web.Request) -> web.Response:
             params = Params(request["multi"], case_insensitive=self.case_insensitive)
@@ -188,7 +190,7 @@ class RestApiEmulator(EmulatedGateway):
             except GatewayError as err:
                 return self.error(err)
 
-        self.app.router.add_post(self.prefix + path, serve)
+        self.serve(self.prefix + path, serve, methods)
 
     def error(self, err: GatewayError) -> web.Response:
         """The family's error object."""
@@ -205,19 +207,26 @@ class RestApiEmulator(EmulatedGateway):
     def check_session(self, request: web.Request, params: Params) -> web.Response | None:
         """Refuse a missing, unknown or expired session, and answer injected faults."""
         fault = self.take_fault(request.path)
-        session_id = params.require(self.session_param)
-        started = self.sessions.get(session_id)
-        expired = started is None or (
-            self.session_lifetime is not None and self.now() - started > self.session_lifetime
-        )
+        session_id, expired = None, False
+        if not self.signs_in_directly(params):
+            session_id = params.require(self.session_param)
+            started = self.sessions.get(session_id)
+            expired = started is None or (
+                self.session_lifetime is not None and self.now() - started > self.session_lifetime
+            )
         if fault is Fault.EXPIRED_SESSION or expired:
-            self.sessions.pop(session_id, None)
+            if session_id is not None:
+                self.sessions.pop(session_id, None)
             return self.expired()
         if fault is Fault.NO_MONEY:
             raise GatewayError(5, "Not enough credits", 403)
         if fault is Fault.RATE_LIMIT:
             raise GatewayError(*self.rate_limit_answer)
         return None
+
+    def signs_in_directly(self, params: Params) -> bool:
+        """Whether a call carries a login and password instead of a session (not here)."""
+        return False
 
     # -- handlers shared by both ------------------------------------------------------
 
@@ -253,10 +262,11 @@ class RestApiEmulator(EmulatedGateway):
         data_name, source_name, validity_name, date_name = names
         text = params.require(data_name)
         sender = params.require(source_name)
-        validity = params.get(validity_name)
+        # An optional field sent empty (`validity=`) is as good as one left out.
+        validity = params.get(validity_name) or None
         if validity is not None and not validity.strip().isdigit():
             raise GatewayError(2, f"Invalid argument {validity_name}")
-        send_date = params.get(date_name) if send_date_tz is not None else None
+        send_date = (params.get(date_name) or None) if send_date_tz is not None else None
         starts = self.now()
         if send_date is not None and send_date_tz is not None:
             starts = self.parse_date(send_date, date_name, send_date_tz).timestamp()

@@ -92,13 +92,16 @@ class Echo:
         self.runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
-        text = echo_text(await request.read() + b"?" + request.query_string.encode())
+        # The query as it came over the wire (aiohttp's `query_string` is half decoded).
+        query = request.raw_path.partition("?")[2]
+        text = echo_text(await request.read() + b"?" + query.encode())
         return ERROR_SHAPES[self.provider](text, self.auth)
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(app)
+        # No access log: it is the gateway's own, and would write a GET's query.
+        self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()

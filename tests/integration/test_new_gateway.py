@@ -223,7 +223,7 @@ class PigeonClient(SmsGateway):
         }
 
         async def attempt(base: str) -> dict[str, Any]:
-            answer = await self._post(path, signed, may_deliver=may_deliver, base_url=base)
+            answer = await self._submit(path, signed, may_deliver=may_deliver, base_url=base)
             try:
                 data: dict[str, Any] = json.loads(answer.text)
             except ValueError as err:

@@ -92,7 +92,7 @@ class EchoGateway(SmsGateway):
         form = {"phones": ",".join(phones), "mes": text, "psw": self._credentials.password or ""}
 
         async def attempt(base: str) -> SendResult:
-            answer = await self._post("send", form, may_deliver=True, base_url=base)
+            answer = await self._submit("send", form, may_deliver=True, base_url=base)
             try:
                 data = json.loads(answer.text)
             except ValueError as err:

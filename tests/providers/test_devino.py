@@ -81,15 +81,16 @@ ALERTS = SendOptions(sender="ALERTS")
 # -- sessions ---------------------------------------------------------------------------
 
 
-async def test_check_credentials_logs_in_by_post_form(
+async def test_check_credentials_logs_in_by_get_as_documented(
     client: DevinoClient, emulator: DevinoEmulator
 ) -> None:
+    """The document gives `user/sessionid` as a GET request only: the login in the query."""
     await client.check_credentials()
     [login] = emulator.requests
-    assert login.method == "POST"
+    assert login.method == "GET"
     assert login.path == "/rest/user/sessionid"
-    assert login.form == {"login": "user", "password": PASSWORD}
-    assert login.query == {}
+    assert login.query == {"login": "user", "password": PASSWORD}
+    assert login.raw_body == b""
     assert client._session_id in emulator.sessions
 
 

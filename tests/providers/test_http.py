@@ -1,18 +1,25 @@
-"""Form posting: decoding, transport faults and unreadable answers, over real loopback HTTP."""
+"""Form requests: GET and POST, decoding, transport faults, unreadable answers, over loopback."""
 
+import asyncio
 import json
+import logging
+import traceback
+from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.ru_sms.providers import http as http_module
+from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.errors import (
     GatewayConnectionError,
     GatewayResponseError,
     GatewayTimeoutError,
     InvalidRequestError,
 )
-from custom_components.ru_sms.providers.http import HttpAnswer, post_form, unreadable
+from custom_components.ru_sms.providers.http import HttpAnswer, request_form, unreadable
 from tests.emulators.base import EmulatedGateway, Fault, json_response
 
 
@@ -27,9 +34,10 @@ class Plain(EmulatedGateway):
         async def gateway_timeout(request: web.Request) -> web.Response:
             return web.Response(status=504, text="<html>504</html>", content_type="text/html")
 
-        self.app.router.add_post("/ok", ok)
-        self.app.router.add_post("/cp1251", cp1251)
-        self.app.router.add_post("/504", gateway_timeout)
+        self.serve("/ok", ok, ("GET", "POST"))
+        self.serve("/post-only", ok, ("POST",))
+        self.serve("/cp1251", cp1251, ("POST",))
+        self.serve("/504", gateway_timeout, ("POST",))
 
 
 @pytest.fixture
@@ -42,7 +50,7 @@ async def plain(http_session: aiohttp.ClientSession):
 
 
 async def test_form_goes_in_the_body_not_the_url(plain: Plain, http_session) -> None:
-    answer = await post_form(
+    answer = await request_form(
         http_session,
         plain.base_url + "ok",
         {"psw": "s3cret", "mes": "Привет"},
@@ -69,7 +77,7 @@ async def test_form_goes_in_the_body_not_the_url(plain: Plain, http_session) -> 
 )
 async def test_form_is_encoded_as_aiohttp_encodes_it(plain: Plain, http_session, form) -> None:
     """We encode the form ourselves (it is quicker): the gateway gets the very same bytes."""
-    await post_form(http_session, plain.base_url + "ok", form, timeout=2, may_deliver=False)
+    await request_form(http_session, plain.base_url + "ok", form, timeout=2, may_deliver=False)
     async with http_session.post(plain.base_url + "ok", data=form) as response:
         await response.read()
     ours, aiohttps = plain.requests
@@ -79,14 +87,14 @@ async def test_form_is_encoded_as_aiohttp_encodes_it(plain: Plain, http_session,
 
 async def test_a_form_that_cannot_be_encoded_is_not_sent(plain: Plain, http_session) -> None:
     with pytest.raises(InvalidRequestError, match="cannot be made"):
-        await post_form(
+        await request_form(
             http_session, plain.base_url + "ok", {"mes": "a\ud800b"}, timeout=2, may_deliver=True
         )
     assert plain.requests == []
 
 
 async def test_undeclared_windows_1251_is_decoded(plain: Plain, http_session) -> None:
-    answer = await post_form(
+    answer = await request_form(
         http_session, plain.base_url + "cp1251", {}, timeout=2, may_deliver=False
     )
     assert answer.text == "Ошибка"
@@ -94,7 +102,7 @@ async def test_undeclared_windows_1251_is_decoded(plain: Plain, http_session) ->
 
 async def test_refused_connection_was_not_sent(refused_url: str, http_session) -> None:
     with pytest.raises(GatewayConnectionError) as info:
-        await post_form(
+        await request_form(
             http_session, refused_url + "send?psw=x", {"psw": "s3cret"}, timeout=2, may_deliver=True
         )
     assert info.value.may_have_been_accepted is False
@@ -108,7 +116,7 @@ async def test_timeout_after_the_request_went_out(
 ) -> None:
     plain.inject(Fault.TIMEOUT_AFTER)
     with pytest.raises(GatewayTimeoutError) as info:
-        await post_form(
+        await request_form(
             http_session, plain.base_url + "ok", {}, timeout=0.3, may_deliver=may_deliver
         )
     assert info.value.may_have_been_accepted is may_deliver
@@ -117,13 +125,15 @@ async def test_timeout_after_the_request_went_out(
 async def test_disconnect_after_processing(plain: Plain, http_session) -> None:
     plain.inject(Fault.DISCONNECT_AFTER)
     with pytest.raises(GatewayConnectionError) as info:
-        await post_form(http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True)
+        await request_form(http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True)
     assert info.value.may_have_been_accepted is True
 
 
 async def test_html_bad_gateway_is_a_server_error(plain: Plain, http_session) -> None:
     plain.inject(Fault.SERVER_ERROR_HTML)
-    answer = await post_form(http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True)
+    answer = await request_form(
+        http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True
+    )
     with pytest.raises(GatewayResponseError) as info:
         raise unreadable(answer, may_deliver=True)
     assert info.value.code == "502"
@@ -131,7 +141,9 @@ async def test_html_bad_gateway_is_a_server_error(plain: Plain, http_session) ->
 
 
 async def test_gateway_timeout_page_leaves_a_send_unknown(plain: Plain, http_session) -> None:
-    answer = await post_form(http_session, plain.base_url + "504", {}, timeout=2, may_deliver=True)
+    answer = await request_form(
+        http_session, plain.base_url + "504", {}, timeout=2, may_deliver=True
+    )
     with pytest.raises(GatewayResponseError) as info:
         raise unreadable(answer, may_deliver=True)
     assert info.value.may_have_been_accepted is True
@@ -144,7 +156,9 @@ async def test_unreadable_answer_after_processing(
     plain: Plain, http_session, fault: Fault, words: str
 ) -> None:
     plain.inject(fault)
-    answer = await post_form(http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True)
+    answer = await request_form(
+        http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True
+    )
     with pytest.raises(GatewayResponseError, match=words) as info:
         raise unreadable(answer, may_deliver=True)
     assert info.value.may_have_been_accepted is True
@@ -153,3 +167,110 @@ async def test_unreadable_answer_after_processing(
 def test_answer_server_error_flag() -> None:
     assert HttpAnswer(500, "", "text/html").is_server_error
     assert not HttpAnswer(404, "", "text/html").is_server_error
+
+
+# -- GET: the form in the query, and nothing of it in any error --------------------------
+
+SECRET = "Pw&SMSC+7f 3k9%ж/?"
+QUERY_FORMS = (SECRET, urlencode({"p": SECRET})[2:], "Pw%26SMSC", "SMSC+7f", "3k9")
+"""The password and pieces of every way it is written in a URL."""
+
+
+async def test_get_carries_the_form_in_the_query(plain: Plain, http_session) -> None:
+    form = [("login", "alerts"), ("password", SECRET), ("to", "7916"), ("to", "7925")]
+    answer = await request_form(
+        http_session,
+        plain.base_url + "ok",
+        form,
+        method=HttpMethod.GET,
+        timeout=2,
+        may_deliver=False,
+    )
+    (request,) = plain.requests
+    assert request.method == "GET"
+    assert request.raw_body == b""
+    assert request.body == []
+    assert request.multi == form
+    assert answer.status == 200
+    # Byte for byte what the body of a POST would have been.
+    assert request.target == "/ok?" + urlencode(form)
+
+
+async def test_a_method_the_resource_does_not_take_is_refused(plain: Plain, http_session) -> None:
+    answer = await request_form(
+        http_session,
+        plain.base_url + "post-only",
+        {},
+        method=HttpMethod.GET,
+        timeout=2,
+        may_deliver=False,
+    )
+    assert answer.status == 405
+    assert plain.requests[0].method == "GET"
+
+
+@pytest.fixture
+def connect_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection is ever made: aiohttp's own connect timeout fires, naming the URL."""
+
+    async def never(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(10)
+
+    monkeypatch.setattr(aiohttp.connector.aiohappyeyeballs, "start_connection", never)
+    monkeypatch.setattr(http_module, "CONNECT_TIMEOUT", 0.1)
+
+
+def everything_about(err: BaseException) -> str:
+    """What any log, traceback or repr of an error and its chain could show."""
+    parts = ["".join(traceback.format_exception(err))]
+    current: BaseException | None = err
+    while current is not None:
+        parts += [str(current), repr(current), repr(current.args)]
+        current = current.__cause__ or current.__context__
+    return "\n".join(parts)
+
+
+@pytest.mark.usefixtures("connect_hangs")
+@pytest.mark.parametrize("method", list(HttpMethod))
+async def test_an_error_never_carries_the_query(
+    http_session, caplog: pytest.LogCaptureFixture, method: HttpMethod
+) -> None:
+    """The connect timeout of aiohttp names the whole URL: after a GET, it is not chained."""
+    caplog.set_level(logging.DEBUG)
+    url = "http://127.0.0.1:9/rest/user/sessionid"
+    with pytest.raises(GatewayTimeoutError) as info:
+        await request_form(
+            http_session,
+            url,
+            {"login": "alerts", "password": SECRET},
+            method=method,
+            timeout=2,
+            may_deliver=False,
+        )
+    err = info.value
+    assert err.unsent
+    text = everything_about(err) + caplog.text
+    if method is HttpMethod.GET:
+        assert err.__cause__ is None
+        assert err.__context__ is None
+        for form in QUERY_FORMS:
+            assert form not in text
+    else:
+        # A POST's URL has no query: aiohttp's error is kept for the traceback.
+        assert isinstance(err.__cause__, aiohttp.ConnectionTimeoutError)
+        assert url in text
+
+
+async def test_an_address_that_cannot_take_the_query_fails_without_it(http_session) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        await request_form(
+            http_session,
+            "http://127.0.0.1:99999/x",
+            {"password": SECRET},
+            method=HttpMethod.GET,
+            timeout=1,
+            may_deliver=False,
+        )
+    assert info.value.__cause__ is None
+    for form in QUERY_FORMS:
+        assert form not in everything_about(info.value)

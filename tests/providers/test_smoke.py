@@ -1,6 +1,6 @@
 from aiohttp import web
 
-from custom_components.ru_sms.providers.http import post_form
+from custom_components.ru_sms.providers.http import request_form
 from tests.emulators.base import EmulatedGateway, json_response
 
 
@@ -18,11 +18,11 @@ async def test_echo(http_session) -> None:
     emu = Echo()
     url = await emu.start()
     try:
-        answer = await post_form(
+        answer = await request_form(
             http_session, url + "echo", {"mes": "Привет"}, timeout=5, may_deliver=False
         )
         assert "Привет" not in answer.text  # decoded as windows-1251: garbled
-        answer = await post_form(
+        answer = await request_form(
             http_session,
             url + "echo",
             {"mes": "Привет", "charset": "utf-8"},

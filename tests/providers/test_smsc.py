@@ -23,7 +23,7 @@ from custom_components.ru_sms.providers.errors import (
     RateLimitedError,
     SmsGatewayError,
 )
-from custom_components.ru_sms.providers.http import post_form
+from custom_components.ru_sms.providers.http import request_form
 from custom_components.ru_sms.providers.models import (
     Balance,
     Credentials,
@@ -912,7 +912,7 @@ async def test_emulator_decodes_windows_1251_without_charset(
     http_session: aiohttp.ClientSession, emulator: SmscEmulator
 ) -> None:
     form = {"login": "alerts", "psw": "s3cret-pass", "fmt": "3", "phones": PHONE, "mes": "Привет"}
-    answer = await post_form(
+    answer = await request_form(
         http_session, emulator.base_url + "send.php", form, timeout=5, may_deliver=True
     )
     assert '"id": 1001' in answer.text
@@ -921,7 +921,7 @@ async def test_emulator_decodes_windows_1251_without_charset(
 
     emulator.advance(10)
     form = {"login": "alerts", "psw": "s3cret-pass", "fmt": "3", "id": "1001", "phone": PHONE}
-    answer = await post_form(
+    answer = await request_form(
         http_session,
         emulator.base_url + "status.php",
         {**form, "all": "1"},
@@ -938,7 +938,7 @@ async def test_emulator_checks_parameters(
     auth = {"login": "alerts", "psw": "s3cret-pass", "charset": "utf-8"}
 
     async def post(path: str, **form: str) -> str:
-        answer = await post_form(
+        answer = await request_form(
             http_session, emulator.base_url + path, {**auth, **form}, timeout=5, may_deliver=False
         )
         return answer.text

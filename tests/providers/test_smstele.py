@@ -24,7 +24,7 @@ from custom_components.ru_sms.providers.errors import (
     RateLimitedError,
     SmsGatewayError,
 )
-from custom_components.ru_sms.providers.http import post_form
+from custom_components.ru_sms.providers.http import request_form
 from custom_components.ru_sms.providers.models import Credentials, ErrorKind, SendOptions
 from custom_components.ru_sms.providers.segments import count_segments
 from custom_components.ru_sms.providers.smstele import DEFAULT_BASE_URL, SmsteleClient
@@ -441,11 +441,11 @@ async def test_gateway_missing_credential_codes(
     http_session: aiohttp.ClientSession, emulator: SmsteleEmulator
 ) -> None:
     form = {"phones": MTS, "mes": "Test message 1", "charset": "utf-8"}
-    answer = await post_form(
+    answer = await request_form(
         http_session, emulator.base_url + "sendsms", form, timeout=2, may_deliver=True
     )
     assert '"-21"' in answer.text
-    answer = await post_form(
+    answer = await request_form(
         http_session,
         emulator.base_url + "sendsms",
         {**form, "login": LOGIN},
@@ -618,7 +618,9 @@ async def test_charset_matters(
 ) -> None:
     # Without charset=utf-8 the gateway reads windows-1251: the emulator garbles as it would.
     form = {"login": LOGIN, "psw": PASSWORD, "phones": MTS, "mes": CYRILLIC}
-    await post_form(http_session, emulator.base_url + "sendsms", form, timeout=2, may_deliver=True)
+    await request_form(
+        http_session, emulator.base_url + "sendsms", form, timeout=2, may_deliver=True
+    )
     assert emulator.messages[0].text != CYRILLIC
 
 

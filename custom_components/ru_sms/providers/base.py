@@ -27,7 +27,7 @@ from .errors import (
     SendProblem,
     SmsGatewayError,
 )
-from .http import HttpAnswer, post_form
+from .http import HttpAnswer, request_form
 from .limits import MAX_SEND_AT_AHEAD, MAX_VALIDITY, check_send_at, check_validity
 from .models import (
     Balance,
@@ -63,7 +63,8 @@ class SmsGateway(ABC):
     """One gateway account: send, follow delivery, read balance, look up numbers.
 
     The aiohttp session is injected and never closed here. Credentials stay in the
-    instance (out of its repr) and travel only in POST bodies.
+    instance (out of its repr) and travel in POST bodies, except where the gateway's
+    document takes a request by GET only (`description.endpoints`).
     """
 
     description: ClassVar[GatewayDescription]
@@ -236,7 +237,7 @@ class SmsGateway(ABC):
 
     # -- shared plumbing --------------------------------------------------------------
 
-    async def _post(
+    async def _submit(
         self,
         path: str,
         form: Mapping[str, str] | Sequence[tuple[str, str]],
@@ -244,7 +245,7 @@ class SmsGateway(ABC):
         may_deliver: bool = False,
         base_url: str | None = None,
     ) -> HttpAnswer:
-        """POST a form to `path` under the base URL."""
+        """Send a form to `path` under the base URL, by the method the gateway takes it by."""
         url = (base_url or self._base_url) + path.lstrip("/")
         # Every caller of the account shares the client: its budget holds for all.
         room = (
@@ -253,8 +254,13 @@ class SmsGateway(ABC):
             else self.budget.use(self._budget_scopes(path, form), send="send" in path.lower())
         )
         async with room:
-            answer = await post_form(
-                self._session, url, form, timeout=self._timeout, may_deliver=may_deliver
+            answer = await request_form(
+                self._session,
+                url,
+                form,
+                method=self.description.method_of(path),
+                timeout=self._timeout,
+                may_deliver=may_deliver,
             )
         await self._take_turn()
         return answer

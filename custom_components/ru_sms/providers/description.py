@@ -3,13 +3,14 @@
 Each client class carries one `GatewayDescription`: its name, the fields an account is
 made of, how the base URL is formed from them, how delivery status is asked, how long a
 deferred lookup may take, whether it pushes callbacks and how they are verified, and its
-documented rate limits. `register` makes a client known by its description's id.
+documented rate limits, and the HTTP method of each request it makes. `register` makes a
+client known by its description's id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -93,6 +94,26 @@ class RateLimit:
     scope: str
 
 
+class HttpMethod(StrEnum):
+    """How a request travels."""
+
+    GET = "GET"
+    """The fields in the URL's query: only where the document gives nothing else."""
+    POST = "POST"
+    """The fields url-encoded in the body (credentials stay out of every URL)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One request a client makes, as its gateway's document gives it."""
+
+    path: str
+    """Under the base URL, as the client writes it."""
+    method: HttpMethod = HttpMethod.POST
+    source: str = ""
+    """Where it is documented (document and section), for people reading the code."""
+
+
 def _own_address(_data: Mapping[str, Any]) -> str | None:
     return None
 
@@ -115,6 +136,18 @@ class GatewayDescription:
     """Seconds between asks for the answers of deferred lookups (a bounded wait)."""
     callbacks: CallbackSpec | None = None
     rate_limits: tuple[RateLimit, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    """Every request the client makes; one not listed goes as a POST."""
+    _methods: dict[str, HttpMethod] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Index the endpoints' methods by path (asked on every request)."""
+        methods = {endpoint.path.lower(): endpoint.method for endpoint in self.endpoints}
+        object.__setattr__(self, "_methods", methods)
+
+    def method_of(self, path: str) -> HttpMethod:
+        """The method the gateway takes `path` by (POST where none is declared)."""
+        return self._methods.get(path.lower(), HttpMethod.POST)
 
     def credentials(self, data: Mapping[str, Any]) -> Credentials:
         """The credentials in an account's fields (empty ones left out)."""

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from .description import LOGIN_AND_PASSWORD, GatewayDescription, StatusMode, StatusPolicy
+from .description import (
+    LOGIN_AND_PASSWORD,
+    Endpoint,
+    GatewayDescription,
+    HttpMethod,
+    StatusMode,
+    StatusPolicy,
+)
 from .models import Capabilities, DeliveryState, Provider, SendOptions, Statistics
 from .parsing import MOSCOW
 from .restapi import Form, RestApiGateway, count_of, delivery_ratio, format_date, wall_clock
@@ -39,12 +46,32 @@ DEVINO_STATES: Mapping[int, DeliveryState] = {
 class DevinoClient(RestApiGateway):
     """A Devino Telecom account (login and password; a session id signs each call)."""
 
+    login_path = "user/sessionid"
+    balance_path = "User/Balance"
+    state_path = "Sms/State"
+    incoming_path = "Sms/In"
+    statistics_path = "Sms/Statistics"
     description = GatewayDescription(
         id=Provider.DEVINO,
         name="Devino Telecom",
         fields=LOGIN_AND_PASSWORD,
         # One state request per segment id; flood errors ask to wait a minute.
         status=StatusPolicy(StatusMode.SEGMENT),
+        # The document gives the session and the balance as GET requests only (the login
+        # and password in the query), the sends as POST; it stops before the rest, which
+        # every client of it reads with GET.
+        endpoints=(
+            Endpoint(login_path, HttpMethod.GET, "devino-rest.txt: authentication, table 1"),
+            Endpoint(balance_path, HttpMethod.GET, "devino-rest.txt: balance, table 2"),
+            Endpoint("Sms/Send", HttpMethod.POST, "devino-rest.txt: one number, table 3"),
+            Endpoint("Sms/SendByTimeZone", HttpMethod.POST, "devino-rest.txt: local time, table 4"),
+            Endpoint("Sms/SendBulk", HttpMethod.POST, "devino-rest.txt: several numbers, table 5"),
+            Endpoint(state_path, HttpMethod.GET, "provider notes: state (clients use GET)"),
+            Endpoint(incoming_path, HttpMethod.GET, "provider notes: incoming (clients use GET)"),
+            Endpoint(
+                statistics_path, HttpMethod.GET, "provider notes: statistics (clients use GET)"
+            ),
+        ),
     )
     default_base_url = "https://integrationapi.net/rest/"
     capabilities = Capabilities(
@@ -55,11 +82,6 @@ class DevinoClient(RestApiGateway):
         recipient_local_time=True,
         max_text_length=2000,
     )
-    login_path = "user/sessionid"
-    balance_path = "User/Balance"
-    state_path = "Sms/State"
-    incoming_path = "Sms/In"
-    statistics_path = "Sms/Statistics"
     session_field = "SessionID"
     state_table = DEVINO_STATES
     # The document gives every other local date in Moscow time. [guess]

@@ -1,4 +1,4 @@
-"""Form posting shared by every gateway: timeouts, transport errors, decoding."""
+"""Form requests shared by every gateway: GET or POST, timeouts, transport errors, decoding."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp.payload import BytesPayload
+from yarl import URL
 
+from .description import HttpMethod
 from .errors import (
     GatewayConnectionError,
     GatewayResponseError,
@@ -39,58 +41,87 @@ class HttpAnswer:
         return self.status >= 500
 
 
-async def post_form(
+async def request_form(
     session: aiohttp.ClientSession,
     url: str,
     form: Mapping[str, str] | Sequence[tuple[str, str]],
     *,
+    method: HttpMethod = HttpMethod.POST,
     timeout: float,  # noqa: ASYNC109 - handed to aiohttp, which enforces it
     may_deliver: bool,
 ) -> HttpAnswer:
-    """POST `form` url-encoded to `url` and read the answer.
+    """Send `form` url-encoded to `url` (the body of a POST, the query of a GET); read the answer.
 
     The form is a mapping, or pairs where a key repeats (Devino's `DestinationAddresses`).
 
     Transport failures become `GatewayConnectionError` / `GatewayTimeoutError`, never with
-    the URL or the form in their text. `may_deliver` says the request sends a message, so
-    that a failure after the request went out is flagged as possibly accepted.
+    the URL or the form in their text. aiohttp's own errors can carry the URL (a connect
+    timeout names it whole): after a GET, whose query may hold a password or a session id,
+    none of them is chained to ours, so no traceback, log or repr can show it. `may_deliver`
+    says the request sends a message, so that a failure after the request went out is
+    flagged as possibly accepted.
     """
     client_timeout = aiohttp.ClientTimeout(
         total=timeout, sock_connect=min(CONNECT_TIMEOUT, timeout)
     )
     try:
-        async with session.post(
-            url,
-            data=form_body(form),
-            timeout=client_timeout,
-            allow_redirects=False,
-        ) as response:
+        if method is HttpMethod.GET:
+            exchange = session.get(
+                query_url(url, form), timeout=client_timeout, allow_redirects=False
+            )
+        else:
+            exchange = session.post(
+                url, data=form_body(form), timeout=client_timeout, allow_redirects=False
+            )
+        async with exchange as response:
             body = await response.read()
             answer = HttpAnswer(
                 status=response.status,
                 text=_decode(body, response.charset),
                 content_type=response.content_type,
             )
-    except aiohttp.ConnectionTimeoutError as err:
-        raise GatewayTimeoutError("Timed out connecting to the gateway", unsent=True) from err
-    except aiohttp.ClientConnectorError as err:
+    except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+        error, cause = transport_error(err, may_deliver=may_deliver), err
+    else:
+        _LOGGER.debug(
+            "%s %s answered HTTP %s, %d characters",
+            method,
+            _path(url),
+            answer.status,
+            len(answer.text),
+        )
+        return answer
+    # Raised outside the handler: a GET's error has no cause and no context at all.
+    raise error from (cause if method is HttpMethod.POST else None)
+
+
+def transport_error(err: Exception, *, may_deliver: bool) -> SmsGatewayError:
+    """Our error for a request that failed on its way (its text names no URL)."""
+    if isinstance(err, aiohttp.ConnectionTimeoutError):
+        return GatewayTimeoutError("Timed out connecting to the gateway", unsent=True)
+    if isinstance(err, aiohttp.ClientConnectorError):
         # No connection (or no TLS session): not a byte of the request went out.
-        raise GatewayConnectionError("Cannot connect to the gateway", unsent=True) from err
-    except TimeoutError as err:
-        raise GatewayTimeoutError(
+        return GatewayConnectionError("Cannot connect to the gateway", unsent=True)
+    if isinstance(err, TimeoutError):
+        return GatewayTimeoutError(
             "The gateway did not answer in time", may_have_been_accepted=may_deliver
-        ) from err
-    except ValueError as err:
+        )
+    if isinstance(err, ValueError):
         # An address or a form aiohttp cannot put on the wire (nothing was sent).
-        raise InvalidRequestError(f"The request cannot be made ({type(err).__name__})") from err
-    except aiohttp.ClientError as err:
-        # Disconnected or broken mid-answer: the request itself may have gone through.
-        raise GatewayConnectionError(
-            f"Connection to the gateway failed ({type(err).__name__})",
-            may_have_been_accepted=may_deliver,
-        ) from err
-    _LOGGER.debug("%s answered HTTP %s, %d characters", _path(url), answer.status, len(answer.text))
-    return answer
+        return InvalidRequestError(f"The request cannot be made ({type(err).__name__})")
+    # Disconnected or broken mid-answer: the request itself may have gone through.
+    return GatewayConnectionError(
+        f"Connection to the gateway failed ({type(err).__name__})",
+        may_have_been_accepted=may_deliver,
+    )
+
+
+def query_url(url: str, form: Mapping[str, str] | Sequence[tuple[str, str]]) -> URL:
+    """`url` with the form as its query, encoded byte for byte as a body would be."""
+    base = str(URL(url))
+    joiner = "&" if "?" in base else "?"
+    # Already encoded: yarl must not encode it again (`%2B` would become `%252B`).
+    return URL(f"{base}{joiner}{urlencode(form, doseq=True)}", encoded=True)
 
 
 def form_body(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> BytesPayload:

@@ -439,7 +439,7 @@ class RestApiGateway(SmsGateway):
         form: Form = [("login", login), ("password", password)]
 
         async def attempt(base: str) -> str:
-            answer = await self._post(self.login_path, form, base_url=base)
+            answer = await self._submit(self.login_path, form, base_url=base)
             return _read_session_id(answer)
 
         _LOGGER.debug("%s: logging in", self.provider)
@@ -473,7 +473,7 @@ class RestApiGateway(SmsGateway):
             signed: Form = [(self.session_field, session_id), *form]
 
             async def attempt(base: str) -> T:
-                answer = await self._post(path, signed, may_deliver=may_deliver, base_url=base)
+                answer = await self._submit(path, signed, may_deliver=may_deliver, base_url=base)
                 return read(answer)
 
             return attempt

@@ -29,7 +29,9 @@ from .description import (
     AccountField,
     Callback,
     CallbackSpec,
+    Endpoint,
     GatewayDescription,
+    HttpMethod,
     RateLimit,
     StatusMode,
     StatusPolicy,
@@ -347,6 +349,12 @@ DESCRIPTION = GatewayDescription(
         RateLimit(1, 60.0, "identical send"),
         RateLimit(10, 60.0, BALANCE_SCOPE),
     ),
+    # Every request is taken by GET or POST: POST, the credentials in the body.
+    endpoints=(
+        Endpoint("send.php", HttpMethod.POST, "smsc.ru/api/http: sending, HLR (provider notes)"),
+        Endpoint("status.php", HttpMethod.POST, "smsc.ru/api/http: status (provider notes)"),
+        Endpoint("balance.php", HttpMethod.POST, "smsc.ru/api/http: balance (provider notes)"),
+    ),
 )
 
 
@@ -532,7 +540,7 @@ class SmscClient(SmsGateway):
         form = {**self._auth(), **params, "fmt": "3", "charset": "utf-8"}
 
         async def attempt(base: str) -> T:
-            answer = await self._post(path, form, may_deliver=may_deliver, base_url=base)
+            answer = await self._submit(path, form, may_deliver=may_deliver, base_url=base)
             data = _read(answer, may_deliver=may_deliver)
             if (
                 isinstance(data, Mapping)

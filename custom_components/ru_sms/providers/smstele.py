@@ -22,8 +22,10 @@ from .base import SmsGateway, segments_of
 from .description import (
     LOGIN_AND_PASSWORD,
     AccountField,
+    Endpoint,
     FieldType,
     GatewayDescription,
+    HttpMethod,
     StatusMode,
     StatusPolicy,
 )
@@ -145,6 +147,11 @@ DESCRIPTION = GatewayDescription(
     status=StatusPolicy(StatusMode.MESSAGE),
     base_url=base_url,
     per_host=True,
+    # The document takes both by GET or POST: POST, the credentials in the body.
+    endpoints=(
+        Endpoint("sendsms", HttpMethod.POST, "smstele-rex400-http.txt: sending, HLR"),
+        Endpoint("status", HttpMethod.POST, "smstele-rex400-http.txt: status"),
+    ),
 )
 
 
@@ -283,7 +290,7 @@ class SmsteleClient(SmsGateway):
         full = {"login": login, "psw": password, "charset": "utf-8", **form}
 
         async def attempt(base: str) -> dict[str, Any]:
-            answer = await self._post(path, full, may_deliver=may_deliver, base_url=base)
+            answer = await self._submit(path, full, may_deliver=may_deliver, base_url=base)
             return read_answer(answer, may_deliver=may_deliver)
 
         return await self._call(attempt, may_deliver=may_deliver)

@@ -10,7 +10,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .description import LOGIN_AND_PASSWORD, GatewayDescription, StatusMode, StatusPolicy
+from .description import (
+    LOGIN_AND_PASSWORD,
+    Endpoint,
+    GatewayDescription,
+    HttpMethod,
+    StatusMode,
+    StatusPolicy,
+)
 from .errors import InvalidRequestError
 from .http import HttpAnswer, unreadable
 from .models import (
@@ -56,6 +63,11 @@ HLR_STATES: Mapping[int, LookupState] = {
 class StreamClient(RestApiGateway):
     """A Stream Telecom account (login and password; a session id signs each call)."""
 
+    login_path = "Session/session.php"
+    balance_path = "Balance/balance.php"
+    state_path = "State/state.php"
+    incoming_path = "Incoming/"
+    statistics_path = "Statistic/"
     description = GatewayDescription(
         id=Provider.STREAM,
         name="Stream Telecom",
@@ -64,6 +76,21 @@ class StreamClient(RestApiGateway):
         status=StatusPolicy(StatusMode.SEGMENT),
         # A lookup answers within about half a minute.
         lookup_wait=(2.0, 3.0, 5.0, 10.0, 10.0),
+        # Where the document gives a GET and a POST form (session, balance, state), the
+        # POST one, the session id in the body; incoming and statistics are GET only.
+        endpoints=(
+            Endpoint(login_path, HttpMethod.POST, "streamtelecom-rest.txt 3.1.1"),
+            Endpoint(balance_path, HttpMethod.POST, "streamtelecom-rest.txt 3.2.1"),
+            Endpoint("Send/SendSms/", HttpMethod.POST, "streamtelecom-rest.txt 3.3.1"),
+            Endpoint("Send/SendByTime/", HttpMethod.POST, "streamtelecom-rest.txt 3.3.2"),
+            Endpoint("Send/SendBulk/", HttpMethod.POST, "streamtelecom-rest.txt 3.3.3"),
+            Endpoint(state_path, HttpMethod.POST, "streamtelecom-rest.txt 3.3.5"),
+            Endpoint(incoming_path, HttpMethod.GET, "streamtelecom-rest.txt 3.3.6.1"),
+            Endpoint(statistics_path, HttpMethod.GET, "streamtelecom-rest.txt 3.3.7"),
+            Endpoint("Send/SendHLR/", HttpMethod.POST, "provider notes: HLR (a paid request)"),
+            # [guess] the only known form is `State/HLR/?messageId=`, a query.
+            Endpoint("State/HLR/", HttpMethod.GET, "provider notes: HLR state"),
+        ),
     )
     default_base_url = "https://gateway.api.sc/rest/"
     capabilities = Capabilities(
@@ -77,11 +104,6 @@ class StreamClient(RestApiGateway):
         # Undocumented: Devino's limit, same API family. [guess]
         max_text_length=2000,
     )
-    login_path = "Session/session.php"
-    balance_path = "Balance/balance.php"
-    state_path = "State/state.php"
-    incoming_path = "Incoming/"
-    statistics_path = "Statistic/"
     session_field = "sessionId"
     state_table = STREAM_STATES
 
