@@ -1,14 +1,23 @@
-"""An emulated SMSC.ru: `send.php` (SMS and HLR), `status.php`, `balance.php` with fmt=3.
+"""An emulated SMSC.ru: `send.php` (SMS and HLR), `status.php`, `balance.php`, `get.php`.
 
-Requests are decoded as windows-1251 unless they say `charset=utf-8`, and answered in the
-same charset. Delivery moves on with the virtual clock: `-1` (waiting) for
-`queued_seconds`, `0` (handed to the operator) until `final_seconds`, then the number's
-outcome (`outcomes`, default `1` delivered). HLR answers come after `hlr_seconds`.
+Every resource takes GET and POST (login and password or the API key in the query, the
+body or both), answers in the `fmt` asked for (0 text, the default; 1 numbers; 2 XML;
+3 JSON: see `smsc_formats`), and reads a request as windows-1251 unless it says
+`charset=utf-8`, answering in the same charset. Delivery moves on with the virtual clock:
+`-1` (waiting) for `queued_seconds`, `0` (handed to the operator) until `final_seconds`,
+then the number's outcome (`outcomes`, default `1` delivered). HLR answers come after
+`hlr_seconds`.
 
-The documented limits are enforced (a breach is recorded and answered with error 9):
-one identical send a minute, one status list request a minute, five status requests per
-message a minute, fewer than five concurrent status requests, ten balance requests a
-minute.
+The documented limits are enforced as the gateway counts them (a breach is recorded and
+answered with error 9, counted in `errors_answered`): one identical send a minute; one
+status list request a minute, a list being a request whose `id` is written as a list,
+even of one (`id=5,&phone=79...,`); five status requests per message a minute, a message
+being an SMSC.ru id (a bulk send's numbers share one), counted once per request that
+names it; fewer than five concurrent status requests; ten balance requests a minute;
+three identical history requests a minute and thirty an hour.
+
+`not_found` picks how a message the gateway does not have is answered: an error
+(`error_code` 3; in a list, an item carrying the error) or a status item `"status": -3`.
 
 The send answer, with `cost=3&op=1` (`stringly=True` turns every number into a string):
 
@@ -20,10 +29,11 @@ The send answer, with `cost=3&op=1` (`stringly=True` turns every number into a s
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 import json
 import re
 from typing import Any
@@ -34,8 +44,21 @@ from custom_components.ru_sms.providers.parsing import MOSCOW
 from custom_components.ru_sms.providers.segments import count_segments
 from custom_components.ru_sms.providers.translit import transliterate
 from tests.emulators.base import EmulatedGateway, Fault
+from tests.emulators.smsc_formats import (
+    HISTORY_FIELDS_3,
+    Plain,
+    balance_text,
+    fmt_of,
+    history_text,
+    render,
+    send_text,
+    status_text,
+)
 
 MINUTE = 60.0
+HOUR = 3600.0
+METHODS = ("GET", "POST")
+"""Every resource: "вызвать методом GET или POST"."""
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")
 _NUMBER = re.compile(r"\d{10,15}")
 _VALID = re.compile(r"(\d{1,2}):(\d{2})|(\d{1,2})")
@@ -51,6 +74,21 @@ ERROR_TEXTS = {
     8: "can't deliver",
     9: "duplicate request, wait a minute",
 }
+
+
+NOT_FOUND = "message not found"
+"""The text of error 3 where it means no such message (`status.php`, `get.php`)."""
+
+
+class NotFound(StrEnum):
+    """How `status.php` answers about a message the gateway does not have."""
+
+    ERROR = "error"
+    """`{"error": "message not found", "error_code": 3}` (in a list: an item carrying it)."""
+    ITEM = "item"
+    """A status item `{"status": -3, ...}` like any other."""
+
+
 FINAL_ERR = {1: 0, 2: 0, 4: 0, 3: 6, -2: 0, -3: 0, 20: 255, 22: 1, 23: 254, 24: 0, 25: 1}
 """The `err` reported with each final status."""
 STATUS_NAMES = {
@@ -134,24 +172,29 @@ class SmscEmulator(EmulatedGateway):
         """Answer every request with error 4 (IP blocked)."""
         self.stringly = False
         """Send every number in the answers as a string."""
+        self.not_found = NotFound.ERROR
+        self.errors_answered: Counter[int] = Counter()
+        """Error answers by code (error 9: a limit the client broke, or an injected one)."""
         self.forced: deque[tuple[str | None, Any, int]] = deque()
         self.messages: dict[tuple[int, str], SentMessage] = {}
         self.next_id = 1001
         self._sends: dict[tuple[tuple[str, str], ...], float] = {}
         self._list_requests: list[float] = []
-        self._per_message: dict[tuple[str, str], list[float]] = {}
+        self._per_message: dict[str, list[float]] = {}
         self._balance_requests: list[float] = []
+        self._history_requests: list[tuple[float, tuple[tuple[str, str], ...]]] = []
         self._status_in_flight = 0
         super().__init__()
 
     def setup_routes(self) -> None:
-        """`/sys/send.php`, `/sys/status.php`, `/sys/balance.php` (GET or POST)."""
+        """`/sys/send.php`, `status.php`, `balance.php`, `get.php`, each by GET or POST."""
         for name, handler in (
             ("send.php", self._send),
             ("status.php", self._status),
             ("balance.php", self._balance),
+            ("get.php", self._get),
         ):
-            self.app.router.add_route("*", f"/sys/{name}", handler)
+            self.serve(f"/sys/{name}", handler, METHODS)
 
     async def start(self, path: str = "/sys/") -> str:
         """Listen; the base URL ends with `/sys/` like the real one."""
@@ -222,7 +265,9 @@ class SmscEmulator(EmulatedGateway):
             return self._error(request, 3, id=self.next_id)
         self._sends[key] = now
         if form.get("cost") == "1":
-            return self._answer(request, {"cost": _money(cost), "cnt": parts * len(taken)})
+            return self._answer(
+                request, {"cost": _money(cost), "cnt": parts * len(taken)}, send_text
+            )
         message_id = self._new_id()
         self.balance -= cost
         for phone in taken:
@@ -247,7 +292,7 @@ class SmscEmulator(EmulatedGateway):
                 self._phone_detail(phone, refused[phone], self.price * parts)
                 for phone in raw_phones
             ]
-        return self._answer(request, answer)
+        return self._answer(request, answer, send_text)
 
     def _hlr(self, request: web.Request) -> web.Response:
         form: dict[str, str] = request["form"]
@@ -284,7 +329,7 @@ class SmscEmulator(EmulatedGateway):
             answer["phones"] = [
                 self._phone_detail(phone, refused[phone], self.hlr_price) for phone in raw_phones
             ]
-        return self._answer(request, answer)
+        return self._answer(request, answer, send_text)
 
     async def _status(self, request: web.Request) -> web.Response:
         self._status_in_flight += 1
@@ -299,6 +344,7 @@ class SmscEmulator(EmulatedGateway):
         if (early := self._common(request, fault)) is not None:
             return early
         raw_ids, raw_phones = form.get("id", ""), form.get("phone", "")
+        # A list is a list by its form, even of one message (`id=5,`).
         list_form = "," in raw_ids
         ids, phones = _split_list(raw_ids), _split_list(raw_phones)
         if not ids or len(ids) != len(phones):
@@ -307,26 +353,27 @@ class SmscEmulator(EmulatedGateway):
         if self._status_in_flight > 4:
             self.breach("status.php: five or more concurrent requests")
             return self._error(request, 9)
-        if len(ids) > 1:
+        if list_form:
             if any(now - at < MINUTE for at in self._list_requests):
                 self.breach("status.php: more than one list request a minute")
                 return self._error(request, 9)
             self._list_requests.append(now)
-        for ref in zip(ids, phones, strict=True):
-            seen = [at for at in self._per_message.get(ref, []) if now - at < MINUTE]
+        # A message is an SMSC.ru id (a bulk send's numbers share one), once per request.
+        for message_id in dict.fromkeys(ids):
+            seen = [at for at in self._per_message.get(message_id, []) if now - at < MINUTE]
             if len(seen) >= 5:
                 self.breach("status.php: more than five requests for one message a minute")
                 return self._error(request, 9)
-            self._per_message[ref] = [*seen, now]
+            self._per_message[message_id] = [*seen, now]
         full = form.get("all") in ("1", "2")
         items = [self._status_item(i, p, full=full) for i, p in zip(ids, phones, strict=True)]
         if list_form:
-            return self._answer(request, items)
+            return self._answer(request, items, status_text)
         item = items[0]
         if "error" in item:
-            return self._answer(request, {"error": "message not found", "error_code": 3})
+            return self._error(request, 3, text=NOT_FOUND)
         del item["id"], item["phone"]
-        return self._answer(request, item)
+        return self._answer(request, item, status_text)
 
     async def _balance(self, request: web.Request) -> web.Response:
         form: dict[str, str] = request["form"]
@@ -344,15 +391,37 @@ class SmscEmulator(EmulatedGateway):
             answer["credit"] = _money(self.credit)
         if form.get("cur") == "1":
             answer["currency"] = self.currency
-        return self._answer(request, answer)
+        return self._answer(request, answer, balance_text)
+
+    async def _get(self, request: web.Request) -> web.Response:
+        """`get.php?get_messages=1`: the history of sent messages, as `smsc-history.txt` has it."""
+        form: dict[str, str] = request["form"]
+        if (early := self._common(request, None)) is not None:
+            return early
+        if form.get("get_messages") != "1":
+            return self._error(request, 1)
+        now = self.now()
+        asked = tuple(
+            sorted((k, v) for k, v in form.items() if k not in ("login", "psw", "apikey"))
+        )
+        recent = [(at, a) for at, a in self._history_requests if now - at < HOUR]
+        if len(recent) >= 30 or sum(1 for at, a in recent if a == asked and now - at < MINUTE) >= 3:
+            self.breach("get.php: more than three identical requests a minute or thirty an hour")
+            return self._error(request, 9)
+        self._history_requests = [*recent, (now, asked)]
+        try:
+            messages = self._history(form)
+        except ValueError:
+            return self._error(request, 1)
+        if not messages:
+            return self._error(request, 3, text=NOT_FOUND)
+        return self._answer(request, messages, history_text)
 
     # -- helpers ----------------------------------------------------------------------
 
     def _common(self, request: web.Request, fault: Fault | None) -> web.Response | None:
         """What every path checks first: format, IP block, credentials, forced answers."""
         form: dict[str, str] = request["form"]
-        if form.get("fmt") != "3":
-            return web.Response(text="ERROR = 1 (the emulator speaks fmt=3 only)")
         if self.blocked:
             return self._error(request, 4)
         by_password = form.get("login") == self.login and form.get("psw") == self.password
@@ -365,7 +434,7 @@ class SmscEmulator(EmulatedGateway):
             where, answer, status = item
             if where is None or request.path.endswith(where):
                 self.forced.remove(item)
-                return self._answer(request, answer, status)
+                return self._answer(request, answer, _as_json, status)
         return None
 
     def _refusal(self, phone: str) -> int | None:
@@ -409,10 +478,20 @@ class SmscEmulator(EmulatedGateway):
         message_id = int(raw_id) if raw_id.isdigit() else -1
         message = self.messages.get((message_id, phone)) or self._by_client_id(raw_id, phone)
         if message is None:
+            if self.not_found is NotFound.ITEM:
+                return {
+                    "status": -3,
+                    "last_date": _moscow(self.now(), "%d.%m.%Y %H:%M:%S"),
+                    "last_timestamp": int(self.now()),
+                    "flag": 0,
+                    "err": 0,
+                    "id": raw_id,
+                    "phone": phone,
+                }
             return {
                 "id": raw_id,
                 "phone": phone,
-                "error": "message not found",
+                "error": NOT_FOUND,
                 "error_code": 3,
             }
         status, at = self._state(message)
@@ -447,20 +526,88 @@ class SmscEmulator(EmulatedGateway):
         found = [m for m in self.messages.values() if m.client_id == client_id and m.phone == phone]
         return max(found, key=lambda m: m.id, default=None)
 
-    def _error(self, request: web.Request, code: int, **extra: Any) -> web.Response:
-        return self._answer(request, {"error": ERROR_TEXTS[code], "error_code": code, **extra})
+    def _history(self, form: dict[str, str]) -> list[dict[str, Any]]:
+        """The messages a history request selects, newest first (ValueError: bad dates)."""
+        start = _history_day(form.get("start"))
+        end = _history_day(form.get("end"))
+        phones = set(_split_list(form.get("phone", "")))
+        limit = min(int(form.get("cnt") or 1000), 1000)
+        prev_id = int(form["prev_id"]) if form.get("prev_id") else None
+        found = []
+        for number, message in enumerate(self.messages.values(), start=1):
+            if message.hlr or (phones and message.phone not in phones):
+                continue
+            if start is not None and message.accepted_at < start:
+                continue
+            if end is not None and message.accepted_at >= end + 86400:
+                continue
+            if prev_id is not None and number >= prev_id:
+                continue
+            found.append(self._history_item(message, number))
+        return found[::-1][:limit]
 
-    def _answer(self, request: web.Request, data: Any, status: int = 200) -> web.Response:
-        """JSON in the charset the request asked for (windows-1251 by default)."""
+    def _history_item(self, message: SentMessage, number: int) -> dict[str, Any]:
+        status, at = self._state(message)
+        item = {
+            "status": status,
+            "last_date": _moscow(at, "%d.%m.%Y %H:%M:%S"),
+            "last_timestamp": int(at),
+            "err": FINAL_ERR.get(status, 0),
+            "send_date": _moscow(message.goes_at, "%d.%m.%Y %H:%M:%S"),
+            "send_timestamp": int(message.goes_at),
+            "phone": message.phone,
+            "cost": _money(message.cost),
+            "sender_id": message.sender or "SMSC.RU",
+            "status_name": STATUS_NAMES.get(status, ""),
+            "message": message.text,
+            "mccmnc": "25001",
+            "country": "Россия",
+            "operator": "МТС",
+            "region": "Москва",
+            "type": int(message.flash),
+            "id": message.id,
+            "int_id": str(number),
+            "sms_cnt": message.segments,
+            "format": int(message.flash),
+            "crc": 0,
+        }
+        return {key: item[key] for key in HISTORY_FIELDS_3}
+
+    def _error(
+        self, request: web.Request, code: int, text: str | None = None, **extra: Any
+    ) -> web.Response:
+        self.errors_answered[code] += 1
+        error = {"error": text or ERROR_TEXTS[code], "error_code": code, **extra}
+        return self._answer(request, error, _as_json)
+
+    def _answer(
+        self, request: web.Request, data: Any, plain: Plain, status: int = 200
+    ) -> web.Response:
+        """`data` in the fmt and the charset the request asked for (windows-1251 by default)."""
         form: dict[str, str] = request["form"]
         utf8 = form.get("charset", "").lower() in ("utf-8", "utf8")
         charset = "utf-8" if utf8 else "windows-1251"
         if self.stringly:
             data = _stringify(data)
-        body = json.dumps(data, ensure_ascii=False).encode(charset, errors="replace")
+        text, content_type = render(data, fmt_of(form), plain)
         return web.Response(
-            status=status, body=body, content_type="application/json", charset=charset
+            status=status,
+            body=text.encode(charset, errors="replace"),
+            content_type=content_type,
+            charset=charset,
         )
+
+
+def _as_json(data: Any, fmt: int) -> str:
+    """A forced test answer, as it was given."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _history_day(raw: str | None) -> float | None:
+    """A `dd.mm.yyyy` day (Moscow time) as a unix time; ValueError when it is not one."""
+    if not raw:
+        return None
+    return datetime.strptime(raw, "%d.%m.%Y").replace(tzinfo=MOSCOW).timestamp()
 
 
 def _split_list(raw: str) -> list[str]:
@@ -484,10 +631,14 @@ def _valid_lifetime(raw: str) -> bool:
 
 
 def _parse_time(raw: str, now: float) -> float | None:
-    """`DDMMYYhhmm`, `DD.MM.YY hh:mm`, `0<unix ts>` or `+<minutes>` (Moscow time)."""
+    """`DDMMYYhhmm`, `DD.MM.YY hh:mm`, `0<unix ts>` or `+<minutes>` (Moscow time).
+
+    [guess] Ten digits are a date (`0101251200`), any other run of digits led by `0` a
+    unix time: `0` alone, as PyPI `smsc-client` sends by default, is long past (now).
+    """
     if raw.startswith("+") and raw[1:].isdigit():
         return now + int(raw[1:]) * 60
-    if raw.startswith("0") and raw.isdigit() and len(raw) > 10:
+    if raw.startswith("0") and raw.isdigit() and len(raw) != 10:
         return float(int(raw))
     for fmt in ("%d%m%y%H%M", "%d.%m.%y %H:%M"):
         try:

@@ -118,12 +118,22 @@ async def test_smsc_requests_count_against_their_scopes(
         assert client.budget is None
         budget = client.use_budget()
         assert client._budget_scopes("status.php", {"id": "1,2", "phone": "7,8"}) == [
-            (PER_MESSAGE_SCOPE, "1:7"),
-            (PER_MESSAGE_SCOPE, "2:8"),
+            (PER_MESSAGE_SCOPE, "1"),
+            (PER_MESSAGE_SCOPE, "2"),
             (LIST_SCOPE, ""),
         ]
+        # Per message id, as SMSC.ru counts (a bulk send's numbers share one).
+        assert client._budget_scopes("status.php", {"id": "1,1", "phone": "7,8"}) == [
+            (PER_MESSAGE_SCOPE, "1"),
+            (LIST_SCOPE, ""),
+        ]
+        # An id written as a list is a list request, even of one message.
         assert client._budget_scopes("status.php", {"id": "1,", "phone": "7,"}) == [
-            (PER_MESSAGE_SCOPE, "1:7")
+            (PER_MESSAGE_SCOPE, "1"),
+            (LIST_SCOPE, ""),
+        ]
+        assert client._budget_scopes("status.php", {"id": "1", "phone": "7"}) == [
+            (PER_MESSAGE_SCOPE, "1")
         ]
         assert client._budget_scopes("send.php", {"phones": "7"}) == []
         # Ten balance requests at once: within the documented ten a minute, a few at a time.

@@ -36,7 +36,7 @@ from custom_components.ru_sms.providers.models import (
 )
 from custom_components.ru_sms.providers.smsc import BACKUP_BASE_URL, SmscClient
 from tests.emulators.base import Fault
-from tests.emulators.smsc import SmscEmulator
+from tests.emulators.smsc import NotFound, SmscEmulator
 
 PHONE = "79161234567"
 OTHER = "79162223344"
@@ -579,8 +579,9 @@ async def test_delivery_moves_on(client: SmscClient, emulator: SmscEmulator) -> 
     assert status.raw_code == "-1"
     form = emulator.requests[-1].form
     assert emulator.requests[-1].path == "/sys/status.php"
-    assert form["id"] == "1001,"
-    assert form["phone"] == f"{PHONE},"
+    # One message in the single form: SMSC.ru counts `id=1001,` as a list request.
+    assert form["id"] == "1001"
+    assert form["phone"] == PHONE
     assert form["fmt"] == "3"
     assert form["charset"] == "utf-8"
     assert form["psw"] == "s3cret-pass"
@@ -686,7 +687,8 @@ async def test_status_answer_shapes(client: SmscClient, emulator: SmscEmulator) 
     emulator.answer_next({"error": "message not found", "error_code": 3})
     (status,) = await client.delivery_status([ref])
     assert status.state is DeliveryState.UNKNOWN
-    assert status.raw_text == "Message not found"
+    assert status.raw_text == "message not found"
+    assert status.error_code == "3"
     # Odd items: no status, an unreadable date, a two-digit year, a status name.
     emulator.advance(61)
     emulator.answer_next(
@@ -701,6 +703,42 @@ async def test_status_answer_shapes(client: SmscClient, emulator: SmscEmulator) 
     assert statuses[0].updated_at is None
     assert statuses[1].updated_at == datetime(2019, 12, 28, 16, 20, 22, tzinfo=UTC)
     assert statuses[2].raw_text == "Ожидает отправки"
+
+
+@pytest.mark.parametrize("stringly", [False, True], ids=["numbers", "strings"])
+@pytest.mark.parametrize("not_found", list(NotFound))
+async def test_every_documented_answer_variant(
+    client: SmscClient, emulator: SmscEmulator, not_found: NotFound, stringly: bool
+) -> None:
+    """Sends, statuses (a list and a lone message), lookups and balance, in each variant."""
+    emulator.not_found = not_found
+    emulator.stringly = stringly
+    result = await client.send([PHONE, OTHER], "Variant", SendOptions(sender="HomeAlert"))
+    assert result.balance == Decimal("96.20")
+    refs = [MessageRef(r.message_ids[0], r.phone) for r in result.recipients]
+    emulator.advance(10)
+
+    listed = await client.delivery_status([*refs, MessageRef("555", THIRD)])
+    emulator.advance(61)
+    (lone_unknown,) = await client.delivery_status([MessageRef("556", PHONE)])
+    (lone_known,) = await client.delivery_status(refs[:1])
+
+    assert [s.state for s in listed[:2]] == [DeliveryState.DELIVERED] * 2
+    assert lone_known.state is DeliveryState.DELIVERED
+    for unknown in (listed[2], lone_unknown):
+        # Both shapes mean "no such message": unknown, never delivered or failed.
+        assert unknown.state is DeliveryState.UNKNOWN
+        assert (unknown.raw_text or "").lower() == "message not found"
+        if not_found is NotFound.ITEM:
+            assert (unknown.raw_code, unknown.error_code) == ("-3", None)
+        else:
+            assert (unknown.raw_code, unknown.error_code) == (None, "3")
+    [pending] = await client.lookup([THIRD])
+    emulator.advance(61)
+    [looked_up] = await client.lookup_result([pending])
+    assert looked_up.state is LookupState.REACHABLE
+    assert await client.balance() == Balance(Decimal("96.00"), "RUB", Decimal("0.00"))
+    assert emulator.breaches == []
 
 
 async def test_unreadable_status_answer(client: SmscClient, emulator: SmscEmulator) -> None:
@@ -731,7 +769,7 @@ async def test_duplicate_refs_are_asked_once(client: SmscClient, emulator: SmscE
     ref = MessageRef("1001", PHONE)
     statuses = await client.delivery_status([ref, ref])
     assert len(statuses) == 2
-    assert emulator.requests[-1].form["id"] == "1001,"
+    assert emulator.requests[-1].form["id"] == "1001"
 
 
 async def test_status_requests_are_chunked(client: SmscClient, emulator: SmscEmulator) -> None:
@@ -740,7 +778,7 @@ async def test_status_requests_are_chunked(client: SmscClient, emulator: SmscEmu
     assert len(statuses) == 1001
     assert {s.state for s in statuses} == {DeliveryState.UNKNOWN}
     forms = [r.form for r in emulator.requests]
-    assert [len(f["id"].split(",")) for f in forms] == [1000, 2]  # the 2nd: one + trailing comma
+    assert [f["id"].count(",") for f in forms] == [999, 0]  # the 2nd: one, in the single form
     assert emulator.breaches == []
 
 
@@ -943,7 +981,7 @@ async def test_emulator_checks_parameters(
         )
         return answer.text
 
-    assert "ERROR = 1" in await post("balance.php")
+    assert await post("balance.php") == "100.00"  # no fmt: fmt 0, the bare amount
     assert '"error_code": 1' in await post("send.php", fmt="3", phones=PHONE)
     assert '"error_code": 1' in await post("send.php", fmt="3", phones=PHONE, mes="a", id="a b")
     assert '"error_code": 1' in await post("send.php", fmt="3", phones=PHONE, mes="b", valid="25")

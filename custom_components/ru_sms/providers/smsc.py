@@ -399,7 +399,7 @@ class SmscClient(SmsGateway):
         return await self._request("balance.php", {"cur": "1"}, _parse_balance)
 
     async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:
-        """The delivery state of each message, in one `status.php` list request.
+        """The delivery state of each message, in one `status.php` request (a list of many).
 
         SMSC.ru allows one list request a minute and five requests per message a
         minute: poll all pending messages together, at most once a minute.
@@ -430,7 +430,7 @@ class SmscClient(SmsGateway):
         return results
 
     async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
-        """Fetch the answers of pending lookups in one `status.php` list request."""
+        """Fetch the answers of pending lookups in one `status.php` request (a list of many)."""
         refs = {
             index: (result.request_id, phone_digits(result.phone))
             for index, result in enumerate(pending)
@@ -501,18 +501,20 @@ class SmscClient(SmsGateway):
     async def _statuses(
         self, refs: list[_Ref], extra: Mapping[str, str]
     ) -> dict[_Ref, Mapping[str, Any]]:
-        """`status.php` answers per message, in list requests of up to 1000 messages."""
+        """`status.php` answers per message, in list requests of up to 1000 messages.
+
+        A lone message is asked in the single form (`id=5&phone=79...`, answered with one
+        object): SMSC.ru counts any `id` written as a list, even of one (`id=5,`), against
+        its one list request a minute.
+        """
         unique = list(dict.fromkeys(refs))
         found: dict[_Ref, Mapping[str, Any]] = {}
         for start in range(0, len(unique), MAX_REFS_PER_STATUS_REQUEST):
             chunk = unique[start : start + MAX_REFS_PER_STATUS_REQUEST]
-            # The list form takes comma lists in matching order; a single message needs
-            # a trailing comma to stay in list form (and be answered with a list).
-            tail = "," if len(chunk) == 1 else ""
             form = {
                 **extra,
-                "id": ",".join(ref[0] for ref in chunk) + tail,
-                "phone": ",".join(ref[1] for ref in chunk) + tail,
+                "id": ",".join(ref[0] for ref in chunk),
+                "phone": ",".join(ref[1] for ref in chunk),
             }
             found.update(
                 await self._request(
@@ -569,17 +571,19 @@ class SmscClient(SmsGateway):
     def _budget_scopes(
         self, path: str, form: Mapping[str, str] | Sequence[tuple[str, str]]
     ) -> list[Scope]:
-        """Status requests count per message and, with several, as a list; balance too."""
-        fields = dict(form)
+        """Status requests as SMSC.ru counts them; balance requests too.
+
+        A status request counts once for each message id it names (a bulk send's numbers
+        share one id, and SMSC.ru limits requests per message, not per number), and as a
+        list request when its `id` is written as a list, even of one (`id=5,`).
+        """
         if path.endswith("balance.php"):
             return [(BALANCE_SCOPE, "")]
         if not path.endswith("status.php"):
             return []
-        ids, phones = _split(fields.get("id", "")), _split(fields.get("phone", ""))
-        scopes: list[Scope] = [
-            (PER_MESSAGE_SCOPE, f"{i}:{p}") for i, p in zip(ids, phones, strict=False)
-        ]
-        if len(ids) > 1:
+        ids = dict(form).get("id", "")
+        scopes: list[Scope] = [(PER_MESSAGE_SCOPE, i) for i in dict.fromkeys(_split(ids))]
+        if "," in ids:
             scopes.append((LIST_SCOPE, ""))
         return scopes
 
@@ -734,7 +738,7 @@ def _match_statuses(data: Any, refs: list[_Ref]) -> dict[_Ref, Mapping[str, Any]
     """Pair the items of a `status.php` answer with the messages asked about."""
     if isinstance(data, Mapping):
         if to_int(data.get("error_code")) == _NOT_FOUND:
-            return {}  # none of them is known
+            return dict.fromkeys(refs, data)  # none of them is known
         data = [data]
     if not isinstance(data, list):
         raise ValueError("a status answer is a list of objects")
