@@ -1,9 +1,16 @@
 """An emulated SMStele (REX400) gateway: `sendsms` and `status` under `/cgibin/` or `/cgi-bin/`.
 
-It follows `smstele-rex400-http.txt`: credentials and parameters are checked in the
-document's order with its error codes, numbers in the answers are strings, and by default
-the answers have the documented shape (a trailing empty `{}` item and no closing brace).
-Requests without `charset=utf-8` are read as windows-1251, as the gateway does.
+It follows `smstele-rex400-http.txt`: both resources by GET or POST (any other method:
+405), the login and password in the query, the body or both (the document's examples
+mix them); credentials and parameters are checked in the document's order with its error
+codes, numbers in the answers are strings, and by default the answers have the documented
+shape (a trailing empty `{}` item and no closing brace). Requests without
+`charset=utf-8` are read as windows-1251, as the gateway does.
+
+`cnt` picks how a send's envelope counts against its items: `Cnt.ACCEPTED` (the numbers
+taken), `Cnt.ALL` (every number, refused ones too) or `Cnt.SEED`, the document's example
+2: the refused numbers' items read `-99` like the others (empty operator fields) and the
+envelope's `cnt` counts only the numbers taken, which alone get a status later.
 
 Guesses (the document is silent): the id length limit (64), the text limits (1000
 characters, 16 segments), the operator table, the delivery timing, HTTP 429 as the answer
@@ -16,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 import itertools
 import json
 import re
@@ -38,6 +46,19 @@ OPERATORS = {
     "7905": ("mBEELINE", "77", "99"),
 }
 """Operator, region and MNC by number prefix; other numbers get empty fields, as in example 2."""
+
+METHODS = ("GET", "POST")
+"""Both resources: "вызвать методом GET или POST"."""
+
+
+class Cnt(StrEnum):
+    """What the envelope's `cnt` of a send answer counts."""
+
+    ACCEPTED = "accepted"
+    ALL = "all"
+    SEED = "seed"
+    """As the document's example 2: refused numbers' items read `-99`, `cnt` leaves them out."""
+
 
 _SENDER = re.compile(r"[A-Za-z0-9 ._&!'+-]{1,11}|\+?\d{1,15}")
 _PHONE = re.compile(r"\d{11,15}")
@@ -90,6 +111,7 @@ class SmsteleEmulator(EmulatedGateway):
         self.max_id_length = 64
         self.max_text_length = 1000
         self.max_segments = 16
+        self.cnt = Cnt.ACCEPTED
         self.lookups = 0
         self._errors: deque[tuple[str, str, str | None]] = deque()
         self._raw: deque[tuple[str, int, str | None]] = deque()
@@ -99,8 +121,8 @@ class SmsteleEmulator(EmulatedGateway):
     def setup_routes(self) -> None:
         """Both path spellings, GET and POST."""
         for prefix in PREFIXES:
-            self.app.router.add_route("*", prefix + "sendsms", self._sendsms)
-            self.app.router.add_route("*", prefix + "status", self._status)
+            self.serve(prefix + "sendsms", self._sendsms, METHODS)
+            self.serve(prefix + "status", self._status, METHODS)
 
     async def start(self, path: str = "/cgibin/") -> str:
         """Listen; the base URL ends with `/cgibin/` unless told otherwise."""
@@ -168,6 +190,7 @@ class SmsteleEmulator(EmulatedGateway):
             return self._error("-42", "Too many segments")
         phones = [p.strip() for p in re.split(r"[,;]", form["phones"]) if p.strip()]
         good = [p for p in phones if _PHONE.fullmatch(p) and p not in self.rejected_numbers]
+        taken = set(good)
         if not good:
             return self._error("-26", "Invalid destination address")
         if hlr:
@@ -179,8 +202,11 @@ class SmsteleEmulator(EmulatedGateway):
             self.credits -= cost
         items = []
         for phone in phones:
-            if phone not in good:
-                items.append(_item(message_id, phone, "-26", "0", ("", "", "")))
+            if phone not in taken:
+                if self.cnt is Cnt.SEED:
+                    items.append(_item(message_id, phone, "-99", "1", ("", "", "")))
+                else:
+                    items.append(_item(message_id, phone, "-26", "0", ("", "", "")))
                 continue
             operator = OPERATORS.get(phone[:4], ("", "", ""))
             items.append(_item(message_id, phone, "-99", str(segments), operator))
@@ -199,7 +225,8 @@ class SmsteleEmulator(EmulatedGateway):
                         validity=validity,
                     )
                 )
-        envelope = {"id": message_id, "cnt": str(len(good)), "messages": items}
+        counted = len(phones) if self.cnt is Cnt.ALL else len(good)
+        envelope = {"id": message_id, "cnt": str(counted), "messages": items}
         return self._answer(envelope, "messages")
 
     async def _status(self, request: web.Request) -> web.Response:

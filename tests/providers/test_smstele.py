@@ -9,6 +9,7 @@ import logging
 import aiohttp
 import pytest
 
+from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayConnectionError,
@@ -25,11 +26,17 @@ from custom_components.ru_sms.providers.errors import (
     SmsGatewayError,
 )
 from custom_components.ru_sms.providers.http import request_form
-from custom_components.ru_sms.providers.models import Credentials, ErrorKind, SendOptions
+from custom_components.ru_sms.providers.models import (
+    Credentials,
+    DeliveryState,
+    ErrorKind,
+    MessageRef,
+    SendOptions,
+)
 from custom_components.ru_sms.providers.segments import count_segments
 from custom_components.ru_sms.providers.smstele import DEFAULT_BASE_URL, SmsteleClient
 from tests.emulators.base import Fault
-from tests.emulators.smstele import SmsteleEmulator
+from tests.emulators.smstele import Cnt, SmsteleEmulator
 
 LOGIN, PASSWORD = "test:http", "~test123"
 MTS, MEGAFON, OTHER = "79160001234", "79260004567", "79072233645"
@@ -202,6 +209,60 @@ async def test_some_numbers_rejected(client: SmsteleClient, emulator: SmsteleEmu
     assert rejected.message_ids == ()
     assert result.segments == 2
     assert {m.phone for m in emulator.messages} == {MTS, MEGAFON}
+
+
+@pytest.mark.parametrize("documented", [True, False], ids=["documented-shape", "clean-json"])
+@pytest.mark.parametrize("cnt", list(Cnt))
+async def test_each_number_is_judged_by_its_own_item(
+    client: SmsteleClient, emulator: SmsteleEmulator, cnt: Cnt, documented: bool
+) -> None:
+    """The envelope's `cnt` may disagree with the items (the document's example 2).
+
+    The items rule: each names its number and its code, the count names none. A number
+    whose item reads refused is not accepted, whatever `cnt` says; one whose item reads
+    `-99` is, and its delivery status tells the rest.
+    """
+    emulator.cnt = cnt
+    emulator.documented_shapes = documented
+    emulator.rejected_numbers = {OTHER}
+
+    result = await client.send([MTS, OTHER, MEGAFON], "hi")
+    emulator.advance(60)
+    statuses = await client.delivery_status(
+        [MessageRef(r.message_ids[0], r.phone) for r in result.accepted]
+    )
+
+    states = {s.phone: s.state for s in statuses}
+    if cnt is Cnt.SEED:
+        # Its item reads like the others': taken as far as the answer tells.
+        assert [r.phone for r in result.accepted] == [MTS, OTHER, MEGAFON]
+        assert states == {
+            MTS: DeliveryState.DELIVERED,
+            OTHER: DeliveryState.UNKNOWN,  # the gateway never had it: never "delivered"
+            MEGAFON: DeliveryState.DELIVERED,
+        }
+    else:
+        assert [r.phone for r in result.accepted] == [MTS, MEGAFON]
+        assert [(r.phone, r.error_code) for r in result.rejected] == [(OTHER, "-26")]
+        assert states == {MTS: DeliveryState.DELIVERED, MEGAFON: DeliveryState.DELIVERED}
+
+
+async def test_a_refusing_item_wins_over_a_count_of_all(
+    client: SmsteleClient, emulator: SmsteleEmulator
+) -> None:
+    """Example 2 with two items refused while the envelope counts all four."""
+    answer = EXAMPLE_2.replace('"cnt": "2"', '"cnt": "4"', 1)
+    for phone in ("79072233645", "79676771707"):
+        start = answer.index(f'"phone": "{phone}"')
+        answer = answer[:start] + answer[start:].replace('"-99"', '"-26"', 2)
+    emulator.reply_raw(answer)
+
+    result = await client.send(
+        ["79160001234", "79072233645", "79676771707", "79260004567"], "Test message 1"
+    )
+
+    assert [r.phone for r in result.accepted] == ["79160001234", "79260004567"]
+    assert [r.error_code for r in result.rejected] == ["-26", "-26"]
 
 
 async def test_all_numbers_rejected(client: SmsteleClient, emulator: SmsteleEmulator) -> None:
@@ -570,6 +631,7 @@ async def test_documented_example_2(client: SmsteleClient, emulator: SmsteleEmul
     emulator.reply_raw(EXAMPLE_2)
     phones = ["79160001234", "79072233645", "79676771707", "79260004567"]
     result = await client.send(phones, "Test message 1")
+    # Its envelope counts 2 for four items that all read -99: the items rule.
     assert [r.phone for r in result.accepted] == phones
     assert {r.message_ids for r in result.recipients} == {("custom-message-id-test-22",)}
     assert [r.segments for r in result.recipients] == [1, 1, 1, 1]
@@ -622,6 +684,28 @@ async def test_charset_matters(
         http_session, emulator.base_url + "sendsms", form, timeout=2, may_deliver=True
     )
     assert emulator.messages[0].text != CYRILLIC
+
+
+async def test_the_emulator_takes_get_and_post_as_documented(
+    http_session: aiohttp.ClientSession, emulator: SmsteleEmulator
+) -> None:
+    """The document's examples: login and password in the URL, the rest in the body."""
+    url = f"{emulator.base_url}sendsms?login={LOGIN}&psw={PASSWORD}"
+    answer = await request_form(
+        http_session, url, {"phones": MTS, "mes": "hi", "id": "mixed"}, timeout=2, may_deliver=True
+    )
+    assert '"id": "mixed"' in answer.text
+    answer = await request_form(
+        http_session,
+        emulator.base_url + "status",
+        {"login": LOGIN, "psw": PASSWORD, "id": "mixed"},
+        method=HttpMethod.GET,
+        timeout=2,
+        may_deliver=False,
+    )
+    assert '"phone": "79160001234"' in answer.text
+    async with http_session.delete(emulator.base_url + "status") as response:
+        assert response.status == 405
 
 
 async def test_no_secret_or_text_in_logs(

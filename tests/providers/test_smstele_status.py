@@ -69,6 +69,28 @@ def refs(recipients: Sequence[RecipientResult]) -> list[MessageRef]:
 # -- delivery status ------------------------------------------------------------------
 
 
+async def test_a_poll_of_thousands_of_numbers_under_one_id(
+    client: SmsteleClient, emulator: SmsteleEmulator
+) -> None:
+    """A bulk send's numbers share one id: one request, each number matched to its item."""
+    emulator.documented_shapes = False
+    phones = [f"7916{n:07d}" for n in range(3000)]
+    emulator.outcomes = {phones[7]: "UNDELIV", phones[2999]: "EXPIRED"}
+    sent = await client.send(phones, "Flood", SendOptions(client_message_id="bulk-1"))
+    emulator.advance(60)
+    emulator.reset_counts()
+
+    statuses = await client.delivery_status([*refs(sent.recipients), *refs(sent.recipients)])
+
+    assert emulator.count("status") == 1
+    assert emulator.requests[0].form["id"] == "bulk-1"
+    assert "phone" not in emulator.requests[0].form
+    assert len(statuses) == 3000  # each number once, asked twice or not
+    assert [s.phone for s in statuses] == phones
+    failed = {s.phone: s.state for s in statuses if s.state is not DeliveryState.DELIVERED}
+    assert failed == {phones[7]: DeliveryState.FAILED, phones[2999]: DeliveryState.EXPIRED}
+
+
 @pytest.mark.parametrize("documented", [True, False], ids=["documented-shape", "clean-json"])
 async def test_states_move_on(
     client: SmsteleClient, emulator: SmsteleEmulator, documented: bool

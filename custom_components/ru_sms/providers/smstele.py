@@ -179,17 +179,18 @@ class SmsteleClient(SmsGateway):
             return
 
     async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:
-        """The state of each message: one `status` request per distinct message id."""
-        groups: dict[str, list[str]] = {}
+        """The state of each message: one `status` request per distinct message id.
+
+        Linear in the numbers: a bulk send's 10,000 numbers share one id and one answer.
+        """
+        groups: dict[str, dict[str, None]] = {}
         for ref in messages:
-            phones = groups.setdefault(ref.message_id, [])
-            if ref.phone not in phones:
-                phones.append(ref.phone)
+            groups.setdefault(ref.message_id, {})[ref.phone] = None
         if not groups:
             return []
         answers = await self._fan_out(
             list(groups),
-            lambda mid: self._status_of(mid, groups[mid]),
+            lambda mid: self._status_of(mid, list(groups[mid])),
             # Others were answered: these stay unknown and are asked again later.
             lambda mid, err: [
                 DeliveryStatus(
@@ -254,9 +255,10 @@ class SmsteleClient(SmsGateway):
             )
         recipients = _send_recipients(data, phones, text, message_id)
         _LOGGER.debug(
-            "sendsms: %d of %d numbers accepted",
+            "sendsms: %d of %d numbers accepted (the envelope counts %s)",
             sum(1 for r in recipients if r.accepted),
             len(recipients),
+            to_str(data.get("cnt")),
         )
         return SendResult(recipients=tuple(recipients), client_message_id=message_id)
 
@@ -272,7 +274,14 @@ class SmsteleClient(SmsGateway):
             for item in _records(data.get("results"))
             if to_str(item.get("id")) in (None, message_id)
         ]
-        return [_delivery_status(message_id, phone, results) for phone in phones]
+        by_phone: dict[str, list[dict[str, Any]]] = {}
+        for item in results:
+            by_phone.setdefault(phone_digits(item.get("phone")), []).append(item)
+        return [
+            # A number we do not know (none given) takes whatever the id answered.
+            _delivery_status(message_id, phone, by_phone.get(digits, []) if digits else results)
+            for phone, digits in ((phone, phone_digits(phone)) for phone in phones)
+        ]
 
     async def _lookup_chunk(self, phones: list[str]) -> list[LookupResult]:
         data = await self._request("sendsms", {"phones": ",".join(phones), "hlr": "1"})
@@ -425,6 +434,7 @@ def _send_recipients(
     data: dict[str, Any], phones: list[str], text: str, message_id: str
 ) -> list[RecipientResult]:
     envelope_id = to_str(data.get("id")) or message_id
+    # Items rule over the envelope's `cnt`: each names its number and code, `cnt` names none.
     by_phone = _by_phone(data.get("messages"))
     results: list[RecipientResult] = []
     for phone in phones:
@@ -488,9 +498,8 @@ def _lookup_result(phone: str, item: dict[str, Any] | None, request_id: str | No
     )
 
 
-def _delivery_status(message_id: str, phone: str, results: list[dict[str, Any]]) -> DeliveryStatus:
-    wanted = phone_digits(phone)
-    matching = [r for r in results if not wanted or phone_digits(r.get("phone")) == wanted]
+def _delivery_status(message_id: str, phone: str, matching: list[dict[str, Any]]) -> DeliveryStatus:
+    """The state of one number from the answer's items about it."""
     if not matching:
         return DeliveryStatus(
             message_id=message_id,
