@@ -5,15 +5,20 @@ Shared by the integration tests, `scripts/benchmark` and `scripts/develop`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from custom_components.ru_sms.providers.models import Credentials, Provider
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.devino import DevinoEmulator
-from tests.emulators.smsc import SmscEmulator
-from tests.emulators.smstele import SmsteleEmulator
+from tests.emulators.restapi import ExpiredAnswer, IdShape
+from tests.emulators.smsc import NotFound, SmscEmulator
+from tests.emulators.smstele import Cnt, SmsteleEmulator
 from tests.emulators.stream import StreamEmulator
+
+type Variant = Mapping[str, Any]
+"""Emulator attributes to set: one documented variant of the gateway's answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,19 @@ class EmulatedAccount:
     balance_path: str | None = None
     incoming_path: str | None = None
     statistics_path: str | None = None
+    variants: Mapping[str, Variant] = field(default_factory=dict)
+    """Each documented variant of the gateway's answers, by name (the default is `{}`).
+
+    "strictest" is the strictest documented reading of every request the client sends.
+    """
+
+    def emulator_for(self, variant: str) -> EmulatedGateway:
+        """A new emulator of this gateway answering as `variant` says."""
+        emulator = self.emulator()
+        for name, value in self.variants.get(variant, {}).items():
+            assert hasattr(emulator, name), name
+            setattr(emulator, name, value)
+        return emulator
 
 
 ACCOUNTS: dict[Provider, EmulatedAccount] = {
@@ -47,6 +65,11 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
         fields=("mes", "sender", "phones"),
         status_path="/sys/status.php",
         balance_path="balance.php",
+        variants={
+            "strictest": {},  # its limits as documented, fmt as asked
+            "not found as a status item": {"not_found": NotFound.ITEM},
+            "numbers as strings": {"stringly": True},
+        },
     ),
     Provider.SMSTELE: EmulatedAccount(
         SmsteleEmulator,
@@ -57,6 +80,12 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
         send_paths=("sendsms",),
         fields=("mes", "sender", "phones"),
         status_path="/cgibin/status",
+        variants={
+            "strictest": {},  # the answers as the document prints them, cut short
+            "clean JSON": {"documented_shapes": False},
+            "cnt counts every number": {"cnt": Cnt.ALL},
+            "cnt as the document's example 2": {"cnt": Cnt.SEED},
+        },
     ),
     Provider.STREAM: EmulatedAccount(
         StreamEmulator,
@@ -70,6 +99,13 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
         balance_path="balance.php",
         incoming_path="Incoming/",
         statistics_path="Statistic/",
+        variants={
+            "strictest": {},  # names (case and all) and methods as documented
+            "ids as the document prints them": {"id_shape": IdShape.DOCUMENT},
+            "expired session as code 3": {"expired_answer": ExpiredAnswer.CODE_3},
+            "expired session as text": {"expired_answer": ExpiredAnswer.TEXT},
+            "session id unquoted": {"quote_session": False},
+        },
     ),
     Provider.DEVINO: EmulatedAccount(
         DevinoEmulator,
@@ -83,6 +119,13 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
         balance_path="User/Balance",
         incoming_path="Sms/In",
         statistics_path="Sms/Statistics",
+        variants={
+            "strictest": {"paths_any_case": False},  # paths as the document spells them
+            "ids as the document prints them": {"id_shape": IdShape.DOCUMENT},
+            "expired session as code 3": {"expired_answer": ExpiredAnswer.CODE_3},
+            "expired session as text": {"expired_answer": ExpiredAnswer.TEXT},
+            "session id unquoted": {"quote_session": False},
+        },
     ),
 }
 """Every emulated gateway: the tests' per-gateway facts are read from here, once."""
