@@ -4,17 +4,28 @@ An "echo" gateway on 127.0.0.1 answers every request with the gateway's own erro
 its text repeating the request body as it came over the wire and the password in every
 form it can take: URL-encoded (`+` and `%20`, hex in both cases), windows-1251
 percent-encoded, JSON-escaped, and the base64 of `login:password` (issue 8).
+
+Where a document gives a request by GET only, its credentials travel in the query
+(Devino's login and password; Devino's and Stream's session id): a connection that never
+comes makes aiohttp's own error name the whole URL, query and all. None of it reaches
+Home Assistant (issue 17): after a GET that error is not chained to ours, and whatever
+chain an error has is scrubbed of every form of the secrets (each alone keeps these
+tests green; with both gone they fail).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 import json
 import logging
+import traceback
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import aiohttp
 from aiohttp import web
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -28,9 +39,15 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 
 from custom_components.ru_sms.const import CONF_PROVIDER, DOMAIN
 from custom_components.ru_sms.diagnostics import redact_address
-from custom_components.ru_sms.providers import Credentials, Provider, SmsGatewayError
+from custom_components.ru_sms.providers import (
+    Credentials,
+    HttpMethod,
+    Provider,
+    SmsGatewayError,
+    http as http_module,
+)
 from custom_components.ru_sms.providers.redact import Redactor
-from tests.conftest import IVAN, setup_account
+from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.catalog import ACCOUNTS
 from tests.integration.test_services import send
 
@@ -287,3 +304,142 @@ def test_redactor_masks_every_form() -> None:
         assert redact(f"before {form} after") == "before *** after", name
     assert redact("") == ""
     assert not Redactor(["ab", ""])  # too short to scrub
+
+
+# -- requests whose credentials travel in a query (GET) ----------------------------------
+
+
+@contextmanager
+def connections_never_come(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No new connection is ever made: aiohttp's connect timeout names the whole URL."""
+
+    async def never(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(aiohttp.connector.aiohappyeyeballs, "start_connection", never)
+        patch.setattr(http_module, "CONNECT_TIMEOUT", 0.05)
+        yield
+
+
+def chain_text(err: BaseException) -> str:
+    """Everything an error and those it was raised from or during could show."""
+    parts = ["".join(traceback.format_exception(err))]
+    current: BaseException | None = err
+    while current is not None:
+        parts += [str(current), repr(current), repr(current.args)]
+        current = current.__cause__ or current.__context__
+    return "\n".join(parts)
+
+
+async def test_a_get_login_that_never_connects_leaves_no_secret(
+    hass: HomeAssistant,
+    hass_client: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Devino's login is a GET, the password in its query (devino-rest.txt, table 1)."""
+    entry = echo_entry(Provider.DEVINO, "http://127.0.0.1:9/rest/")
+    entry.add_to_hass(hass)
+    with connections_never_come(monkeypatch):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert "GatewayTimeoutError" in str(entry.reason)
+    assert_clean("setup-failure reason", str(entry.reason))
+    assert_clean("log", caplog.text)
+    assert_clean("repairs", issues_text(hass))
+    dump = json.dumps(await get_diagnostics_for_config_entry(hass, hass_client, entry))
+    assert_clean("diagnostics", dump)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _balance(hass: HomeAssistant, entry: MockConfigEntry) -> BaseException | None:
+    coordinator = entry.runtime_data.balance
+    await coordinator.async_refresh()
+    return coordinator.last_exception
+
+
+async def _statistics(hass: HomeAssistant, entry: MockConfigEntry) -> BaseException | None:
+    coordinator = entry.runtime_data.statistics
+    await coordinator.async_refresh()
+    return coordinator.last_exception
+
+
+async def _incoming(hass: HomeAssistant, entry: MockConfigEntry) -> BaseException | None:
+    await entry.runtime_data.incoming.async_poll()  # logs its failure, raises nothing
+    return None
+
+
+async def _status(hass: HomeAssistant, entry: MockConfigEntry) -> BaseException | None:
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "get_status",
+            {"config_entry_id": entry.entry_id, "message_ids": ["GW0261BBD6B3"], "phones": [IVAN]},
+            blocking=True,
+            return_response=True,
+        )
+    return err.value
+
+
+GET_REQUESTS: dict[str, tuple[Provider, str, Callable[..., Awaitable[BaseException | None]]]] = {
+    "devino User/Balance": (Provider.DEVINO, "User/Balance", _balance),
+    "devino Sms/State": (Provider.DEVINO, "Sms/State", _status),
+    "devino Sms/In": (Provider.DEVINO, "Sms/In", _incoming),
+    "devino Sms/Statistics": (Provider.DEVINO, "Sms/Statistics", _statistics),
+    "stream Incoming/": (Provider.STREAM, "Incoming/", _incoming),
+    "stream Statistic/": (Provider.STREAM, "Statistic/", _statistics),
+}
+
+
+@pytest.mark.parametrize("request_name", list(GET_REQUESTS))
+async def test_a_get_with_a_session_that_never_connects_leaves_no_secret(
+    hass: HomeAssistant,
+    *,
+    hass_client: Any,
+    emulators: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    refused_url: str,
+    request_name: str,
+) -> None:
+    """The session id travels in these GETs' query; it is a secret as the password is."""
+    provider, path, trigger = GET_REQUESTS[request_name]
+    emulator = await emulators(provider)
+    emulator.accounts = {LOGIN: SECRET}
+    entry = make_entry(provider, emulator, options={"incoming_interval": 60})
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "username": LOGIN, "password": SECRET}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    client = entry.runtime_data.client
+    assert client.description.method_of(path) is HttpMethod.GET
+    session_id = client._session_id
+    assert session_id
+    # The same account at an address with no connection kept alive: a new one is needed.
+    client._base_url = refused_url + "rest/"
+    client._base_urls = (client._base_url,)
+    caplog.clear()
+
+    with connections_never_come(monkeypatch):
+        error = await trigger(hass, entry)
+        await hass.async_block_till_done()
+
+    texts = {
+        "log": caplog.text,
+        "repairs": issues_text(hass),
+        "error": "" if error is None else chain_text(error),
+    }
+    assert "Timed out connecting" in texts["log"] + texts["error"]
+    for place, text in texts.items():
+        assert_clean(place, text)
+        assert session_id not in text, f"the session id in the {place}"
+        assert session_id.lower() not in text.lower(), f"the session id in the {place}"
+    dump = json.dumps(await get_diagnostics_for_config_entry(hass, hass_client, entry))
+    assert session_id not in dump
+    assert_clean("diagnostics", dump)
+    await hass.config_entries.async_unload(entry.entry_id)
