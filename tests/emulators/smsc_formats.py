@@ -43,26 +43,9 @@ HISTORY_FIELDS_0 = (
     ("crc", "crc"),
 )
 """`get.php?get_messages=1` in fmt 0: the document's labels and the fields they show."""
-HISTORY_FIELDS_1 = (
-    "status",
-    "last_timestamp",
-    "err",
-    "send_timestamp",
-    "phone",
-    "mccmnc",
-    "country",
-    "operator",
-    "region",
-    "cost",
-    "sender_id",
-    "status_name",
-    "message",
-    "type",
-    "id",
-    "int_id",
-    "sms_cnt",
-    "format",
-    "crc",
+HISTORY_FIELDS_1 = tuple(
+    {"last_date": "last_timestamp", "send_date": "send_timestamp"}.get(key, key)
+    for _, key in HISTORY_FIELDS_0
 )
 """`get.php?get_messages=1` in fmt 1: the document's order."""
 HISTORY_FIELDS_3 = (

@@ -15,17 +15,13 @@ tests green; with both gone they fail).
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
 import json
 import logging
-import traceback
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import aiohttp
 from aiohttp import web
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -39,17 +35,12 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 
 from custom_components.ru_sms.const import CONF_PROVIDER, DOMAIN
 from custom_components.ru_sms.diagnostics import redact_address
-from custom_components.ru_sms.providers import (
-    Credentials,
-    HttpMethod,
-    Provider,
-    SmsGatewayError,
-    http as http_module,
-)
+from custom_components.ru_sms.providers import Credentials, HttpMethod, Provider, SmsGatewayError
 from custom_components.ru_sms.providers.redact import Redactor
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.catalog import ACCOUNTS
 from tests.integration.test_services import send
+from tests.transport import chain_text, connections_never_come
 
 LOGIN = "alerts"
 SECRET = 'Pw&SMSC+7f 3k9%"ж\\/'
@@ -307,29 +298,6 @@ def test_redactor_masks_every_form() -> None:
 
 
 # -- requests whose credentials travel in a query (GET) ----------------------------------
-
-
-@contextmanager
-def connections_never_come(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No new connection is ever made: aiohttp's connect timeout names the whole URL."""
-
-    async def never(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(3600)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(aiohttp.connector.aiohappyeyeballs, "start_connection", never)
-        patch.setattr(http_module, "CONNECT_TIMEOUT", 0.05)
-        yield
-
-
-def chain_text(err: BaseException) -> str:
-    """Everything an error and those it was raised from or during could show."""
-    parts = ["".join(traceback.format_exception(err))]
-    current: BaseException | None = err
-    while current is not None:
-        parts += [str(current), repr(current), repr(current.args)]
-        current = current.__cause__ or current.__context__
-    return "\n".join(parts)
 
 
 async def test_a_get_login_that_never_connects_leaves_no_secret(

@@ -1,17 +1,13 @@
 """Form requests: GET and POST, decoding, transport faults, unreadable answers, over loopback."""
 
-import asyncio
 import json
 import logging
-import traceback
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.ru_sms.providers import http as http_module
 from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.errors import (
     GatewayConnectionError,
@@ -21,6 +17,7 @@ from custom_components.ru_sms.providers.errors import (
 )
 from custom_components.ru_sms.providers.http import HttpAnswer, request_form, unreadable
 from tests.emulators.base import EmulatedGateway, Fault, json_response
+from tests.transport import chain_text, connections_never_come
 
 
 class Plain(EmulatedGateway):
@@ -209,36 +206,17 @@ async def test_a_method_the_resource_does_not_take_is_refused(plain: Plain, http
     assert plain.requests[0].method == "GET"
 
 
-@pytest.fixture
-def connect_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No connection is ever made: aiohttp's own connect timeout fires, naming the URL."""
-
-    async def never(*args: Any, **kwargs: Any) -> Any:
-        await asyncio.sleep(10)
-
-    monkeypatch.setattr(aiohttp.connector.aiohappyeyeballs, "start_connection", never)
-    monkeypatch.setattr(http_module, "CONNECT_TIMEOUT", 0.1)
-
-
-def everything_about(err: BaseException) -> str:
-    """What any log, traceback or repr of an error and its chain could show."""
-    parts = ["".join(traceback.format_exception(err))]
-    current: BaseException | None = err
-    while current is not None:
-        parts += [str(current), repr(current), repr(current.args)]
-        current = current.__cause__ or current.__context__
-    return "\n".join(parts)
-
-
-@pytest.mark.usefixtures("connect_hangs")
 @pytest.mark.parametrize("method", list(HttpMethod))
 async def test_an_error_never_carries_the_query(
-    http_session, caplog: pytest.LogCaptureFixture, method: HttpMethod
+    http_session,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    method: HttpMethod,
 ) -> None:
     """The connect timeout of aiohttp names the whole URL: after a GET, it is not chained."""
     caplog.set_level(logging.DEBUG)
     url = "http://127.0.0.1:9/rest/user/sessionid"
-    with pytest.raises(GatewayTimeoutError) as info:
+    with connections_never_come(monkeypatch), pytest.raises(GatewayTimeoutError) as info:
         await request_form(
             http_session,
             url,
@@ -249,7 +227,7 @@ async def test_an_error_never_carries_the_query(
         )
     err = info.value
     assert err.unsent
-    text = everything_about(err) + caplog.text
+    text = chain_text(err) + caplog.text
     if method is HttpMethod.GET:
         assert err.__cause__ is None
         assert err.__context__ is None
@@ -273,4 +251,4 @@ async def test_an_address_that_cannot_take_the_query_fails_without_it(http_sessi
         )
     assert info.value.__cause__ is None
     for form in QUERY_FORMS:
-        assert form not in everything_about(info.value)
+        assert form not in chain_text(info.value)

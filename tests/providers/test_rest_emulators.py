@@ -7,13 +7,13 @@ session, balance and state, its GET-only incoming and statistics, empty optional
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import json
 from typing import Any
 
 import aiohttp
 import pytest
 
+from custom_components.ru_sms.providers.models import Provider
 from tests.emulators.devino import DevinoEmulator
 from tests.emulators.stream import REPORT_READY_AFTER, StreamEmulator
 
@@ -22,19 +22,15 @@ BOB = "79057654321"
 
 
 @pytest.fixture
-async def devino(socket_enabled: None) -> AsyncIterator[DevinoEmulator]:
-    emulator = DevinoEmulator()
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+async def devino(start_emulator: Any) -> DevinoEmulator:
+    emulator: DevinoEmulator = await start_emulator(Provider.DEVINO)
+    return emulator
 
 
 @pytest.fixture
-async def stream(socket_enabled: None) -> AsyncIterator[StreamEmulator]:
-    emulator = StreamEmulator()
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+async def stream(start_emulator: Any) -> StreamEmulator:
+    emulator: StreamEmulator = await start_emulator(Provider.STREAM)
+    return emulator
 
 
 async def call(

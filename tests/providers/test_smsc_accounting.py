@@ -10,7 +10,7 @@ emulator counts exactly as the document says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from custom_components.ru_sms.providers.budget import RequestBudget
 from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.http import request_form
-from custom_components.ru_sms.providers.models import Credentials, MessageRef
+from custom_components.ru_sms.providers.models import Credentials, MessageRef, Provider
 from custom_components.ru_sms.providers.smsc import SmscClient
 from tests.emulators.smsc import SmscEmulator
 
@@ -30,11 +30,9 @@ OTHER = "79162223344"
 
 
 @pytest.fixture
-async def emulator(socket_enabled: None) -> AsyncIterator[SmscEmulator]:
-    emu = SmscEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
+async def emulator(start_emulator: Any) -> SmscEmulator:
+    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
+    return emulator
 
 
 @pytest.fixture

@@ -7,14 +7,15 @@ what our client sends, which is always POST and fmt=3.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import json
+from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.http import request_form
+from custom_components.ru_sms.providers.models import Provider
 from tests.emulators.smsc import NotFound, SmscEmulator
 
 PHONE = "79161234567"
@@ -23,11 +24,9 @@ AUTH = {"login": "alerts", "psw": "s3cret-pass", "charset": "utf-8"}
 
 
 @pytest.fixture
-async def emulator(socket_enabled: None) -> AsyncIterator[SmscEmulator]:
-    emu = SmscEmulator()
-    await emu.start()
-    yield emu
-    await emu.stop()
+async def emulator(start_emulator: Any) -> SmscEmulator:
+    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
+    return emulator
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ emulator (a module attribute), nothing else of it is touched.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import logging
 from types import ModuleType
 from typing import Any
@@ -26,6 +25,7 @@ import uuid
 
 import pytest
 
+from custom_components.ru_sms.providers.models import Provider
 from tests.emulators.devino import DevinoEmulator
 from tests.emulators.smsc import SmscEmulator
 
@@ -34,20 +34,16 @@ OTHER = "79162223344"
 
 
 @pytest.fixture
-async def smsc_gateway(socket_enabled: None) -> AsyncIterator[SmscEmulator]:
-    emulator = SmscEmulator()
-    await emulator.start()
-    yield emulator
-    assert emulator.breaches == []
-    await emulator.stop()
+async def smsc_gateway(emulators: Any) -> SmscEmulator:
+    """The fixture checks that no documented limit was broken."""
+    emulator: SmscEmulator = await emulators(Provider.SMSC)
+    return emulator
 
 
 @pytest.fixture
-async def devino_gateway(socket_enabled: None) -> AsyncIterator[DevinoEmulator]:
-    emulator = DevinoEmulator()
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+async def devino_gateway(emulators: Any) -> DevinoEmulator:
+    emulator: DevinoEmulator = await emulators(Provider.DEVINO)
+    return emulator
 
 
 @pytest.fixture
