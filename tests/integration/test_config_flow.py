@@ -1375,6 +1375,7 @@ def test_flow_translations(language: str) -> None:
         "balance_interval_range",
         "incoming_interval_range",
         "give_up_after_range",
+        "low_balance_threshold_range",
     }
     assert set(recipient["error"]) == {
         "invalid_phone",
