@@ -8,6 +8,9 @@
   256..512 on its shortest side);
 - services.yaml: every action Home Assistant registers, with exactly its schema's fields,
   named and described in both languages;
+- translations, selectors, services.yaml, icons.json and the manifest against hassfest's own
+  schemas (tests/integration/hassfest_rules.py: slug keys, texts without HTML, URLs or stray
+  placeholders...), in both languages, each rule shown to find a fault planted in a copy;
 - translations: every key used exists, every key that exists is used, every `exceptions`
   key reachable from the code; icons for every entity and action;
 - the quality scale's `runtime_data` / typed ConfigEntry rule and `parallel-updates`, as
@@ -37,6 +40,12 @@ from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.gateway import ERROR_KEYS
 from custom_components.ru_sms.providers import CLIENTS, FieldType, description_of
 from custom_components.ru_sms.providers.errors import SendProblem
+from tests.integration.hassfest_rules import (
+    icons_problems,
+    manifest_problems,
+    services_problems,
+    translation_problems,
+)
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / DOMAIN
 REPOSITORY = INTEGRATION.parents[1]
@@ -212,6 +221,102 @@ def test_icons() -> None:
     for platform, entities in strings["entity"].items():
         assert set(icons["entity"][platform]) == set(entities), platform
     assert set(icons["entity"]) == set(strings["entity"])
+
+
+# -- hassfest's schemas: translations, selectors, actions, icons, manifest ------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_follow_hassfest(language: str) -> None:
+    assert translation_problems(translations(language)) == []
+
+
+def plant(tree: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of `tree` with `value` at the dotted `path` (created as needed)."""
+    copy = json.loads(json.dumps(tree))
+    *parents, last = path.split(".")
+    node = copy
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        # The issue's finding: hassfest refuses an upper-case translation key.
+        ("entity.sensor.last_message.state.Unknown", "Unknown", "state.Unknown: invalid key"),
+        (
+            "selector.currency.unit_of_measurement.RUB",
+            "RUB",
+            "unit_of_measurement.RUB: invalid key",
+        ),
+        ("entity.sensor.Balance", {"name": "Balance"}, "entity.sensor.Balance: invalid key"),
+        ("entity.sensor.last_message.state.sent_", "Sent", "state.sent_: invalid key"),
+        (
+            "services.send_message.fields.Phones",
+            {"name": "x", "description": "y"},
+            "Phones: invalid key",
+        ),
+        ("exceptions.Flash", {"message": "x"}, "exceptions.Flash: invalid key"),
+        ("entity.sensor.last_message.state.sent", "Sent {n}", "placeholders are not supported"),
+        ("config.step.user.data_description.nothing", "x", "described but not in data"),
+        ("config.error.unknown", "See https://example.com/help", "a URL"),
+        ("config.error.unknown", " Unknown", "leading or trailing spaces"),
+        ("config.error.unknown", "<b>Unknown</b>", "holds HTML"),
+        ("config.error.unknown", "Got '{error}'", "single quotes"),
+        ("options.step.init.unknown_key", "x", "not a key hassfest knows"),
+        ("services.send_message.fields.phones.name", 5, "not a text"),
+        ("config_subentries.recipient.entry_type", None, "not a text"),
+    ],
+)
+def test_the_rules_find_what_hassfest_refuses(path: str, value: Any, problem: str) -> None:
+    """Planted into a copy of the English file, each fault is reported, with its place."""
+    planted = translation_problems(plant(translations("en"), path, value))
+
+    assert len(planted) == 1, planted
+    assert problem in planted[0]
+    assert planted[0].startswith(path.rsplit(".", 1)[0])
+
+
+def test_services_yaml_follows_hassfest() -> None:
+    described = load_yaml_dict(str(INTEGRATION / "services.yaml"))
+    assert services_problems(described, translations("en")) == []
+
+    # Planted: a selector Home Assistant does not have, an unknown field key, a slug.
+    described["send_message"]["fields"]["phones"]["selector"] = {"telephone": {}}
+    described["send_message"]["fields"]["title"]["label"] = "Title"
+    described["Lookup"] = None
+    assert sorted(services_problems(described, translations("en"))) == [
+        "Lookup: not a slug",
+        "send_message.fields.phones.selector: Unknown selector type telephone found",
+        "send_message.fields.title.label: not a key hassfest knows here",
+    ]
+
+
+def test_icons_follow_hassfest() -> None:
+    icons = json.loads((INTEGRATION / "icons.json").read_text("utf-8"))
+    assert icons_problems(icons) == []
+
+    planted = plant(icons, "entity.sensor.last_message.state.Sent", "message")
+    planted["entity"]["sensor"]["balance"]["state"] = {"low": "mdi:cash"}
+    assert sorted(icons_problems(planted)) == [
+        "entity.sensor.balance.state.low: the default icon again (remove it)",
+        "entity.sensor.last_message.state.Sent: invalid key",
+        "entity.sensor.last_message.state.Sent: not an icon (mdi:...)",
+    ]
+
+
+def test_manifest_follows_hassfest() -> None:
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text("utf-8"))
+    assert manifest_problems(manifest, INTEGRATION.name) == []
+
+    shuffled = {"name": manifest["name"], **manifest, "homeassistant": "2026.3.4"}
+    assert sorted(manifest_problems(shuffled, INTEGRATION.name)) == [
+        "homeassistant: not a key hassfest knows",
+        "keys: not sorted (domain, name, then alphabetical)",
+    ]
 
 
 # -- translations: used, existing, reachable ------------------------------------------------
