@@ -1340,6 +1340,8 @@ HARDENING_ERRORS = (
     "host_required",
     "host_credentials",
     "host_invalid",
+    "host_unusable",
+    "url_unusable",
     "invalid_characters",
     "gateway_refused",
 )
