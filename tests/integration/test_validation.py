@@ -27,7 +27,7 @@ from pathlib import Path
 import re
 from typing import Any
 
-from awesomeversion import AwesomeVersion
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -132,7 +132,14 @@ def test_manifest() -> None:
     assert all(re.fullmatch(r"[a-z0-9_]+", dependency) for dependency in manifest["dependencies"])
 
 
+def oldest_tested_version() -> str:
+    """The oldest Home Assistant .ci/run tests (its VERSIONS table)."""
+    ci = (REPOSITORY / ".ci" / "run").read_text("utf-8")
+    return str(min(AwesomeVersion(v) for v in re.findall(r'"HA-([0-9.]+) ', ci)))
+
+
 def test_hacs_json() -> None:
+    """What the HACS action checks of hacs.json, and the version it asks for."""
     hacs = json.loads((REPOSITORY / "hacs.json").read_text("utf-8"))
     known = {
         "name",
@@ -147,10 +154,72 @@ def test_hacs_json() -> None:
         "render_readme",
     }
     assert set(hacs) <= known
+    assert isinstance(hacs["name"], str)
     assert hacs["name"]
-    assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion("2026.3.4")
+    # The oldest version the tests run on: an older one would install untested.
+    assert hacs["homeassistant"] == oldest_tested_version() == "2026.3.4"
     assert re.fullmatch(r"[A-Z]{2}", hacs["country"])
     assert not hacs.get("content_in_root")  # the integration is in custom_components/
+    for flag in ("content_in_root", "zip_release", "hide_default_branch", "render_readme"):
+        assert isinstance(hacs.get(flag, False), bool), flag
+    # HACS's other repository checks that files decide: an information file with images,
+    # the integration's own brand icon (HACS takes it for the brands repository's entry).
+    assert "docs/screenshots/" in (REPOSITORY / "README.md").read_text("utf-8")
+    assert (INTEGRATION / "brand" / "icon.png").is_file()
+    packages = [p.name for p in (REPOSITORY / "custom_components").iterdir() if p.name[0] != "_"]
+    assert packages == [DOMAIN]
+
+
+def test_loggers_name_the_libraries() -> None:
+    """The manifest's `loggers`: the loggers of the libraries it requires, not the integration's own."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text("utf-8"))
+    libraries = {re.split(r"[=<>~!\[]", requirement)[0] for requirement in manifest["requirements"]}
+    assert set(manifest["loggers"]) == libraries == {"phonenumbers", "iuliia"}
+
+
+def test_release_versions_agree() -> None:
+    """The manifest's version (HACS shows it; the release tag is v<version>) everywhere."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text("utf-8"))["version"]
+    pyproject = re.search(
+        r'^version = "([^"]+)"', (REPOSITORY / "pyproject.toml").read_text("utf-8"), re.M
+    )
+    changelog = re.search(
+        r"^## \[([^\]]+)\] - \d{4}-\d{2}-\d{2}$",
+        (REPOSITORY / "CHANGELOG.md").read_text("utf-8"),
+        re.M,
+    )
+    assert pyproject is not None
+    assert changelog is not None, "CHANGELOG.md: no '## [version] - date' entry"
+    assert manifest == pyproject[1] == changelog[1]
+    assert AwesomeVersion(manifest).strategy is AwesomeVersionStrategy.SEMVER
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load_yaml_dict(str(REPOSITORY / ".github" / "workflows" / name))
+
+
+def steps_using(flow: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [
+        step
+        for job in flow["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith(action)
+    ]
+
+
+def test_workflows_run_the_ecosystems_checks() -> None:
+    """The hassfest and HACS actions as their documentation gives them; .ci/run; on every push."""
+    validate, ci = workflow("validate.yml"), workflow("ci.yml")
+    for flow in (validate, ci):
+        # YAML reads `on:` as True.
+        triggers = flow.get("on", flow.get(True))
+        assert {"push", "pull_request"} <= set(triggers)
+    assert steps_using(validate, "home-assistant/actions/hassfest@master")
+    (hacs,) = steps_using(validate, "hacs/action@main")
+    assert hacs["with"] == {"category": "integration"}  # no check ignored
+    runs = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
+    assert "bash .ci/run" in runs
+    assert any("GITHUB_REF_NAME" in run and "manifest.json" in run for run in runs)
 
 
 # -- brand images (Home Assistant 2026.3+ serves custom_components/<domain>/brand/) -------
