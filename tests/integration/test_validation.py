@@ -38,7 +38,7 @@ import pytest
 from custom_components.ru_sms.config_flow import OPTION_RANGES
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.gateway import ERROR_KEYS
-from custom_components.ru_sms.providers import CLIENTS, FieldType, description_of
+from custom_components.ru_sms.providers import CLIENTS, ErrorKind, FieldType, description_of
 from custom_components.ru_sms.providers.errors import SendProblem
 from tests.integration.hassfest_rules import (
     icons_problems,
@@ -406,6 +406,7 @@ def test_every_exception_key_exists_and_is_reachable() -> None:
     used = keyword_values("translation_key") - keyword_values("translation_key", "config_flow")
     # Keys the code builds: a client's named send problem, a gateway failure by its kind.
     built = {problem.value for problem in SendProblem} | set(ERROR_KEYS.values())
+    built |= {f"failure_{kind.value}" for kind in ErrorKind}  # `error_details`
     issues = set(translations("en")["issues"])
     entity_keys = {key for platform in translations("en")["entity"].values() for key in platform}
     used -= issues | entity_keys
