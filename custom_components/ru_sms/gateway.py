@@ -117,14 +117,15 @@ def error_details(err: SmsGatewayError) -> str:
     """The gateway's own code and text, for the parentheses of a translated message.
 
     Without the gateway's words (a timeout, a cut connection), what went wrong in a few
-    translated words (`failure_words`), never a class name.
+    translated words (`failure_words`), never a class name; a bare code (an HTTP status such
+    as 502) with those words after it.
     """
-    if err.details:
-        return err.details
+    if err.text:
+        return err.details or err.text
     key = next(
         (key for kind, key in FAILURE_WORDS if isinstance(err, kind)), f"failure_{err.kind.value}"
     )
-    return failure_words(key)
+    return f"{err.code}, {failure_words(key)}" if err.code else failure_words(key)
 
 
 def failure_words(key: str) -> str:

@@ -157,5 +157,7 @@ async def test_no_class_name_reaches_people(
         assert words in {entry["message"] for entry in texts.values()}, cls
     connection = provider_errors.GatewayConnectionError("refused")
     assert error_details(connection) == texts["failure_connection"]["message"]
-    # The gateway's own words, when it gave any, as they are.
+    # The gateway's own words, when it gave any, as they are; a bare code with ours after it.
     assert error_details(GatewayUnavailableError("x", code=503, text="busy")) == "503: busy"
+    bare = provider_errors.GatewayResponseError("x", code=502)
+    assert error_details(bare) == f"502, {texts['failure_answer']['message']}"

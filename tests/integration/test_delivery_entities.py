@@ -665,7 +665,7 @@ async def test_statistics_failure_never_fails_setup(
     ]
     assert logged.startswith(
         f"Error fetching ru_sms statistics of {entry.title} data: "
-        "Cannot read the statistics of the last 24 hours (502)"
+        "Cannot read the statistics of the last 24 hours (502, a server error or an answer"
     )
 
     await tick(hass, freezer, minutes=30)

@@ -316,7 +316,9 @@ async def test_setup_gateway_down_retries_then_loads(
     await setup_entry(hass, entry)
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert_not_ready_reason(entry, provider, "(502)")
+    assert_not_ready_reason(
+        entry, provider, "(502, a server error or an answer that cannot be read)"
+    )
     assert emulator.count() == 2
     assert reauth_flows(hass, entry) == []
 

@@ -115,7 +115,7 @@ async def test_queued_alert_goes_out_after_a_restart(
     assert response["queued"] == 1
     assert response["accepted"] == 0
     assert response["recipients"][0]["queued"] is True
-    # Why it waits: the gateway's words (its HTTP status), the same on the sensor.
+    # Why it waits: the HTTP status and what it means, the same on the sensor.
     why = response["recipients"][0]["error"]
     assert why
     assert "Error" not in why
