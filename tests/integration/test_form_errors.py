@@ -9,7 +9,6 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.ru_sms.providers import Provider
-from custom_components.ru_sms.schema import vol
 from tests.integration.test_config_flow import add_account, configure, login_input, start_user_flow
 
 
@@ -158,20 +157,3 @@ async def test_every_range_error_at_once(hass: HomeAssistant, start_emulator: An
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["low_balance_threshold"] == 12.5
-
-
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
-async def test_an_empty_required_sender_gets_our_error(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
-) -> None:
-    """Not the frontend's "not all required fields": the field is optional in the schema."""
-    emulator = await start_emulator(provider)
-    result = await start_user_flow(hass, provider)
-    sender = next(key for key in result["data_schema"].schema if str(key) == "sender")
-    assert isinstance(sender, vol.Optional)
-
-    result = await configure(hass, result, login_input(provider, emulator, sender=None))
-
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"sender": "sender_required"}
-    assert emulator.count() == 0
