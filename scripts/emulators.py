@@ -8,6 +8,12 @@ entered in the config flow stays valid across restarts:
 
 `RU_SMS_EMULATOR_PORT_BASE` (default 18800) moves them all: the gateways take base + 1..4.
 The script prints what to enter for each gateway, then serves until SIGINT or SIGTERM.
+
+A gateway can be made to fail and come back while it runs, through the control port (the
+base port itself), to see what Home Assistant makes of it:
+
+    python -m scripts.emulators down stream   # every request answers 502 (a proxy's HTML page)
+    python -m scripts.emulators up stream     # it answers again
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 import os
 import signal
+import sys
 
+import aiohttp
 from aiohttp import web
 
 from custom_components.ru_sms.providers.models import Provider
-from tests.emulators.base import EmulatedGateway
+from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS, EmulatedAccount
 from tests.emulators.restapi import RestApiEmulator
 from tests.emulators.smsc import SmscEmulator
@@ -36,6 +44,8 @@ MONEY = Decimal("1000000.00")
 SEGMENTS = 1_000_000
 """Credit of SMStele, which counts SMS parts."""
 PHONES = "+7 916 123-45-67, +7 925 765-43-21, +7 903 111-22-33"
+DOWN_FOR = 100_000
+"""Requests a gateway that is `down` fails (until `up`): more than any trying-out makes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,53 @@ def describe(running: Running) -> list[str]:
     return lines
 
 
+def control_app(servers: list[Running]) -> web.Application:
+    """The control port: `POST /<gateway>/down` and `/<gateway>/up`; `GET /` tells which is down."""
+    by_name = {running.gateway.provider.value: running.emulator for running in servers}
+
+    async def switch(request: web.Request) -> web.Response:
+        name, action = request.match_info["gateway"], request.match_info["action"]
+        if (emulator := by_name.get(name)) is None:
+            raise web.HTTPNotFound(text=f"no gateway {name!r}: one of {', '.join(by_name)}\n")
+        emulator.faults.clear()
+        if action == "down":
+            emulator.inject(Fault.SERVER_ERROR_HTML, times=DOWN_FOR)
+        print(f"ru_sms: emulated {name} is {action}", flush=True)
+        return web.Response(text=f"{name} is {action}\n")
+
+    async def status(_request: web.Request) -> web.Response:
+        lines = [f"{name}: {'down' if e.faults else 'up'}" for name, e in by_name.items()]
+        return web.Response(text="\n".join(lines) + "\n")
+
+    app = web.Application()
+    app.router.add_post(r"/{gateway}/{action:down|up}", switch)
+    app.router.add_get("/", status)
+    return app
+
+
+async def serve_control(stack: AsyncExitStack, servers: list[Running], port: int) -> None:
+    """Serve the control port on loopback; `stack` stops it."""
+    runner = web.AppRunner(control_app(servers), shutdown_timeout=1.0)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    try:
+        await web.TCPSite(runner, HOST, port).start()
+    except OSError as err:
+        raise SystemExit(f"control: cannot listen on {HOST}:{port} ({err.strerror})") from None
+
+
+async def command(action: str, name: str) -> int:
+    """`down NAME` or `up NAME`: ask the running emulators' control port."""
+    url = f"http://{HOST}:{port_base()}/{name}/{action}"
+    try:
+        async with aiohttp.ClientSession() as session, session.post(url) as response:
+            print((await response.text()).strip())
+            return 0 if response.ok else 1
+    except aiohttp.ClientError as err:
+        print(f"no emulators answer at {url} ({err}): is scripts/develop running?")
+        return 1
+
+
 def banner(servers: list[Running]) -> str:
     """Everything the user needs to configure ru_sms against the emulators."""
     lines = ["", "ru_sms: emulated SMS gateways are running on loopback", ""]
@@ -145,6 +202,7 @@ def banner(servers: list[Running]) -> str:
         "SMStele is reached through its host and port (with HTTPS off) in the normal mode.",
         f"Valid test phone numbers: {PHONES}",
         "Nothing leaves this machine: the emulators only pretend to deliver.",
+        "Make one fail and come back: python -m scripts.emulators down stream (then: up stream)",
         "",
     ]
     return "\n".join(lines)
@@ -159,14 +217,21 @@ async def run() -> None:
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         servers = [await serve(stack, gateway, base + gateway.offset) for gateway in GATEWAYS]
+        await serve_control(stack, servers, base)
         print(banner(servers), flush=True)
         await stop.wait()
     print("ru_sms: emulated gateways stopped", flush=True)
 
 
 def main() -> None:
-    """Entry point of `python -m scripts.emulators`."""
-    asyncio.run(run())
+    """Entry point of `python -m scripts.emulators` (serve), `... down NAME`, `... up NAME`."""
+    match sys.argv[1:]:
+        case []:
+            asyncio.run(run())
+        case ["down" | "up" as action, name]:
+            raise SystemExit(asyncio.run(command(action, name)))
+        case _:
+            raise SystemExit("usage: python -m scripts.emulators [down|up GATEWAY]")
 
 
 if __name__ == "__main__":

@@ -229,6 +229,16 @@ BAD_HOSTS = [
     "%31%32%37.0.0.1",
     "..",
 ]
+UNUSABLE_ADDRESSES = [
+    "0.0.0.0",  # noqa: S104 - refused, never bound
+    "169.254.169.254",
+    "[::]",
+    "[fe80::1%eth0]",
+    "224.0.0.1",
+    "255.255.255.255",
+    "[::ffff:169.254.169.254]",
+]
+"""IP addresses no gateway can have, as a host or in a URL."""
 
 
 def urls(seed: int, emulator_url: str) -> list[Any]:
@@ -253,6 +263,7 @@ def urls(seed: int, emulator_url: str) -> list[Any]:
         "http://127.0.0.1:99999/",
         "http://127.0.0.1:-1/",
         "HTTP://127.0.0.1:1/",
+        *(f"http://{address}:8881/" for address in UNUSABLE_ADDRESSES),
     ]
     while len(corpus) < SIZE:
         scheme = rng.choice(["http", "https", "HTTPS", "ftp", "", "ws", "h\ud800"])
@@ -280,9 +291,10 @@ def hosts(seed: int) -> list[Any]:
         "127.0.0.1?x",
         "127.0.0.1#x",
         "127.0.0.1:8882",
+        *UNUSABLE_ADDRESSES,
     ]
     while len(corpus) < SIZE:
-        base = rng.choice(["127.0.0.1", *BAD_HOSTS])
+        base = rng.choice(["127.0.0.1", *BAD_HOSTS, *UNUSABLE_ADDRESSES])
         prefix = rng.choice(["", "", "http://", "u:p@", " ", "@"])
         suffix = rng.choice(["", "", "/", ":1", "?q", "#f", " ", "\ud800", text(rng)[:4]])
         corpus.append(prefix + base + suffix)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # BinarySensorDeviceClass is defined in binary_sensor/__init__.py up to 2026.3, in its const.py
 # since (re-exported implicitly): this import works on both; no cast or protocol can stand for it.
-from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined]
+# The ignore is needed on the newer version only (`unused-ignore`: not an error on the older).
+from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined, unused-ignore]
     BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,

@@ -130,9 +130,9 @@ def _credentials_schema(provider: str, *, advanced: bool) -> vol.Schema:
             marker(field.key) if field.default is None else marker(field.key, default=field.default)
         )
         fields[key] = _selector(field)
-    # A gateway that sends nothing without a registered sender: ask for it up front.
-    sender_key = vol.Required if _capabilities(provider).sender_required else vol.Optional
-    fields[sender_key(CONF_SENDER)] = TEXT
+    # Optional even where the gateway requires it: left empty, the frontend would stop the
+    # form with its generic "not all required fields"; `_check_sender` says why instead.
+    fields[vol.Optional(CONF_SENDER)] = TEXT
     if advanced:
         fields[vol.Optional(CONF_URL)] = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
     return vol.Schema(fields)
@@ -207,8 +207,11 @@ OPTION_RANGES: dict[str, tuple[float, float]] = {
     CONF_BALANCE_INTERVAL: (MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL),
     CONF_INCOMING_INTERVAL: (0, MAX_INCOMING_INTERVAL),
     CONF_GIVE_UP_AFTER: (1, MAX_GIVE_UP_AFTER),
+    CONF_LOW_BALANCE: (0, math.inf),
 }
 """The numbers the options form takes (the account fields declare their own)."""
+FRACTIONAL = frozenset({CONF_LOW_BALANCE})
+"""The numbers that may have a fractional part (an amount of money); the others are whole."""
 
 
 def _field_ranges(provider: str) -> dict[str, tuple[float, float]]:
@@ -233,15 +236,17 @@ def _check_ranges(
     """
     for key, (low, high) in ranges.items():
         value = user_input.get(key)
-        if value is not None and _out_of_range(value, low, high):
+        if value is not None and _out_of_range(value, low, high, whole=key not in FRACTIONAL):
             errors[key] = f"{key}_range"
 
 
-def _out_of_range(value: Any, low: float, high: float) -> bool:
-    """Whether a form's number is not a whole number from `low` to `high`."""
+def _out_of_range(value: Any, low: float, high: float, *, whole: bool = True) -> bool:
+    """Whether a form's number is not a (whole, unless not `whole`) number from `low` to `high`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return True
-    return not (math.isfinite(value) and value == int(value) and low <= value <= high)
+    if not math.isfinite(value) or (whole and value != int(value)):
+        return True
+    return not low <= value <= high
 
 
 def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> None:
@@ -257,21 +262,19 @@ def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> 
 
 def _options_fields(caps: Capabilities, currency: str) -> dict[vol.Marker, Any]:
     """The options an account has: what its gateway can do decides which."""
-    sender_key = vol.Required if caps.sender_required else vol.Optional
     fields: dict[vol.Marker, Any] = {
-        sender_key(CONF_SENDER): TEXT,
+        vol.Optional(CONF_SENDER): TEXT,  # as in `_credentials_schema`
         vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
     }
     if caps.balance:
         fields |= {
             vol.Required(CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL): MINUTES,
             vol.Required(CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE): NumberSelector(
+                # The currency as the gateway names it (an ISO code such as RUB or KZT),
+                # shown as it is: a selector's translated units are keys, not codes.
+                # No min: see `_check_ranges`.
                 NumberSelectorConfig(
-                    min=0,
-                    step=0.01,
-                    unit_of_measurement=currency,
-                    translation_key="currency",
-                    mode=NumberSelectorMode.BOX,
+                    step=0.01, unit_of_measurement=currency, mode=NumberSelectorMode.BOX
                 )
             ),
         }

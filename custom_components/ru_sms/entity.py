@@ -34,7 +34,8 @@ def via_account_device(hass: HomeAssistant, entry: RuSmsConfigEntry) -> DeviceIn
         device_id = dr.async_get_device_id_by_identifier(
             hass, identifier, config_entry_id=entry.entry_id
         )
-        return DeviceInfo(via_device_id=device_id)
+        # Cast: each key is known to one version's DeviceInfo only (the type checker runs on both).
+        return cast("DeviceInfo", {"via_device_id": device_id})
     return cast("DeviceInfo", {"via_device": identifier})
 
 

@@ -12,9 +12,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_URL
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, async_get_hass_or_none
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.translation import async_get_cached_translations
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -42,7 +43,12 @@ from .providers import (
     description_of,
     normalize_phones,
 )
-from .providers.errors import AlreadySentError
+from .providers.errors import (
+    AlreadySentError,
+    GatewayConnectionError,
+    GatewayResponseError,
+    GatewayTimeoutError,
+)
 from .providers.phone import mask_phone
 from .validation import check_text
 
@@ -71,6 +77,13 @@ MAY_HAVE_BEEN_SENT = "may_have_been_sent"
 """The message of a send whose answer was lost: it may have gone through."""
 INVALID_OPTION = "invalid_option"
 """The message of a refusal before any request that names no problem of its own."""
+FAILURE_WORDS: tuple[tuple[type[SmsGatewayError], str], ...] = (
+    (GatewayTimeoutError, "failure_timeout"),
+    (GatewayConnectionError, "failure_connection"),
+    (GatewayResponseError, "failure_answer"),
+)
+"""The words (translation keys) of a failure the gateway said nothing about, by its class;
+any other by its kind (`failure_<kind>`)."""
 
 
 def gateway_base_url(data: Mapping[str, Any]) -> str | None:
@@ -103,10 +116,32 @@ def provider_name(provider: str) -> str:
 def error_details(err: SmsGatewayError) -> str:
     """The gateway's own code and text, for the parentheses of a translated message.
 
-    Never a sentence of ours (it would be English in every language): without the
-    gateway's words, the kind of failure by its name (`GatewayTimeoutError`).
+    Without the gateway's words (a timeout, a cut connection), what went wrong in a few
+    translated words (`failure_words`), never a class name; a bare code (an HTTP status such
+    as 502) with those words after it.
     """
-    return err.details or type(err).__name__
+    if err.text:
+        return err.details or err.text
+    key = next(
+        (key for kind, key in FAILURE_WORDS if isinstance(err, kind)), f"failure_{err.kind.value}"
+    )
+    return f"{err.code}, {failure_words(key)}" if err.code else failure_words(key)
+
+
+def failure_words(key: str) -> str:
+    """The words of `failure_<...>` in Home Assistant's language (English where missing).
+
+    The language of the server, as entity names and states' attributes have it: the words
+    go into placeholders and attributes, which the frontend does not translate.
+    """
+    hass = async_get_hass_or_none()
+    if hass is None:  # outside Home Assistant's loop: no translations at hand
+        return key.removeprefix("failure_").replace("_", " ")
+    name = f"component.{DOMAIN}.exceptions.{key}.message"
+    for language in dict.fromkeys((hass.config.language, "en")):
+        if text := async_get_cached_translations(hass, language, "exceptions", DOMAIN).get(name):
+            return text
+    return key.removeprefix("failure_").replace("_", " ")
 
 
 async def _async_checked[T](
@@ -132,7 +167,9 @@ async def async_check_phones(hass: HomeAssistant, raw: Sequence[str]) -> list[st
 def rejection_details(result: RecipientResult) -> str:
     """The gateway's own code and text of a refused number (as `error_details`)."""
     words = ": ".join(part for part in (result.error_code, result.error_text) if part)
-    return words or (result.error_kind.value if result.error_kind else "-")
+    if words:
+        return words
+    return failure_words(f"failure_{result.error_kind.value}") if result.error_kind else "-"
 
 
 def validation_error(err: SmsGatewayError) -> ServiceValidationError:

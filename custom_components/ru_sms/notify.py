@@ -6,7 +6,8 @@ from typing import Any, override
 
 # NotifyEntityFeature is defined in notify/__init__.py up to 2026.3, in notify/const.py since
 # (re-exported implicitly): this import works on both; no cast or protocol can stand for a class.
-from homeassistant.components.notify import (  # type: ignore[attr-defined]
+# The ignore is needed on the newer version only (`unused-ignore`: not an error on the older).
+from homeassistant.components.notify import (  # type: ignore[attr-defined, unused-ignore]
     NotifyEntity,
     NotifyEntityDescription,
     NotifyEntityFeature,

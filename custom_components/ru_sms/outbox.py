@@ -181,6 +181,8 @@ class SendOutcome:
     account: str | None = None
     """The account that carried it (the title), when it was not the one asked."""
     alert_id: str | None = None
+    error: str | None = None
+    """Why the numbers are queued: the failed attempt's error (the gateway's words or ours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +339,12 @@ class Outbox:
             await self._async_drop(alert)
             raise attempt.error
         await self._async_keep(alert, attempt)
-        return SendOutcome(SendResult(recipients=()), queued=tuple(alert.phones), alert_id=alert.id)
+        return SendOutcome(
+            SendResult(recipients=()),
+            queued=tuple(alert.phones),
+            alert_id=alert.id,
+            error=alert.last_error,
+        )
 
     # -- attempts -----------------------------------------------------------------------
 

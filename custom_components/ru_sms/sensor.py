@@ -41,11 +41,24 @@ BALANCE = SensorEntityDescription(
     device_class=SensorDeviceClass.MONETARY,
     suggested_display_precision=2,
 )
+STATUS_UNKNOWN = "status_unknown"
+"""The last-message sensor's state when the gateway does not know the delivery state.
+
+Not `unknown`: that is Home Assistant's own state of a sensor without a value (before the
+first message), and history graphs and automations could not tell the two apart.
+"""
+
+
+def last_message_state(state: DeliveryState) -> str:
+    """A delivery state as the last-message sensor shows it."""
+    return STATUS_UNKNOWN if state is DeliveryState.UNKNOWN else state.value
+
+
 LAST_MESSAGE = SensorEntityDescription(
     key="last_message",
     translation_key="last_message",
     device_class=SensorDeviceClass.ENUM,
-    options=[state.value for state in DeliveryState],
+    options=[last_message_state(state) for state in DeliveryState],
 )
 IN_FLIGHT = SensorEntityDescription(
     key="in_flight",
@@ -170,7 +183,7 @@ class LastMessageSensor(TrackerSensor):
         if self._queued(self.recipient_id) is not None:
             return str(DeliveryState.QUEUED)
         message = self.tracker.last_message(self.recipient_id)
-        return None if message is None else str(message.state)
+        return None if message is None else last_message_state(message.state)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:

@@ -186,7 +186,9 @@ def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResp
     result = outcome.result
     recipients: list[Any] = [_recipient(r, queued=False) for r in result.recipients]
     recipients += [
-        _recipient(RecipientResult(phone=phone, accepted=False), queued=True)
+        _recipient(
+            RecipientResult(phone=phone, accepted=False, error_text=outcome.error), queued=True
+        )
         for phone in outcome.queued
     ]
     return {

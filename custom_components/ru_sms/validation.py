@@ -68,7 +68,9 @@ def url_problem(url: str) -> str | None:
         return "url_invalid"
     if not host:
         return "url_no_host"
-    return None if _hostname_ok(host) else "url_invalid"
+    if not _hostname_ok(host):
+        return "url_invalid"
+    return "url_unusable" if _unusable_address(host) else None
 
 
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)", re.IGNORECASE)
@@ -86,6 +88,30 @@ def _hostname_ok(host: str) -> bool:
     return len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
 
 
+def _unusable_address(host: str) -> bool:
+    """Whether `host` is an IP address no gateway can have.
+
+    Unspecified (0.0.0.0, ::), link-local (169.254.0.0/16 with the clouds' metadata service,
+    fe80::/10), multicast, broadcast and reserved addresses are nobody's to answer an HTTP
+    request: a check would try them and fail in a way of their own. This machine's own
+    (loopback) stays usable: a proxy, a tunnel or a test server may listen there.
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: whatever it resolves to is the user's to know
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:  # within ::/8, which IPv6 counts as reserved
+        return False
+    return (
+        address.is_unspecified
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+    )
+
+
 def host_problem(host: str) -> str | None:
     """What is wrong with a host name (a config-flow error key), or None."""
     if not host:
@@ -94,9 +120,9 @@ def host_problem(host: str) -> str | None:
         return "host_credentials"
     if _unprintable(host) or any(ch in host for ch in "/?#\\"):
         return "host_invalid"
-    if url_problem(f"https://{host}:1/") is not None:
-        return "host_invalid"
-    return None
+    if (problem := url_problem(f"https://{host}:1/")) == "url_unusable":
+        return "host_unusable"
+    return None if problem is None else "host_invalid"
 
 
 def unprintable_fields(fields: Mapping[str, Any]) -> list[str]:

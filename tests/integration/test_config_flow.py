@@ -31,6 +31,7 @@ from custom_components.ru_sms.config_flow import ADVANCED_MODE_REMOVED, _unique_
 from custom_components.ru_sms.const import DOMAIN, SUBENTRY_RECIPIENT
 from custom_components.ru_sms.gateway import create_gateway
 from custom_components.ru_sms.providers import CLIENTS, Provider
+from custom_components.ru_sms.schema import vol
 from tests.conftest import IVAN
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS, by_gateway
@@ -788,14 +789,21 @@ async def test_reconfigure_reloads_once(hass: HomeAssistant, start_emulator: Any
     assert emulator.logins == logins + 2
 
 
+@pytest.mark.parametrize("sender", ["  ", None])
 @pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
 async def test_sender_required_where_the_gateway_has_no_default(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: Provider, sender: str | None
 ) -> None:
+    """Blank or left out: our error, never the frontend's "not all required fields".
+
+    The field is optional in the schema, so the frontend lets the empty form through.
+    """
     emulator = await start_emulator(provider)
     result = await start_user_flow(hass, provider)
+    field = next(key for key in result["data_schema"].schema if str(key) == "sender")
+    assert isinstance(field, vol.Optional)
 
-    result = await configure(hass, result, login_input(provider, emulator, sender="  "))
+    result = await configure(hass, result, login_input(provider, emulator, sender=sender))
 
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"sender": "sender_required"}
@@ -1340,6 +1348,8 @@ HARDENING_ERRORS = (
     "host_required",
     "host_credentials",
     "host_invalid",
+    "host_unusable",
+    "url_unusable",
     "invalid_characters",
     "gateway_refused",
 )
@@ -1375,6 +1385,7 @@ def test_flow_translations(language: str) -> None:
         "balance_interval_range",
         "incoming_interval_range",
         "give_up_after_range",
+        "low_balance_threshold_range",
     }
     assert set(recipient["error"]) == {
         "invalid_phone",

@@ -11,17 +11,25 @@ import re
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.translation import async_load_integrations
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.gateway import (
     ERROR_KEYS,
+    FAILURE_WORDS,
     MAY_HAVE_BEEN_SENT,
+    error_details,
     gateway_error,
     validation_error,
 )
-from custom_components.ru_sms.providers import CLIENTS, ErrorKind, SmsGatewayError
+from custom_components.ru_sms.providers import (
+    CLIENTS,
+    ErrorKind,
+    SmsGatewayError,
+    errors as provider_errors,
+)
 from custom_components.ru_sms.providers.errors import (
     GatewayUnavailableError,
     InvalidRecipientError,
@@ -109,3 +117,47 @@ def test_home_assistant_side_never_asks_which_gateway() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def every_error_class() -> list[type[SmsGatewayError]]:
+    """SmsGatewayError and every class below it."""
+    found = [SmsGatewayError]
+    for cls in found:
+        found += cls.__subclasses__()
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_failure_has_its_words(language: str) -> None:
+    """A failure the gateway says nothing about is named in words, in both languages."""
+    keys = {key for _, key in FAILURE_WORDS} | {f"failure_{kind.value}" for kind in ErrorKind}
+    texts = exceptions(language)
+    for key in keys:
+        assert texts[key]["message"], key
+        assert placeholders(texts[key]["message"]) == set(), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_no_class_name_reaches_people(
+    hass: HomeAssistant, enable_custom_integrations: None, language: str
+) -> None:
+    """Without the gateway's words, the failure in the server's language; never a class name."""
+    hass.config.language = language
+    await async_load_integrations(hass, {DOMAIN})
+    texts = exceptions(language)
+    classes = every_error_class()
+    assert provider_errors.GatewayConnectionError in classes
+    for cls in classes:
+        err = cls.__new__(cls)
+        SmsGatewayError.__init__(err, "no words from the gateway")
+
+        words = error_details(err)
+
+        assert words not in {c.__name__ for c in classes}, cls
+        assert words in {entry["message"] for entry in texts.values()}, cls
+    connection = provider_errors.GatewayConnectionError("refused")
+    assert error_details(connection) == texts["failure_connection"]["message"]
+    # The gateway's own words, when it gave any, as they are; a bare code with ours after it.
+    assert error_details(GatewayUnavailableError("x", code=503, text="busy")) == "503: busy"
+    bare = provider_errors.GatewayResponseError("x", code=502)
+    assert error_details(bare) == f"502, {texts['failure_answer']['message']}"

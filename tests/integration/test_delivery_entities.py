@@ -175,7 +175,7 @@ async def test_entities_per_gateway(
             "delivered",
             "failed",
             "expired",
-            "unknown",
+            "status_unknown",
         ]
     in_flight = state_of(hass, entity["in_flight"])
     assert in_flight.state == "0"
@@ -665,7 +665,7 @@ async def test_statistics_failure_never_fails_setup(
     ]
     assert logged.startswith(
         f"Error fetching ru_sms statistics of {entry.title} data: "
-        "Cannot read the statistics of the last 24 hours (502)"
+        "Cannot read the statistics of the last 24 hours (502, a server error or an answer"
     )
 
     await tick(hass, freezer, minutes=30)
@@ -715,7 +715,7 @@ async def test_translations_and_icons(hass: HomeAssistant, emulators: Any) -> No
     emulator = await emulators(Provider.STREAM)
     await setup_account(hass, Provider.STREAM, emulator)
     icons = (await async_get_icons(hass, "entity", [DOMAIN]))[DOMAIN]
-    states = ["queued", "sent", "delivered", "failed", "expired", "unknown"]
+    states = ["queued", "sent", "delivered", "failed", "expired", "status_unknown"]
     event_types = ["delivered", "failed", "expired", "incoming"]
     base = f"component.{DOMAIN}.entity"
 

@@ -85,8 +85,10 @@ async def test_units_are_translated(
     interval = selector_config(result, "balance_interval")
     assert (interval["unit_of_measurement"], interval["translation_key"]) == ("min", "minutes")
     threshold = selector_config(result, "low_balance_threshold")
-    # The account's currency, as its gateway reports it (the emulators: RUB).
-    assert (threshold["unit_of_measurement"], threshold["translation_key"]) == ("RUB", "currency")
+    # The account's currency, as its gateway reports it (the emulators: RUB), shown as it
+    # is: a unit with a translation key must be a lower-case key (hassfest), not a code.
+    assert threshold["unit_of_measurement"] == "RUB"
+    assert "translation_key" not in threshold
 
 
 async def test_threshold_unit_without_a_loaded_account(
@@ -116,3 +118,42 @@ async def test_a_port_out_of_range_gets_our_error(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"port": "port_range"}
     assert emulator.count() == 0  # refused before any request
+
+
+async def test_every_range_error_at_once(hass: HomeAssistant, start_emulator: Any) -> None:
+    """A negative threshold gets our message, beside the other fields' (no selector minimum)."""
+    emulator = await start_emulator(Provider.STREAM)
+    entry = await add_account(hass, Provider.STREAM, emulator)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "min" not in selector_config(result, "low_balance_threshold")
+    user_input = {**OPTIONS, "incoming_interval": 0, "sender": "Alarm"}
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            **user_input,
+            "low_balance_threshold": -5.0,
+            "balance_interval": 1.0,
+            "incoming_interval": 1441.0,
+            "give_up_after": 0.0,
+            "sender": "",
+        },
+    )
+
+    assert result["errors"] == {
+        "low_balance_threshold": "low_balance_threshold_range",
+        "balance_interval": "balance_interval_range",
+        "incoming_interval": "incoming_interval_range",
+        "give_up_after": "give_up_after_range",
+        "sender": "sender_required",
+    }
+    # An amount of money may have kopecks; infinity is no amount.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**user_input, "low_balance_threshold": float("inf")}
+    )
+    assert result["errors"] == {"low_balance_threshold": "low_balance_threshold_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**user_input, "low_balance_threshold": 12.5}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["low_balance_threshold"] == 12.5

@@ -1,7 +1,8 @@
 """The config flow refuses addresses and texts it cannot use, each with its own message.
 
 A base URL or host with credentials, a query or a fragment, another scheme, no host; a
-blank SMStele host; a port out of range; text with a lone surrogate (issue 8).
+blank SMStele host; a port out of range; text with a lone surrogate (issue 8); an address
+no gateway can have (issue 22).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ URLS = [
     ("https://xn--/", "url_invalid"),
     ("https://exa mple.ru/", "url_invalid"),
     ("https://example.ru/\ud800", "invalid_characters"),
+    ("http://0.0.0.0:8881/", "url_unusable"),
+    ("https://169.254.169.254/latest/meta-data/", "url_unusable"),
+    ("http://[::ffff:169.254.169.254]/", "url_unusable"),
+    ("http://[fe80::1]/", "url_unusable"),
+    ("http://[::]:8881/", "url_unusable"),
+    ("http://224.0.0.1/", "url_unusable"),
+    ("http://255.255.255.255/", "url_unusable"),
 ]
 HOSTS = [
     ("alerts:pw@rexsmsc.rex400.ru", "host_credentials"),
@@ -54,6 +62,15 @@ HOSTS = [
     ("rexsmsc.rex400.ru:8882", "host_invalid"),
     ("..", "host_invalid"),
     ("rex\ud800", "invalid_characters"),
+    # Addresses no gateway can have: unspecified, link-local, multicast, broadcast, reserved.
+    ("0.0.0.0", "host_unusable"),  # noqa: S104 - refused, never bound
+    ("[::]", "host_unusable"),
+    ("169.254.169.254", "host_unusable"),
+    ("[fe80::1%eth0]", "host_unusable"),
+    ("[::ffff:169.254.169.254]", "host_unusable"),
+    ("224.0.0.1", "host_unusable"),
+    ("255.255.255.255", "host_unusable"),
+    ("240.0.0.1", "host_unusable"),
 ]
 
 
@@ -129,7 +146,12 @@ def test_checks_directly() -> None:
     assert url_problem("https://rexsmsc.rex400.ru:8882/cgibin/") is None
     assert url_problem("https://пример.рф/") is None
     assert host_problem("rexsmsc.rex400.ru") is None
+    assert host_problem("203.0.113.7") is None
+    assert host_problem("[2001:db8::7]") is None
+    # This machine's own: a proxy, a tunnel or a test server (the emulators are on 127.0.0.1).
     assert host_problem("[::1]") is None
+    assert host_problem("127.0.0.1") is None
+    assert url_problem("http://[::1]:8881/") is None
     for port in (0, 65536, 1.5, float("nan"), float("inf"), "8882", True):
         assert _out_of_range(port, 1, 65535), port
     assert not _out_of_range(8882, 1, 65535)

@@ -296,7 +296,8 @@ async def test_setup_gateway_refused_retries(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert_not_ready_reason(entry, provider, "GatewayConnectionError")
+    # Words, not the class name (GatewayConnectionError).
+    assert_not_ready_reason(entry, provider, "(no connection to the gateway)")
     assert reauth_flows(hass, entry) == []
     assert hass.states.async_all() == []
     assert not hass.services.has_service("notify", SERVICE_NAMES[provider])
@@ -315,7 +316,9 @@ async def test_setup_gateway_down_retries_then_loads(
     await setup_entry(hass, entry)
 
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert_not_ready_reason(entry, provider, "(502)")
+    assert_not_ready_reason(
+        entry, provider, "(502, a server error or an answer that cannot be read)"
+    )
     assert emulator.count() == 2
     assert reauth_flows(hass, entry) == []
 

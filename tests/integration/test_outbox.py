@@ -115,6 +115,12 @@ async def test_queued_alert_goes_out_after_a_restart(
     assert response["queued"] == 1
     assert response["accepted"] == 0
     assert response["recipients"][0]["queued"] is True
+    # Why it waits: the HTTP status and what it means, the same on the sensor.
+    why = response["recipients"][0]["error"]
+    assert why
+    assert "Error" not in why
+    last = hass.states.get(f"sensor.{ACCOUNTS[provider].slug}_last_message")
+    assert (last.state, last.attributes["error"]) == ("queued", why)
     assert (
         hass.states.get(f"sensor.{ACCOUNTS[provider].slug}_messages_in_flight").attributes["queued"]
         == 1

@@ -282,7 +282,7 @@ async def test_unavailable_while_gateway_down(
     assert logged == [
         (
             logging.ERROR,
-            f"Error fetching ru_sms balance of {entry.title} data: Cannot read the balance (502)",
+            f"Error fetching ru_sms balance of {entry.title} data: Cannot read the balance (502, a server error or an answer that cannot be read)",
         ),
         (logging.INFO, f"Fetching ru_sms balance of {entry.title} data recovered"),
     ]

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -618,6 +619,13 @@ async def test_given_up_after_validity_and_margin(
     assert events[-1].data["final"] is True
     assert events[-1].time_fired.timestamp() - start == VALIDITY
     assert tracker_of(entry).in_flight == 0
+    # The sensor's own word for "the gateway does not know", never Home Assistant's unknown.
+    sensor = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_last_message"
+    )
+    assert sensor is not None
+    expected = {"unknown": "status_unknown"}.get(final_state, final_state)
+    assert hass.states.get(sensor).state == expected
     asked = len(status_times(emulator, provider, start))
     await tick(hass, freezer, 3600, step=60)
     assert len(status_times(emulator, provider, start)) == asked

@@ -8,6 +8,9 @@
   256..512 on its shortest side);
 - services.yaml: every action Home Assistant registers, with exactly its schema's fields,
   named and described in both languages;
+- translations, selectors, services.yaml, icons.json and the manifest against hassfest's own
+  schemas (tests/integration/hassfest_rules.py: slug keys, texts without HTML, URLs or stray
+  placeholders...), in both languages, each rule shown to find a fault planted in a copy;
 - translations: every key used exists, every key that exists is used, every `exceptions`
   key reachable from the code; icons for every entity and action;
 - the quality scale's `runtime_data` / typed ConfigEntry rule and `parallel-updates`, as
@@ -24,7 +27,7 @@ from pathlib import Path
 import re
 from typing import Any
 
-from awesomeversion import AwesomeVersion
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -35,8 +38,14 @@ import pytest
 from custom_components.ru_sms.config_flow import OPTION_RANGES
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.gateway import ERROR_KEYS
-from custom_components.ru_sms.providers import CLIENTS, FieldType, description_of
+from custom_components.ru_sms.providers import CLIENTS, ErrorKind, FieldType, description_of
 from custom_components.ru_sms.providers.errors import SendProblem
+from tests.integration.hassfest_rules import (
+    icons_problems,
+    manifest_problems,
+    services_problems,
+    translation_problems,
+)
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / DOMAIN
 REPOSITORY = INTEGRATION.parents[1]
@@ -123,7 +132,14 @@ def test_manifest() -> None:
     assert all(re.fullmatch(r"[a-z0-9_]+", dependency) for dependency in manifest["dependencies"])
 
 
+def oldest_tested_version() -> str:
+    """The oldest Home Assistant .ci/run tests (its VERSIONS table)."""
+    ci = (REPOSITORY / ".ci" / "run").read_text("utf-8")
+    return str(min(AwesomeVersion(v) for v in re.findall(r'"HA-([0-9.]+) ', ci)))
+
+
 def test_hacs_json() -> None:
+    """What the HACS action checks of hacs.json, and the version it asks for."""
     hacs = json.loads((REPOSITORY / "hacs.json").read_text("utf-8"))
     known = {
         "name",
@@ -138,10 +154,72 @@ def test_hacs_json() -> None:
         "render_readme",
     }
     assert set(hacs) <= known
+    assert isinstance(hacs["name"], str)
     assert hacs["name"]
-    assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion("2026.3.4")
+    # The oldest version the tests run on: an older one would install untested.
+    assert hacs["homeassistant"] == oldest_tested_version() == "2026.3.4"
     assert re.fullmatch(r"[A-Z]{2}", hacs["country"])
     assert not hacs.get("content_in_root")  # the integration is in custom_components/
+    for flag in ("content_in_root", "zip_release", "hide_default_branch", "render_readme"):
+        assert isinstance(hacs.get(flag, False), bool), flag
+    # HACS's other repository checks that files decide: an information file with images,
+    # the integration's own brand icon (HACS takes it for the brands repository's entry).
+    assert "docs/screenshots/" in (REPOSITORY / "README.md").read_text("utf-8")
+    assert (INTEGRATION / "brand" / "icon.png").is_file()
+    packages = [p.name for p in (REPOSITORY / "custom_components").iterdir() if p.name[0] != "_"]
+    assert packages == [DOMAIN]
+
+
+def test_loggers_name_the_libraries() -> None:
+    """The manifest's `loggers`: the loggers of the libraries it requires, not the integration's own."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text("utf-8"))
+    libraries = {re.split(r"[=<>~!\[]", requirement)[0] for requirement in manifest["requirements"]}
+    assert set(manifest["loggers"]) == libraries == {"phonenumbers", "iuliia"}
+
+
+def test_release_versions_agree() -> None:
+    """The manifest's version (HACS shows it; the release tag is v<version>) everywhere."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text("utf-8"))["version"]
+    pyproject = re.search(
+        r'^version = "([^"]+)"', (REPOSITORY / "pyproject.toml").read_text("utf-8"), re.M
+    )
+    changelog = re.search(
+        r"^## \[([^\]]+)\] - \d{4}-\d{2}-\d{2}$",
+        (REPOSITORY / "CHANGELOG.md").read_text("utf-8"),
+        re.M,
+    )
+    assert pyproject is not None
+    assert changelog is not None, "CHANGELOG.md: no '## [version] - date' entry"
+    assert manifest == pyproject[1] == changelog[1]
+    assert AwesomeVersion(manifest).strategy is AwesomeVersionStrategy.SEMVER
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load_yaml_dict(str(REPOSITORY / ".github" / "workflows" / name))
+
+
+def steps_using(flow: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [
+        step
+        for job in flow["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith(action)
+    ]
+
+
+def test_workflows_run_the_ecosystems_checks() -> None:
+    """The hassfest and HACS actions as their documentation gives them; .ci/run; on every push."""
+    validate, ci = workflow("validate.yml"), workflow("ci.yml")
+    for flow in (validate, ci):
+        # YAML reads `on:` as True.
+        triggers = flow.get("on", flow.get(True))
+        assert {"push", "pull_request"} <= set(triggers)
+    assert steps_using(validate, "home-assistant/actions/hassfest@master")
+    (hacs,) = steps_using(validate, "hacs/action@main")
+    assert hacs["with"] == {"category": "integration"}  # no check ignored
+    runs = [step.get("run", "") for job in ci["jobs"].values() for step in job["steps"]]
+    assert "bash .ci/run" in runs
+    assert any("GITHUB_REF_NAME" in run and "manifest.json" in run for run in runs)
 
 
 # -- brand images (Home Assistant 2026.3+ serves custom_components/<domain>/brand/) -------
@@ -214,6 +292,102 @@ def test_icons() -> None:
     assert set(icons["entity"]) == set(strings["entity"])
 
 
+# -- hassfest's schemas: translations, selectors, actions, icons, manifest ------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_follow_hassfest(language: str) -> None:
+    assert translation_problems(translations(language)) == []
+
+
+def plant(tree: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of `tree` with `value` at the dotted `path` (created as needed)."""
+    copy = json.loads(json.dumps(tree))
+    *parents, last = path.split(".")
+    node = copy
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        # The issue's finding: hassfest refuses an upper-case translation key.
+        ("entity.sensor.last_message.state.Unknown", "Unknown", "state.Unknown: invalid key"),
+        (
+            "selector.currency.unit_of_measurement.RUB",
+            "RUB",
+            "unit_of_measurement.RUB: invalid key",
+        ),
+        ("entity.sensor.Balance", {"name": "Balance"}, "entity.sensor.Balance: invalid key"),
+        ("entity.sensor.last_message.state.sent_", "Sent", "state.sent_: invalid key"),
+        (
+            "services.send_message.fields.Phones",
+            {"name": "x", "description": "y"},
+            "Phones: invalid key",
+        ),
+        ("exceptions.Flash", {"message": "x"}, "exceptions.Flash: invalid key"),
+        ("entity.sensor.last_message.state.sent", "Sent {n}", "placeholders are not supported"),
+        ("config.step.user.data_description.nothing", "x", "described but not in data"),
+        ("config.error.unknown", "See https://example.com/help", "a URL"),
+        ("config.error.unknown", " Unknown", "leading or trailing spaces"),
+        ("config.error.unknown", "<b>Unknown</b>", "holds HTML"),
+        ("config.error.unknown", "Got '{error}'", "single quotes"),
+        ("options.step.init.unknown_key", "x", "not a key hassfest knows"),
+        ("services.send_message.fields.phones.name", 5, "not a text"),
+        ("config_subentries.recipient.entry_type", None, "not a text"),
+    ],
+)
+def test_the_rules_find_what_hassfest_refuses(path: str, value: Any, problem: str) -> None:
+    """Planted into a copy of the English file, each fault is reported, with its place."""
+    planted = translation_problems(plant(translations("en"), path, value))
+
+    assert len(planted) == 1, planted
+    assert problem in planted[0]
+    assert planted[0].startswith(path.rsplit(".", 1)[0])
+
+
+def test_services_yaml_follows_hassfest() -> None:
+    described = load_yaml_dict(str(INTEGRATION / "services.yaml"))
+    assert services_problems(described, translations("en")) == []
+
+    # Planted: a selector Home Assistant does not have, an unknown field key, a slug.
+    described["send_message"]["fields"]["phones"]["selector"] = {"telephone": {}}
+    described["send_message"]["fields"]["title"]["label"] = "Title"
+    described["Lookup"] = None
+    assert sorted(services_problems(described, translations("en"))) == [
+        "Lookup: not a slug",
+        "send_message.fields.phones.selector: Unknown selector type telephone found",
+        "send_message.fields.title.label: not a key hassfest knows here",
+    ]
+
+
+def test_icons_follow_hassfest() -> None:
+    icons = json.loads((INTEGRATION / "icons.json").read_text("utf-8"))
+    assert icons_problems(icons) == []
+
+    planted = plant(icons, "entity.sensor.last_message.state.Sent", "message")
+    planted["entity"]["sensor"]["balance"]["state"] = {"low": "mdi:cash"}
+    assert sorted(icons_problems(planted)) == [
+        "entity.sensor.balance.state.low: the default icon again (remove it)",
+        "entity.sensor.last_message.state.Sent: invalid key",
+        "entity.sensor.last_message.state.Sent: not an icon (mdi:...)",
+    ]
+
+
+def test_manifest_follows_hassfest() -> None:
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text("utf-8"))
+    assert manifest_problems(manifest, INTEGRATION.name) == []
+
+    shuffled = {"name": manifest["name"], **manifest, "homeassistant": "2026.3.4"}
+    assert sorted(manifest_problems(shuffled, INTEGRATION.name)) == [
+        "homeassistant: not a key hassfest knows",
+        "keys: not sorted (domain, name, then alphabetical)",
+    ]
+
+
 # -- translations: used, existing, reachable ------------------------------------------------
 
 
@@ -232,6 +406,7 @@ def test_every_exception_key_exists_and_is_reachable() -> None:
     used = keyword_values("translation_key") - keyword_values("translation_key", "config_flow")
     # Keys the code builds: a client's named send problem, a gateway failure by its kind.
     built = {problem.value for problem in SendProblem} | set(ERROR_KEYS.values())
+    built |= {f"failure_{kind.value}" for kind in ErrorKind}  # `error_details`
     issues = set(translations("en")["issues"])
     entity_keys = {key for platform in translations("en")["entity"].values() for key in platform}
     used -= issues | entity_keys

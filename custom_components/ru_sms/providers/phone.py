@@ -1,8 +1,9 @@
 """Phone number normalisation and validation, with Google's libphonenumber metadata.
 
 Numbers go to the gateways as digits in international form without `+` (`79161234567`).
-Users type `+7 (916) 123-45-67`, `8 916 123 45 67`, `89161234567` or `9161234567`;
-numbers of other countries need their country code (with or without `+`).
+Users type them as people in Russia write them: `+7 (916) 123-45-67`, `8 916 123 45 67`,
+`9161234567`, `495 123-45-67`, `8 10 375 29 1234567`; numbers of other countries with
+their country code (with or without `+`, or after `00`).
 """
 
 from __future__ import annotations
@@ -47,29 +48,36 @@ def _normalize(raw: str) -> str:
             phones=(str(raw),),
             problem=SendProblem.INVALID_PHONE,
         )
-    if text.startswith("+"):
-        candidate = text
-    elif text.startswith("00"):
-        candidate = "+" + text[2:]
-    elif len(text) == 11 and text[0] == "8":
-        candidate = "+7" + text[1:]  # Russian trunk prefix: 8 916 ... is +7 916 ...
-    elif len(text) == 10 and text[0] == "9":
-        candidate = "+7" + text  # a Russian mobile number without its country code
-    else:
-        candidate = "+" + text
-    try:
-        number = phonenumbers.parse(candidate, None)
-    except phonenumbers.NumberParseException as err:
-        raise InvalidRecipientError(
-            f"Not a phone number: {raw!r}", phones=(str(raw),), problem=SendProblem.INVALID_PHONE
-        ) from err
-    if not phonenumbers.is_valid_number(number):
+    number = _parse(text[1:], None) if text.startswith("+") else _read_as_typed_in_russia(text)
+    if number is None or not phonenumbers.is_valid_number(number):
         raise InvalidRecipientError(
             f"Not a valid phone number: {raw!r} (check the country code and the length)",
             phones=(str(raw),),
             problem=SendProblem.INVALID_PHONE,
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def _read_as_typed_in_russia(digits: str) -> phonenumbers.PhoneNumber | None:
+    """A number without `+`, as a person in Russia means it.
+
+    Libphonenumber decides first, with Russia's dialling rules: the `8` trunk prefix,
+    the `7` country code, the `8 10` international prefix, ten digits of a mobile or a
+    landline (`495 123-45-67` is Moscow). What it cannot read as a valid number is taken
+    as a foreign one whose country code was written without `+` (or after `00`).
+    """
+    number = _parse(digits, "RU")
+    if number is not None and phonenumbers.is_valid_number(number):
+        return number
+    return _parse(digits.removeprefix("00"), None)
+
+
+def _parse(digits: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """Libphonenumber's reading of bare digits (`+` added without a region), or None."""
+    try:
+        return phonenumbers.parse(digits if region else "+" + digits, region)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def normalize_phones(raw_numbers: Iterable[str]) -> list[str]:

@@ -1,0 +1,44 @@
+"""scripts/emulators' control port: one emulated gateway made to fail, then to answer again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from custom_components.ru_sms.providers import Provider
+from scripts.emulators import GATEWAYS, Running, control_app
+from tests.emulators.catalog import ACCOUNTS
+
+
+async def test_a_gateway_goes_down_and_comes_back(start_emulator: Any) -> None:
+    emulator = await start_emulator(Provider.STREAM)
+    gateway = next(g for g in GATEWAYS if g.provider is Provider.STREAM)
+    running = Running(gateway, ACCOUNTS[Provider.STREAM], emulator, port=0)
+    runner = web.AppRunner(control_app([running]))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    control = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    balance = emulator.base_url.rstrip("/") + "/Balance/balance.php"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{control}/stream/down") as response:
+                assert (response.status, await response.text()) == (200, "stream is down\n")
+            for _ in range(3):
+                async with session.post(balance) as response:
+                    assert response.status == 502
+            async with session.get(control) as response:
+                assert await response.text() == "stream: down\n"
+
+            async with session.post(f"{control}/stream/up") as response:
+                assert response.status == 200
+            async with session.post(balance) as response:
+                assert response.status != 502
+            async with session.get(control) as response:
+                assert await response.text() == "stream: up\n"
+            async with session.post(f"{control}/smsc/down") as response:
+                assert response.status == 404  # not running here
+    finally:
+        await runner.cleanup()
