@@ -105,7 +105,10 @@ async def serve(stack: AsyncExitStack, gateway: Gateway, port: int) -> Running:
     account = ACCOUNTS[gateway.provider]
     emulator = account.emulator()
     fund(emulator)
-    runner = web.AppRunner(emulator.app, handler_cancellation=True, shutdown_timeout=1.0)
+    # No access log: a GET request line carries credentials in its query (Devino's login).
+    runner = web.AppRunner(
+        emulator.app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
+    )
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     try:
