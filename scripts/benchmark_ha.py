@@ -38,7 +38,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ru_sms import tracker as tracker_module
 from custom_components.ru_sms.providers.models import DeliveryState, Provider
-from custom_components.ru_sms.tracker import STORAGE_VERSION, TrackedMessage, _Index, storage_key
+from custom_components.ru_sms.storage import StoreKind, store_key
+from custom_components.ru_sms.tracker import STORAGE_VERSION, TrackedMessage, _Index
 from scripts.benchmark_network import NetworkProcess, RemoteEmulator
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import EmulatedGateway
@@ -444,14 +445,14 @@ async def account_with_history(hass: HomeAssistant, net: NetworkProcess, records
     emulator = await net.start(Provider.SMSC)
     entry = entry_for(Provider.SMSC, emulator)
     (recipient_id,) = entry.subentries
-    path = Path(hass.config.path(".storage", storage_key(entry)))  # type: ignore[arg-type]
+    path = Path(hass.config.path(".storage", store_key(StoreKind.TRACKER, entry.entry_id)))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
             {
                 "version": STORAGE_VERSION,
                 "minor_version": 1,
-                "key": storage_key(entry),  # type: ignore[arg-type]
+                "key": store_key(StoreKind.TRACKER, entry.entry_id),
                 "data": {"rows": history_rows(records, recipient_id), "last_list_poll": None},
             }
         )

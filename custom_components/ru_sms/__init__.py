@@ -31,11 +31,12 @@ from .coordinator import (
     low_balance_issue_id,
 )
 from .gateway import create_gateway, error_details, provider_name
-from .incoming import Inbox, async_remove_incoming, async_setup_incoming
-from .outbox import Outbox, async_remove_outbox
+from .incoming import Inbox, async_setup_incoming
+from .outbox import Outbox
 from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
 from .services import async_setup_services
-from .tracker import MessageTracker, async_remove_tracker
+from .storage import async_remove_stores
+from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,6 +167,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
     """Forget what a removed account kept: delivery records, incoming SMS seen."""
-    await async_remove_tracker(hass, entry)
-    await async_remove_incoming(hass, entry)
-    await async_remove_outbox(hass, entry.entry_id)
+    await async_remove_stores(hass, entry.entry_id)

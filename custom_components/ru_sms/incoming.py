@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.start import async_at_started
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL, DOMAIN
 from .events import async_fire_incoming_sms
 from .providers import AuthenticationError, IncomingMessage, SmsGateway, SmsGatewayError
+from .storage import StoreKind, account_store, parse_time
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
@@ -83,17 +83,17 @@ class Inbox:
         """The end of the poller's last successful window."""
         self.seen: dict[str, datetime] = {}
         """Keys of the messages reported, with their time (received, else seen), oldest first."""
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
+        self._store = account_store(hass, StoreKind.INCOMING, entry.entry_id, STORAGE_VERSION)
         self._pushed: dict[str, float] = {}
         """Number, text and our number of the messages pushed lately, with when (monotonic)."""
 
     async def async_load(self) -> None:
         """Read what was reported before."""
         stored = await self._store.async_load() or {}
-        self.window_end = _parse(stored.get("window_end"))
+        self.window_end = parse_time(stored.get("window_end"))
         seen = stored.get("seen")
         for key, value in (seen if isinstance(seen, dict) else {}).items():
-            if (when := _parse(value)) is not None:
+            if (when := parse_time(value)) is not None:
                 self.seen[str(key)] = when
         self.prune()
 
@@ -256,24 +256,6 @@ class IncomingPoller:
         await self.inbox.async_save()
 
 
-def _parse(value: Any) -> datetime | None:
-    """A stored time; None when it is missing or unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt_util.parse_datetime(value)
-    except ValueError:
-        return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return moment
-
-
-def storage_key(entry: RuSmsConfigEntry) -> str:
-    """Where an account's reported messages are kept."""
-    return f"{DOMAIN}.incoming.{entry.entry_id}"
-
-
 async def async_setup_incoming(
     hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway, inbox: Inbox
 ) -> IncomingPoller | None:
@@ -286,8 +268,3 @@ async def async_setup_incoming(
     await poller.async_start()
     entry.async_on_unload(poller.async_stop)
     return poller
-
-
-async def async_remove_incoming(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Forget the reported messages of a removed account."""
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()

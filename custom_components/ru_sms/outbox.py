@@ -24,7 +24,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
@@ -52,6 +51,7 @@ from .providers.delivery_policy import (
 )
 from .providers.phone import phone_digits
 from .status import MessageStatus
+from .storage import StoreKind, account_store, read_time
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
@@ -63,16 +63,6 @@ FAILOVER_AFTER = timedelta(minutes=2)
 """A gateway failing this long with nothing possibly sent: the fallback account carries it."""
 FAILING_ISSUE_AFTER = timedelta(minutes=10)
 """An alert failing for this long raises a repair issue (with the reason)."""
-
-
-def storage_key(entry_id: str) -> str:
-    """Where an account's outbox is kept."""
-    return f"{DOMAIN}.outbox.{entry_id}"
-
-
-async def async_remove_outbox(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget the outbox of a removed account."""
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry_id)).async_remove()
 
 
 @dataclass(slots=True)
@@ -121,9 +111,9 @@ class QueuedAlert:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name in ("deadline", "created_at", "next_attempt"):
-            values[name] = _read_time(values.get(name))
+            values[name] = read_time(values.get(name))
         if values.get("failing_since"):
-            values["failing_since"] = _read_time(values["failing_since"])
+            values["failing_since"] = read_time(values["failing_since"])
         phones = values.get("phones")
         if not isinstance(phones, list) or not all(isinstance(p, str) for p in phones):
             raise ValueError("no numbers")
@@ -202,9 +192,7 @@ class Outbox:
         self.entry = entry
         self.client = client
         self.alerts: dict[str, QueuedAlert] = {}
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, storage_key(entry.entry_id)
-        )
+        self._store = account_store(hass, StoreKind.OUTBOX, entry.entry_id, STORAGE_VERSION)
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._lock = asyncio.Lock()
         self._stopped = False
@@ -686,12 +674,3 @@ class Outbox:
 def failing_issue_id(entry_id: str) -> str:
     """The repair issue raised while an account's outbox keeps failing."""
     return f"outbox_failing_{entry_id}"
-
-
-def _read_time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("not a time")
-    moment = dt_util.parse_datetime(value)
-    if moment is None:
-        raise ValueError("not a time")
-    return moment

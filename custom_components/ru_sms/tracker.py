@@ -53,6 +53,7 @@ from .providers import (
 )
 from .providers.phone import phone_digits
 from .status import MessageStatus
+from .storage import StoreKind, parse_time, read_time, store_key
 from .streak import FailureStreak
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ class TrackedMessage:
         for name in ("sent_at", "expires_at", "updated_at", "finished_at"):
             data[name] = _from_stamp(data[name])
         if data["delivered_at"] is not None:
-            data["delivered_at"] = _read_time(data["delivered_at"])
+            data["delivered_at"] = read_time(data["delivered_at"])
         data["next_poll"] = _from_stamp(data["next_poll"])
         segments = data["segments"] or {}
         if not isinstance(segments, dict):
@@ -324,9 +325,9 @@ class TrackedMessage:
             raise TypeError("not a record")
         values: dict[str, Any] = {k: data.get(k) for k in ROW_FIELDS if k != "segments"}
         for name in ("sent_at", "expires_at"):
-            values[name] = _read_time(values.get(name))
+            values[name] = read_time(values.get(name))
         for name in ("updated_at", "delivered_at", "finished_at", "next_poll"):
-            values[name] = _read_time(values[name]) if values.get(name) else None
+            values[name] = read_time(values[name]) if values.get(name) else None
         states = dict(data.get("segment_states") or {})
         costs = dict(data.get("segment_costs") or {})
         reports = {
@@ -393,26 +394,6 @@ def _from_stamp(value: Any) -> datetime | None:
 def _shown(message: TrackedMessage) -> tuple[Any, ...]:
     """What an event tells of a message: a change of any of it is worth one."""
     return (message.state, message.raw_code, message.error_code)
-
-
-def _read_time(value: Any) -> datetime:
-    """A stored ISO time; it must carry its zone (every comparison is in UTC)."""
-    if not isinstance(value, str):
-        raise TypeError("not a time")
-    parsed = dt_util.parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise ValueError(f"not a time: {value}")
-    return parsed
-
-
-def storage_key(entry: RuSmsConfigEntry) -> str:
-    """Where an account's delivery records are kept."""
-    return f"{DOMAIN}.tracker.{entry.entry_id}"
-
-
-async def async_remove_tracker(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Forget the delivery records of a removed account."""
-    await _TrackerStore(hass, storage_key(entry)).async_remove()
 
 
 class _TrackerStore(Store[dict[str, Any]]):
@@ -696,7 +677,7 @@ class MessageTracker:
             weakref.WeakValueDictionary()
         )
         self._recent: deque[TrackedMessage] = deque(maxlen=RECENT_VIEWS)
-        self._store = _TrackerStore(hass, storage_key(entry))
+        self._store = _TrackerStore(hass, store_key(StoreKind.TRACKER, entry.entry_id))
         self._listeners = ChangeListeners(_LOGGER, entry.title)
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: float | None = None
@@ -724,10 +705,7 @@ class MessageTracker:
         for _ in range(dropped):
             _LOGGER.warning("%s: dropping an unreadable delivery record", self.entry.title)
         # A restart must not break a list gateway's pace.
-        try:
-            self._last_list_poll = _read_time(data.get("last_list_poll"))
-        except TypeError, ValueError:
-            self._last_list_poll = None
+        self._last_list_poll = parse_time(data.get("last_list_poll"))
         self._schedule()
 
     async def async_unload(self) -> None:

@@ -32,6 +32,7 @@ from custom_components.ru_sms.providers.models import (
 )
 from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID
 from custom_components.ru_sms.status import MessageStatus
+from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
@@ -138,7 +139,7 @@ def stick(monkeypatch: pytest.MonkeyPatch, emulator: Any, code: int) -> None:
 
 
 def storage_key(entry: Any) -> str:
-    return f"ru_sms.tracker.{entry.entry_id}"
+    return store_key(StoreKind.TRACKER, entry.entry_id)
 
 
 def stored_messages(hass_storage: dict[str, Any], entry: Any) -> list[TrackedMessage]:
