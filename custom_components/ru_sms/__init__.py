@@ -12,12 +12,7 @@ import logging
 from homeassistant.const import CONF_NAME, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-    discovery,
-    issue_registry as ir,
-)
+from homeassistant.helpers import config_validation as cv, device_registry as dr, discovery
 from homeassistant.helpers.typing import ConfigType
 
 from . import webhook
@@ -28,7 +23,6 @@ from .coordinator import (
     RuSmsRuntimeData,
     StatisticsCoordinator,
     account_device_info,
-    low_balance_issue_id,
 )
 from .gateway import create_gateway, error_details, provider_name
 from .incoming import Inbox, async_setup_incoming
@@ -79,6 +73,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
         balance = BalanceCoordinator(hass, entry, client)
         await balance.async_config_entry_first_refresh()
         entry.async_on_unload(balance.async_add_listener(balance.async_update_issue))
+        entry.async_on_unload(balance.issue.clear)
         balance.async_update_issue()
     else:
         await _async_check_credentials(entry, client)
@@ -159,10 +154,7 @@ async def _async_update_listener(hass: HomeAssistant, entry: RuSmsConfigEntry) -
 
 async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
     """Unload an account: its platforms, its notify service, its repair issue."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        ir.async_delete_issue(hass, DOMAIN, low_balance_issue_id(entry))
-    return unloaded
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:

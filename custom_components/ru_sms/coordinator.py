@@ -26,6 +26,7 @@ from .const import (
 )
 from .gateway import error_details, provider_name
 from .incoming import Inbox, IncomingPoller
+from .issues import AccountIssue
 from .lookups import LookupWaiters
 from .outbox import Outbox
 from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError, Statistics
@@ -67,11 +68,6 @@ def account_device_info(entry: RuSmsConfigEntry) -> DeviceInfo:
         manufacturer=provider_name(entry.data[CONF_PROVIDER]),
         name=entry.title,
     )
-
-
-def low_balance_issue_id(entry: RuSmsConfigEntry) -> str:
-    """The repair issue raised while an account's balance is below its threshold."""
-    return f"low_balance_{entry.entry_id}"
 
 
 class GatewayCoordinator[T](DataUpdateCoordinator[T]):
@@ -146,6 +142,10 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
         """Poll at the interval the account's options set."""
         minutes = entry.options.get(CONF_BALANCE_INTERVAL, DEFAULT_BALANCE_INTERVAL)
         super().__init__(hass, entry, client, what="balance", interval=timedelta(minutes=minutes))
+        self.issue = AccountIssue(
+            hass, entry.entry_id, translation_key="low_balance", severity=ir.IssueSeverity.WARNING
+        )
+        """Raised while the balance is below the threshold."""
 
     @property
     def threshold(self) -> float:
@@ -171,24 +171,15 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
 
     def async_update_issue(self) -> None:
         """Raise the low-balance repair issue while the balance is low, drop it after."""
-        issue_id = low_balance_issue_id(self.config_entry)
         if self.last_update_success and self.is_low:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="low_balance",
-                translation_placeholders={
-                    "account": self.config_entry.title,
-                    "balance": f"{self.data.amount:.2f}",
-                    "threshold": f"{self.threshold:.2f}",
-                    "currency": self.currency,
-                },
+            self.issue.show(
+                account=self.config_entry.title,
+                balance=f"{self.data.amount:.2f}",
+                threshold=f"{self.threshold:.2f}",
+                currency=self.currency,
             )
         elif self.last_update_success:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            self.issue.clear()
 
 
 class StatisticsCoordinator(GatewayCoordinator[Statistics]):

@@ -29,6 +29,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
 from .events import async_fire_message_status
 from .gateway import error_details, send_options
+from .issues import AccountIssue
 from .listeners import ChangeListeners
 from .providers import (
     DeliveryState,
@@ -198,6 +199,9 @@ class Outbox:
         self._stopped = False
         self._listeners = ChangeListeners(_LOGGER, entry.title)
         self._writes: set[asyncio.Task[None]] = set()
+        self._issue = AccountIssue(
+            hass, entry.entry_id, translation_key="outbox_failing", severity=ir.IssueSeverity.ERROR
+        )
         self.now: Callable[[], datetime] = dt_util.utcnow
         """The clock attempts and deadlines are read from (tests move their own)."""
 
@@ -228,7 +232,7 @@ class Outbox:
         await self._async_save()
         self._stopped = True
         self._cancel_timer()
-        ir.async_delete_issue(self.hass, DOMAIN, failing_issue_id(self.entry.entry_id))
+        self._issue.clear()
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -607,7 +611,6 @@ class Outbox:
 
     def _update_issue(self) -> None:
         """A repair issue while an alert has been failing for longer than `FAILING_ISSUE_AFTER`."""
-        issue_id = failing_issue_id(self.entry.entry_id)
         now = self.now()
         failing = [
             a
@@ -615,22 +618,14 @@ class Outbox:
             if a.failing_since is not None and now - a.failing_since >= FAILING_ISSUE_AFTER
         ]
         if not failing:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            self._issue.clear()
             return
         oldest = min(failing, key=lambda a: a.failing_since or now)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="outbox_failing",
-            translation_placeholders={
-                "account": self.entry.title,
-                "queued": str(len(self.alerts)),
-                "minutes": str(int((now - (oldest.failing_since or now)).total_seconds() // 60)),
-                "error": oldest.last_error or "-",
-            },
+        self._issue.show(
+            account=self.entry.title,
+            queued=str(len(self.alerts)),
+            minutes=str(int((now - (oldest.failing_since or now)).total_seconds() // 60)),
+            error=oldest.last_error or "-",
         )
 
     # -- storage ------------------------------------------------------------------------
@@ -669,8 +664,3 @@ class Outbox:
     def _notify(self) -> None:
         self._update_issue()
         self._listeners.tell()
-
-
-def failing_issue_id(entry_id: str) -> str:
-    """The repair issue raised while an account's outbox keeps failing."""
-    return f"outbox_failing_{entry_id}"
