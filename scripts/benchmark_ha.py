@@ -567,7 +567,7 @@ class SimulatedClock:
         tracker_module.dt_util = SimpleNamespace(  # type: ignore[assignment]
             utcnow=self.utcnow, parse_datetime=self._real.parse_datetime
         )
-        tracker._polling = True  # the polls run here: no timers
+        tracker.polling = True  # the polls run here: no timers
         tracker._cancel_timer()
         # The client's request budget reads the same moved clock.
         self.budget = tracker.client.budget
@@ -588,12 +588,12 @@ class SimulatedClock:
         # A blocking round trip to the network's process inside the measured window:
         # well under a millisecond, next to the poll it lets run.
         self.emulator.advance(step)
-        await self.tracker._async_poll_due()
+        await self.tracker._async_ask()
 
     def release(self) -> None:
         """Give the tracker its clock and timers back."""
         tracker_module.dt_util = self._real  # type: ignore[assignment]
-        self.tracker._polling = False
+        self.tracker.polling = False
         if self.budget is not None:
             self.budget.clock = None
 

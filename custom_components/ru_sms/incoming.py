@@ -15,7 +15,6 @@ A failed poll leaves the window where it was: the next one asks again from the s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
@@ -29,9 +28,9 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL, DOMAIN
 from .events import async_fire_incoming_sms
-from .providers import AuthenticationError, IncomingMessage, SmsGateway, SmsGatewayError
+from .poller import GatewayPoller
+from .providers import IncomingMessage, SmsGateway, SmsGatewayError
 from .storage import StoreKind, account_store, parse_time
-from .streak import FailureStreak
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
@@ -155,7 +154,7 @@ class Inbox:
         }
 
 
-class IncomingPoller:
+class IncomingPoller(GatewayPoller):
     """Asks an account's gateway for incoming messages and hands them to the inbox."""
 
     def __init__(
@@ -167,16 +166,18 @@ class IncomingPoller:
         interval: timedelta,
     ) -> None:
         """Poll `client` for `entry` every `interval`."""
-        self.hass = hass
-        self.entry = entry
+        super().__init__(
+            hass,
+            entry,
+            _LOGGER,
+            what="ask for incoming SMS",
+            failing="cannot read incoming SMS",
+            back="incoming SMS can be read again",
+        )
         self.client = client
         self.inbox = inbox
         self.interval = interval
         self._unsubs: list[CALLBACK_TYPE] = []
-        self._task: asyncio.Task[None] | None = None
-        self._streak = FailureStreak(
-            _LOGGER, entry.title, "cannot read incoming SMS", "incoming SMS can be read again"
-        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -198,27 +199,20 @@ class IncomingPoller:
                 cancel_on_shutdown=True,
             )
         )
-        self._async_tick(dt_util.utcnow())
+        self._async_start_poll()
 
     async def async_stop(self) -> None:
         """Stop asking (a poll under way is dropped: its window is asked again) and write."""
         while self._unsubs:
             self._unsubs.pop()()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.wait([self._task])
+        await self._async_stop_polling()
         await self.inbox.async_save()
 
     # -- polling ------------------------------------------------------------------------
 
     @callback
     def _async_tick(self, _now: datetime) -> None:
-        if self._task is not None and not self._task.done():
-            _LOGGER.debug("%s: the last ask for incoming SMS is still running", self.entry.title)
-            return
-        self._task = self.entry.async_create_background_task(
-            self.hass, self.async_poll(), f"{DOMAIN} incoming SMS of {self.entry.title}"
-        )
+        self._async_start_poll()
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         """The period the next poll asks about."""
@@ -229,19 +223,15 @@ class IncomingPoller:
         # A clock set back (a device without a battery clock) must not make it empty.
         return min(start, now - OVERLAP), now
 
-    async def async_poll(self) -> None:
-        """Ask once; report what is new. Errors are logged, never raised."""
+    async def _async_ask(self) -> None:
+        """Ask once; report what is new."""
         start, end = self.window(dt_util.utcnow())
         try:
             messages = await self.client.incoming(start, end)
-        except AuthenticationError as err:
-            self.entry.async_start_reauth(self.hass)
-            self._streak.failed(err)
-            return
         except SmsGatewayError as err:
-            self._streak.failed(err)
+            self._failed(err)
             return
-        self._streak.succeeded()
+        self._succeeded()
         fresh = self.inbox.async_receive(messages, end)
         self.inbox.window_end = end
         self.inbox.prune()

@@ -34,9 +34,10 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import orjson
 
-from .const import CONF_PHONES, DOMAIN
+from .const import CONF_PHONES
 from .events import async_fire_message_status
 from .listeners import ChangeListeners
+from .poller import GatewayPoller
 from .providers import (
     AuthenticationError,
     DeliveryState,
@@ -54,7 +55,6 @@ from .providers import (
 from .providers.phone import phone_digits
 from .status import MessageStatus
 from .storage import StoreKind, parse_time, read_time, store_key
-from .streak import FailureStreak
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
@@ -655,7 +655,7 @@ def _build_index(data: Any, prune_before: float, now: datetime) -> tuple[_Index,
     return index, dropped
 
 
-class MessageTracker:
+class MessageTracker(GatewayPoller):
     """Follows the delivery of an account's messages."""
 
     def __init__(
@@ -667,8 +667,14 @@ class MessageTracker:
         callbacks: bool = False,
     ) -> None:
         """Track for `entry`; with `callbacks`, the gateway reports states itself."""
-        self.hass = hass
-        self.entry = entry
+        super().__init__(
+            hass,
+            entry,
+            _LOGGER,
+            what="delivery poll",
+            failing="cannot get delivery reports",
+            back="delivery reports are back",
+        )
         self.client = client
         self.callbacks = callbacks
         self.pacing = Pacing.of(client, callbacks=callbacks)
@@ -682,10 +688,6 @@ class MessageTracker:
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: float | None = None
         self._last_list_poll: datetime | None = None
-        self._polling = False
-        self._streak = FailureStreak(
-            _LOGGER, entry.title, "cannot get delivery reports", "delivery reports are back"
-        )
         self._stopped = False
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -953,7 +955,7 @@ class MessageTracker:
 
     def _schedule(self) -> None:
         """One timer, at the earliest poll or expiry; none while nothing is pending."""
-        if self._polling or self._stopped:
+        if self.polling or self._stopped:
             self._cancel_timer()
             return  # the running poll schedules when it is done
         when = self._wake_at()
@@ -977,20 +979,13 @@ class MessageTracker:
     def _on_timer(self, _now: datetime) -> None:
         self._unsub_timer = None
         self._timer_at = None
-        # An entry task: unloading the entry cancels a poll under way.
-        self.entry.async_create_background_task(
-            self.hass, self._async_poll(), f"{DOMAIN} delivery poll {self.entry.entry_id}"
-        )
+        self._async_start_poll()
 
-    async def _async_poll(self) -> None:
-        self._polling = True
-        try:
-            await self._async_poll_due()
-        finally:
-            self._polling = False
-            self._schedule()
+    @callback
+    def _async_asked(self) -> None:
+        self._schedule()
 
-    async def _async_poll_due(self) -> None:
+    async def _async_ask(self) -> None:
         now = dt_util.utcnow()
         stamp = now.timestamp()
         index = self._index
@@ -1017,20 +1012,15 @@ class MessageTracker:
             self._last_list_poll = now
         try:
             statuses = await self.client.delivery_status(refs)
-        except RateLimitedError as err:
-            # The whole account waits, not only the messages asked about.
-            await self._async_postpone(now + timedelta(seconds=max(err.retry_after, 1.0)))
-            self._streak.failed(err)
-            return
-        except AuthenticationError as err:
-            self.entry.async_start_reauth(self.hass)
-            await self._async_postpone(now + timedelta(seconds=ERROR_RETRY))
-            self._streak.failed(err)
-            return
         except SmsGatewayError as err:
-            self._streak.failed(err)
+            self._failed(err)
+            # The whole account waits, not only the messages asked about.
+            if isinstance(err, RateLimitedError):
+                await self._async_postpone(now + timedelta(seconds=max(err.retry_after, 1.0)))
+            elif isinstance(err, AuthenticationError):
+                await self._async_postpone(now + timedelta(seconds=ERROR_RETRY))
             return
-        self._streak.succeeded()
+        self._succeeded()
         await self._async_apply_in_steps(statuses)
         if probed:
             await self._async_settle(probed)
@@ -1103,7 +1093,7 @@ class MessageTracker:
         try:
             statuses = await self.client.delivery_status(refs)
         except SmsGatewayError as err:
-            self._streak.failed(err)  # the next poll settles them
+            self._failed(err)  # the next poll settles them
             return
         self.async_apply(statuses)
 

@@ -104,7 +104,7 @@ async def test_indexes_agree_with_a_full_scan(
     entry = await account(hass, Provider.STREAM, emulator)
     tracker = tracker_of(entry)
     (ivan,) = entry.subentries
-    tracker._polling = True  # this test moves the records by hand: no polls
+    tracker.polling = True  # this test moves the records by hand: no polls
     rng = random.Random(10)  # noqa: S311 - a repeatable sequence
     numbers = [IVAN, "79031234567", "79251234567", "79161112233"]
     next_id = iter(range(500_000, 10**9))
@@ -137,7 +137,7 @@ async def test_indexes_agree_with_a_full_scan(
         freezer.tick(1)
         check_against_a_scan(tracker, [ivan])
     assert tracker._index.rows  # the test did keep records
-    tracker._polling = False
+    tracker.polling = False
 
 
 async def test_a_poll_that_changes_nothing_neither_saves_nor_notifies(
