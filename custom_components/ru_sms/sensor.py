@@ -30,7 +30,6 @@ from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordin
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .outbox import QueuedAlert
 from .providers import DeliveryState, Statistics
-from .status import MessageStatus
 from .tracker import MessageTracker
 
 PARALLEL_UPDATES = 0
@@ -186,7 +185,7 @@ class LastMessageSensor(TrackerSensor):
         message = self.tracker.last_message(self.recipient_id)
         if message is None:
             return {}
-        return MessageStatus.of_message(message).as_attributes()
+        return message.status().as_attributes()
 
 
 class RecipientLastMessageSensor(RecipientEntity, LastMessageSensor):

@@ -31,7 +31,6 @@ from custom_components.ru_sms.providers.models import (
     SendResult,
 )
 from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID
-from custom_components.ru_sms.status import MessageStatus
 from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry, setup_account
@@ -42,7 +41,7 @@ from tests.emulators.restapi import Outcome, SentSegment
 
 def describe(message: TrackedMessage) -> dict[str, Any]:
     """A tracked message as a last-message sensor shows it, with its state."""
-    return {"state": str(message.state), **MessageStatus.of_message(message).as_attributes()}
+    return {"state": str(message.state), **message.status().as_attributes()}
 
 
 EVENT = "ru_sms_message_status"

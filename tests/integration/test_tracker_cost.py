@@ -210,7 +210,7 @@ async def test_bulk_send_is_tracked_in_steps(
     tracker = tracker_of(entry)
     changes: list[int] = []
     tracker.async_add_listener(lambda: changes.append(tracker.in_flight))
-    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 7)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 7)
     numbers = [f"+7916{n:07d}" for n in range(30)]
 
     await send(hass, entry, phones=numbers, recipient=False)
@@ -227,8 +227,8 @@ def test_numbers_checked_once_each_in_order() -> None:
 async def test_smsc_list_request_names_at_most_its_limit(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.LIST_POLL_MAX", 2)
-    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 1)  # every step yields
+    monkeypatch.setattr("custom_components.ru_sms.tracker.tracker.LIST_POLL_MAX", 2)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every step yields
     emulator = await emulators(Provider.SMSC)
     entry = await account(hass, Provider.SMSC, emulator)
     start = emulator.now()
@@ -273,7 +273,7 @@ async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
 async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 1)  # every message a step
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every message a step
     emulator = await emulators(Provider.SMSC)
     emulator.queued_seconds = 0
     emulator.final_seconds = 5  # delivered at the first poll
@@ -308,7 +308,7 @@ async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
 async def test_a_list_poll_takes_its_limit_and_leaves_the_rest_due(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.LIST_POLL_MAX", 4)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.tracker.LIST_POLL_MAX", 4)
     emulator = await emulators(Provider.SMSC)
     emulator.final_seconds = 10**6
     entry = await account(hass, Provider.SMSC, emulator)
