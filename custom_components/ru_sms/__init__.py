@@ -11,7 +11,7 @@ import logging
 
 from homeassistant.const import CONF_NAME, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr, discovery
 from homeassistant.helpers.typing import ConfigType
 
@@ -24,7 +24,8 @@ from .coordinator import (
     StatisticsCoordinator,
     account_device_info,
 )
-from .gateway import create_gateway, error_details, provider_name
+from .errors import credentials_refused, error_details, gateway_name
+from .gateway import create_gateway
 from .incoming import Inbox, async_setup_incoming
 from .outbox import Outbox
 from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
@@ -129,21 +130,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
 
 async def _async_check_credentials(entry: RuSmsConfigEntry, client: SmsGateway) -> None:
     """One cheap request, for gateways without a balance to poll."""
-    placeholders = {"gateway": provider_name(entry.data[CONF_PROVIDER])}
     try:
         await client.check_credentials()
     except AuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="authentication_failed",
-            translation_placeholders={**placeholders, "error": error_details(err)},
-        ) from err
+        raise credentials_refused(entry.data[CONF_PROVIDER], err) from err
     except SmsGatewayError as err:
         # Not the send error's text: it would claim that nothing was sent.
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="setup_not_ready",
-            translation_placeholders={**placeholders, "error": error_details(err)},
+            translation_placeholders={
+                "gateway": gateway_name(entry.data[CONF_PROVIDER]),
+                "error": error_details(err),
+            },
         ) from err
 
 

@@ -69,7 +69,8 @@ from .const import (
     SUBENTRY_RECIPIENT,
 )
 from .coordinator import RuSmsConfigEntry
-from .gateway import create_gateway, provider_name
+from .errors import gateway_name
+from .gateway import create_gateway
 from .providers import (
     CLIENTS,
     AccountField,
@@ -199,7 +200,7 @@ def _show_url(flow: ConfigFlow) -> bool:
 
 
 def _title(data: Mapping[str, Any]) -> str:
-    name = provider_name(data[CONF_PROVIDER])
+    name = gateway_name(data[CONF_PROVIDER])
     return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
 
 
@@ -351,7 +352,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="credentials",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
             errors=errors,
-            description_placeholders={"gateway": provider_name(self._provider)},
+            description_placeholders={"gateway": gateway_name(self._provider)},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -376,7 +377,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=vol.Schema({vol.Required(secret): PASSWORD}),
             errors=errors,
             description_placeholders={
-                "gateway": provider_name(entry.data[CONF_PROVIDER]),
+                "gateway": gateway_name(entry.data[CONF_PROVIDER]),
                 "account": entry.title,
             },
         )
@@ -410,7 +411,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"gateway": provider_name(provider)},
+            description_placeholders={"gateway": gateway_name(provider)},
         )
 
     @callback

@@ -9,7 +9,6 @@ import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -24,7 +23,7 @@ from .const import (
     DEFAULT_LOW_BALANCE,
     DOMAIN,
 )
-from .gateway import error_details, provider_name
+from .errors import credentials_refused, error_details, gateway_name
 from .incoming import Inbox, IncomingPoller
 from .issues import AccountIssue
 from .lookups import LookupWaiters
@@ -65,7 +64,7 @@ def account_device_info(entry: RuSmsConfigEntry) -> DeviceInfo:
     return DeviceInfo(
         entry_type=DeviceEntryType.SERVICE,
         identifiers={(DOMAIN, entry.entry_id)},
-        manufacturer=provider_name(entry.data[CONF_PROVIDER]),
+        manufacturer=gateway_name(entry.data[CONF_PROVIDER]),
         name=entry.title,
     )
 
@@ -113,14 +112,7 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
         try:
             return await self._async_fetch()
         except AuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="authentication_failed",
-                translation_placeholders={
-                    "gateway": provider_name(self.client.provider),
-                    "error": error_details(err),
-                },
-            ) from err
+            raise credentials_refused(self.client.provider, err) from err
         except SmsGatewayError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,

@@ -1,7 +1,7 @@
 """Base entities: account entities on the account's device, recipients on their own.
 
 Entities never ask the gateway themselves: the balance and statistics coordinators poll,
-the message tracker and the dispatcher signals of `events.py` push.
+the message tracker and the dispatcher signals of `signals.py` push.
 
 A recipient's device is linked to its account's (`via_account_device`).
 """
@@ -19,7 +19,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import GatewayCoordinator, RuSmsConfigEntry, account_device_info
-from .gateway import provider_name
+from .errors import gateway_name
 
 
 def via_account_device(hass: HomeAssistant, entry: RuSmsConfigEntry) -> DeviceInfo:
@@ -58,7 +58,7 @@ class RecipientEntity(Entity):
         self._recipient_device = DeviceInfo(
             entry_type=DeviceEntryType.SERVICE,
             identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")},
-            manufacturer=provider_name(entry.data[CONF_PROVIDER]),
+            manufacturer=gateway_name(entry.data[CONF_PROVIDER]),
             name=subentry.title,
         )
 

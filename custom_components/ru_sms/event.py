@@ -11,8 +11,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import RuSmsConfigEntry
 from .entity import AccountPushEntity
-from .events import signal_incoming_sms, signal_message_status
 from .providers import DeliveryState
+from .signals import signal_incoming_sms, signal_message_status
 
 PARALLEL_UPDATES = 0
 

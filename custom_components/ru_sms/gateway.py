@@ -6,71 +6,26 @@ The notify entities, the account's notify service and the actions all send throu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.util import dt as dt_util
 
-from .const import (
-    ATTR_FLASH,
-    ATTR_RECIPIENT_LOCAL_TIME,
-    ATTR_SEND_AT,
-    ATTR_SENDER,
-    ATTR_TRANSLITERATE,
-    ATTR_VALIDITY,
-    CONF_PROVIDER,
-    CONF_SENDER,
-    CONF_TRANSLITERATE,
-    DOMAIN,
-)
-from .providers import (
-    AuthenticationError,
-    ErrorKind,
-    GatewayUnavailableError,
-    RateLimitedError,
-    RecipientResult,
-    SendOptions,
-    SmsGateway,
-    SmsGatewayError,
-    create_client,
-    description_of,
-    normalize_phones,
-)
-from .providers.errors import AlreadySentError
+from .const import CONF_PROVIDER, DOMAIN
+from .errors import rejection_details, translated_error
+from .providers import SendOptions, SmsGateway, SmsGatewayError, create_client, description_of
 from .providers.phone import mask_phone
-from .validation import check_text
+from .validation import async_checked, check_text
 
 if TYPE_CHECKING:
     from .coordinator import RuSmsConfigEntry
     from .outbox import SendOutcome
 
 _LOGGER = logging.getLogger(__name__)
-
-PREPARE_IN_LOOP = 100
-"""A send to more numbers than this is checked in a worker thread, off the event loop."""
-
-ERROR_KEYS: dict[ErrorKind, str] = {
-    ErrorKind.AUTHENTICATION: "authentication_failed",
-    ErrorKind.INSUFFICIENT_FUNDS: "gateway_insufficient_funds",
-    ErrorKind.INVALID_RECIPIENT: "gateway_invalid_recipient",
-    ErrorKind.INVALID_SENDER: "gateway_invalid_sender",
-    ErrorKind.MESSAGE_REJECTED: "gateway_message_rejected",
-    ErrorKind.INVALID_REQUEST: "gateway_invalid_request",
-    ErrorKind.RATE_LIMITED: "rate_limited",
-    ErrorKind.UNAVAILABLE: "gateway_unavailable",
-    ErrorKind.NOT_SUPPORTED: "not_supported",
-}
-"""The message (translation key) of each kind of gateway failure."""
-MAY_HAVE_BEEN_SENT = "may_have_been_sent"
-"""The message of a send whose answer was lost: it may have gone through."""
-INVALID_OPTION = "invalid_option"
-"""The message of a refusal before any request that names no problem of its own."""
 
 
 def gateway_base_url(data: Mapping[str, Any]) -> str | None:
@@ -93,83 +48,6 @@ def create_gateway(hass: HomeAssistant, data: Mapping[str, Any]) -> SmsGateway:
     )
     client.use_budget()
     return client
-
-
-def provider_name(provider: str) -> str:
-    """The gateway's name as people know it (its brand: not translated)."""
-    return description_of(provider).name
-
-
-def error_details(err: SmsGatewayError) -> str:
-    """The gateway's own code and text, for the parentheses of a translated message.
-
-    Never a sentence of ours (it would be English in every language): without the
-    gateway's words, the kind of failure by its name (`GatewayTimeoutError`).
-    """
-    return err.details or type(err).__name__
-
-
-async def _async_checked[T](
-    hass: HomeAssistant, numbers: int, check: Callable[..., T], *args: Any
-) -> T:
-    """`check(*args)` on `numbers` numbers; a refusal becomes the translated error.
-
-    A long list goes to a worker thread (libphonenumber takes ~50 µs a number).
-    """
-    try:
-        if numbers > PREPARE_IN_LOOP:
-            return await hass.async_add_executor_job(check, *args)
-        return check(*args)
-    except SmsGatewayError as err:
-        raise validation_error(err) from err
-
-
-async def async_check_phones(hass: HomeAssistant, raw: Sequence[str]) -> list[str]:
-    """The numbers normalised (a long list in a worker thread); bad ones a translated error."""
-    return await _async_checked(hass, len(raw), normalize_phones, raw)
-
-
-def rejection_details(result: RecipientResult) -> str:
-    """The gateway's own code and text of a refused number (as `error_details`)."""
-    words = ": ".join(part for part in (result.error_code, result.error_text) if part)
-    return words or (result.error_kind.value if result.error_kind else "-")
-
-
-def validation_error(err: SmsGatewayError) -> ServiceValidationError:
-    """The translated error for something the client refused before any request."""
-    if err.problem is None:
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=INVALID_OPTION,
-            translation_placeholders={"reason": error_details(err)},
-        )
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=err.problem.value,
-        translation_placeholders=err.params,
-    )
-
-
-def gateway_error(
-    hass: HomeAssistant, entry: RuSmsConfigEntry, err: SmsGatewayError
-) -> HomeAssistantError:
-    """The translated error for a gateway's failure; bad credentials start reauthentication."""
-    placeholders = {
-        "gateway": provider_name(entry.data[CONF_PROVIDER]),
-        "error": error_details(err),
-    }
-    key = ERROR_KEYS[err.kind]
-    if isinstance(err, AuthenticationError):
-        entry.async_start_reauth(hass)
-    elif isinstance(err, AlreadySentError):
-        key = "already_sent"
-    elif isinstance(err, RateLimitedError):
-        placeholders["retry_after"] = str(round(err.retry_after))
-    elif isinstance(err, GatewayUnavailableError) and err.may_have_been_accepted:
-        key = MAY_HAVE_BEEN_SENT
-    return HomeAssistantError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
 
 
 async def async_send(
@@ -197,13 +75,11 @@ async def async_send(
     runtime = entry.runtime_data
     client = runtime.client
     phones = list(phones)
-    numbers, text = await _async_checked(
-        hass, len(phones), client.prepare, phones, message, options
-    )
+    numbers, text = await async_checked(hass, len(phones), client.prepare, phones, message, options)
     try:
         outcome = await runtime.outbox.async_send(numbers, text, options, queue=queue)
     except SmsGatewayError as err:
-        raise gateway_error(hass, entry, err) from err
+        raise translated_error(hass, entry, err) from err
     result = outcome.result
     if result.rejected and not allow_rejected:
         first = result.rejected[0]
@@ -217,21 +93,3 @@ async def async_send(
             },
         )
     return outcome
-
-
-def send_options(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> SendOptions:
-    """Send options from an action's fields over the account's defaults (its options).
-
-    A send-at time without a zone is taken in Home Assistant's time zone.
-    """
-    send_at: datetime | None = fields.get(ATTR_SEND_AT)
-    if send_at is not None and send_at.tzinfo is None:
-        send_at = send_at.replace(tzinfo=dt_util.get_default_time_zone())
-    return SendOptions(
-        sender=fields.get(ATTR_SENDER) or defaults.get(CONF_SENDER) or None,
-        send_at=send_at,
-        recipient_local_time=bool(fields.get(ATTR_RECIPIENT_LOCAL_TIME, False)),
-        validity=fields.get(ATTR_VALIDITY),
-        flash=bool(fields.get(ATTR_FLASH, False)),
-        transliterate=bool(fields.get(ATTR_TRANSLITERATE, defaults.get(CONF_TRANSLITERATE, False))),
-    )

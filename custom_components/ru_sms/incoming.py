@@ -27,9 +27,9 @@ from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL, DOMAIN
-from .events import async_fire_incoming_sms
 from .poller import GatewayPoller
 from .providers import IncomingMessage, SmsGateway, SmsGatewayError
+from .signals import async_fire_incoming_sms
 from .storage import StoreKind, account_store, parse_time
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class Inbox:
         while len(self.seen) > MAX_SEEN:
             del self.seen[next(iter(self.seen))]
         for message in sorted(fresh, key=lambda m: m.received_at or now):
-            async_fire_incoming_sms(self.hass, self.entry, message)
+            async_fire_incoming_sms(self.hass, self.entry.entry_id, self.entry.title, message)
         if fresh:
             self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         return len(fresh)

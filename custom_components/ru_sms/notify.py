@@ -22,7 +22,8 @@ from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 from .const import CONF_PHONES, DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import RuSmsConfigEntry
 from .entity import RecipientEntity
-from .gateway import async_send, send_options
+from .gateway import async_send
+from .options import send_options
 from .schema import vol
 from .services import SEND_OPTIONS_SCHEMA
 

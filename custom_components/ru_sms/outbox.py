@@ -27,10 +27,10 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
-from .events import async_fire_message_status
-from .gateway import error_details, send_options
+from .errors import error_details
 from .issues import AccountIssue
 from .listeners import ChangeListeners
+from .options import options_from_dict, options_to_dict, send_options
 from .providers import (
     DeliveryState,
     RecipientResult,
@@ -51,6 +51,7 @@ from .providers.delivery_policy import (
     wait_after,
 )
 from .providers.phone import phone_digits
+from .signals import async_fire_message_status
 from .status import MessageStatus
 from .storage import StoreKind, account_store, read_time
 
@@ -129,35 +130,6 @@ class QueuedAlert:
 
 
 _ALERT_FIELDS = tuple(f.name for f in fields(QueuedAlert))
-
-
-def options_to_dict(options: SendOptions) -> dict[str, Any]:
-    """Send options as the store keeps them."""
-    return {
-        "sender": options.sender,
-        "client_message_id": options.client_message_id,
-        "send_at": options.send_at.isoformat() if options.send_at else None,
-        "recipient_local_time": options.recipient_local_time,
-        "validity": options.validity.total_seconds() if options.validity else None,
-        "flash": options.flash,
-        "transliterate": options.transliterate,
-    }
-
-
-def options_from_dict(data: dict[str, Any]) -> SendOptions:
-    """Send options from the store."""
-    send_at = data.get("send_at")
-    validity = data.get("validity")
-    return SendOptions(
-        sender=data.get("sender"),
-        client_message_id=data.get("client_message_id"),
-        send_at=dt_util.parse_datetime(send_at) if send_at else None,
-        recipient_local_time=bool(data.get("recipient_local_time")),
-        validity=timedelta(seconds=validity) if validity else None,
-        flash=bool(data.get("flash")),
-        # Transliterated (or not) before it was queued: never twice.
-        transliterate=False,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,7 +530,7 @@ class Outbox:
             "possible_duplicate": alert.possible_duplicate or maybe_sent,
             "error": reason,
         }
-        async_fire_message_status(self.hass, self.entry, data)
+        async_fire_message_status(self.hass, self.entry.entry_id, data)
 
     # -- timing -------------------------------------------------------------------------
 

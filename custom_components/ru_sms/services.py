@@ -37,12 +37,14 @@ from .const import (
     SERVICE_SEND_MESSAGE,
 )
 from .coordinator import RuSmsConfigEntry
-from .gateway import async_check_phones, async_send, gateway_error, provider_name, send_options
+from .errors import gateway_name, translated_error
+from .gateway import async_send
+from .options import send_options
 from .outbox import SendOutcome
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
 from .schema import vol
 from .status import MessageStatus
-from .validation import moment, time_period
+from .validation import async_check_phones, moment, time_period
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
@@ -210,7 +212,7 @@ async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="lookup_not_supported",
-            translation_placeholders={"gateway": provider_name(client.provider)},
+            translation_placeholders={"gateway": gateway_name(client.provider)},
         )
     phones = await async_check_phones(call.hass, call.data[ATTR_PHONES])
     try:
@@ -224,7 +226,7 @@ async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
             await asyncio.sleep(delay)
             results = await client.lookup_result(results)
     except SmsGatewayError as err:
-        raise gateway_error(call.hass, entry, err) from err
+        raise translated_error(call.hass, entry, err) from err
     return {"results": [_lookup_response(r) for r in results]}
 
 
@@ -266,5 +268,5 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     try:
         statuses = await client.delivery_status(refs)
     except SmsGatewayError as err:
-        raise gateway_error(call.hass, entry, err) from err
+        raise translated_error(call.hass, entry, err) from err
     return {"statuses": [MessageStatus.of_answer(s).as_response() for s in statuses]}

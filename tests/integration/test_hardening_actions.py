@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
-from custom_components.ru_sms import gateway as gateway_module
+from custom_components.ru_sms import validation as validation_module
 from custom_components.ru_sms.providers import (
     InvalidRequestError,
     Provider,
@@ -254,13 +254,13 @@ async def test_long_number_lists_of_lookups_and_statuses_are_checked_off_the_loo
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
     threads: list[bool] = []
-    original = gateway_module.normalize_phones
+    original = validation_module.normalize_phones
 
     def normalize(raw: Any) -> list[str]:
         threads.append(threading.current_thread() is threading.main_thread())
         return original(raw)
 
-    monkeypatch.setattr(gateway_module, "normalize_phones", normalize)
+    monkeypatch.setattr(validation_module, "normalize_phones", normalize)
     bad = [f"7916{n:07d}" for n in range(500)] + ["not a number"]
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, action, entry, phones=bad, **fields)

@@ -21,10 +21,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ru_sms import incoming
-from custom_components.ru_sms.events import EVENT_INCOMING_SMS
 from custom_components.ru_sms.incoming import message_key
 from custom_components.ru_sms.providers import IncomingMessage
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import EVENT_INCOMING_SMS
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault

@@ -14,10 +14,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnostics
-from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
-from custom_components.ru_sms.outbox import QueuedAlert, options_to_dict
+from custom_components.ru_sms.options import options_to_dict
+from custom_components.ru_sms.outbox import QueuedAlert
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import EmulatedGateway, Fault

@@ -31,9 +31,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.outbox import CONF_GIVE_UP_AFTER
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS

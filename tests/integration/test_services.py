@@ -26,12 +26,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms import services as services_module
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.gateway import (
-    create_gateway,
-    gateway_base_url,
-    gateway_error,
-    validation_error,
-)
+from custom_components.ru_sms.errors import translated_error, validation_error
+from custom_components.ru_sms.gateway import create_gateway, gateway_base_url
 from custom_components.ru_sms.providers import (
     AuthenticationError,
     GatewayUnavailableError,
@@ -1276,7 +1272,7 @@ async def test_every_error_has_its_translation(
     entry = await setup_account(hass, Provider.STREAM, emulator)
     exceptions = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))["exceptions"]
 
-    errors = [(gateway_error(hass, entry, err), key) for err, key in GATEWAY_ERRORS]
+    errors = [(translated_error(hass, entry, err), key) for err, key in GATEWAY_ERRORS]
     errors += [(validation_error(err), key) for err, key in VALIDATION_ERRORS]
     assert {e.translation_key for e, _ in errors} == {key for _, key in errors}
     for error, key in errors:
@@ -1285,7 +1281,7 @@ async def test_every_error_has_its_translation(
         message = exceptions[key]["message"]
         assert _placeholders(message) == set(error.translation_placeholders or {}), key
     assert (
-        gateway_error(hass, entry, GATEWAY_ERRORS[1][0]).translation_placeholders["retry_after"]
+        translated_error(hass, entry, GATEWAY_ERRORS[1][0]).translation_placeholders["retry_after"]
         == "60"
     )
     assert validation_error(VALIDATION_ERRORS[1][0]).translation_placeholders == {"numbers": "-"}

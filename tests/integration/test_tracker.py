@@ -21,7 +21,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.events import signal_message_status
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
@@ -31,6 +30,7 @@ from custom_components.ru_sms.providers.models import (
     SendResult,
 )
 from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID
+from custom_components.ru_sms.signals import signal_message_status
 from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry, setup_account

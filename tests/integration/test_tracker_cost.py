@@ -16,7 +16,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
@@ -26,6 +25,7 @@ from custom_components.ru_sms.providers.models import (
     SendResult,
 )
 from custom_components.ru_sms.providers.phone import normalize_phones
+from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry
 from tests.integration.test_tracker import (

@@ -34,7 +34,7 @@ import pytest
 
 from custom_components.ru_sms.config_flow import OPTION_RANGES
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.gateway import ERROR_KEYS
+from custom_components.ru_sms.errors import ERROR_KEYS
 from custom_components.ru_sms.providers import CLIENTS, FieldType, description_of
 from custom_components.ru_sms.providers.errors import SendProblem
 

@@ -26,7 +26,6 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from ..const import CONF_PHONES
-from ..events import async_fire_message_status
 from ..listeners import ChangeListeners
 from ..poller import GatewayPoller
 from ..providers import (
@@ -42,6 +41,7 @@ from ..providers import (
     SmsGatewayError,
 )
 from ..providers.phone import phone_digits
+from ..signals import async_fire_message_status
 from ..storage import parse_time
 from .index import Index, load_index
 from .pacing import Pacing
@@ -323,7 +323,7 @@ class MessageTracker(GatewayPoller):
         data = message.status().as_event(
             self.entry.entry_id, self.entry.title, recipient.title if recipient else None
         )
-        async_fire_message_status(self.hass, self.entry, data | (note or {}))
+        async_fire_message_status(self.hass, self.entry.entry_id, data | (note or {}))
 
     def _changed(self) -> None:
         """Something people see changed: prune, save, schedule and tell the listeners."""
