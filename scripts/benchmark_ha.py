@@ -567,7 +567,7 @@ class SimulatedClock:
         # offset, none is due while the polls run here.
         tracker.now = self.utcnow
         # The client's request budget reads the same moved clock.
-        self.budget = tracker.client.budget
+        self.budget = tracker.gateway.budget
         if self.budget is not None:
             loop = asyncio.get_running_loop()
             self.budget.clock = lambda: loop.time() + self.offset

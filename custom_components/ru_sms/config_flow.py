@@ -44,6 +44,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .account import RuSmsConfigEntry, create_gateway
 from .const import (
     CONF_BALANCE_INTERVAL,
     CONF_CALLBACKS,
@@ -68,9 +69,7 @@ from .const import (
     MIN_BALANCE_INTERVAL,
     SUBENTRY_RECIPIENT,
 )
-from .coordinator import RuSmsConfigEntry
 from .errors import gateway_name
-from .gateway import create_gateway
 from .providers import (
     CLIENTS,
     AccountField,

@@ -17,9 +17,20 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .account import RuSmsConfigEntry
 from .const import CONF_PROVIDER, DOMAIN
-from .coordinator import GatewayCoordinator, RuSmsConfigEntry, account_device_info
+from .coordinator import GatewayCoordinator
 from .errors import gateway_name
+
+
+def account_device_info(entry: RuSmsConfigEntry) -> DeviceInfo:
+    """The service device of an account."""
+    return DeviceInfo(
+        entry_type=DeviceEntryType.SERVICE,
+        identifiers={(DOMAIN, entry.entry_id)},
+        manufacturer=gateway_name(entry.data[CONF_PROVIDER]),
+        name=entry.title,
+    )
 
 
 def via_account_device(hass: HomeAssistant, entry: RuSmsConfigEntry) -> DeviceInfo:

@@ -7,8 +7,7 @@ the gateway's own code and text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -27,9 +26,6 @@ from .providers import (
     description_of,
 )
 from .providers.errors import AlreadySentError
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
 
 ERROR_KEYS: dict[ErrorKind, str] = {
     ErrorKind.AUTHENTICATION: "authentication_failed",
@@ -98,7 +94,7 @@ def credentials_refused(gateway_id: str, err: AuthenticationError) -> ConfigEntr
 
 
 def translated_error(
-    hass: HomeAssistant, entry: RuSmsConfigEntry, err: SmsGatewayError
+    hass: HomeAssistant, entry: ConfigEntry, err: SmsGatewayError
 ) -> HomeAssistantError:
     """The translated error for a gateway's failure; bad credentials start reauthentication."""
     placeholders = _placeholders(entry.data[CONF_PROVIDER], err)

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import RuSmsConfigEntry
+from .account import RuSmsConfigEntry
 from .entity import AccountPushEntity
 from .providers import DeliveryState
 from .signals import signal_incoming_sms, signal_message_status

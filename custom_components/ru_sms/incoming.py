@@ -19,21 +19,19 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL, DOMAIN
+from .const import DOMAIN
 from .poller import GatewayPoller
 from .providers import IncomingMessage, SmsGateway, SmsGatewayError
 from .signals import async_fire_incoming_sms
 from .storage import StoreKind, account_store, parse_time
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,7 +72,7 @@ class Inbox:
     successful window are kept in Home Assistant's storage.
     """
 
-    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """The inbox of `entry`; `async_load` reads what was reported before."""
         self.hass = hass
         self.entry = entry
@@ -160,12 +158,12 @@ class IncomingPoller(GatewayPoller):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RuSmsConfigEntry,
-        client: SmsGateway,
+        entry: ConfigEntry,
+        gateway: SmsGateway,
         inbox: Inbox,
         interval: timedelta,
     ) -> None:
-        """Poll `client` for `entry` every `interval`."""
+        """Poll `gateway` for `entry` every `interval`."""
         super().__init__(
             hass,
             entry,
@@ -174,7 +172,7 @@ class IncomingPoller(GatewayPoller):
             failing="cannot read incoming SMS",
             back="incoming SMS can be read again",
         )
-        self.client = client
+        self.gateway = gateway
         self.inbox = inbox
         self.interval = interval
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -227,7 +225,7 @@ class IncomingPoller(GatewayPoller):
         """Ask once; report what is new."""
         start, end = self.window(dt_util.utcnow())
         try:
-            messages = await self.client.incoming(start, end)
+            messages = await self.gateway.incoming(start, end)
         except SmsGatewayError as err:
             self._failed(err)
             return
@@ -244,17 +242,3 @@ class IncomingPoller(GatewayPoller):
             fresh,
         )
         await self.inbox.async_save()
-
-
-async def async_setup_incoming(
-    hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway, inbox: Inbox
-) -> IncomingPoller | None:
-    """Start asking for incoming SMS where the gateway has them and the option is set."""
-    minutes = entry.options.get(CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL)
-    if not minutes or not client.capabilities.incoming:
-        return None
-    interval = timedelta(minutes=max(float(minutes), MIN_INTERVAL))
-    poller = IncomingPoller(hass, entry, client, inbox, interval)
-    await poller.async_start()
-    entry.async_on_unload(poller.async_stop)
-    return poller

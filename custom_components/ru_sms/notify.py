@@ -19,10 +19,9 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 
+from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, DOMAIN, SUBENTRY_RECIPIENT
-from .coordinator import RuSmsConfigEntry
 from .entity import RecipientEntity
-from .gateway import async_send
 from .options import send_options
 from .schema import vol
 from .services import SEND_OPTIONS_SCHEMA
@@ -65,9 +64,7 @@ class RecipientNotifyEntity(RecipientEntity, NotifyEntity):
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Text the recipient with the account's default options."""
-        await async_send(
-            self.hass,
-            self.entry,
+        await self.entry.runtime_data.async_send(
             self.phones,
             message,
             send_options(self.entry.options, {}),
@@ -128,9 +125,7 @@ class AccountNotificationService(BaseNotificationService):
                 translation_key="invalid_data",
                 translation_placeholders={"error": str(err)},
             ) from err
-        await async_send(
-            self.hass,
-            self.entry,
+        await self.entry.runtime_data.async_send(
             targets,
             message,
             send_options(self.entry.options, fields),

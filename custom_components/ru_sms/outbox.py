@@ -17,16 +17,17 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
+from .const import CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
 from .errors import error_details
 from .issues import AccountIssue
 from .listeners import ChangeListeners
@@ -54,9 +55,7 @@ from .providers.phone import phone_digits
 from .signals import async_fire_message_status
 from .status import MessageStatus
 from .storage import StoreKind, account_store, read_time
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
+from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -159,11 +158,27 @@ class _Failure:
 class Outbox:
     """The alerts of one account that wait for the gateway."""
 
-    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
-        """The outbox of `entry`, sending through `client`."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        gateway: SmsGateway,
+        tracker: MessageTracker,
+        *,
+        on_balance: Callable[[Decimal], None] | None = None,
+        fallback: Callable[[], Outbox | None] = lambda: None,
+    ) -> None:
+        """The outbox of `entry`, sending through `gateway`.
+
+        What the gateway takes goes to `tracker`; a balance its answer reports, to
+        `on_balance`; what the account cannot carry, to the outbox `fallback` finds.
+        """
         self.hass = hass
         self.entry = entry
-        self.client = client
+        self.gateway = gateway
+        self.tracker = tracker
+        self._on_balance = on_balance
+        self._fallback = fallback
         self.alerts: dict[str, QueuedAlert] = {}
         self._store = account_store(hass, StoreKind.OUTBOX, entry.entry_id, STORAGE_VERSION)
         self._unsub_timer: CALLBACK_TYPE | None = None
@@ -266,7 +281,7 @@ class Outbox:
         # Our id lets a later round ask the gateway about a send in doubt; a fail-fast
         # send has no later round, and the caller's repeat must read as the same request
         # (SMSC.ru refuses an identical send within a minute: `AlreadySentError`).
-        if queue and keeps_our_id(self.client) and options.client_message_id is None:
+        if queue and keeps_our_id(self.gateway) and options.client_message_id is None:
             options = replace(options, client_message_id=new_message_id())
         alert = QueuedAlert(
             id=options.client_message_id or new_message_id(),
@@ -315,13 +330,13 @@ class Outbox:
         """One request for `alert` (the in-flight mark is stored already)."""
         alert.attempts += 1
         try:
-            result = await self.client.send_prepared(list(alert.phones), alert.text, options)
+            result = await self.gateway.send_prepared(list(alert.phones), alert.text, options)
         except SmsGatewayError as err:
             alert.in_flight = False
             # SMSC.ru's "already sent" (error 9 after a lost answer) proves nothing by
             # itself (it counts a request it never took as well): like any other doubt,
             # the next round asks the gateway by our id before sending again.
-            decision = decide(self.client.provider, err)
+            decision = decide(self.gateway.provider, err)
             if decision.verdict is Verdict.AMBIGUOUS:
                 alert.in_doubt = True
                 alert.possibly_sent += 1
@@ -336,14 +351,13 @@ class Outbox:
         self.alerts.pop(alert.id, None)
         self._write_now()
         note = {"possible_duplicate": alert.possible_duplicate, "queued": queued}
-        runtime = self.entry.runtime_data
         try:
-            await runtime.tracker.async_track_send(result, options, note=note)
+            await self.tracker.async_track_send(result, options, note=note)
         except Exception:
             # The gateway took the message: the caller must hear so, whatever the tracker did.
             _LOGGER.exception("%s: a sent message cannot be followed", self.entry.title)
-        if result.balance is not None and runtime.balance is not None:
-            runtime.balance.async_set_balance(result.balance)
+        if result.balance is not None and self._on_balance is not None:
+            self._on_balance(result.balance)
         if queued:
             for rejected in result.rejected:
                 self._fire_failed(alert, rejected.phone, rejected.error_text, rejected.error_code)
@@ -359,7 +373,7 @@ class Outbox:
         alert.failing_since = alert.failing_since or now
         decision = Decision(attempt.verdict, attempt.retry_after)
         wait = timedelta(
-            seconds=wait_after(decision, alert.attempts, keeps_id=keeps_our_id(self.client))
+            seconds=wait_after(decision, alert.attempts, keeps_id=keeps_our_id(self.gateway))
         )
         # Past the deadline the alert is given up: at the deadline, not at the next try.
         alert.next_attempt = min(now + wait, alert.deadline)
@@ -380,9 +394,9 @@ class Outbox:
             await self._async_fail(alert, alert.last_error or "-")
             return
         options = alert.send_options
-        if alert.in_doubt and keeps_our_id(self.client) and options.client_message_id:
+        if alert.in_doubt and keeps_our_id(self.gateway) and options.client_message_id:
             try:
-                found = await sent_phones(self.client, options.client_message_id, alert.phones)
+                found = await sent_phones(self.gateway, options.client_message_id, alert.phones)
             except SmsGatewayError as err:
                 # Cannot tell now: send nothing, ask again later.
                 await self._async_keep(alert, _Failure(err, Verdict.AMBIGUOUS))
@@ -439,54 +453,50 @@ class Outbox:
         await self._async_keep(alert, attempt)
 
     async def _async_failover(self, alert: QueuedAlert) -> SendOutcome | None:
-        """Send an alert once through the fallback account, with its default sender.
+        """Send an alert once through the fallback account.
 
         None when there is no usable fallback (or the alert came from another account:
         no loops) or the fallback refused it too: then the alert stays in this outbox.
         """
-        fallback_id = self.entry.options.get(CONF_FALLBACK)
-        fallback: RuSmsConfigEntry | None = (
-            self.hass.config_entries.async_get_entry(fallback_id) if fallback_id else None
-        )
-        if (
-            not alert.failover
-            or fallback is None
-            or fallback.entry_id == self.entry.entry_id
-            or fallback.state is not ConfigEntryState.LOADED
-        ):
+        if not alert.failover or (fallback := self._fallback()) is None:
             return None
-        runtime = fallback.runtime_data
-        sent = alert.send_options
-        options = replace(
-            send_options(fallback.options, {}),
-            validity=sent.validity,
-            send_at=sent.send_at,
-            flash=sent.flash,
-            transliterate=False,
-        )
         # Out of this outbox before it goes into the fallback's: never in both at once.
         await self._async_drop(alert)
         try:
-            numbers, text = runtime.client.prepare(alert.phones, alert.text, options)
-            outcome = await runtime.outbox.async_send(numbers, text, options, failover=False)
+            outcome = await fallback.async_take_over(alert.phones, alert.text, alert.send_options)
         except SmsGatewayError as err:
             self.alerts[alert.id] = alert
             _LOGGER.warning(
                 "%s: the fallback account %s refused an alert too: %s",
                 self.entry.title,
-                fallback.title,
+                fallback.entry.title,
                 err,
             )
             return None
-        _LOGGER.info("%s: an alert went out through %s", self.entry.title, fallback.title)
-        return replace(outcome, account=fallback.title)
+        _LOGGER.info("%s: an alert went out through %s", self.entry.title, fallback.entry.title)
+        return replace(outcome, account=fallback.entry.title)
+
+    async def async_take_over(self, phones: list[str], text: str, sent: SendOptions) -> SendOutcome:
+        """Send an alert another account could not, with this account's default sender.
+
+        Its validity, time and flash stay; it never fails over again from here.
+        """
+        options = replace(
+            send_options(self.entry.options, {}),
+            validity=sent.validity,
+            send_at=sent.send_at,
+            flash=sent.flash,
+            transliterate=False,
+        )
+        numbers, text = self.gateway.prepare(phones, text, options)
+        return await self.async_send(numbers, text, options, failover=False)
 
     async def _async_accepted_part(
         self, alert: QueuedAlert, result: SendResult, options: SendOptions
     ) -> None:
         """Some numbers of an alert in doubt were found sent: follow them, keep the rest."""
         await self._async_save()
-        self.entry.runtime_data.tracker.async_track(result, options, note={"queued": True})
+        self.tracker.async_track(result, options, note={"queued": True})
 
     async def _async_fail(
         self,

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
 from .providers import AuthenticationError, SmsGatewayError
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
 
 
 class FailureStreak:
@@ -55,7 +52,7 @@ class GatewayPoller:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RuSmsConfigEntry,
+        entry: ConfigEntry,
         logger: logging.Logger,
         *,
         what: str,

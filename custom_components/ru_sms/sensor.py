@@ -25,8 +25,9 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, SUBENTRY_RECIPIENT
-from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordinator
+from .coordinator import BalanceCoordinator, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .outbox import QueuedAlert
 from .providers import DeliveryState, Statistics

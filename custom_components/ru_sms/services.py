@@ -16,6 +16,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er, service
 
+from .account import RuSmsConfigEntry
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_ENTITY_ID,
@@ -36,9 +37,7 @@ from .const import (
     SERVICE_LOOKUP_NUMBER,
     SERVICE_SEND_MESSAGE,
 )
-from .coordinator import RuSmsConfigEntry
 from .errors import gateway_name, translated_error
-from .gateway import async_send
 from .options import send_options
 from .outbox import SendOutcome
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
@@ -150,9 +149,7 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     phones += _recipient_phones(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
-    outcome = await async_send(
-        call.hass,
-        entry,
+    outcome = await entry.runtime_data.async_send(
         phones,
         call.data[ATTR_MESSAGE],
         send_options(entry.options, call.data),
@@ -207,24 +204,25 @@ def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResp
 
 async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
-    client = entry.runtime_data.client
-    if not client.capabilities.lookup:
+    account = entry.runtime_data
+    gateway = account.gateway
+    if not gateway.capabilities.lookup:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="lookup_not_supported",
-            translation_placeholders={"gateway": gateway_name(client.provider)},
+            translation_placeholders={"gateway": gateway_name(gateway.provider)},
         )
     phones = await async_check_phones(call.hass, call.data[ATTR_PHONES])
     try:
-        results = await client.lookup(phones)
-        if entry.runtime_data.tracker.callbacks:
+        results = await gateway.lookup(phones)
+        if account.tracker.callbacks:
             # The answers come to the webhook: wait for them, then ask for the rest.
-            results = await entry.runtime_data.lookups.async_wait(results, LOOKUP_CALLBACK_WAIT)
-        for delay in client.description.lookup_wait:
+            results = await account.lookups.async_wait(results, LOOKUP_CALLBACK_WAIT)
+        for delay in gateway.description.lookup_wait:
             if all(r.is_final for r in results):
                 break
             await asyncio.sleep(delay)
-            results = await client.lookup_result(results)
+            results = await gateway.lookup_result(results)
     except SmsGatewayError as err:
         raise translated_error(call.hass, entry, err) from err
     return {"results": [_lookup_response(r) for r in results]}
@@ -253,20 +251,20 @@ def _lookup_response(result: LookupResult) -> dict[str, Any]:
 
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
-    client = entry.runtime_data.client
+    gateway = entry.runtime_data.gateway
     ids: list[str] = call.data[ATTR_MESSAGE_IDS]
     raw_phones: list[str] = call.data.get(ATTR_PHONES, [])
     phones = [""]
     if raw_phones:
         numbers = await async_check_phones(call.hass, raw_phones)
         # Where an id names one number's segment, numbers would only repeat each request.
-        if client.description.status.mode is not StatusMode.SEGMENT:
+        if gateway.description.status.mode is not StatusMode.SEGMENT:
             phones = numbers
-    elif client.description.status.needs_phone:
+    elif gateway.description.status.needs_phone:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="phone_required")
     refs = [MessageRef(message_id=i, phone=p) for i in ids for p in phones]
     try:
-        statuses = await client.delivery_status(refs)
+        statuses = await gateway.delivery_status(refs)
     except SmsGatewayError as err:
         raise translated_error(call.hass, entry, err) from err
     return {"statuses": [MessageStatus.of_answer(s).as_response() for s in statuses]}

@@ -128,7 +128,9 @@ async def test_smsc_client_refuses_2100_before_any_request(
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    monkeypatch.setattr(type(entry.runtime_data.client), "max_send_at_ahead", timedelta(days=40000))
+    monkeypatch.setattr(
+        type(entry.runtime_data.gateway), "max_send_at_ahead", timedelta(days=40000)
+    )
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", send_at="2100-01-01T00:00:00+03:00")
     assert err.value.translation_key == "send_at_year"
@@ -223,7 +225,7 @@ async def test_5000_numbers_are_checked_off_the_event_loop(
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    client = entry.runtime_data.client
+    client = entry.runtime_data.gateway
     threads: list[bool] = []
     original = client.prepare
 

@@ -210,7 +210,7 @@ async def test_action_error_and_logs_carry_no_secret(
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
     server = await echo(provider)
-    client = entry.runtime_data.client
+    client = entry.runtime_data.gateway
     # The same account, now with the secret password and at the echo gateway.
     client._credentials = Credentials(login=LOGIN, password=SECRET)
     client._base_url = server.base_url

@@ -46,7 +46,7 @@ class Clock:
     def attach(self, entry: MockConfigEntry) -> None:
         entry.runtime_data.outbox.now = lambda: self.now
         # The request budget's windows too (the gateway's minutes, not the test's).
-        budget = entry.runtime_data.client.budget
+        budget = entry.runtime_data.gateway.budget
         budget.clock = self.now.timestamp
         self.budgets.append(budget)
 

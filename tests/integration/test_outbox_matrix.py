@@ -174,7 +174,7 @@ class Matrix:
         self.emulator = emulator
         self.provider = provider
         self.refused_url = refused_url
-        self.client = entry.runtime_data.client
+        self.client = entry.runtime_data.gateway
         self.base_urls = self.client._base_urls
         # The request budget's windows run on the same clock (SMSC.ru: 5 status requests
         # per message a minute — of the gateway's minutes, not the test's).

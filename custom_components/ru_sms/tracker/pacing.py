@@ -40,9 +40,9 @@ class Pacing:
     """Seconds after a send before the first look, when the gateway sets the pace."""
 
     @classmethod
-    def of(cls, client: SmsGateway, *, callbacks: bool) -> Pacing:
+    def of(cls, gateway: SmsGateway, *, callbacks: bool) -> Pacing:
         """The pacing of an account, from its gateway's declared status policy."""
-        status = client.description.status
+        status = gateway.description.status
         return cls(
             list_polling=status.mode is StatusMode.LIST,
             callbacks=callbacks,

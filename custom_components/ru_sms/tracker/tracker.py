@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 import itertools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 import weakref
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
@@ -49,9 +50,6 @@ from .record import TrackedMessage
 from .steps import batches, steps
 from .store import TrackerStore
 
-if TYPE_CHECKING:
-    from ..coordinator import RuSmsConfigEntry
-
 _LOGGER = logging.getLogger(__name__)
 
 SAVE_DELAY = 5.0
@@ -72,8 +70,8 @@ class MessageTracker(GatewayPoller):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RuSmsConfigEntry,
-        client: SmsGateway,
+        entry: ConfigEntry,
+        gateway: SmsGateway,
         *,
         callbacks: bool = False,
     ) -> None:
@@ -86,9 +84,9 @@ class MessageTracker(GatewayPoller):
             failing="cannot get delivery reports",
             back="delivery reports are back",
         )
-        self.client = client
+        self.gateway = gateway
         self.callbacks = callbacks
-        self.pacing = Pacing.of(client, callbacks=callbacks)
+        self.pacing = Pacing.of(gateway, callbacks=callbacks)
         self._index = Index()
         self._views: weakref.WeakValueDictionary[str, TrackedMessage] = (
             weakref.WeakValueDictionary()
@@ -425,7 +423,7 @@ class MessageTracker(GatewayPoller):
         if self.pacing.list_polling:
             self._last_list_poll = now
         try:
-            statuses = await self.client.delivery_status(refs)
+            statuses = await self.gateway.delivery_status(refs)
         except SmsGatewayError as err:
             self._failed(err)
             # The whole account waits, not only the messages asked about.
@@ -505,7 +503,7 @@ class MessageTracker(GatewayPoller):
         if not refs:
             return
         try:
-            statuses = await self.client.delivery_status(refs)
+            statuses = await self.gateway.delivery_status(refs)
         except SmsGatewayError as err:
             self._failed(err)  # the next poll settles them
             return
