@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 
-from homeassistant.const import CONF_NAME, CONF_WEBHOOK_ID, Platform
+from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, device_registry as dr, discovery
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from . import webhook
 from .account import RuSmsAccount, RuSmsConfigEntry
 from .const import CONF_PROVIDER, DOMAIN
 from .entity import account_device_info
+from .notify import async_setup_account_service
 from .providers import description_of
 from .services import async_setup_services
 from .storage import async_remove_stores
@@ -31,8 +32,6 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-CONF_ENTRY_ID = "entry_id"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -63,17 +62,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> boo
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await entry.runtime_data.async_start()
 
-    # The account's notify service (`notify.<account name>`) for automations that pass
-    # numbers as `target`; it is registered by the notify platform's legacy loader.
-    hass.async_create_task(
-        discovery.async_load_platform(
-            hass,
-            Platform.NOTIFY,
-            DOMAIN,
-            {CONF_NAME: entry.title, CONF_ENTRY_ID: entry.entry_id},
-            {},
-        )
-    )
+    # The account's notify service (`notify.<account name>`), for automations that pass
+    # numbers as `target`.
+    await async_setup_account_service(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 

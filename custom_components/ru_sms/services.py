@@ -15,6 +15,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er, service
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .account import RuSmsConfigEntry
 from .const import (
@@ -41,7 +42,9 @@ from .errors import gateway_name, translated_error
 from .options import send_options
 from .outbox import SendOutcome
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
+from .providers.phone import phone_digits
 from .schema import vol
+from .signals import signal_recipient_texted
 from .status import MessageStatus
 from .validation import async_check_phones, moment, time_period
 
@@ -118,12 +121,12 @@ def _entry(call: ServiceCall) -> RuSmsConfigEntry:
     return entry
 
 
-def _recipient_phones(
+def _recipients(
     hass: HomeAssistant, entry: RuSmsConfigEntry, entity_ids: list[str]
-) -> list[str]:
-    """The numbers of recipient notify entities of this account."""
+) -> dict[str, list[str]]:
+    """The recipients of this account whose notify entities are named, with their numbers."""
     registry = er.async_get(hass)
-    phones: list[str] = []
+    recipients: dict[str, list[str]] = {}
     for entity_id in entity_ids:
         entity = registry.async_get(entity_id)
         subentry = (
@@ -139,14 +142,15 @@ def _recipient_phones(
                 translation_key="unknown_recipient",
                 translation_placeholders={"entity_id": entity_id, "account": entry.title},
             )
-        phones.extend(subentry.data[CONF_PHONES])
-    return phones
+        recipients.setdefault(subentry.subentry_id, []).extend(subentry.data[CONF_PHONES])
+    return recipients
 
 
 async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
+    recipients = _recipients(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
     phones = list(call.data.get(ATTR_PHONES, []))
-    phones += _recipient_phones(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
+    phones += [phone for numbers in recipients.values() for phone in numbers]
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
     outcome = await entry.runtime_data.async_send(
@@ -157,7 +161,25 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         allow_rejected=call.return_response,
         queue=call.data[ATTR_QUEUE],
     )
+    _tell_texted(call.hass, entry, recipients, outcome)
     return _send_response(entry, outcome) if call.return_response else None
+
+
+def _tell_texted(
+    hass: HomeAssistant,
+    entry: RuSmsConfigEntry,
+    recipients: dict[str, list[str]],
+    outcome: SendOutcome,
+) -> None:
+    """Each named recipient with a number taken or queued is told (its entity records it).
+
+    As Home Assistant's notify documentation asks of an integration's own send action.
+    """
+    texted = {phone_digits(r.phone) for r in outcome.result.accepted}
+    texted.update(phone_digits(phone) for phone in outcome.queued)
+    for subentry_id, numbers in recipients.items():
+        if not texted.isdisjoint(phone_digits(phone) for phone in numbers):
+            async_dispatcher_send(hass, signal_recipient_texted(entry.entry_id, subentry_id))
 
 
 def _money(value: Decimal | None) -> float | None:

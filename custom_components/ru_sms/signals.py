@@ -29,6 +29,11 @@ def signal_incoming_sms(entry_id: str) -> str:
     return f"{DOMAIN}_incoming_sms_{entry_id}"
 
 
+def signal_recipient_texted(entry_id: str, subentry_id: str) -> str:
+    """Dispatcher signal: an action texted a recipient (its notify entity records it)."""
+    return f"{DOMAIN}_recipient_texted_{entry_id}_{subentry_id}"
+
+
 @callback
 def async_fire_message_status(hass: HomeAssistant, entry_id: str, data: dict[str, Any]) -> None:
     """Fire `ru_sms_message_status` and tell the event entity of the account `entry_id`."""
