@@ -297,8 +297,8 @@ class Outbox:
         self.alerts[alert.id] = alert
         # To the writer thread at the loop's next turn: by then the request is on its way
         # (on a kept-alive connection its first wait is for the answer) and no answer can
-        # have been read. The thread's work runs beside the wait for the answer instead of
-        # taking the interpreter from the request being written.
+        # have been read. The write runs beside the wait for the answer, not in front of
+        # the request.
         self.hass.loop.call_soon(self._write_now)
         # No lock: the timer's rounds skip an alert whose request is under way.
         attempt = await self._async_attempt(alert, options, queued=False)
@@ -420,8 +420,8 @@ class Outbox:
                     return
                 await self._async_accepted_part(alert, result, options)
             elif (
-                # Issue 8 makes an answered failure (a 5xx page) ambiguous; the gateway
-                # has no message with our id after minutes of failing: carry it over.
+                # An answered failure (a 5xx page) is ambiguous too; the gateway has no
+                # message with our id after minutes of failing: carry it over.
                 alert.failing_since is not None
                 and self.now() - alert.failing_since >= FAILOVER_AFTER
                 and await self._async_failover(alert) is not None
