@@ -165,8 +165,8 @@ class Outbox:
         gateway: SmsGateway,
         tracker: MessageTracker,
         *,
-        on_balance: Callable[[Decimal], None] | None = None,
-        fallback: Callable[[], Outbox | None] = lambda: None,
+        on_balance: Callable[[Decimal], None] | None,
+        fallback: Callable[[], Outbox | None],
     ) -> None:
         """The outbox of `entry`, sending through `gateway`.
 
