@@ -173,9 +173,7 @@ async def async_get_service(
     service = hass.data.setdefault(ACCOUNT_SERVICES, {})[entry.entry_id] = (
         AccountNotificationService(entry)
     )
-    # No public call takes one legacy service off notify's list on either supported version
-    # (async_reset_platform drops every service of the integration and notify's discovery):
-    # unloaded, it stays listed, unregistered, until its account loads again.
+    # Stays on notify's list when unregistered: no public call drops one service (2026.3, 2026.10).
     entry.async_on_unload(service.async_unregister_services)
     return service
 
