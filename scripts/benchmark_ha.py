@@ -1,4 +1,4 @@
-# ruff: noqa: S101, SLF001, ASYNC240
+# ruff: noqa: S101, ASYNC240
 # A benchmark drives the tracker's internals, checks its own setup with asserts and
 # writes its fixtures with plain file calls.
 """The Home Assistant half of `scripts/benchmark`: alerts, bulk sends, records, polling.
@@ -26,7 +26,6 @@ import statistics
 import tempfile
 import time
 import tracemalloc
-from types import SimpleNamespace
 from typing import Any, cast
 
 import aiohttp
@@ -34,11 +33,14 @@ from homeassistant import loader
 from homeassistant.components.notify import DATA_COMPONENT as NOTIFY_ENTITIES, NotifyEntity
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
 
-from custom_components.ru_sms import tracker as tracker_module
 from custom_components.ru_sms.providers.models import DeliveryState, Provider
-from custom_components.ru_sms.tracker import STORAGE_VERSION, TrackedMessage, _Index, storage_key
+from custom_components.ru_sms.storage import StoreKind, store_key
+from custom_components.ru_sms.tracker import TrackedMessage
+from custom_components.ru_sms.tracker.index import Index
+from custom_components.ru_sms.tracker.store import STORAGE_VERSION
 from scripts.benchmark_network import NetworkProcess, RemoteEmulator
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import EmulatedGateway
@@ -444,21 +446,21 @@ async def account_with_history(hass: HomeAssistant, net: NetworkProcess, records
     emulator = await net.start(Provider.SMSC)
     entry = entry_for(Provider.SMSC, emulator)
     (recipient_id,) = entry.subentries
-    path = Path(hass.config.path(".storage", storage_key(entry)))  # type: ignore[arg-type]
+    path = Path(hass.config.path(".storage", store_key(StoreKind.TRACKER, entry.entry_id)))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps(
             {
                 "version": STORAGE_VERSION,
                 "minor_version": 1,
-                "key": storage_key(entry),  # type: ignore[arg-type]
+                "key": store_key(StoreKind.TRACKER, entry.entry_id),
                 "data": {"rows": history_rows(records, recipient_id), "last_list_poll": None},
             }
         )
     )
     async with LagMonitor() as startup:
         await set_up(hass, entry)
-    assert len(entry.runtime_data.tracker._index.rows) == records
+    assert entry.runtime_data.tracker.on_record == records
     return Account(records, emulator, entry, path, startup, [])
 
 
@@ -480,10 +482,9 @@ async def with_history(
     results: dict[str, Any] = {}
     for account in accounts:
         tracker = account.entry.runtime_data.tracker
-        # A save of everything (as after any change), flushed now instead of in 5 s.
-        tracker._changed()
+        # A save of everything (as after any change), now instead of after its delay.
         async with LagMonitor() as save:
-            await tracker._store._async_handle_write_data()
+            await tracker.async_save()
         size = account.path.stat().st_size
         async with LagMonitor() as unload:
             assert await hass.config_entries.async_unload(account.entry.entry_id)
@@ -511,7 +512,7 @@ def memory_of_records(count: int) -> dict[str, float]:
     now = datetime.now(UTC)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    index = _Index()
+    index = Index()
     for n in range(count):
         index.add(
             TrackedMessage(
@@ -558,18 +559,15 @@ class SimulatedClock:
     """Runs a tracker's polls by hand on a clock moved with its gateway's."""
 
     def __init__(self, tracker: Any, emulator: RemoteEmulator) -> None:
-        """Take over `tracker`'s timers (until `release`)."""
+        """Take over `tracker`'s clock (until `release`)."""
         self.tracker = tracker
         self.emulator = emulator
         self.offset = 0.0
-        self._real = tracker_module.dt_util
-        tracker_module.dt_util = SimpleNamespace(  # type: ignore[assignment]
-            utcnow=self.utcnow, parse_datetime=self._real.parse_datetime
-        )
-        tracker._polling = True  # the polls run here: no timers
-        tracker._cancel_timer()
+        # The tracker's timers follow the moved clock: set ahead of real time by the
+        # offset, none is due while the polls run here.
+        tracker.now = self.utcnow
         # The client's request budget reads the same moved clock.
-        self.budget = tracker.client.budget
+        self.budget = tracker.gateway.budget
         if self.budget is not None:
             loop = asyncio.get_running_loop()
             self.budget.clock = lambda: loop.time() + self.offset
@@ -580,19 +578,18 @@ class SimulatedClock:
 
     async def next_poll(self) -> None:
         """Move the clocks to the tracker's next wake-up and run what is due."""
-        wake = self.tracker._wake_at()
+        wake = self.tracker.wake_at
         assert wake is not None
         step = max(0.0, wake - self.utcnow().timestamp()) + 0.001
         self.offset += step
         # A blocking round trip to the network's process inside the measured window:
         # well under a millisecond, next to the poll it lets run.
         self.emulator.advance(step)
-        await self.tracker._async_poll_due()
+        await self.tracker.async_poll()
 
     def release(self) -> None:
-        """Give the tracker its clock and timers back."""
-        tracker_module.dt_util = self._real  # type: ignore[assignment]
-        self.tracker._polling = False
+        """Give the tracker its clock back."""
+        self.tracker.now = dt_util.utcnow
         if self.budget is not None:
             self.budget.clock = None
 

@@ -139,6 +139,8 @@ def make_entry(
     *,
     options: dict[str, Any] | None = None,
     recipients: dict[str, list[str]] | None = None,
+    title: str | None = None,
+    unique_id: str | None = None,
 ) -> MockConfigEntry:
     """A config entry for the emulated account, with recipient subentries."""
     if recipients is None:
@@ -146,9 +148,10 @@ def make_entry(
     credentials = ACCOUNTS[provider].credentials
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"{provider.value} ({credentials.login})",
+        title=title or f"{provider.value} ({credentials.login})",
         # As the config flow makes it (SMStele accounts are per host).
-        unique_id=f"{provider.value}:{(credentials.login or '').lower()}"
+        unique_id=unique_id
+        or f"{provider.value}:{(credentials.login or '').lower()}"
         + (":127.0.0.1" if provider is Provider.SMSTELE else ""),
         data=gateway_data(provider, emulator),
         options={"sender": ACCOUNTS[provider].sender, **(options or {})},

@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import logging
 
-from homeassistant.const import CONF_NAME, CONF_WEBHOOK_ID, Platform
+from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-    discovery,
-    issue_registry as ir,
-)
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from . import webhook
-from .const import CONF_CALLBACKS, CONF_PROVIDER, DOMAIN
-from .coordinator import (
-    BalanceCoordinator,
-    RuSmsConfigEntry,
-    RuSmsRuntimeData,
-    StatisticsCoordinator,
-    account_device_info,
-    low_balance_issue_id,
-)
-from .gateway import create_gateway, error_details, provider_name
-from .incoming import Inbox, async_remove_incoming, async_setup_incoming
-from .outbox import Outbox, async_remove_outbox
-from .providers import AuthenticationError, SmsGateway, SmsGatewayError, description_of
+from .account import RuSmsAccount, RuSmsConfigEntry
+from .const import CONF_PROVIDER, DOMAIN
+from .entity import account_device_info
+from .notify import async_setup_account_service
+from .providers import description_of
 from .services import async_setup_services
-from .tracker import MessageTracker, async_remove_tracker
+from .storage import async_remove_stores
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,8 +32,6 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-
-CONF_ENTRY_ID = "entry_id"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -70,85 +54,19 @@ async def async_migrate_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> b
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
-    """Set up an account: check it, start the balance sensor, add the notify entities."""
-    client = create_gateway(hass, entry.data)
-    balance: BalanceCoordinator | None = None
-    if client.capabilities.balance:
-        # The first balance request also proves the credentials.
-        balance = BalanceCoordinator(hass, entry, client)
-        await balance.async_config_entry_first_refresh()
-        entry.async_on_unload(balance.async_add_listener(balance.async_update_issue))
-        balance.async_update_issue()
-    else:
-        await _async_check_credentials(entry, client)
-
-    tracker = MessageTracker(
-        hass, entry, client, callbacks=bool(entry.options.get(CONF_CALLBACKS, False))
-    )
-    await tracker.async_load()
-    entry.async_on_unload(tracker.async_unload)
-
-    # Created unstarted: its sensors are disabled by default and start it when added.
-    statistics = (
-        StatisticsCoordinator(hass, entry, client) if client.capabilities.statistics else None
-    )
-    inbox = Inbox(hass, entry)
-    await inbox.async_load()
-    entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
-    outbox = Outbox(hass, entry, client)
-    entry.runtime_data = RuSmsRuntimeData(
-        client=client,
-        balance=balance,
-        tracker=tracker,
-        inbox=inbox,
-        outbox=outbox,
-        statistics=statistics,
-    )
-    # Alerts queued before a restart go on once the account is set up.
-    await outbox.async_load()
-    entry.async_on_unload(outbox.async_unload)
-    if CONF_WEBHOOK_ID in entry.data:
-        webhook.async_register(hass, entry)
+    """Set up an account: build it, add its device and entities, then start its polls."""
+    entry.runtime_data = await RuSmsAccount.async_create(hass, entry)
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    # Where the gateway reports incoming SMS and the option is set.
-    entry.runtime_data.incoming = await async_setup_incoming(hass, entry, client, inbox)
+    await entry.runtime_data.async_start()
 
-    # The account's notify service (`notify.<account name>`) for automations that pass
-    # numbers as `target`; it is registered by the notify platform's legacy loader.
-    hass.async_create_task(
-        discovery.async_load_platform(
-            hass,
-            Platform.NOTIFY,
-            DOMAIN,
-            {CONF_NAME: entry.title, CONF_ENTRY_ID: entry.entry_id},
-            {},
-        )
-    )
+    # The account's notify service (`notify.<account name>`), for automations that pass
+    # numbers as `target`.
+    await async_setup_account_service(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
-
-
-async def _async_check_credentials(entry: RuSmsConfigEntry, client: SmsGateway) -> None:
-    """One cheap request, for gateways without a balance to poll."""
-    placeholders = {"gateway": provider_name(entry.data[CONF_PROVIDER])}
-    try:
-        await client.check_credentials()
-    except AuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="authentication_failed",
-            translation_placeholders={**placeholders, "error": error_details(err)},
-        ) from err
-    except SmsGatewayError as err:
-        # Not the send error's text: it would claim that nothing was sent.
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="setup_not_ready",
-            translation_placeholders={**placeholders, "error": error_details(err)},
-        ) from err
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
@@ -157,15 +75,10 @@ async def _async_update_listener(hass: HomeAssistant, entry: RuSmsConfigEntry) -
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
-    """Unload an account: its platforms, its notify service, its repair issue."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        ir.async_delete_issue(hass, DOMAIN, low_balance_issue_id(entry))
-    return unloaded
+    """Unload an account's platforms (its services stop with the entry's unload callbacks)."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Forget what a removed account kept: delivery records, incoming SMS seen."""
-    await async_remove_tracker(hass, entry)
-    await async_remove_incoming(hass, entry)
-    await async_remove_outbox(hass, entry.entry_id)
+    """Forget what a removed account kept: delivery records, queued alerts, incoming SMS seen."""
+    await async_remove_stores(hass, entry.entry_id)

@@ -13,7 +13,8 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import BalanceCoordinator, RuSmsConfigEntry
+from .account import RuSmsConfigEntry
+from .coordinator import BalanceCoordinator
 from .entity import AccountEntity
 
 PARALLEL_UPDATES = 0

@@ -44,6 +44,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .account import RuSmsConfigEntry, create_gateway
 from .const import (
     CONF_BALANCE_INTERVAL,
     CONF_CALLBACKS,
@@ -68,8 +69,7 @@ from .const import (
     MIN_BALANCE_INTERVAL,
     SUBENTRY_RECIPIENT,
 )
-from .coordinator import RuSmsConfigEntry
-from .gateway import create_gateway, provider_name
+from .errors import gateway_name
 from .providers import (
     CLIENTS,
     AccountField,
@@ -107,8 +107,8 @@ ADVANCED_MODE_REMOVED = (MAJOR_VERSION, MINOR_VERSION) >= (2026, 6)
 """Home Assistant 2026.6 dropped the user profile's advanced mode (see `_show_url`)."""
 
 
-def _capabilities(provider: str) -> Capabilities:
-    return client_class(provider).capabilities
+def _capabilities(gateway_id: str) -> Capabilities:
+    return client_class(gateway_id).capabilities
 
 
 def _selector(field: AccountField) -> Any:
@@ -121,10 +121,10 @@ def _selector(field: AccountField) -> Any:
     return PASSWORD if field.secret else TEXT
 
 
-def _credentials_schema(provider: str, *, advanced: bool) -> vol.Schema:
+def _credentials_schema(gateway_id: str, *, advanced: bool) -> vol.Schema:
     """The fields the gateway declares, and the default sender."""
     fields: dict[vol.Marker, Any] = {}
-    for field in description_of(provider).fields:
+    for field in description_of(gateway_id).fields:
         marker = vol.Required if field.required else vol.Optional
         key = (
             marker(field.key) if field.default is None else marker(field.key, default=field.default)
@@ -138,10 +138,10 @@ def _credentials_schema(provider: str, *, advanced: bool) -> vol.Schema:
     return vol.Schema(fields)
 
 
-def _gateway_data(provider: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _gateway_data(gateway_id: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
     """The entry data from a credentials form: the gateway and what was filled in."""
-    data: dict[str, Any] = {CONF_PROVIDER: provider}
-    types = {field.key: field.type for field in description_of(provider).fields}
+    data: dict[str, Any] = {CONF_PROVIDER: gateway_id}
+    types = {field.key: field.type for field in description_of(gateway_id).fields}
     for key in (*types, CONF_URL):
         value = user_input.get(key)
         if isinstance(value, str):
@@ -157,9 +157,9 @@ def _gateway_data(provider: str, user_input: Mapping[str, Any]) -> dict[str, Any
     return data
 
 
-def _declares(provider: str, key: str) -> bool:
+def _declares(gateway_id: str, key: str) -> bool:
     """Whether the gateway's account has the field `key`."""
-    return any(field.key == key for field in description_of(provider).fields)
+    return any(field.key == key for field in description_of(gateway_id).fields)
 
 
 def _address_errors(data: Mapping[str, Any]) -> dict[str, str]:
@@ -175,12 +175,12 @@ def _address_errors(data: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
-def _unique_id(client: SmsGateway, data: Mapping[str, Any]) -> str:
+def _unique_id(gateway: SmsGateway, data: Mapping[str, Any]) -> str:
     """One entry per gateway account (per host too, where the gateway says so)."""
-    parts = [str(data[CONF_PROVIDER]), client.account_id]
-    if client.description.per_host:
-        # The host the client talks to, however it was given (host field or URL).
-        parts.append(urlsplit(client.base_url).hostname or "")
+    parts = [str(data[CONF_PROVIDER]), gateway.account_id]
+    if gateway.description.per_host:
+        # The host the gateway talks to, however it was given (host field or URL).
+        parts.append(urlsplit(gateway.base_url).hostname or "")
     return ":".join(parts)
 
 
@@ -199,7 +199,7 @@ def _show_url(flow: ConfigFlow) -> bool:
 
 
 def _title(data: Mapping[str, Any]) -> str:
-    name = provider_name(data[CONF_PROVIDER])
+    name = gateway_name(data[CONF_PROVIDER])
     return f"{name} ({data[CONF_USERNAME]})" if data.get(CONF_USERNAME) else name
 
 
@@ -214,14 +214,14 @@ FRACTIONAL = frozenset({CONF_LOW_BALANCE})
 """The numbers that may have a fractional part (an amount of money); the others are whole."""
 
 
-def _field_ranges(provider: str) -> dict[str, tuple[float, float]]:
+def _field_ranges(gateway_id: str) -> dict[str, tuple[float, float]]:
     """The numeric account fields the gateway declares, with their bounds."""
     return {
         field.key: (
             field.minimum if field.minimum is not None else float("-inf"),
             field.maximum if field.maximum is not None else float("inf"),
         )
-        for field in description_of(provider).fields
+        for field in description_of(gateway_id).fields
         if field.type is FieldType.NUMBER
     }
 
@@ -249,13 +249,13 @@ def _out_of_range(value: Any, low: float, high: float, *, whole: bool = True) ->
     return not low <= value <= high
 
 
-def _check_sender(sender: str | None, provider: str, errors: dict[str, str]) -> None:
+def _check_sender(sender: str | None, gateway_id: str, errors: dict[str, str]) -> None:
     if not sender:
-        if _capabilities(provider).sender_required:
+        if _capabilities(gateway_id).sender_required:
             errors[CONF_SENDER] = "sender_required"
         return
     try:
-        check_sender(sender, _capabilities(provider).max_sender_length)
+        check_sender(sender, _capabilities(gateway_id).max_sender_length)
     except InvalidSenderError:
         errors[CONF_SENDER] = "invalid_sender"
 
@@ -291,7 +291,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         """Start with no gateway picked."""
-        self._provider = ""
+        self._gateway_id = ""
 
     @classmethod
     @callback
@@ -310,7 +310,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the gateway."""
         if user_input is not None:
-            self._provider = user_input[CONF_PROVIDER]
+            self._gateway_id = user_input[CONF_PROVIDER]
             return await self.async_step_credentials()
         return self.async_show_form(
             step_id="user",
@@ -320,8 +320,8 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
                         SelectSelectorConfig(
                             # Brand names: shown as each gateway declares its own.
                             options=[
-                                SelectOptionDict(value=gateway_id, label=client.description.name)
-                                for gateway_id, client in CLIENTS.items()
+                                SelectOptionDict(value=gateway_id, label=gateway.description.name)
+                                for gateway_id, gateway in CLIENTS.items()
                             ],
                             mode=SelectSelectorMode.LIST,
                         )
@@ -336,25 +336,25 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the credentials and check them against the gateway."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _gateway_data(self._provider, user_input)
+            data = _gateway_data(self._gateway_id, user_input)
             sender = (user_input.get(CONF_SENDER) or "").strip()
-            client = await self._async_validate(data, sender, errors)
-            if client is not None:
-                await self.async_set_unique_id(_unique_id(client, data))
+            gateway = await self._async_validate(data, sender, errors)
+            if gateway is not None:
+                await self.async_set_unique_id(_unique_id(gateway, data))
                 self._abort_if_unique_id_configured()
-                if description_of(self._provider).callbacks is not None:
+                if description_of(self._gateway_id).callbacks is not None:
                     data |= new_webhook_data()
                 return self.async_create_entry(
                     title=_title(data),
                     data=data,
                     options={CONF_SENDER: sender} if sender else {},
                 )
-        schema = _credentials_schema(self._provider, advanced=_show_url(self))
+        schema = _credentials_schema(self._gateway_id, advanced=_show_url(self))
         return self.async_show_form(
             step_id="credentials",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
             errors=errors,
-            description_placeholders={"gateway": provider_name(self._provider)},
+            description_placeholders={"gateway": gateway_name(self._gateway_id)},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -370,16 +370,16 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, secret: user_input[secret].strip()}
-            client = await self._async_validate(data, None, errors)
-            if client is not None:
-                unique_id = self._async_same_account(entry, client, data)
+            gateway = await self._async_validate(data, None, errors)
+            if gateway is not None:
+                unique_id = self._async_same_account(entry, gateway, data)
                 return self._async_update_and_reload(entry, unique_id=unique_id, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema({vol.Required(secret): PASSWORD}),
             errors=errors,
             description_placeholders={
-                "gateway": provider_name(entry.data[CONF_PROVIDER]),
+                "gateway": gateway_name(entry.data[CONF_PROVIDER]),
                 "account": entry.title,
             },
         )
@@ -389,43 +389,43 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the credentials, the address or the default sender of an account."""
         entry = self._get_reconfigure_entry()
-        provider = entry.data[CONF_PROVIDER]
+        gateway_id = entry.data[CONF_PROVIDER]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _gateway_data(provider, user_input)
+            data = _gateway_data(gateway_id, user_input)
             # The webhook stays: its URL is pasted in the gateway's settings.
             data |= {
                 k: entry.data[k] for k in (CONF_WEBHOOK_ID, CONF_WEBHOOK_SECRET) if k in entry.data
             }
             sender = (user_input.get(CONF_SENDER) or "").strip()
-            client = await self._async_validate(data, sender, errors)
-            if client is not None:
-                unique_id = self._async_same_account(entry, client, data)
+            gateway = await self._async_validate(data, sender, errors)
+            if gateway is not None:
+                unique_id = self._async_same_account(entry, gateway, data)
                 options = {k: v for k, v in entry.options.items() if k != CONF_SENDER}
                 if sender:
                     options[CONF_SENDER] = sender
                 return self._async_update_and_reload(
                     entry, unique_id=unique_id, data=data, options=options
                 )
-        schema = _credentials_schema(provider, advanced=_show_url(self) or CONF_URL in entry.data)
+        schema = _credentials_schema(gateway_id, advanced=_show_url(self) or CONF_URL in entry.data)
         suggested = user_input or {**entry.data, **entry.options}
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={"gateway": provider_name(provider)},
+            description_placeholders={"gateway": gateway_name(gateway_id)},
         )
 
     @callback
     def _async_same_account(
-        self, entry: RuSmsConfigEntry, client: SmsGateway, data: Mapping[str, Any]
+        self, entry: RuSmsConfigEntry, gateway: SmsGateway, data: Mapping[str, Any]
     ) -> str:
         """The unique id of checked credentials; abort unless they are the entry's account.
 
         An API key does not tell its account, and a new key has a new digest: where the
         old or the new credentials are a key, any account not added yet is taken as this one.
         """
-        unique_id = _unique_id(client, data)
+        unique_id = _unique_id(gateway, data)
         if unique_id == entry.unique_id:
             return unique_id
         unknown = entry.unique_id is None or _signs_in_by_key(entry.data) or _signs_in_by_key(data)
@@ -453,20 +453,20 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_validate(
         self, data: Mapping[str, Any], sender: str | None, errors: dict[str, str]
     ) -> SmsGateway | None:
-        """The client when the credentials work; else `errors` say why."""
-        provider = data[CONF_PROVIDER]
+        """The gateway when the credentials work; else `errors` say why."""
+        gateway_id = data[CONF_PROVIDER]
         if sender is not None:  # None: the form has no sender (reauthentication)
-            _check_sender(sender, provider, errors)
-        _check_ranges(data, _field_ranges(provider), errors)
+            _check_sender(sender, gateway_id, errors)
+        _check_ranges(data, _field_ranges(gateway_id), errors)
         has_login = bool(data.get(CONF_USERNAME)) and bool(data.get(CONF_PASSWORD))
         if not has_login and not data.get(CONF_API_KEY):
             errors["base"] = "missing_credentials"
         errors.update(_address_errors(data))
         if errors:
             return None
-        client = create_gateway(self.hass, data)
+        gateway = create_gateway(self.hass, data)
         try:
-            await client.check_credentials()
+            await gateway.check_credentials()
         except AuthenticationError:
             errors["base"] = "invalid_auth"
         except RateLimitedError:
@@ -477,9 +477,9 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
             # The gateway (or whatever answers at the address) refused the request.
             errors["base"] = "gateway_refused"
         except Exception:
-            _LOGGER.exception("Unexpected error checking the %s credentials", provider)
+            _LOGGER.exception("Unexpected error checking the %s credentials", gateway_id)
             errors["base"] = "unknown"
-        return None if errors else client
+        return None if errors else gateway
 
 
 class RuSmsOptionsFlow(OptionsFlow):
@@ -487,7 +487,7 @@ class RuSmsOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with every option."""
-        provider = self.config_entry.data[CONF_PROVIDER]
+        gateway_id = self.config_entry.data[CONF_PROVIDER]
         url = (
             callback_url(self.hass, self.config_entry)
             if CONF_WEBHOOK_ID in self.config_entry.data
@@ -496,7 +496,7 @@ class RuSmsOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             sender = (user_input.get(CONF_SENDER) or "").strip()
-            _check_sender(sender, provider, errors)
+            _check_sender(sender, gateway_id, errors)
             _check_ranges(user_input, OPTION_RANGES, errors)
             if user_input.get(CONF_CALLBACKS) and url is None:
                 # Nothing could call back: polling would drop to a safety net for nothing.
@@ -508,7 +508,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 if sender:
                     options[CONF_SENDER] = sender
                 return self.async_create_entry(data=options)
-        fields = _options_fields(_capabilities(provider), self._currency())
+        fields = _options_fields(_capabilities(gateway_id), self._currency())
         suggested: dict[str, Any] = dict(user_input or self.config_entry.options)
         if CONF_WEBHOOK_ID in self.config_entry.data:
             fields[vol.Required(CONF_CALLBACKS, default=False)] = BooleanSelector()

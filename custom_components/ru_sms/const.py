@@ -7,6 +7,8 @@ from typing import Final
 DOMAIN: Final = "ru_sms"
 
 CONF_PROVIDER: Final = "provider"
+"""The account's gateway (its id in `providers`). The code says "gateway"; the key stays
+"provider" because every stored entry has it (a new name would need a migration)."""
 CONF_SENDER: Final = "sender"
 CONF_PHONES: Final = "phones"
 CONF_BALANCE_INTERVAL: Final = "balance_interval"

@@ -1,77 +1,35 @@
-"""Runtime data of an account, and the coordinators that poll its gateway."""
+"""The coordinators that poll an account's gateway: its balance and its statistics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_BALANCE_INTERVAL,
     CONF_LOW_BALANCE,
-    CONF_PROVIDER,
     DEFAULT_BALANCE_INTERVAL,
     DEFAULT_CURRENCY,
     DEFAULT_LOW_BALANCE,
     DOMAIN,
 )
-from .gateway import error_details, provider_name
-from .incoming import Inbox, IncomingPoller
-from .lookups import LookupWaiters
-from .outbox import Outbox
+from .errors import credentials_refused, error_details
+from .issues import AccountIssue
 from .providers import AuthenticationError, Balance, SmsGateway, SmsGatewayError, Statistics
-from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
 STATISTICS_PERIOD = timedelta(hours=24)
 """The period the statistics sensors report: the last 24 hours, up to now."""
 STATISTICS_INTERVAL = timedelta(minutes=30)
-
-type RuSmsConfigEntry = ConfigEntry[RuSmsRuntimeData]
-
-
-@dataclass
-class RuSmsRuntimeData:
-    """What a loaded account holds: its gateway client and, where it has one, the balance."""
-
-    client: SmsGateway
-    balance: BalanceCoordinator | None
-    tracker: MessageTracker
-    inbox: Inbox
-    outbox: Outbox
-    """Alerts waiting for another attempt: every send goes through it."""
-    """Incoming SMS, by polling or by callbacks: each reported once."""
-    incoming: IncomingPoller | None = None
-    """Asks for incoming SMS, where the gateway has them and the option is set."""
-    lookups: LookupWaiters = field(default_factory=LookupWaiters)
-    """HLR answers posted to the webhook (callbacks on)."""
-    statistics: StatisticsCoordinator | None = None
-    """The last 24 hours' statistics, where the gateway reports them."""
-
-
-def account_device_info(entry: RuSmsConfigEntry) -> DeviceInfo:
-    """The service device of an account."""
-    return DeviceInfo(
-        entry_type=DeviceEntryType.SERVICE,
-        identifiers={(DOMAIN, entry.entry_id)},
-        manufacturer=provider_name(entry.data[CONF_PROVIDER]),
-        name=entry.title,
-    )
-
-
-def low_balance_issue_id(entry: RuSmsConfigEntry) -> str:
-    """The repair issue raised while an account's balance is below its threshold."""
-    return f"low_balance_{entry.entry_id}"
 
 
 class GatewayCoordinator[T](DataUpdateCoordinator[T]):
@@ -82,19 +40,19 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
     code and text.
     """
 
-    config_entry: RuSmsConfigEntry
+    config_entry: ConfigEntry
     failed_key: str
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RuSmsConfigEntry,
-        client: SmsGateway,
+        entry: ConfigEntry,
+        gateway: SmsGateway,
         *,
         what: str,
         interval: timedelta,
     ) -> None:
-        """Poll `client` every `interval`; `what` names the coordinator in the log."""
+        """Poll `gateway` every `interval`; `what` names the coordinator in the log."""
         super().__init__(
             hass,
             _LOGGER,
@@ -103,7 +61,7 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
             name=f"{DOMAIN} {what} of {entry.title}",
             update_interval=interval,
         )
-        self.client = client
+        self.gateway = gateway
 
     @callback
     def async_start(self) -> None:
@@ -117,14 +75,7 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
         try:
             return await self._async_fetch()
         except AuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="authentication_failed",
-                translation_placeholders={
-                    "gateway": provider_name(self.client.provider),
-                    "error": error_details(err),
-                },
-            ) from err
+            raise credentials_refused(self.gateway.provider, err) from err
         except SmsGatewayError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -142,10 +93,14 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
 
     failed_key = "balance_failed"
 
-    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, gateway: SmsGateway) -> None:
         """Poll at the interval the account's options set."""
         minutes = entry.options.get(CONF_BALANCE_INTERVAL, DEFAULT_BALANCE_INTERVAL)
-        super().__init__(hass, entry, client, what="balance", interval=timedelta(minutes=minutes))
+        super().__init__(hass, entry, gateway, what="balance", interval=timedelta(minutes=minutes))
+        self.issue = AccountIssue(
+            hass, entry.entry_id, translation_key="low_balance", severity=ir.IssueSeverity.WARNING
+        )
+        """Raised while the balance is below the threshold."""
 
     @property
     def threshold(self) -> float:
@@ -163,7 +118,7 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
         return self.threshold > 0 and self.data.amount < Decimal(str(self.threshold))
 
     async def _async_fetch(self) -> Balance:
-        return await self.client.balance()
+        return await self.gateway.balance()
 
     def async_set_balance(self, amount: Decimal) -> None:
         """Take the balance a send answer reported."""
@@ -171,24 +126,15 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
 
     def async_update_issue(self) -> None:
         """Raise the low-balance repair issue while the balance is low, drop it after."""
-        issue_id = low_balance_issue_id(self.config_entry)
         if self.last_update_success and self.is_low:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="low_balance",
-                translation_placeholders={
-                    "account": self.config_entry.title,
-                    "balance": f"{self.data.amount:.2f}",
-                    "threshold": f"{self.threshold:.2f}",
-                    "currency": self.currency,
-                },
+            self.issue.show(
+                account=self.config_entry.title,
+                balance=f"{self.data.amount:.2f}",
+                threshold=f"{self.threshold:.2f}",
+                currency=self.currency,
             )
         elif self.last_update_success:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            self.issue.clear()
 
 
 class StatisticsCoordinator(GatewayCoordinator[Statistics]):
@@ -201,9 +147,9 @@ class StatisticsCoordinator(GatewayCoordinator[Statistics]):
 
     failed_key = "statistics_failed"
 
-    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, gateway: SmsGateway) -> None:
         """Poll every 30 minutes, once started."""
-        super().__init__(hass, entry, client, what="statistics", interval=STATISTICS_INTERVAL)
+        super().__init__(hass, entry, gateway, what="statistics", interval=STATISTICS_INTERVAL)
         self._started = False
 
     @callback
@@ -221,4 +167,4 @@ class StatisticsCoordinator(GatewayCoordinator[Statistics]):
 
     async def _async_fetch(self) -> Statistics:
         end = dt_util.utcnow()
-        return await self.client.statistics(end - STATISTICS_PERIOD, end)
+        return await self.gateway.statistics(end - STATISTICS_PERIOD, end)

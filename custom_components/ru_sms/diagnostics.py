@@ -22,8 +22,8 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 
+from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, CONF_PROVIDER, CONF_WEBHOOK_SECRET
-from .coordinator import RuSmsConfigEntry
 from .providers import description_of
 
 TO_REDACT = {
@@ -77,7 +77,7 @@ async def async_get_config_entry_diagnostics(
             "provider": entry.data[CONF_PROVIDER],
             "capabilities": None
             if runtime is None
-            else _plain(asdict(runtime.client.capabilities)),
+            else _plain(asdict(runtime.gateway.capabilities)),
         },
         "tracker": None
         if runtime is None

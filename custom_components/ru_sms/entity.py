@@ -1,7 +1,7 @@
 """Base entities: account entities on the account's device, recipients on their own.
 
 Entities never ask the gateway themselves: the balance and statistics coordinators poll,
-the message tracker and the dispatcher signals of `events.py` push.
+the message tracker and the dispatcher signals of `signals.py` push.
 
 A recipient's device is linked to its account's (`via_account_device`).
 """
@@ -17,9 +17,20 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .account import RuSmsConfigEntry
 from .const import CONF_PROVIDER, DOMAIN
-from .coordinator import GatewayCoordinator, RuSmsConfigEntry, account_device_info
-from .gateway import provider_name
+from .coordinator import GatewayCoordinator
+from .errors import gateway_name
+
+
+def account_device_info(entry: RuSmsConfigEntry) -> DeviceInfo:
+    """The service device of an account."""
+    return DeviceInfo(
+        entry_type=DeviceEntryType.SERVICE,
+        identifiers={(DOMAIN, entry.entry_id)},
+        manufacturer=gateway_name(entry.data[CONF_PROVIDER]),
+        name=entry.title,
+    )
 
 
 def via_account_device(hass: HomeAssistant, entry: RuSmsConfigEntry) -> DeviceInfo:
@@ -59,7 +70,7 @@ class RecipientEntity(Entity):
         self._recipient_device = DeviceInfo(
             entry_type=DeviceEntryType.SERVICE,
             identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")},
-            manufacturer=provider_name(entry.data[CONF_PROVIDER]),
+            manufacturer=gateway_name(entry.data[CONF_PROVIDER]),
             name=subentry.title,
         )
 

@@ -9,10 +9,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import RuSmsConfigEntry
+from .account import RuSmsConfigEntry
 from .entity import AccountPushEntity
-from .events import signal_incoming_sms, signal_message_status
 from .providers import DeliveryState
+from .signals import signal_incoming_sms, signal_message_status
 
 PARALLEL_UPDATES = 0
 

@@ -15,26 +15,23 @@ A failed poll leaves the window where it was: the next one asks again from the s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.start import async_at_started
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL, DOMAIN
-from .events import async_fire_incoming_sms
-from .providers import AuthenticationError, IncomingMessage, SmsGateway, SmsGatewayError
-from .streak import FailureStreak
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
+from .const import DOMAIN
+from .poller import GatewayPoller
+from .providers import IncomingMessage, SmsGateway, SmsGatewayError
+from .signals import async_fire_incoming_sms
+from .storage import StoreKind, account_store, parse_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,7 +72,7 @@ class Inbox:
     successful window are kept in Home Assistant's storage.
     """
 
-    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """The inbox of `entry`; `async_load` reads what was reported before."""
         self.hass = hass
         self.entry = entry
@@ -83,17 +80,17 @@ class Inbox:
         """The end of the poller's last successful window."""
         self.seen: dict[str, datetime] = {}
         """Keys of the messages reported, with their time (received, else seen), oldest first."""
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry))
+        self._store = account_store(hass, StoreKind.INCOMING, entry.entry_id, STORAGE_VERSION)
         self._pushed: dict[str, float] = {}
         """Number, text and our number of the messages pushed lately, with when (monotonic)."""
 
     async def async_load(self) -> None:
         """Read what was reported before."""
         stored = await self._store.async_load() or {}
-        self.window_end = _parse(stored.get("window_end"))
+        self.window_end = parse_time(stored.get("window_end"))
         seen = stored.get("seen")
         for key, value in (seen if isinstance(seen, dict) else {}).items():
-            if (when := _parse(value)) is not None:
+            if (when := parse_time(value)) is not None:
                 self.seen[str(key)] = when
         self.prune()
 
@@ -118,7 +115,7 @@ class Inbox:
         while len(self.seen) > MAX_SEEN:
             del self.seen[next(iter(self.seen))]
         for message in sorted(fresh, key=lambda m: m.received_at or now):
-            async_fire_incoming_sms(self.hass, self.entry, message)
+            async_fire_incoming_sms(self.hass, self.entry.entry_id, self.entry.title, message)
         if fresh:
             self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         return len(fresh)
@@ -155,28 +152,30 @@ class Inbox:
         }
 
 
-class IncomingPoller:
+class IncomingPoller(GatewayPoller):
     """Asks an account's gateway for incoming messages and hands them to the inbox."""
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: RuSmsConfigEntry,
-        client: SmsGateway,
+        entry: ConfigEntry,
+        gateway: SmsGateway,
         inbox: Inbox,
         interval: timedelta,
     ) -> None:
-        """Poll `client` for `entry` every `interval`."""
-        self.hass = hass
-        self.entry = entry
-        self.client = client
+        """Poll `gateway` for `entry` every `interval`."""
+        super().__init__(
+            hass,
+            entry,
+            _LOGGER,
+            what="ask for incoming SMS",
+            failing="cannot read incoming SMS",
+            back="incoming SMS can be read again",
+        )
+        self.gateway = gateway
         self.inbox = inbox
         self.interval = interval
         self._unsubs: list[CALLBACK_TYPE] = []
-        self._task: asyncio.Task[None] | None = None
-        self._streak = FailureStreak(
-            _LOGGER, entry.title, "cannot read incoming SMS", "incoming SMS can be read again"
-        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -198,27 +197,20 @@ class IncomingPoller:
                 cancel_on_shutdown=True,
             )
         )
-        self._async_tick(dt_util.utcnow())
+        self._async_start_poll()
 
     async def async_stop(self) -> None:
         """Stop asking (a poll under way is dropped: its window is asked again) and write."""
         while self._unsubs:
             self._unsubs.pop()()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.wait([self._task])
+        await self._async_stop_polling()
         await self.inbox.async_save()
 
     # -- polling ------------------------------------------------------------------------
 
     @callback
     def _async_tick(self, _now: datetime) -> None:
-        if self._task is not None and not self._task.done():
-            _LOGGER.debug("%s: the last ask for incoming SMS is still running", self.entry.title)
-            return
-        self._task = self.entry.async_create_background_task(
-            self.hass, self.async_poll(), f"{DOMAIN} incoming SMS of {self.entry.title}"
-        )
+        self._async_start_poll()
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         """The period the next poll asks about."""
@@ -229,19 +221,15 @@ class IncomingPoller:
         # A clock set back (a device without a battery clock) must not make it empty.
         return min(start, now - OVERLAP), now
 
-    async def async_poll(self) -> None:
-        """Ask once; report what is new. Errors are logged, never raised."""
+    async def _async_ask(self) -> None:
+        """Ask once; report what is new."""
         start, end = self.window(dt_util.utcnow())
         try:
-            messages = await self.client.incoming(start, end)
-        except AuthenticationError as err:
-            self.entry.async_start_reauth(self.hass)
-            self._streak.failed(err)
-            return
+            messages = await self.gateway.incoming(start, end)
         except SmsGatewayError as err:
-            self._streak.failed(err)
+            self._failed(err)
             return
-        self._streak.succeeded()
+        self._succeeded()
         fresh = self.inbox.async_receive(messages, end)
         self.inbox.window_end = end
         self.inbox.prune()
@@ -254,40 +242,3 @@ class IncomingPoller:
             fresh,
         )
         await self.inbox.async_save()
-
-
-def _parse(value: Any) -> datetime | None:
-    """A stored time; None when it is missing or unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt_util.parse_datetime(value)
-    except ValueError:
-        return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return moment
-
-
-def storage_key(entry: RuSmsConfigEntry) -> str:
-    """Where an account's reported messages are kept."""
-    return f"{DOMAIN}.incoming.{entry.entry_id}"
-
-
-async def async_setup_incoming(
-    hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway, inbox: Inbox
-) -> IncomingPoller | None:
-    """Start asking for incoming SMS where the gateway has them and the option is set."""
-    minutes = entry.options.get(CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL)
-    if not minutes or not client.capabilities.incoming:
-        return None
-    interval = timedelta(minutes=max(float(minutes), MIN_INTERVAL))
-    poller = IncomingPoller(hass, entry, client, inbox, interval)
-    await poller.async_start()
-    entry.async_on_unload(poller.async_stop)
-    return poller
-
-
-async def async_remove_incoming(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Forget the reported messages of a removed account."""
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry)).async_remove()

@@ -17,20 +17,21 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
-from .events import async_fire_message_status
-from .gateway import error_details, send_options
+from .const import CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER, DOMAIN
+from .errors import error_details
+from .issues import AccountIssue
 from .listeners import ChangeListeners
+from .options import options_from_dict, options_to_dict, send_options
 from .providers import (
     DeliveryState,
     RecipientResult,
@@ -51,10 +52,10 @@ from .providers.delivery_policy import (
     wait_after,
 )
 from .providers.phone import phone_digits
+from .signals import async_fire_message_status
 from .status import MessageStatus
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
+from .storage import StoreKind, account_store, read_time
+from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,16 +64,6 @@ FAILOVER_AFTER = timedelta(minutes=2)
 """A gateway failing this long with nothing possibly sent: the fallback account carries it."""
 FAILING_ISSUE_AFTER = timedelta(minutes=10)
 """An alert failing for this long raises a repair issue (with the reason)."""
-
-
-def storage_key(entry_id: str) -> str:
-    """Where an account's outbox is kept."""
-    return f"{DOMAIN}.outbox.{entry_id}"
-
-
-async def async_remove_outbox(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget the outbox of a removed account."""
-    await Store[dict[str, Any]](hass, STORAGE_VERSION, storage_key(entry_id)).async_remove()
 
 
 @dataclass(slots=True)
@@ -121,9 +112,9 @@ class QueuedAlert:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name in ("deadline", "created_at", "next_attempt"):
-            values[name] = _read_time(values.get(name))
+            values[name] = read_time(values.get(name))
         if values.get("failing_since"):
-            values["failing_since"] = _read_time(values["failing_since"])
+            values["failing_since"] = read_time(values["failing_since"])
         phones = values.get("phones")
         if not isinstance(phones, list) or not all(isinstance(p, str) for p in phones):
             raise ValueError("no numbers")
@@ -138,35 +129,6 @@ class QueuedAlert:
 
 
 _ALERT_FIELDS = tuple(f.name for f in fields(QueuedAlert))
-
-
-def options_to_dict(options: SendOptions) -> dict[str, Any]:
-    """Send options as the store keeps them."""
-    return {
-        "sender": options.sender,
-        "client_message_id": options.client_message_id,
-        "send_at": options.send_at.isoformat() if options.send_at else None,
-        "recipient_local_time": options.recipient_local_time,
-        "validity": options.validity.total_seconds() if options.validity else None,
-        "flash": options.flash,
-        "transliterate": options.transliterate,
-    }
-
-
-def options_from_dict(data: dict[str, Any]) -> SendOptions:
-    """Send options from the store."""
-    send_at = data.get("send_at")
-    validity = data.get("validity")
-    return SendOptions(
-        sender=data.get("sender"),
-        client_message_id=data.get("client_message_id"),
-        send_at=dt_util.parse_datetime(send_at) if send_at else None,
-        recipient_local_time=bool(data.get("recipient_local_time")),
-        validity=timedelta(seconds=validity) if validity else None,
-        flash=bool(data.get("flash")),
-        # Transliterated (or not) before it was queued: never twice.
-        transliterate=False,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,20 +160,37 @@ class _Failure:
 class Outbox:
     """The alerts of one account that wait for the gateway."""
 
-    def __init__(self, hass: HomeAssistant, entry: RuSmsConfigEntry, client: SmsGateway) -> None:
-        """The outbox of `entry`, sending through `client`."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        gateway: SmsGateway,
+        tracker: MessageTracker,
+        *,
+        on_balance: Callable[[Decimal], None] | None,
+        fallback: Callable[[], Outbox | None],
+    ) -> None:
+        """The outbox of `entry`, sending through `gateway`.
+
+        What the gateway takes goes to `tracker`; a balance its answer reports, to
+        `on_balance`; what the account cannot carry, to the outbox `fallback` finds.
+        """
         self.hass = hass
         self.entry = entry
-        self.client = client
+        self.gateway = gateway
+        self.tracker = tracker
+        self._on_balance = on_balance
+        self._fallback = fallback
         self.alerts: dict[str, QueuedAlert] = {}
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, storage_key(entry.entry_id)
-        )
+        self._store = account_store(hass, StoreKind.OUTBOX, entry.entry_id, STORAGE_VERSION)
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._lock = asyncio.Lock()
         self._stopped = False
         self._listeners = ChangeListeners(_LOGGER, entry.title)
         self._writes: set[asyncio.Task[None]] = set()
+        self._issue = AccountIssue(
+            hass, entry.entry_id, translation_key="outbox_failing", severity=ir.IssueSeverity.ERROR
+        )
         self.now: Callable[[], datetime] = dt_util.utcnow
         """The clock attempts and deadlines are read from (tests move their own)."""
 
@@ -242,7 +221,7 @@ class Outbox:
         await self._async_save()
         self._stopped = True
         self._cancel_timer()
-        ir.async_delete_issue(self.hass, DOMAIN, failing_issue_id(self.entry.entry_id))
+        self._issue.clear()
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -304,7 +283,7 @@ class Outbox:
         # Our id lets a later round ask the gateway about a send in doubt; a fail-fast
         # send has no later round, and the caller's repeat must read as the same request
         # (SMSC.ru refuses an identical send within a minute: `AlreadySentError`).
-        if queue and keeps_our_id(self.client) and options.client_message_id is None:
+        if queue and keeps_our_id(self.gateway) and options.client_message_id is None:
             options = replace(options, client_message_id=new_message_id())
         alert = QueuedAlert(
             id=options.client_message_id or new_message_id(),
@@ -320,8 +299,8 @@ class Outbox:
         self.alerts[alert.id] = alert
         # To the writer thread at the loop's next turn: by then the request is on its way
         # (on a kept-alive connection its first wait is for the answer) and no answer can
-        # have been read. The thread's work runs beside the wait for the answer instead of
-        # taking the interpreter from the request being written.
+        # have been read. The write runs beside the wait for the answer, not in front of
+        # the request.
         self.hass.loop.call_soon(self._write_now)
         # No lock: the timer's rounds skip an alert whose request is under way.
         attempt = await self._async_attempt(alert, options, queued=False)
@@ -358,13 +337,13 @@ class Outbox:
         """One request for `alert` (the in-flight mark is stored already)."""
         alert.attempts += 1
         try:
-            result = await self.client.send_prepared(list(alert.phones), alert.text, options)
+            result = await self.gateway.send_prepared(list(alert.phones), alert.text, options)
         except SmsGatewayError as err:
             alert.in_flight = False
             # SMSC.ru's "already sent" (error 9 after a lost answer) proves nothing by
             # itself (it counts a request it never took as well): like any other doubt,
             # the next round asks the gateway by our id before sending again.
-            decision = decide(self.client.provider, err)
+            decision = decide(self.gateway.provider, err)
             if decision.verdict is Verdict.AMBIGUOUS:
                 alert.in_doubt = True
                 alert.possibly_sent += 1
@@ -379,14 +358,13 @@ class Outbox:
         self.alerts.pop(alert.id, None)
         self._write_now()
         note = {"possible_duplicate": alert.possible_duplicate, "queued": queued}
-        runtime = self.entry.runtime_data
         try:
-            await runtime.tracker.async_track_send(result, options, note=note)
+            await self.tracker.async_track_send(result, options, note=note)
         except Exception:
             # The gateway took the message: the caller must hear so, whatever the tracker did.
             _LOGGER.exception("%s: a sent message cannot be followed", self.entry.title)
-        if result.balance is not None and runtime.balance is not None:
-            runtime.balance.async_set_balance(result.balance)
+        if result.balance is not None and self._on_balance is not None:
+            self._on_balance(result.balance)
         if queued:
             for rejected in result.rejected:
                 self._fire_failed(alert, rejected.phone, rejected.error_text, rejected.error_code)
@@ -402,7 +380,7 @@ class Outbox:
         alert.failing_since = alert.failing_since or now
         decision = Decision(attempt.verdict, attempt.retry_after)
         wait = timedelta(
-            seconds=wait_after(decision, alert.attempts, keeps_id=keeps_our_id(self.client))
+            seconds=wait_after(decision, alert.attempts, keeps_id=keeps_our_id(self.gateway))
         )
         # Past the deadline the alert is given up: at the deadline, not at the next try.
         alert.next_attempt = min(now + wait, alert.deadline)
@@ -423,9 +401,9 @@ class Outbox:
             await self._async_fail(alert, alert.last_error or "-")
             return
         options = alert.send_options
-        if alert.in_doubt and keeps_our_id(self.client) and options.client_message_id:
+        if alert.in_doubt and keeps_our_id(self.gateway) and options.client_message_id:
             try:
-                found = await sent_phones(self.client, options.client_message_id, alert.phones)
+                found = await sent_phones(self.gateway, options.client_message_id, alert.phones)
             except SmsGatewayError as err:
                 # Cannot tell now: send nothing, ask again later.
                 await self._async_keep(alert, _Failure(err, Verdict.AMBIGUOUS))
@@ -449,8 +427,8 @@ class Outbox:
                     return
                 await self._async_accepted_part(alert, result, options)
             elif (
-                # Issue 8 makes an answered failure (a 5xx page) ambiguous; the gateway
-                # has no message with our id after minutes of failing: carry it over.
+                # An answered failure (a 5xx page) is ambiguous too; the gateway has no
+                # message with our id after minutes of failing: carry it over.
                 alert.failing_since is not None
                 and self.now() - alert.failing_since >= FAILOVER_AFTER
                 and await self._async_failover(alert) is not None
@@ -482,54 +460,50 @@ class Outbox:
         await self._async_keep(alert, attempt)
 
     async def _async_failover(self, alert: QueuedAlert) -> SendOutcome | None:
-        """Send an alert once through the fallback account, with its default sender.
+        """Send an alert once through the fallback account.
 
         None when there is no usable fallback (or the alert came from another account:
         no loops) or the fallback refused it too: then the alert stays in this outbox.
         """
-        fallback_id = self.entry.options.get(CONF_FALLBACK)
-        fallback: RuSmsConfigEntry | None = (
-            self.hass.config_entries.async_get_entry(fallback_id) if fallback_id else None
-        )
-        if (
-            not alert.failover
-            or fallback is None
-            or fallback.entry_id == self.entry.entry_id
-            or fallback.state is not ConfigEntryState.LOADED
-        ):
+        if not alert.failover or (fallback := self._fallback()) is None:
             return None
-        runtime = fallback.runtime_data
-        sent = alert.send_options
-        options = replace(
-            send_options(fallback.options, {}),
-            validity=sent.validity,
-            send_at=sent.send_at,
-            flash=sent.flash,
-            transliterate=False,
-        )
         # Out of this outbox before it goes into the fallback's: never in both at once.
         await self._async_drop(alert)
         try:
-            numbers, text = runtime.client.prepare(alert.phones, alert.text, options)
-            outcome = await runtime.outbox.async_send(numbers, text, options, failover=False)
+            outcome = await fallback.async_take_over(alert.phones, alert.text, alert.send_options)
         except SmsGatewayError as err:
             self.alerts[alert.id] = alert
             _LOGGER.warning(
                 "%s: the fallback account %s refused an alert too: %s",
                 self.entry.title,
-                fallback.title,
+                fallback.entry.title,
                 err,
             )
             return None
-        _LOGGER.info("%s: an alert went out through %s", self.entry.title, fallback.title)
-        return replace(outcome, account=fallback.title)
+        _LOGGER.info("%s: an alert went out through %s", self.entry.title, fallback.entry.title)
+        return replace(outcome, account=fallback.entry.title)
+
+    async def async_take_over(self, phones: list[str], text: str, sent: SendOptions) -> SendOutcome:
+        """Send an alert another account could not, with this account's default sender.
+
+        Its validity, time and flash stay; it never fails over again from here.
+        """
+        options = replace(
+            send_options(self.entry.options, {}),
+            validity=sent.validity,
+            send_at=sent.send_at,
+            flash=sent.flash,
+            transliterate=False,
+        )
+        numbers, text = self.gateway.prepare(phones, text, options)
+        return await self.async_send(numbers, text, options, failover=False)
 
     async def _async_accepted_part(
         self, alert: QueuedAlert, result: SendResult, options: SendOptions
     ) -> None:
         """Some numbers of an alert in doubt were found sent: follow them, keep the rest."""
         await self._async_save()
-        self.entry.runtime_data.tracker.async_track(result, options, note={"queued": True})
+        self.tracker.async_track(result, options, note={"queued": True})
 
     async def _async_fail(
         self,
@@ -573,7 +547,7 @@ class Outbox:
             "possible_duplicate": alert.possible_duplicate or maybe_sent,
             "error": reason,
         }
-        async_fire_message_status(self.hass, self.entry, data)
+        async_fire_message_status(self.hass, self.entry.entry_id, data)
 
     # -- timing -------------------------------------------------------------------------
 
@@ -626,7 +600,6 @@ class Outbox:
 
     def _update_issue(self) -> None:
         """A repair issue while an alert has been failing for longer than `FAILING_ISSUE_AFTER`."""
-        issue_id = failing_issue_id(self.entry.entry_id)
         now = self.now()
         failing = [
             a
@@ -634,22 +607,14 @@ class Outbox:
             if a.failing_since is not None and now - a.failing_since >= FAILING_ISSUE_AFTER
         ]
         if not failing:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            self._issue.clear()
             return
         oldest = min(failing, key=lambda a: a.failing_since or now)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="outbox_failing",
-            translation_placeholders={
-                "account": self.entry.title,
-                "queued": str(len(self.alerts)),
-                "minutes": str(int((now - (oldest.failing_since or now)).total_seconds() // 60)),
-                "error": oldest.last_error or "-",
-            },
+        self._issue.show(
+            account=self.entry.title,
+            queued=str(len(self.alerts)),
+            minutes=str(int((now - (oldest.failing_since or now)).total_seconds() // 60)),
+            error=oldest.last_error or "-",
         )
 
     # -- storage ------------------------------------------------------------------------
@@ -688,17 +653,3 @@ class Outbox:
     def _notify(self) -> None:
         self._update_issue()
         self._listeners.tell()
-
-
-def failing_issue_id(entry_id: str) -> str:
-    """The repair issue raised while an account's outbox keeps failing."""
-    return f"outbox_failing_{entry_id}"
-
-
-def _read_time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("not a time")
-    moment = dt_util.parse_datetime(value)
-    if moment is None:
-        raise ValueError("not a time")
-    return moment

@@ -25,12 +25,12 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, SUBENTRY_RECIPIENT
-from .coordinator import BalanceCoordinator, RuSmsConfigEntry, StatisticsCoordinator
+from .coordinator import BalanceCoordinator, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .outbox import QueuedAlert
 from .providers import DeliveryState, Statistics
-from .status import MessageStatus
 from .tracker import MessageTracker
 
 PARALLEL_UPDATES = 0
@@ -199,7 +199,7 @@ class LastMessageSensor(TrackerSensor):
         message = self.tracker.last_message(self.recipient_id)
         if message is None:
             return {}
-        return MessageStatus.of_message(message).as_attributes()
+        return message.status().as_attributes()
 
 
 class RecipientLastMessageSensor(RecipientEntity, LastMessageSensor):

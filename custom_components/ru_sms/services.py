@@ -15,7 +15,9 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er, service
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
+from .account import RuSmsConfigEntry
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_ENTITY_ID,
@@ -36,13 +38,15 @@ from .const import (
     SERVICE_LOOKUP_NUMBER,
     SERVICE_SEND_MESSAGE,
 )
-from .coordinator import RuSmsConfigEntry
-from .gateway import async_check_phones, async_send, gateway_error, provider_name, send_options
+from .errors import gateway_name, translated_error
+from .options import send_options
 from .outbox import SendOutcome
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
+from .providers.phone import phone_digits
 from .schema import vol
+from .signals import signal_recipient_texted
 from .status import MessageStatus
-from .validation import moment, time_period
+from .validation import async_check_phones, moment, time_period
 
 SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_SENDER): cv.string,
@@ -117,12 +121,12 @@ def _entry(call: ServiceCall) -> RuSmsConfigEntry:
     return entry
 
 
-def _recipient_phones(
+def _recipients(
     hass: HomeAssistant, entry: RuSmsConfigEntry, entity_ids: list[str]
-) -> list[str]:
-    """The numbers of recipient notify entities of this account."""
+) -> dict[str, list[str]]:
+    """The recipients of this account whose notify entities are named, with their numbers."""
     registry = er.async_get(hass)
-    phones: list[str] = []
+    recipients: dict[str, list[str]] = {}
     for entity_id in entity_ids:
         entity = registry.async_get(entity_id)
         subentry = (
@@ -138,19 +142,18 @@ def _recipient_phones(
                 translation_key="unknown_recipient",
                 translation_placeholders={"entity_id": entity_id, "account": entry.title},
             )
-        phones.extend(subentry.data[CONF_PHONES])
-    return phones
+        recipients.setdefault(subentry.subentry_id, []).extend(subentry.data[CONF_PHONES])
+    return recipients
 
 
 async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
+    recipients = _recipients(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
     phones = list(call.data.get(ATTR_PHONES, []))
-    phones += _recipient_phones(call.hass, entry, call.data.get(ATTR_ENTITY_ID, []))
+    phones += [phone for numbers in recipients.values() for phone in numbers]
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
-    outcome = await async_send(
-        call.hass,
-        entry,
+    outcome = await entry.runtime_data.async_send(
         phones,
         call.data[ATTR_MESSAGE],
         send_options(entry.options, call.data),
@@ -158,7 +161,25 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         allow_rejected=call.return_response,
         queue=call.data[ATTR_QUEUE],
     )
+    _tell_texted(call.hass, entry, recipients, outcome)
     return _send_response(entry, outcome) if call.return_response else None
+
+
+def _tell_texted(
+    hass: HomeAssistant,
+    entry: RuSmsConfigEntry,
+    recipients: dict[str, list[str]],
+    outcome: SendOutcome,
+) -> None:
+    """Each named recipient with a number taken or queued is told (its entity records it).
+
+    As Home Assistant's notify documentation asks of an integration's own send action.
+    """
+    texted = {phone_digits(r.phone) for r in outcome.result.accepted}
+    texted.update(phone_digits(phone) for phone in outcome.queued)
+    for subentry_id, numbers in recipients.items():
+        if not texted.isdisjoint(phone_digits(phone) for phone in numbers):
+            async_dispatcher_send(hass, signal_recipient_texted(entry.entry_id, subentry_id))
 
 
 def _money(value: Decimal | None) -> float | None:
@@ -207,26 +228,27 @@ def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResp
 
 async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
-    client = entry.runtime_data.client
-    if not client.capabilities.lookup:
+    account = entry.runtime_data
+    gateway = account.gateway
+    if not gateway.capabilities.lookup:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="lookup_not_supported",
-            translation_placeholders={"gateway": provider_name(client.provider)},
+            translation_placeholders={"gateway": gateway_name(gateway.provider)},
         )
     phones = await async_check_phones(call.hass, call.data[ATTR_PHONES])
     try:
-        results = await client.lookup(phones)
-        if entry.runtime_data.tracker.callbacks:
+        results = await gateway.lookup(phones)
+        if account.tracker.callbacks:
             # The answers come to the webhook: wait for them, then ask for the rest.
-            results = await entry.runtime_data.lookups.async_wait(results, LOOKUP_CALLBACK_WAIT)
-        for delay in client.description.lookup_wait:
+            results = await account.lookups.async_wait(results, LOOKUP_CALLBACK_WAIT)
+        for delay in gateway.description.lookup_wait:
             if all(r.is_final for r in results):
                 break
             await asyncio.sleep(delay)
-            results = await client.lookup_result(results)
+            results = await gateway.lookup_result(results)
     except SmsGatewayError as err:
-        raise gateway_error(call.hass, entry, err) from err
+        raise translated_error(call.hass, entry, err) from err
     return {"results": [_lookup_response(r) for r in results]}
 
 
@@ -253,20 +275,20 @@ def _lookup_response(result: LookupResult) -> dict[str, Any]:
 
 async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
-    client = entry.runtime_data.client
+    gateway = entry.runtime_data.gateway
     ids: list[str] = call.data[ATTR_MESSAGE_IDS]
     raw_phones: list[str] = call.data.get(ATTR_PHONES, [])
     phones = [""]
     if raw_phones:
         numbers = await async_check_phones(call.hass, raw_phones)
         # Where an id names one number's segment, numbers would only repeat each request.
-        if client.description.status.mode is not StatusMode.SEGMENT:
+        if gateway.description.status.mode is not StatusMode.SEGMENT:
             phones = numbers
-    elif client.description.status.needs_phone:
+    elif gateway.description.status.needs_phone:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="phone_required")
     refs = [MessageRef(message_id=i, phone=p) for i in ids for p in phones]
     try:
-        statuses = await client.delivery_status(refs)
+        statuses = await gateway.delivery_status(refs)
     except SmsGatewayError as err:
-        raise gateway_error(call.hass, entry, err) from err
+        raise translated_error(call.hass, entry, err) from err
     return {"statuses": [MessageStatus.of_answer(s).as_response() for s in statuses]}

@@ -1,20 +1,17 @@
 """One typed delivery status, and the three ways it is shown.
 
 The `ru_sms_message_status` event, the last-message sensors' attributes and the
-`get_status` response all come from a `MessageStatus`, made from a tracked message or
-from a gateway's answer.
+`get_status` response all come from a `MessageStatus`, made from a tracked message
+(`TrackedMessage.status`) or from a gateway's answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .providers import DeliveryState, DeliveryStatus
-
-if TYPE_CHECKING:
-    from .tracker import TrackedMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,23 +32,6 @@ class MessageStatus:
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     updated_at: datetime | None = None
-
-    @classmethod
-    def of_message(cls, message: TrackedMessage) -> MessageStatus:
-        """The status of a message the tracker follows."""
-        return cls(
-            number=message.phone,
-            message_id=message.message_id,
-            state=message.state,
-            final=message.is_final,
-            raw_code=message.raw_code,
-            raw_text=message.raw_text,
-            error_code=message.error_code,
-            cost=message.cost,
-            message_ids=tuple(message.message_ids),
-            sent_at=message.sent_at,
-            delivered_at=message.delivered_at,
-        )
 
     @classmethod
     def of_answer(cls, status: DeliveryStatus) -> MessageStatus:

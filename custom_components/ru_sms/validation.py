@@ -6,19 +6,25 @@ in a traceback or the vague "Unexpected error".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import yarl
 
 from .const import DOMAIN
+from .errors import validation_error
+from .providers import SmsGatewayError, normalize_phones
 from .schema import vol
+
+PREPARE_IN_LOOP = 100
+"""A send to more numbers than this is checked in a worker thread, off the event loop."""
 
 
 def has_unpaired_surrogate(text: str) -> bool:
@@ -167,3 +173,23 @@ def moment(value: Any) -> datetime:
             raise
         raise vol.Invalid("The date is out of range") from err
     return parsed
+
+
+async def async_checked[T](
+    hass: HomeAssistant, numbers: int, check: Callable[..., T], *args: Any
+) -> T:
+    """`check(*args)` on `numbers` numbers; a refusal becomes the translated error.
+
+    A long list goes to a worker thread: libphonenumber would hold the loop.
+    """
+    try:
+        if numbers > PREPARE_IN_LOOP:
+            return await hass.async_add_executor_job(check, *args)
+        return check(*args)
+    except SmsGatewayError as err:
+        raise validation_error(err) from err
+
+
+async def async_check_phones(hass: HomeAssistant, raw: Sequence[str]) -> list[str]:
+    """The numbers normalised (a long list in a worker thread); bad ones a translated error."""
+    return await async_checked(hass, len(raw), normalize_phones, raw)

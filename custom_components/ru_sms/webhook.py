@@ -11,6 +11,7 @@ every 4 minutes, 50 times).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 import json
 import logging
 import secrets
@@ -19,20 +20,22 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_PROVIDER, CONF_WEBHOOK_SECRET, DOMAIN
-from .coordinator import RuSmsConfigEntry
+from .incoming import Inbox
+from .lookups import LookupWaiters
 from .providers import CallbackSpec, DeliveryStatus, IncomingMessage, LookupResult, description_of
+from .tracker import MessageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def _spec(entry: RuSmsConfigEntry) -> CallbackSpec | None:
+def _spec(entry: ConfigEntry) -> CallbackSpec | None:
     return description_of(entry.data[CONF_PROVIDER]).callbacks
 
 
@@ -50,7 +53,7 @@ def new_webhook_data() -> dict[str, str]:
     }
 
 
-def callback_url(hass: HomeAssistant, entry: RuSmsConfigEntry) -> str | None:
+def callback_url(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
     """The exact URL to paste into the gateway's settings; None without one it can reach."""
     spec = _spec(entry)
     if spec is None:  # pragma: no cover - only accounts that call back have a webhook
@@ -66,25 +69,30 @@ def callback_url(hass: HomeAssistant, entry: RuSmsConfigEntry) -> str | None:
 
 
 @callback
-def async_register(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Listen on the account's webhook until the account unloads."""
+def async_register_webhook(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    *,
+    inbox: Inbox,
+    lookups: LookupWaiters,
+    tracker: MessageTracker,
+) -> None:
+    """Listen on the account's webhook until the account unloads.
+
+    What a callback brings goes to the service it is for: an incoming SMS to `inbox`,
+    an HLR answer to `lookups`, a delivery status to `tracker`.
+    """
     webhook_id = entry.data[CONF_WEBHOOK_ID]
+    receiver = _Receiver(entry, inbox, lookups, tracker)
     webhook.async_register(
         hass,
         DOMAIN,
         f"{description_of(entry.data[CONF_PROVIDER]).name} callbacks of {entry.title}",
         webhook_id,
-        _async_handle,
+        receiver.async_handle,
         allowed_methods=["POST"],
     )
     entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
-
-
-def _entry_for(hass: HomeAssistant, webhook_id: str) -> RuSmsConfigEntry | None:
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.data.get(CONF_WEBHOOK_ID) == webhook_id:
-            return entry
-    return None  # pragma: no cover - unregistered on unload
 
 
 class _UnreadableError(Exception):
@@ -137,35 +145,45 @@ async def _read(request: web.Request) -> Mapping[str, Any]:
     return data
 
 
-async def _async_handle(hass: HomeAssistant, webhook_id: str, request: web.Request) -> web.Response:
-    """Verify and take one callback."""
-    entry = _entry_for(hass, webhook_id)
-    try:
-        data = await _read(request)
-    except _UnreadableError as err:
-        _LOGGER.debug("Refused an unreadable gateway callback (HTTP %s)", err.status)
-        return web.Response(status=err.status)
-    spec = None if entry is None else _spec(entry)
-    if entry is None or spec is None or not spec.verify(data, entry.data[CONF_WEBHOOK_SECRET]):
-        _LOGGER.warning(
-            "Refused a gateway callback without a valid signature (check the URL in "
-            "the gateway's settings against the one in the account's options)"
-        )
-        return web.Response(status=404)
-    if entry.state is not ConfigEntryState.LOADED:
-        # Setting up or unloading: SMSC tries again (every 4 minutes) on anything but 200
-        # or 404, and by then the account is running.
-        return web.Response(status=503)
-    runtime = entry.runtime_data
-    match spec.parse(data):
-        case IncomingMessage() as message:
-            # A repeated post (the gateway retries what it did not see answered) or a
-            # replay with another (unsigned) id fires once.
-            runtime.inbox.async_receive_pushed(message, dt_util.utcnow())
-        case LookupResult() as result:
-            runtime.lookups.async_set(result)
-        case DeliveryStatus() as status:
-            runtime.tracker.async_apply([status])
-        case _:
-            _LOGGER.debug("Ignoring a callback of another kind")
-    return web.Response(text="OK")
+@dataclass(frozen=True, slots=True)
+class _Receiver:
+    """An account's webhook: checks each callback and hands it to its service."""
+
+    entry: ConfigEntry
+    inbox: Inbox
+    lookups: LookupWaiters
+    tracker: MessageTracker
+
+    async def async_handle(
+        self, hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        """Verify and take one callback."""
+        entry = self.entry
+        try:
+            data = await _read(request)
+        except _UnreadableError as err:
+            _LOGGER.debug("Refused an unreadable gateway callback (HTTP %s)", err.status)
+            return web.Response(status=err.status)
+        spec = _spec(entry)
+        if spec is None or not spec.verify(data, entry.data[CONF_WEBHOOK_SECRET]):
+            _LOGGER.warning(
+                "Refused a gateway callback without a valid signature (check the URL in "
+                "the gateway's settings against the one in the account's options)"
+            )
+            return web.Response(status=404)
+        if entry.state is not ConfigEntryState.LOADED:
+            # Setting up or unloading: SMSC tries again (every 4 minutes) on anything but
+            # 200 or 404, and by then the account is running.
+            return web.Response(status=503)
+        match spec.parse(data):
+            case IncomingMessage() as message:
+                # A repeated post (the gateway retries what it did not see answered) or a
+                # replay with another (unsigned) id fires once.
+                self.inbox.async_receive_pushed(message, dt_util.utcnow())
+            case LookupResult() as result:
+                self.lookups.async_set(result)
+            case DeliveryStatus() as status:
+                self.tracker.async_apply([status])
+            case _:
+                _LOGGER.debug("Ignoring a callback of another kind")
+        return web.Response(text="OK")

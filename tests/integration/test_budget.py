@@ -151,7 +151,7 @@ async def test_fifty_sends_polls_lookups_and_balances_at_once_break_no_limit(
 ) -> None:
     emulator = await emulators(Provider.SMSC)  # the fixture asserts no breach at the end
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    client = entry.runtime_data.client
+    client = entry.runtime_data.gateway
     assert client.budget is not None
     client.budget.clock = emulator.now  # windows on the gateway's (virtual) clock
     real_sleep = asyncio.sleep

@@ -27,9 +27,9 @@ from homeassistant.helpers import data_entry_flow as flow_helper, entity_registr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ru_sms.account import create_gateway
 from custom_components.ru_sms.config_flow import ADVANCED_MODE_REMOVED, _unique_id
 from custom_components.ru_sms.const import DOMAIN, SUBENTRY_RECIPIENT
-from custom_components.ru_sms.gateway import create_gateway
 from custom_components.ru_sms.providers import CLIENTS, Provider
 from custom_components.ru_sms.schema import vol
 from tests.conftest import IVAN
@@ -243,7 +243,7 @@ async def test_user_flow_creates_working_entry(
     assert emulator.count(CHECK_PATH[provider]) >= 1
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.client.base_url == emulator.base_url
+    assert entry.runtime_data.gateway.base_url == emulator.base_url
     assert emulator.breaches == []
 
 
@@ -303,7 +303,7 @@ async def test_smstele_by_host_port_and_ssl(hass: HomeAssistant, start_emulator:
     await hass.async_block_till_done()
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.client.base_url == f"http://127.0.0.1:{port}/cgibin/"
+    assert entry.runtime_data.gateway.base_url == f"http://127.0.0.1:{port}/cgibin/"
     assert emulator.count("/cgibin/status") >= 2  # the flow's check and the setup's
 
 
@@ -770,7 +770,7 @@ async def test_reconfigure_sender_password_and_address(
     assert entry.data["url"] == backup.base_url
     assert entry.options == {"sender": "Alarm", "transliterate": True}
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.client.base_url == backup.base_url
+    assert entry.runtime_data.gateway.base_url == backup.base_url
     assert backup.count(CHECK_PATH[provider]) >= 1
 
 

@@ -16,12 +16,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.gateway import (
+from custom_components.ru_sms.errors import (
     ERROR_KEYS,
     FAILURE_WORDS,
     MAY_HAVE_BEEN_SENT,
     error_details,
-    gateway_error,
+    translated_error,
     validation_error,
 )
 from custom_components.ru_sms.providers import (
@@ -93,7 +93,7 @@ async def test_gateway_words_only_in_parentheses(hass: HomeAssistant) -> None:
         "SMSC.ru refused the message (its text or sender name)", code=6, text="message is denied"
     )
 
-    error = gateway_error(hass, entry, err)
+    error = translated_error(hass, entry, err)
 
     assert error.translation_placeholders == {"gateway": "SMSC.ru", "error": "6: message is denied"}
     assert isinstance(error, HomeAssistantError)

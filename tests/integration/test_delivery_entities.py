@@ -20,9 +20,9 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.events import async_fire_incoming_sms
 from custom_components.ru_sms.providers import IncomingMessage
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import async_fire_incoming_sms
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
@@ -468,7 +468,8 @@ async def test_event_incoming_sms(hass: HomeAssistant, emulators: Any) -> None:
 
     async_fire_incoming_sms(
         hass,
-        entry,
+        entry.entry_id,
+        entry.title,
         IncomingMessage(
             message_id="5126", phone=IVAN, text="STOP", to="2420", received_at=received_at
         ),

@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
-from custom_components.ru_sms import gateway as gateway_module
+from custom_components.ru_sms import validation as validation_module
 from custom_components.ru_sms.providers import (
     InvalidRequestError,
     Provider,
@@ -128,7 +128,9 @@ async def test_smsc_client_refuses_2100_before_any_request(
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    monkeypatch.setattr(type(entry.runtime_data.client), "max_send_at_ahead", timedelta(days=40000))
+    monkeypatch.setattr(
+        type(entry.runtime_data.gateway), "max_send_at_ahead", timedelta(days=40000)
+    )
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", send_at="2100-01-01T00:00:00+03:00")
     assert err.value.translation_key == "send_at_year"
@@ -223,7 +225,7 @@ async def test_5000_numbers_are_checked_off_the_event_loop(
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    client = entry.runtime_data.client
+    client = entry.runtime_data.gateway
     threads: list[bool] = []
     original = client.prepare
 
@@ -254,13 +256,13 @@ async def test_long_number_lists_of_lookups_and_statuses_are_checked_off_the_loo
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
     threads: list[bool] = []
-    original = gateway_module.normalize_phones
+    original = validation_module.normalize_phones
 
     def normalize(raw: Any) -> list[str]:
         threads.append(threading.current_thread() is threading.main_thread())
         return original(raw)
 
-    monkeypatch.setattr(gateway_module, "normalize_phones", normalize)
+    monkeypatch.setattr(validation_module, "normalize_phones", normalize)
     bad = [f"7916{n:07d}" for n in range(500)] + ["not a number"]
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, action, entry, phones=bad, **fields)

@@ -221,7 +221,7 @@ async def test_action_error_and_logs_carry_no_secret(
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
     server = await echo(provider)
-    client = entry.runtime_data.client
+    client = entry.runtime_data.gateway
     # The same account, now with the secret password and at the echo gateway.
     client._credentials = Credentials(login=LOGIN, password=SECRET)
     client._base_url = server.base_url
@@ -383,8 +383,9 @@ async def test_a_get_with_a_session_that_never_connects_leaves_no_secret(
         entry, data={**entry.data, "username": LOGIN, "password": SECRET}
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    client = entry.runtime_data.client
+    # The first incoming poll runs as a background task: done before the address changes.
+    await hass.async_block_till_done(wait_background_tasks=True)
+    client = entry.runtime_data.gateway
     assert client.description.method_of(path) is HttpMethod.GET
     session_id = client._session_id
     assert session_id

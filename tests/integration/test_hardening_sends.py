@@ -60,7 +60,7 @@ async def test_an_answered_send_is_never_sent_again(
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
     emulator.hang_seconds = 2.0
-    entry.runtime_data.client._timeout = 0.3
+    entry.runtime_data.gateway._timeout = 0.3
     emulator.inject(fault, SEND_PATHS[provider][0])
 
     with pytest.raises(HomeAssistantError) as err:
@@ -112,7 +112,7 @@ async def test_smsc_error_9_after_an_unanswered_send_means_it_went_out(
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
     emulator.hang_seconds = 2.0
-    entry.runtime_data.client._timeout = 0.3
+    entry.runtime_data.gateway._timeout = 0.3
     emulator.inject(Fault.TIMEOUT_AFTER, "send.php")
 
     with pytest.raises(HomeAssistantError) as first:

@@ -21,10 +21,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ru_sms import incoming
-from custom_components.ru_sms.events import EVENT_INCOMING_SMS
-from custom_components.ru_sms.incoming import message_key, storage_key
+from custom_components.ru_sms.incoming import message_key
 from custom_components.ru_sms.providers import IncomingMessage
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import EVENT_INCOMING_SMS
+from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
@@ -110,7 +111,7 @@ def texts(events: list[Any]) -> list[str]:
 
 
 def stored(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, Any]:
-    data: dict[str, Any] = hass_storage[storage_key(entry)]["data"]
+    data: dict[str, Any] = hass_storage[store_key(StoreKind.INCOMING, entry.entry_id)]["data"]
     return data
 
 
@@ -296,10 +297,10 @@ async def test_reported_before_restart_in_storage(
     no_id_key = message_key(
         IncomingMessage("", IVAN, "reported, no id", received_at=dt_util.utc_from_timestamp(no_id))
     )
-    hass_storage[storage_key(entry)] = {
+    hass_storage[store_key(StoreKind.INCOMING, entry.entry_id)] = {
         "version": 1,
         "minor_version": 1,
-        "key": storage_key(entry),
+        "key": store_key(StoreKind.INCOMING, entry.entry_id),
         "data": {
             "window_end": (now - timedelta(minutes=2)).isoformat(),
             "seen": {
@@ -338,10 +339,10 @@ async def test_first_window(
     entry = make_entry(Provider.STREAM, emulator, options=OPTIONS)
     now = dt_util.utcnow()
     if window_end is not None:
-        hass_storage[storage_key(entry)] = {
+        hass_storage[store_key(StoreKind.INCOMING, entry.entry_id)] = {
             "version": 1,
             "minor_version": 1,
-            "key": storage_key(entry),
+            "key": store_key(StoreKind.INCOMING, entry.entry_id),
             "data": {"window_end": (now + window_end).isoformat(), "seen": {}},
         }
     entry.add_to_hass(hass)
@@ -373,10 +374,10 @@ async def test_unreadable_storage(
     entry = make_entry(Provider.STREAM, emulator, options=OPTIONS)
     for message_id in (5, 6, 7):
         receive(emulator, f"message {message_id}", message_id=message_id, ago=600)
-    hass_storage[storage_key(entry)] = {
+    hass_storage[store_key(StoreKind.INCOMING, entry.entry_id)] = {
         "version": 1,
         "minor_version": 1,
-        "key": storage_key(entry),
+        "key": store_key(StoreKind.INCOMING, entry.entry_id),
         "data": data,
     }
     entry.add_to_hass(hass)
@@ -423,7 +424,7 @@ async def test_nothing_asked(
     assert events == []
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert storage_key(entry) not in hass_storage
+    assert store_key(StoreKind.INCOMING, entry.entry_id) not in hass_storage
 
 
 # -- failures -------------------------------------------------------------------------
@@ -622,7 +623,7 @@ async def test_removed_account_forgets(
     assert stored(hass_storage, entry)["seen"]
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
-    assert storage_key(entry) not in hass_storage
+    assert store_key(StoreKind.INCOMING, entry.entry_id) not in hass_storage
 
 
 async def test_inbox_keeps_a_bounded_number_of_keys(

@@ -373,7 +373,7 @@ async def test_reload_restores_everything(
     entry = make_entry(provider, emulator, options={CONF_LOW_BALANCE: 1000})
     await setup_entry(hass, entry)
     slug = SERVICE_NAMES[provider]
-    old_client = entry.runtime_data.client
+    old_client = entry.runtime_data.gateway
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -381,7 +381,7 @@ async def test_reload_restores_everything(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.client is not old_client
+    assert entry.runtime_data.gateway is not old_client
     assert hass.services.has_service("notify", slug)
     assert hass.states.get("notify.ivan").state != STATE_UNAVAILABLE
     has_balance = provider is not Provider.SMSTELE

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.components.notify import NotifyEntity
 from homeassistant.components.notify.legacy import NOTIFY_SERVICES
 from homeassistant.const import STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers.models import Provider
-from tests.conftest import IVAN, setup_account
+from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
 from tests.emulators.catalog import by_gateway
 
@@ -334,7 +336,6 @@ async def test_account_service_unloaded_and_reloaded(hass: HomeAssistant, emulat
     await hass.async_block_till_done()
 
     assert not hass.services.has_service("notify", "smsc_alerts")
-    assert hass.data[NOTIFY_SERVICES].get(DOMAIN, []) == []
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -394,8 +395,136 @@ async def test_account_service_unload_twice(hass: HomeAssistant, emulators: Any)
     await setup_account(hass, Provider.SMSC, emulator)
     (service,) = hass.data[NOTIFY_SERVICES][DOMAIN]
 
-    await service.async_unload()
-    await service.async_unload()
+    await service.async_unregister_services()
+    await service.async_unregister_services()
 
-    assert hass.data[NOTIFY_SERVICES][DOMAIN] == []
     assert not hass.services.has_service("notify", "smsc_alerts")
+
+
+# -- accounts titled the same ------------------------------------------------------------
+
+
+async def same_title_accounts(
+    hass: HomeAssistant, emulators: Any
+) -> tuple[list[MockConfigEntry], list[EmulatedGateway]]:
+    """Two SMSC.ru accounts titled alike (as two added by API key are), not yet set up."""
+    assert await async_setup_component(hass, DOMAIN, {})  # each account set up on its own
+    gateways = [await emulators(Provider.SMSC), await emulators(Provider.SMSC)]
+    entries = [
+        make_entry(Provider.SMSC, emulator, title="SMSC.ru", unique_id=f"smsc:account{n}")
+        for n, emulator in enumerate(gateways)
+    ]
+    for entry in entries:
+        entry.add_to_hass(hass)
+    return entries, gateways
+
+
+async def test_accounts_titled_the_same_each_have_their_service(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    (first, second), (first_gateway, second_gateway) = await same_title_accounts(hass, emulators)
+    # Numbered in the order the accounts were added, whichever starts first.
+    assert await hass.config_entries.async_setup(second.entry_id)
+    assert await hass.config_entries.async_setup(first.entry_id)
+    await hass.async_block_till_done()
+
+    await notify(hass, "smsc_ru", message="One", target=[IVAN])
+    await notify(hass, "smsc_ru_2", message="Two", target=[PETR])
+
+    assert [r.form["mes"] for r in sends(Provider.SMSC, first_gateway)] == ["One"]
+    assert [r.form["mes"] for r in sends(Provider.SMSC, second_gateway)] == ["Two"]
+    assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 2
+
+
+@pytest.mark.parametrize("unloaded", [0, 1])
+async def test_an_account_service_survives_the_others_unload_and_reload(
+    hass: HomeAssistant, emulators: Any, unloaded: int
+) -> None:
+    entries, gateways = await same_title_accounts(hass, emulators)
+    for entry in entries:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    names = ["smsc_ru", "smsc_ru_2"]
+    kept = 1 - unloaded
+
+    assert await hass.config_entries.async_unload(entries[unloaded].entry_id)
+    await hass.async_block_till_done()
+    assert not hass.services.has_service("notify", names[unloaded])
+    await notify(hass, names[kept], message="Still here", target=[IVAN])
+
+    assert await hass.config_entries.async_setup(entries[unloaded].entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entries[unloaded].entry_id)
+    await hass.async_block_till_done()
+    await notify(hass, names[kept], message="And here", target=[IVAN])
+    await notify(hass, names[unloaded], message="Back", target=[IVAN])
+
+    assert [r.form["mes"] for r in sends(Provider.SMSC, gateways[kept])] == [
+        "Still here",
+        "And here",
+    ]
+    assert [r.form["mes"] for r in sends(Provider.SMSC, gateways[unloaded])] == ["Back"]
+    # Made once per account, registered again at each load.
+    assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 2
+
+
+async def test_a_name_another_integration_holds_is_left_to_it(
+    hass: HomeAssistant, emulators: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[ServiceCall] = []
+    hass.services.async_register("notify", "smsc_alerts", calls.append)
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator)
+    assert "notify.smsc_alerts belongs to another integration" in caplog.text
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await notify(hass, "smsc_alerts", message="Theirs")
+
+    assert len(calls) == 1
+    assert sends(Provider.SMSC, emulator) == []
+
+
+# -- the recipients' entities record what the action texts them --------------------------
+
+
+RECORDS = hasattr(NotifyEntity, "_async_record_notification")
+"""Home Assistant 2026.10 lets an integration record a notification; 2026.3 cannot."""
+
+
+async def test_the_action_records_the_notification_on_the_recipients_it_texts(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    emulator.invalid_numbers = {OLGA}
+    await setup_account(
+        hass,
+        Provider.SMSC,
+        emulator,
+        recipients={"Ivan": [IVAN], "Petr": [PETR], "Olga": [OLGA], "Anna": ["79261234567"]},
+    )
+    before = dt_util.utcnow()
+
+    await hass.services.async_call(
+        DOMAIN,
+        "send_message",
+        {
+            "config_entry_id": hass.config_entries.async_entries(DOMAIN)[0].entry_id,
+            "entity_id": ["notify.ivan", "notify.olga"],
+            "phones": [PETR],
+            "message": "Boiler",
+        },
+        blocking=True,
+        return_response=True,
+    )
+
+    ivan = hass.states.get("notify.ivan").state
+    if RECORDS:
+        sent_at = dt_util.parse_datetime(ivan)
+        assert sent_at is not None
+        assert before <= sent_at <= dt_util.utcnow()
+    else:
+        assert ivan == STATE_UNKNOWN
+    # Texted by number only, refused by the gateway, or not named: nothing to record.
+    for entity_id in ("notify.petr", "notify.olga", "notify.anna"):
+        assert hass.states.get(entity_id).state == STATE_UNKNOWN, entity_id

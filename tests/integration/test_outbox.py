@@ -14,10 +14,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnostics
-from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
-from custom_components.ru_sms.outbox import QueuedAlert, options_to_dict, storage_key
+from custom_components.ru_sms.options import options_to_dict
+from custom_components.ru_sms.outbox import QueuedAlert
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
+from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS
@@ -44,7 +46,7 @@ class Clock:
     def attach(self, entry: MockConfigEntry) -> None:
         entry.runtime_data.outbox.now = lambda: self.now
         # The request budget's windows too (the gateway's minutes, not the test's).
-        budget = entry.runtime_data.client.budget
+        budget = entry.runtime_data.gateway.budget
         budget.clock = self.now.timestamp
         self.budgets.append(budget)
 
@@ -166,10 +168,10 @@ def stored_alert(
         attempts=1,
         in_flight=True,
     )
-    hass_storage[storage_key(entry.entry_id)] = {
+    hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)] = {
         "version": 1,
         "minor_version": 1,
-        "key": storage_key(entry.entry_id),
+        "key": store_key(StoreKind.OUTBOX, entry.entry_id),
         "data": {"alerts": [alert.as_dict()]},
     }
     return alert
@@ -440,10 +442,10 @@ async def test_alert_and_acceptance_are_written_before_anything_else(
     ]
     assert heard == []  # a first attempt taken at once is never shown queued
     await hass.async_block_till_done()
-    assert hass_storage[storage_key(entry.entry_id)]["data"] == {"alerts": []}
+    assert hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)]["data"] == {"alerts": []}
 
     await send(hass, entry, "Window open")
     assert await hass.config_entries.async_unload(entry.entry_id)
     # Nothing left unwritten at unload.
-    assert hass_storage[storage_key(entry.entry_id)]["data"] == {"alerts": []}
+    assert hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)]["data"] == {"alerts": []}
     assert taken(emulator, "Boiler failed") == taken(emulator, "Window open") == 1

@@ -31,9 +31,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.outbox import CONF_GIVE_UP_AFTER
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS
@@ -174,7 +174,7 @@ class Matrix:
         self.emulator = emulator
         self.provider = provider
         self.refused_url = refused_url
-        self.client = entry.runtime_data.client
+        self.client = entry.runtime_data.gateway
         self.base_urls = self.client._base_urls
         # The request budget's windows run on the same clock (SMSC.ru: 5 status requests
         # per message a minute — of the gateway's minutes, not the test's).

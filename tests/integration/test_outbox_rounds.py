@@ -7,9 +7,9 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.ru_sms.outbox import storage_key
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.smsc import SentMessage
@@ -67,7 +67,7 @@ async def test_unreadable_stored_alerts_are_dropped_the_rest_sent(
         {**good.as_dict(), "id": "bad-time", "deadline": "tomorrow"},
         {**good.as_dict(), "id": "no-time", "created_at": 5},
     ]
-    hass_storage[storage_key(entry.entry_id)]["data"]["alerts"] += broken
+    hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)]["data"]["alerts"] += broken
 
     await start_and_wait(hass, entry, emulator, 120)
 

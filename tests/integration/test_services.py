@@ -25,13 +25,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms import services as services_module
+from custom_components.ru_sms.account import create_gateway, gateway_base_url
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.gateway import (
-    create_gateway,
-    gateway_base_url,
-    gateway_error,
-    validation_error,
-)
+from custom_components.ru_sms.errors import translated_error, validation_error
 from custom_components.ru_sms.providers import (
     AuthenticationError,
     GatewayUnavailableError,
@@ -775,7 +771,7 @@ async def test_may_have_been_sent_is_not_sent_again(
     entry = await setup_account(hass, provider, emulator)
     # The gateway takes the text, then hangs longer than the client waits.
     emulator.hang_seconds = 5.0
-    entry.runtime_data.client._timeout = 0.2
+    entry.runtime_data.gateway._timeout = 0.2
     emulator.inject(fault, SEND_PATHS[provider][0])
 
     with pytest.raises(HomeAssistantError) as err:
@@ -915,7 +911,7 @@ async def test_lookup_smsc_waits_a_minute_between_list_requests(
     entry = await setup_account(hass, Provider.SMSC, emulator)
     emulator.hlr_seconds = 30.0
     waited = virtual_sleep(emulator)
-    entry.runtime_data.client.budget.clock = emulator.now  # the waits are virtual
+    entry.runtime_data.gateway.budget.clock = emulator.now  # the waits are virtual
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN, PETR])
 
@@ -1039,7 +1035,7 @@ async def test_lookup_gateway_error(hass: HomeAssistant, emulators: Any) -> None
 async def test_get_status_smsc(hass: HomeAssistant, emulators: Any) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = await setup_account(hass, Provider.SMSC, emulator)
-    entry.runtime_data.client.budget.clock = emulator.now  # the minute below is virtual
+    entry.runtime_data.gateway.budget.clock = emulator.now  # the minute below is virtual
     emulator.outcomes = {PETR: 20}
     sent = await send(hass, entry, phones=[IVAN, PETR], message="Hi")
     (message_id,) = sent["recipients"][0]["message_ids"]
@@ -1276,7 +1272,7 @@ async def test_every_error_has_its_translation(
     entry = await setup_account(hass, Provider.STREAM, emulator)
     exceptions = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))["exceptions"]
 
-    errors = [(gateway_error(hass, entry, err), key) for err, key in GATEWAY_ERRORS]
+    errors = [(translated_error(hass, entry, err), key) for err, key in GATEWAY_ERRORS]
     errors += [(validation_error(err), key) for err, key in VALIDATION_ERRORS]
     assert {e.translation_key for e, _ in errors} == {key for _, key in errors}
     for error, key in errors:
@@ -1285,7 +1281,7 @@ async def test_every_error_has_its_translation(
         message = exceptions[key]["message"]
         assert _placeholders(message) == set(error.translation_placeholders or {}), key
     assert (
-        gateway_error(hass, entry, GATEWAY_ERRORS[1][0]).translation_placeholders["retry_after"]
+        translated_error(hass, entry, GATEWAY_ERRORS[1][0]).translation_placeholders["retry_after"]
         == "60"
     )
     assert validation_error(VALIDATION_ERRORS[1][0]).translation_placeholders == {"numbers": "-"}
@@ -1301,7 +1297,7 @@ def test_every_service_error_key_is_translated(language: str) -> None:
         "exceptions"
     ]
     used: set[str] = set()
-    for module in ("services.py", "notify.py", "gateway.py"):
+    for module in ("services.py", "notify.py", "account.py", "errors.py"):
         used |= set(re.findall(r'translation_key="(\w+)"', (root / module).read_text("utf-8")))
     assert used
     assert used <= set(exceptions)

@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.events import signal_message_status
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
@@ -32,7 +31,8 @@ from custom_components.ru_sms.providers.models import (
     SendResult,
 )
 from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID
-from custom_components.ru_sms.status import MessageStatus
+from custom_components.ru_sms.signals import signal_message_status
+from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
@@ -42,7 +42,7 @@ from tests.emulators.restapi import Outcome, SentSegment
 
 def describe(message: TrackedMessage) -> dict[str, Any]:
     """A tracked message as a last-message sensor shows it, with its state."""
-    return {"state": str(message.state), **MessageStatus.of_message(message).as_attributes()}
+    return {"state": str(message.state), **message.status().as_attributes()}
 
 
 EVENT = "ru_sms_message_status"
@@ -139,7 +139,7 @@ def stick(monkeypatch: pytest.MonkeyPatch, emulator: Any, code: int) -> None:
 
 
 def storage_key(entry: Any) -> str:
-    return f"ru_sms.tracker.{entry.entry_id}"
+    return store_key(StoreKind.TRACKER, entry.entry_id)
 
 
 def stored_messages(hass_storage: dict[str, Any], entry: Any) -> list[TrackedMessage]:

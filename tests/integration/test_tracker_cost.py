@@ -16,7 +16,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.ru_sms.events import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
@@ -26,6 +25,7 @@ from custom_components.ru_sms.providers.models import (
     SendResult,
 )
 from custom_components.ru_sms.providers.phone import normalize_phones
+from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.tracker import MessageTracker, TrackedMessage
 from tests.conftest import IVAN, make_entry
 from tests.integration.test_tracker import (
@@ -104,7 +104,7 @@ async def test_indexes_agree_with_a_full_scan(
     entry = await account(hass, Provider.STREAM, emulator)
     tracker = tracker_of(entry)
     (ivan,) = entry.subentries
-    tracker._polling = True  # this test moves the records by hand: no polls
+    tracker.polling = True  # this test moves the records by hand: no polls
     rng = random.Random(10)  # noqa: S311 - a repeatable sequence
     numbers = [IVAN, "79031234567", "79251234567", "79161112233"]
     next_id = iter(range(500_000, 10**9))
@@ -137,7 +137,7 @@ async def test_indexes_agree_with_a_full_scan(
         freezer.tick(1)
         check_against_a_scan(tracker, [ivan])
     assert tracker._index.rows  # the test did keep records
-    tracker._polling = False
+    tracker.polling = False
 
 
 async def test_a_poll_that_changes_nothing_neither_saves_nor_notifies(
@@ -210,7 +210,7 @@ async def test_bulk_send_is_tracked_in_steps(
     tracker = tracker_of(entry)
     changes: list[int] = []
     tracker.async_add_listener(lambda: changes.append(tracker.in_flight))
-    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 7)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 7)
     numbers = [f"+7916{n:07d}" for n in range(30)]
 
     await send(hass, entry, phones=numbers, recipient=False)
@@ -227,8 +227,8 @@ def test_numbers_checked_once_each_in_order() -> None:
 async def test_smsc_list_request_names_at_most_its_limit(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.LIST_POLL_MAX", 2)
-    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 1)  # every step yields
+    monkeypatch.setattr("custom_components.ru_sms.tracker.tracker.LIST_POLL_MAX", 2)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every step yields
     emulator = await emulators(Provider.SMSC)
     entry = await account(hass, Provider.SMSC, emulator)
     start = emulator.now()
@@ -273,7 +273,7 @@ async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
 async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.STEP", 1)  # every message a step
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every message a step
     emulator = await emulators(Provider.SMSC)
     emulator.queued_seconds = 0
     emulator.final_seconds = 5  # delivered at the first poll
@@ -308,7 +308,7 @@ async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
 async def test_a_list_poll_takes_its_limit_and_leaves_the_rest_due(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.LIST_POLL_MAX", 4)
+    monkeypatch.setattr("custom_components.ru_sms.tracker.tracker.LIST_POLL_MAX", 4)
     emulator = await emulators(Provider.SMSC)
     emulator.final_seconds = 10**6
     entry = await account(hass, Provider.SMSC, emulator)

@@ -1,17 +1,17 @@
-"""The events ru_sms fires, and the signals its event entities listen to."""
+"""What ru_sms announces: each an event on the bus, and a dispatcher signal for its entities.
+
+Automations hear the events; the account's own entities hear the signals of their account.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .const import DOMAIN
 from .providers import IncomingMessage
-
-if TYPE_CHECKING:
-    from .coordinator import RuSmsConfigEntry
 
 EVENT_MESSAGE_STATUS = f"{DOMAIN}_message_status"
 """Fired on every change of a sent message's delivery state."""
@@ -29,23 +29,26 @@ def signal_incoming_sms(entry_id: str) -> str:
     return f"{DOMAIN}_incoming_sms_{entry_id}"
 
 
+def signal_recipient_texted(entry_id: str, subentry_id: str) -> str:
+    """Dispatcher signal: an action texted a recipient (its notify entity records it)."""
+    return f"{DOMAIN}_recipient_texted_{entry_id}_{subentry_id}"
+
+
 @callback
-def async_fire_message_status(
-    hass: HomeAssistant, entry: RuSmsConfigEntry, data: dict[str, Any]
-) -> None:
-    """Fire `ru_sms_message_status` and tell the account's event entity."""
+def async_fire_message_status(hass: HomeAssistant, entry_id: str, data: dict[str, Any]) -> None:
+    """Fire `ru_sms_message_status` and tell the event entity of the account `entry_id`."""
     hass.bus.async_fire(EVENT_MESSAGE_STATUS, data)
-    async_dispatcher_send(hass, signal_message_status(entry.entry_id), data)
+    async_dispatcher_send(hass, signal_message_status(entry_id), data)
 
 
 @callback
 def async_fire_incoming_sms(
-    hass: HomeAssistant, entry: RuSmsConfigEntry, message: IncomingMessage
+    hass: HomeAssistant, entry_id: str, account: str, message: IncomingMessage
 ) -> None:
-    """Fire `ru_sms_incoming_sms` and tell the account's event entity."""
+    """Fire `ru_sms_incoming_sms` and tell the event entity of the account (`entry_id`)."""
     data: dict[str, Any] = {
-        "config_entry_id": entry.entry_id,
-        "account": entry.title,
+        "config_entry_id": entry_id,
+        "account": account,
         "message_id": message.message_id,
         "number": message.phone,
         "text": message.text,
@@ -53,4 +56,4 @@ def async_fire_incoming_sms(
         "received_at": message.received_at.isoformat() if message.received_at else None,
     }
     hass.bus.async_fire(EVENT_INCOMING_SMS, data)
-    async_dispatcher_send(hass, signal_incoming_sms(entry.entry_id), data)
+    async_dispatcher_send(hass, signal_incoming_sms(entry_id), data)

@@ -1,0 +1,235 @@
+"""An account: its gateway and the services around it, built in one place.
+
+`RuSmsAccount.async_create` builds, in order, what an account runs: the gateway client
+(with its request budget), the balance (whose first request proves the credentials), the
+delivery tracker, the statistics, the inbox and the outbox, and the webhook where the
+gateway calls back; `async_start`, once the platforms are set up, the incoming poller.
+Each service gets its collaborators through its constructor (the gateway, the tracker, a
+balance callback, a fallback lookup); none imports this module or reads another service
+through the entry. The entities and the actions reach the account as the entry's
+`runtime_data` and send through `async_send`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_URL, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .const import (
+    CONF_CALLBACKS,
+    CONF_FALLBACK,
+    CONF_INCOMING_INTERVAL,
+    CONF_PROVIDER,
+    DEFAULT_INCOMING_INTERVAL,
+    DOMAIN,
+)
+from .coordinator import BalanceCoordinator, StatisticsCoordinator
+from .errors import (
+    credentials_refused,
+    error_details,
+    gateway_name,
+    rejection_details,
+    translated_error,
+)
+from .incoming import MIN_INTERVAL, Inbox, IncomingPoller
+from .lookups import LookupWaiters
+from .outbox import Outbox, SendOutcome
+from .providers import (
+    AuthenticationError,
+    SendOptions,
+    SmsGateway,
+    SmsGatewayError,
+    create_client,
+    description_of,
+)
+from .providers.phone import mask_phone
+from .tracker import MessageTracker
+from .validation import async_checked, check_text
+from .webhook import async_register_webhook
+
+type RuSmsConfigEntry = ConfigEntry[RuSmsAccount]
+
+
+def gateway_base_url(data: Mapping[str, Any]) -> str | None:
+    """The base URL an entry's data points at (None: the gateway's own)."""
+    if url := data.get(CONF_URL):
+        return str(url)
+    return description_of(data[CONF_PROVIDER]).base_url(data)
+
+
+def create_gateway(hass: HomeAssistant, data: Mapping[str, Any]) -> SmsGateway:
+    """The gateway client for an entry's data, on Home Assistant's shared session.
+
+    Every caller of the account uses this one client: its request budget is shared.
+    """
+    gateway = create_client(
+        data[CONF_PROVIDER],
+        async_get_clientsession(hass),
+        description_of(data[CONF_PROVIDER]).credentials(data),
+        base_url=gateway_base_url(data),
+    )
+    gateway.use_budget()
+    return gateway
+
+
+@dataclass
+class RuSmsAccount:
+    """A loaded account: its gateway client and every service that works for it."""
+
+    hass: HomeAssistant
+    entry: RuSmsConfigEntry
+    gateway: SmsGateway
+    balance: BalanceCoordinator | None
+    """The balance, where the gateway reports one."""
+    tracker: MessageTracker
+    """Every accepted message, followed until its delivery is final."""
+    inbox: Inbox
+    """Incoming SMS, by polling or by callbacks: each reported once."""
+    outbox: Outbox
+    """Alerts waiting for another attempt: every send goes through it."""
+    lookups: LookupWaiters
+    """HLR answers posted to the webhook (callbacks on)."""
+    statistics: StatisticsCoordinator | None = None
+    """The last 24 hours' statistics, where the gateway reports them."""
+    incoming: IncomingPoller | None = field(default=None, init=False)
+    """Asks for incoming SMS, where the gateway has them and the option is set."""
+
+    @classmethod
+    async def async_create(cls, hass: HomeAssistant, entry: RuSmsConfigEntry) -> RuSmsAccount:
+        """Build an account and load what it kept; everything it starts stops on unload."""
+        gateway = create_gateway(hass, entry.data)
+        balance: BalanceCoordinator | None = None
+        if gateway.capabilities.balance:
+            # The first balance request also proves the credentials.
+            balance = BalanceCoordinator(hass, entry, gateway)
+            await balance.async_config_entry_first_refresh()
+            entry.async_on_unload(balance.async_add_listener(balance.async_update_issue))
+            entry.async_on_unload(balance.issue.clear)
+            balance.async_update_issue()
+        else:
+            await _async_check_credentials(entry, gateway)
+
+        tracker = MessageTracker(
+            hass, entry, gateway, callbacks=bool(entry.options.get(CONF_CALLBACKS, False))
+        )
+        await tracker.async_load()
+        entry.async_on_unload(tracker.async_unload)
+
+        # Created unstarted: its sensors are disabled by default and start it when added.
+        statistics = (
+            StatisticsCoordinator(hass, entry, gateway) if gateway.capabilities.statistics else None
+        )
+        inbox = Inbox(hass, entry)
+        await inbox.async_load()
+        entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
+        outbox = Outbox(
+            hass,
+            entry,
+            gateway,
+            tracker,
+            on_balance=balance.async_set_balance if balance is not None else None,
+            fallback=partial(_fallback_outbox, hass, entry),
+        )
+        # Alerts queued before a restart go on.
+        await outbox.async_load()
+        entry.async_on_unload(outbox.async_unload)
+        lookups = LookupWaiters()
+        if CONF_WEBHOOK_ID in entry.data:
+            async_register_webhook(hass, entry, inbox=inbox, lookups=lookups, tracker=tracker)
+        return cls(hass, entry, gateway, balance, tracker, inbox, outbox, lookups, statistics)
+
+    async def async_start(self) -> None:
+        """Once the platforms are set up: ask for incoming SMS, where the gateway has them."""
+        minutes = self.entry.options.get(CONF_INCOMING_INTERVAL, DEFAULT_INCOMING_INTERVAL)
+        if not minutes or not self.gateway.capabilities.incoming:
+            return
+        interval = timedelta(minutes=max(float(minutes), MIN_INTERVAL))
+        self.incoming = IncomingPoller(self.hass, self.entry, self.gateway, self.inbox, interval)
+        await self.incoming.async_start()
+        self.entry.async_on_unload(self.incoming.async_stop)
+
+    async def async_send(
+        self,
+        phones: Iterable[str],
+        message: str,
+        options: SendOptions,
+        *,
+        title: str | None = None,
+        allow_rejected: bool = False,
+        queue: bool = True,
+    ) -> SendOutcome:
+        """Send through the account's outbox; every failure becomes a translated error.
+
+        The notify entities, the account's notify service and the actions all send
+        here, so that every path validates, reports and fails the same way. The title,
+        when given, goes on the line before the message. The caller waits for the first
+        attempt: a refusal for good raises, a passing fault leaves the alert queued for
+        another attempt (unless `queue` is off: then it raises too). Numbers the gateway
+        refused raise (naming them, masked), unless the caller takes the per-number
+        answer (`allow_rejected`).
+        """
+        check_text(message, title)
+        if title:
+            message = f"{title}\n{message}"
+        phones = list(phones)
+        numbers, text = await async_checked(
+            self.hass, len(phones), self.gateway.prepare, phones, message, options
+        )
+        try:
+            outcome = await self.outbox.async_send(numbers, text, options, queue=queue)
+        except SmsGatewayError as err:
+            raise translated_error(self.hass, self.entry, err) from err
+        result = outcome.result
+        if result.rejected and not allow_rejected:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="numbers_rejected",
+                translation_placeholders={
+                    "numbers": ", ".join(mask_phone(r.phone) for r in result.rejected),
+                    "accepted": str(len(result.accepted)),
+                    "error": rejection_details(result.rejected[0]),
+                },
+            )
+        return outcome
+
+
+async def _async_check_credentials(entry: RuSmsConfigEntry, gateway: SmsGateway) -> None:
+    """One cheap request, for gateways without a balance to poll."""
+    try:
+        await gateway.check_credentials()
+    except AuthenticationError as err:
+        raise credentials_refused(entry.data[CONF_PROVIDER], err) from err
+    except SmsGatewayError as err:
+        # Not the send error's text: it would claim that nothing was sent.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="setup_not_ready",
+            translation_placeholders={
+                "gateway": gateway_name(entry.data[CONF_PROVIDER]),
+                "error": error_details(err),
+            },
+        ) from err
+
+
+def _fallback_outbox(hass: HomeAssistant, entry: RuSmsConfigEntry) -> Outbox | None:
+    """The outbox of the account's fallback account, while that one is loaded."""
+    fallback_id = entry.options.get(CONF_FALLBACK)
+    fallback: RuSmsConfigEntry | None = (
+        hass.config_entries.async_get_entry(fallback_id) if fallback_id else None
+    )
+    if (
+        fallback is None
+        or fallback.entry_id == entry.entry_id
+        or fallback.state is not ConfigEntryState.LOADED
+    ):
+        return None
+    return fallback.runtime_data.outbox

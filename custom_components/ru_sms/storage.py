@@ -1,0 +1,65 @@
+"""What an account keeps in Home Assistant's storage: one file per service, one rule for times.
+
+The delivery tracker, the outbox and the inbox each keep a file of their own per account
+(`ru_sms.<kind>.<entry id>`), removed together with the account. Times in them carry their
+zone: every comparison is made in UTC, and a time without one cannot be placed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+
+
+class StoreKind(StrEnum):
+    """The files an account keeps."""
+
+    TRACKER = "tracker"
+    """Delivery records."""
+    OUTBOX = "outbox"
+    """Alerts waiting for another attempt."""
+    INCOMING = "incoming"
+    """Incoming SMS reported (so that none is reported twice)."""
+
+
+def store_key(kind: StoreKind, entry_id: str) -> str:
+    """The storage key of an account's file of `kind`."""
+    return f"{DOMAIN}.{kind}.{entry_id}"
+
+
+def account_store(
+    hass: HomeAssistant, kind: StoreKind, entry_id: str, version: int
+) -> Store[dict[str, Any]]:
+    """The account's file of `kind`, at `version`."""
+    return Store(hass, version, store_key(kind, entry_id))
+
+
+async def async_remove_stores(hass: HomeAssistant, entry_id: str) -> None:
+    """Forget every file a removed account kept."""
+    for kind in StoreKind:
+        await account_store(hass, kind, entry_id, 1).async_remove()
+
+
+def read_time(value: Any) -> datetime:
+    """A stored ISO time with its zone; `TypeError` or `ValueError` when it is not one."""
+    if not isinstance(value, str):
+        raise TypeError("not a time")
+    moment = dt_util.parse_datetime(value)
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"not a time: {value}")
+    return moment
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A stored ISO time with its zone; None when it is missing or unreadable."""
+    try:
+        return read_time(value)
+    except TypeError, ValueError:
+        return None

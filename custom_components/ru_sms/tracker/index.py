@@ -1,0 +1,254 @@
+"""The records of an account and the indexes that answer each question about them without a scan.
+
+Every record is held as its stored form (one compact JSON row, no per-record dict of
+repeated keys); the indexes, kept up to date on every change, give the latest message per
+recipient, the pending set, the next due time, the expiry and the prune order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+import heapq
+import itertools
+import math
+import sys
+from typing import Any
+
+import orjson
+
+from .record import TrackedMessage
+
+
+def _file(by_id: dict[str, str | list[str]], first: str, key: str) -> None:
+    """Add `key` under its first id (SMSC.ru gives one id to every number of a send)."""
+    found = by_id.get(first)
+    if found is None:
+        by_id[first] = key
+    elif isinstance(found, str):
+        by_id[first] = [found, key]
+    else:
+        found.append(key)
+
+
+class Buckets:
+    """Keys by time, earliest first: a heap of times and the keys due at each."""
+
+    __slots__ = ("_heap", "_keys")
+
+    def __init__(self) -> None:
+        """Nothing filed yet."""
+        self._heap: list[float] = []
+        self._keys: dict[float, tuple[float, list[str]]] = {}
+        """Each time: the float filed (shared by its keys), and the keys."""
+
+    def add(self, when: float, key: str) -> float:
+        """File `key` at `when`; returns the time as filed (one float object a time)."""
+        found = self._keys.get(when)
+        if found is None:
+            self._keys[when] = (when, [key])
+            heapq.heappush(self._heap, when)
+            return when
+        found[1].append(key)
+        return found[0]
+
+    def earliest(self) -> float | None:
+        """The earliest time filed (a key of it may have moved since)."""
+        return self._heap[0] if self._heap else None
+
+    def take(
+        self, until: float, valid: Callable[[float, str], bool], limit: int | None = None
+    ) -> list[str]:
+        """Up to `limit` valid keys filed at or before `until`, earliest first, each once.
+
+        A time's keys beyond the limit stay filed: taking a few of a big send's thousand
+        keys costs the few, not the thousands.
+        """
+        if limit is None:
+            limit = sys.maxsize
+        found: dict[str, None] = {}
+        while self._heap and self._heap[0] <= until and len(found) < limit:
+            when = self._heap[0]
+            keys = self._keys[when][1]
+            while keys and len(found) < limit:
+                taken = keys[: limit - len(found)]
+                del keys[: len(taken)]
+                found.update((key, None) for key in taken if valid(when, key))
+            if not keys:
+                heapq.heappop(self._heap)
+                del self._keys[when]
+        return list(found)
+
+    def clear(self) -> None:
+        """Forget every key."""
+        self._heap.clear()
+        self._keys.clear()
+
+
+class Index:
+    """The records and what answers each question about them without a scan.
+
+    Built off the loop at startup (it touches nothing shared), then only on the loop.
+    """
+
+    def __init__(self) -> None:
+        """No record yet."""
+        self.rows: dict[str, str] = {}
+        """Every record by key, in the order they were sent (the last is the latest)."""
+        self.segments: dict[str, str] = {}
+        """`id:number` of a later segment of a split message: the record's key."""
+        self.by_id: dict[str, str | list[str]] | None = None
+        """A first id: the key of its record, or of each where several numbers share
+        it. Built at the first report without a number (most gateways never send one)."""
+        self.recipients: dict[str, dict[str, None]] = {}
+        """A recipient's records, in the order they were sent."""
+        self.pending: dict[str, float] = {}
+        """Records not final yet: when each is due (POSIX seconds)."""
+        self.due = Buckets()
+        self.expiry = Buckets()
+        self.finished: deque[tuple[float, str]] = deque()
+        """Final records in the order they finished (the prune order)."""
+
+    def add(self, message: TrackedMessage, row: str | None = None) -> str:
+        """Index a new record (`row`: its stored form, when at hand)."""
+        key = message.key
+        self.rows[key] = row or message.to_row()
+        first = message.message_ids[0]
+        for later in message.message_ids[1:]:
+            self.segments[f"{later}:{message.phone}"] = key
+        if self.by_id is not None:
+            _file(self.by_id, first, key)
+        if message.recipient_id is not None:
+            self.recipients.setdefault(message.recipient_id, {})[key] = None
+        self._place(key, message)
+        return key
+
+    def put(self, key: str, message: TrackedMessage, *, was_final: bool) -> None:
+        """Store a changed record (its ids, number and recipient unchanged)."""
+        self.rows[key] = message.to_row()
+        if not was_final:
+            self._place(key, message)
+
+    def _place(self, key: str, message: TrackedMessage) -> None:
+        if message.finished_at is not None:
+            self.pending.pop(key, None)
+            self.finished.append((message.finished_at.timestamp(), key))
+            return
+        due = message.next_poll.timestamp() if message.next_poll else 0.0
+        if self.pending.get(key) != due:
+            fresh = key not in self.pending
+            self.pending[key] = self.due.add(due, key)
+            if fresh:
+                self.expiry.add(message.expires_at.timestamp(), key)
+
+    def remove(self, key: str) -> None:
+        """Forget the record of `key` and every index entry of it."""
+        row = self.rows.pop(key, None)
+        if row is None:
+            return
+        message = TrackedMessage.from_row(row)
+        for later in message.message_ids[1:]:
+            self.segments.pop(f"{later}:{message.phone}", None)
+        if self.by_id is not None:
+            first = message.message_ids[0]
+            found = self.by_id.get(first)
+            if found == key:
+                del self.by_id[first]
+            elif isinstance(found, list) and key in found:
+                found.remove(key)
+                if len(found) == 1:
+                    self.by_id[first] = found[0]
+        if message.recipient_id is not None:
+            mine = self.recipients.get(message.recipient_id, {})
+            mine.pop(key, None)
+            if not mine:
+                self.recipients.pop(message.recipient_id, None)
+        self.pending.pop(key, None)
+
+    def prune(self, limit: float) -> int:
+        """Drop the records that finished before `limit`; how many went."""
+        gone = 0
+        while self.finished and self.finished[0][0] < limit:
+            _, key = self.finished.popleft()
+            self.remove(key)
+            gone += 1
+        return gone
+
+    def next_due(self) -> float | None:
+        """The earliest time anything is due (possibly of a record that moved since)."""
+        if not self.pending:
+            self.due.clear()
+            self.expiry.clear()
+            return None
+        return self.due.earliest()
+
+    def take_due(self, now: float, limit: int | None = None) -> list[str]:
+        """The pending keys due at `now` (the `limit` earliest), each once.
+
+        The others stay due (a list gateway takes so many at a time).
+        """
+        pending = self.pending
+        return self.due.take(now, lambda when, key: pending.get(key) == when, limit)
+
+    def take_expired(self, now: float) -> list[str]:
+        """The pending keys whose time is up at `now`, each once."""
+        pending = self.pending
+        return self.expiry.take(now, lambda _when, key: key in pending)
+
+    def find_by_id(self, message_id: str) -> str | None:
+        """The key of the one record whose first id is `message_id`."""
+        if self.by_id is None:
+            self.by_id = {}
+            for key in self.rows:
+                _file(self.by_id, key.rpartition(":")[0], key)
+        found = self.by_id.get(message_id)
+        return found if isinstance(found, str) else None
+
+    def find(self, message_id: str, phone: str) -> str | None:
+        """The key of the record of `phone` that has the segment `message_id`."""
+        key = f"{message_id}:{phone}"
+        if key in self.rows:
+            return key
+        return self.segments.get(key)
+
+
+def load_index(data: Any, prune_before: float, now: datetime) -> tuple[Index, int]:
+    """The index of stored data (in a worker thread); how many records were unreadable.
+
+    Rows are stored as JSON text, in the order sent: loading them makes no container per
+    record (nothing long-lived for the garbage collector to walk), each is decoded once,
+    and a readable row is kept as it is.
+    """
+    rows = data.get("rows") if isinstance(data, dict) else None
+    index = Index()
+    last = (-math.inf, "")
+    dropped = 0
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            message = TrackedMessage.from_row(row)
+        except TypeError, ValueError, orjson.JSONDecodeError:
+            dropped += 1
+            continue
+        if message.finished_at is not None and message.finished_at.timestamp() < prune_before:
+            continue
+        text = row if isinstance(row, str) else None
+        if message.finished_at is None and message.next_poll is None:
+            message.next_poll = now
+            text = None
+        last = max(last, order := (message.sent_at.timestamp(), message.key))
+        index.add(message, text)
+        if order < last:
+            last = (math.inf, "")  # out of order: sorted below
+    if last[0] == math.inf:
+        # Only a store of version 1 is out of order: indexed again, sorted.
+        entries = sorted(
+            (TrackedMessage.from_row(text).sent_at.timestamp(), key, text)
+            for key, text in index.rows.items()
+        )
+        index = Index()
+        for _, _, text in entries:
+            index.add(TrackedMessage.from_row(text), text)
+    if any(a[0] > b[0] for a, b in itertools.pairwise(index.finished)):
+        index.finished = deque(sorted(index.finished))
+    return index, dropped
