@@ -325,7 +325,10 @@ def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
             retry_after=RATE_LIMIT_RETRY_AFTER,
             code=429,
         )
-    data = loads_tolerant(answer.text)
+    try:
+        data: Any = loads_lenient(answer.text)
+    except ValueError:
+        data = None
     if isinstance(data, list):
         # A bare list of per-number items, without the envelope.
         data = {"messages": data, "results": data}
@@ -341,52 +344,6 @@ def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
             "SMStele has no such address (HTTP 404): check the base URL", code=404
         )
     raise unreadable(answer, may_deliver=may_deliver)
-
-
-def loads_tolerant(text: str) -> Any:
-    """Parse JSON, closing the brackets the documented answers leave open; None if unreadable."""
-    try:
-        return loads_lenient(text)
-    except ValueError:
-        pass
-    closed = _close_brackets(text)
-    if closed is None:
-        return None
-    try:
-        return loads_lenient(closed)
-    except ValueError:
-        return None
-
-
-def _close_brackets(text: str) -> str | None:
-    """`text` with its open containers closed, when it stops right after a closed one.
-
-    Only an answer that ends with `}` or `]` is completed: one cut off inside a value is
-    left unreadable rather than guessed at.
-    """
-    body = text.strip()
-    if not body or body[-1] not in "}]":
-        return None
-    pairs = {"{": "}", "[": "]"}
-    stack: list[str] = []
-    in_string = escaped = False
-    for char in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in pairs:
-            stack.append(pairs[char])
-        elif char in "}]" and (not stack or stack.pop() != char):
-            return None
-    if in_string or not stack:
-        return None
-    return body + "".join(reversed(stack))
 
 
 def gateway_error(
