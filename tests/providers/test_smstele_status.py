@@ -24,11 +24,7 @@ from custom_components.ru_sms.providers.models import (
     RecipientResult,
     SendOptions,
 )
-from custom_components.ru_sms.providers.smstele import (
-    CHECK_MESSAGE_ID,
-    SmsteleClient,
-    read_answer,
-)
+from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID, SmsteleClient, read_answer
 from tests.emulators.base import Fault
 from tests.emulators.smstele import SmsteleEmulator
 

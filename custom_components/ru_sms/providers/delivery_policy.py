@@ -27,6 +27,7 @@ import random
 
 from .base import SmsGateway
 from .errors import GatewayUnavailableError, RateLimitedError, SmsGatewayError
+from .ids import new_message_id
 from .models import DeliveryState, ErrorKind, MessageRef
 from .restapi import SessionRejectedError
 
@@ -141,20 +142,6 @@ def keeps_our_id(client: SmsGateway) -> bool:
     return client.capabilities.client_message_id
 
 
-_IDS = random.Random()  # noqa: S311 - an id must be unique, not secret
-"""Our own generator of message ids, seeded from the system's randomness at start (no
-one else's `random.seed` makes ids repeat)."""
-
-
-def new_message_id() -> str:
-    """An id of ours for a message: short, unique, and taken by every gateway that keeps one.
-
-    72 random bits: unlike `uuid4`, no system call on the way to the first request, where
-    it would hand the interpreter to another thread (a storage write) mid-send.
-    """
-    return f"rs{_IDS.getrandbits(72):018x}"
-
-
 async def sent_phones(client: SmsGateway, message_id: str, phones: Iterable[str]) -> set[str]:
     """The numbers the gateway has a message with our id `message_id` for.
 
@@ -168,3 +155,23 @@ async def sent_phones(client: SmsGateway, message_id: str, phones: Iterable[str]
         for status in statuses
         if status.raw_code is not None or status.state is not DeliveryState.UNKNOWN
     }
+
+
+__all__ = [
+    "BACKOFF_FIRST",
+    "BACKOFF_MAX",
+    "DOUBT_RESEND_AFTER",
+    "ERROR_DECISIONS",
+    "GATEWAY_DECISIONS",
+    "JITTER",
+    "MAX_POSSIBLY_SENT",
+    "Decision",
+    "Verdict",
+    "backoff",
+    "decide",
+    "keeps_our_id",
+    "new_message_id",
+    "sent_phones",
+    "wait_after",
+]
+"""What the outbox uses (`new_message_id` is `ids`', kept importable from here)."""

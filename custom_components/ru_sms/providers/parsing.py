@@ -25,9 +25,9 @@ _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "�
 
 
 def loads_lenient(text: str) -> Any:
-    """Parse a JSON answer, repairing the faults the gateways' answers are known for.
+    r"""Parse a JSON answer, repairing the faults the gateways' answers are known for.
 
-    Typographic quotes, `\\Date(ms)\\` dates, bare keys and trailing commas are repaired;
+    Typographic quotes, `\Date(ms)\` dates, bare keys and trailing commas are repaired;
     an answer that stops right after a closed object or list (SMStele's documented answers
     lack their last brackets) has the containers it left open closed. Raises `ValueError`
     when nothing sensible can be made of it.

@@ -16,7 +16,6 @@ from datetime import datetime
 import logging
 import re
 from typing import Any
-import uuid
 
 from .base import SmsGateway, segments_of
 from .description import (
@@ -46,6 +45,7 @@ from .errors import (
     error_for,
 )
 from .http import HttpAnswer, unreadable
+from .ids import new_message_id
 from .models import (
     Capabilities,
     DeliveryState,
@@ -303,11 +303,6 @@ class SmsteleClient(SmsGateway):
             return read_answer(answer, may_deliver=may_deliver)
 
         return await self._call(attempt, may_deliver=may_deliver)
-
-
-def new_message_id() -> str:
-    """A short, unique message id of ours (`ru_sms-` and 16 hex digits)."""
-    return f"ru_sms-{uuid.uuid4().hex[:16]}"
 
 
 # -- reading answers ------------------------------------------------------------------
