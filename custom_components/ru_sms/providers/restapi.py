@@ -105,7 +105,7 @@ ERRORS: ErrorTable = {
 """The family's error codes, as documented (Stream's table; Devino's has 1..9)."""
 
 
-def gateway_error(
+def code_error(
     code: int | None,
     desc: str | None,
     status: int,
@@ -142,7 +142,7 @@ def text_error(text: str, status: int, *, phones: Sequence[str] = ()) -> SmsGate
     """The error for a plain-text answer such as Stream's `"SessionID expired"`."""
     for pattern, code in _TEXT_CODES:
         if pattern.search(text):
-            return gateway_error(code, text, status, phones=phones)
+            return code_error(code, text, status, phones=phones)
     if status >= 500:
         return GatewayResponseError(f"The gateway failed (HTTP {status})", code=status, text=text)
     return InvalidRequestError("The gateway refused the request", text=text)
@@ -194,7 +194,7 @@ def check_answer(answer: HttpAnswer, *, may_deliver: bool, phones: Sequence[str]
 def _error_in(answer: HttpAnswer, data: Any, phones: Sequence[str]) -> SmsGatewayError | None:
     """The gateway's error in an answer, or None when it carries none that can be read."""
     if isinstance(data, dict) and field(data, "Code") is not None:
-        return gateway_error(
+        return code_error(
             to_int(field(data, "Code")),
             to_str(field(data, "Desc")) or to_str(field(data, "Message")),
             answer.status,
@@ -214,10 +214,10 @@ def _error_in(answer: HttpAnswer, data: Any, phones: Sequence[str]) -> SmsGatewa
     if 200 <= answer.status < 300:
         return None
     if answer.status == 401:
-        return gateway_error(None, None, 401)
+        return code_error(None, None, 401)
     if answer.status >= 500 or data is _NOT_JSON:
         return None  # an HTML page, an empty body, a bare 5xx: unreadable
-    return gateway_error(None, None, answer.status)
+    return code_error(None, None, answer.status)
 
 
 def read_ids(answer: HttpAnswer, *, phones: Sequence[str] = ()) -> list[str]:

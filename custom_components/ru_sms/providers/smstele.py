@@ -330,7 +330,7 @@ def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
     if isinstance(data, dict):
         code = to_str(data.get("error"))
         if code is not None and code not in _NO_ERROR:
-            raise gateway_error(code, to_str(data.get("description")), may_deliver=may_deliver)
+            raise refusal_error(code, to_str(data.get("description")), may_deliver=may_deliver)
         if answer.status < 400:
             return data
     if answer.status == 404:
@@ -341,10 +341,14 @@ def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
     raise unreadable(answer, may_deliver=may_deliver)
 
 
-def gateway_error(
+def refusal_error(
     code: str, description: str | None, *, may_deliver: bool = False
 ) -> SmsGatewayError:
-    """The error for a refused request (`code` as the gateway wrote it)."""
+    """The error for an `{"error": "<negative code>", "description": ...}` answer.
+
+    `code` as the gateway wrote it; a named attribute in the description decides over the
+    code (`classify`).
+    """
     entry = classify(code, description)
     message = f"SMStele refused the request: {entry.meaning}"
     if issubclass(entry.error, GatewayUnavailableError):
