@@ -8,9 +8,9 @@ holds that once; `devino.py` and `stream.py` keep only paths, parameter names an
 
 from __future__ import annotations
 
-from abc import abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 import logging
@@ -360,6 +360,49 @@ def validity_minutes(options: SendOptions) -> str | None:
     return str(max(1, int(options.validity.total_seconds() // 60)))
 
 
+@dataclass(frozen=True, slots=True)
+class RestApiForms:
+    """What sets one gateway of the family apart on the wire: its paths and field names.
+
+    Both gateways send, read states, balances, incoming messages and statistics the same
+    way; only these names differ (Stream's `destinationAddress`, Devino's
+    `DestinationAddress`, ...). `RestApiGateway` builds every request from them.
+    """
+
+    login: str
+    balance: str
+    state: str
+    incoming: str
+    statistics: str
+    session: str
+    """The name the session id travels under (`SessionID`, `sessionId`)."""
+    send_one: str
+    """The path of a send to one number."""
+    send_many: str
+    """The path of a send to several numbers at once."""
+    send_local_time: str
+    """The path of a send at the recipient's local time (one number)."""
+    destination: str
+    destinations: str
+    destinations_joined: bool
+    """Several numbers go comma-separated in one field (else the field repeats per number)."""
+    data: str
+    source: str
+    validity: str
+    send_date: str
+    send_date_tz: timezone
+    """The zone a send-at time is written in (a local-time send: its wall clock)."""
+    bulk_takes_send_date: bool
+    """A send to several numbers may carry a send-at time (else one number a request)."""
+    statistics_tz: timezone
+    """The zone the statistics period is written in."""
+    max_statistics_period: timedelta | None
+    failed: tuple[str, ...]
+    """The statistics counts of messages that failed (summed)."""
+    in_progress: tuple[str, ...]
+    """The statistics counts of messages still on their way (summed)."""
+
+
 class RestApiGateway(SmsGateway):
     """A gateway of the Devino/Stream REST family: a session id signs every call.
 
@@ -368,17 +411,8 @@ class RestApiGateway(SmsGateway):
     share one login.
     """
 
-    login_path: ClassVar[str]
-    balance_path: ClassVar[str]
-    state_path: ClassVar[str]
-    incoming_path: ClassVar[str]
-    statistics_path: ClassVar[str]
-    session_field: ClassVar[str]
-    """The name the session id travels under (`SessionID`, `sessionId`)."""
+    forms: ClassVar[RestApiForms]
     state_table: ClassVar[Mapping[int, DeliveryState]]
-    statistics_tz: ClassVar[timezone] = UTC
-    """The zone the statistics period is written in."""
-    max_statistics_period: ClassVar[timedelta | None] = None
     session_renew_after: ClassVar[float] = SESSION_RENEW_AFTER
 
     def __init__(
@@ -439,7 +473,7 @@ class RestApiGateway(SmsGateway):
         form: Form = [("login", login), ("password", password)]
 
         async def attempt(base: str) -> str:
-            answer = await self._submit(self.login_path, form, base_url=base)
+            answer = await self._submit(self.forms.login, form, base_url=base)
             return _read_session_id(answer)
 
         _LOGGER.debug("%s: logging in", self.provider)
@@ -470,7 +504,7 @@ class RestApiGateway(SmsGateway):
         """
 
         def attempt_with(session_id: str) -> Callable[[str], Awaitable[T]]:
-            signed: Form = [(self.session_field, session_id), *form]
+            signed: Form = [(self.forms.session, session_id), *form]
 
             async def attempt(base: str) -> T:
                 answer = await self._submit(path, signed, may_deliver=may_deliver, base_url=base)
@@ -488,9 +522,46 @@ class RestApiGateway(SmsGateway):
 
     # -- sending ----------------------------------------------------------------------
 
-    @abstractmethod
+    def _chunk_size(self, options: SendOptions) -> int:
+        """How many numbers one send takes: one where only the one-number send can say it.
+
+        A send at the recipient's local time has no several-number form; a send-at time
+        goes one number a request where the several-number send takes none.
+        """
+        if options.recipient_local_time or (
+            options.send_at is not None and not self.forms.bulk_takes_send_date
+        ):
+            return 1
+        return self.max_recipients_per_request
+
     def _send_request(self, phones: list[str], text: str, options: SendOptions) -> tuple[str, Form]:
         """The path and form (without the session) that send `text` to `phones`."""
+        names = self.forms
+        if options.recipient_local_time:
+            path = names.send_local_time
+            form: Form = [(names.destination, phones[0])]
+        elif len(phones) == 1:
+            path = names.send_one
+            form = [(names.destination, phones[0])]
+        else:
+            path = names.send_many
+            if names.destinations_joined:
+                form = [(names.destinations, ",".join(phones))]
+            else:
+                form = [(names.destinations, phone) for phone in phones]
+        form.append((names.data, text))
+        if options.sender is not None:
+            form.append((names.source, options.sender))
+        if (minutes := validity_minutes(options)) is not None:
+            form.append((names.validity, minutes))
+        if options.send_at is not None:
+            when = (
+                wall_clock(options.send_at)
+                if options.recipient_local_time
+                else format_date(options.send_at, names.send_date_tz)
+            )
+            form.append((names.send_date, when))
+        return path, form
 
     async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
         """Send to the numbers; the ids (one per segment) are shared out among them."""
@@ -514,15 +585,6 @@ class RestApiGateway(SmsGateway):
             ),
             client_message_id=options.client_message_id,
         )
-
-    def _sender_form(self, names: tuple[str, str], options: SendOptions) -> Form:
-        """`(source, validity)` fields named per gateway; absent options are left out."""
-        form: Form = []
-        if options.sender is not None:
-            form.append((names[0], options.sender))
-        if (minutes := validity_minutes(options)) is not None:
-            form.append((names[1], minutes))
-        return form
 
     # -- delivery state ---------------------------------------------------------------
 
@@ -553,7 +615,7 @@ class RestApiGateway(SmsGateway):
                 raise unreadable(answer, may_deliver=False)
             return status
 
-        return await self._request(self.state_path, [("messageId", ref.message_id)], read)
+        return await self._request(self.forms.state, [("messageId", ref.message_id)], read)
 
     # -- account ----------------------------------------------------------------------
 
@@ -566,7 +628,7 @@ class RestApiGateway(SmsGateway):
                 raise unreadable(answer, may_deliver=False)
             return Balance(amount=amount)
 
-        return await self._request(self.balance_path, [], read)
+        return await self._request(self.forms.balance, [], read)
 
     async def incoming(self, start: datetime, end: datetime) -> list[IncomingMessage]:
         """Messages subscribers sent between `start` and `end` (UTC on the wire)."""
@@ -575,33 +637,48 @@ class RestApiGateway(SmsGateway):
         def read(answer: HttpAnswer) -> list[IncomingMessage]:
             return read_incoming(check_answer(answer, may_deliver=False))
 
-        return await self._request(self.incoming_path, form, read)
+        return await self._request(self.forms.incoming, form, read)
 
     async def statistics(self, start: datetime, end: datetime) -> Statistics:
         """Delivery statistics of the messages sent between `start` and `end`."""
         if end < start:
             raise InvalidRequestError("The period ends before it starts")
-        limit = self.max_statistics_period
+        limit = self.forms.max_statistics_period
         if limit is not None and end - start > limit:
             raise InvalidRequestError(
                 f"{self.provider} reports statistics for {limit.days} days at most"
             )
         form: Form = [
-            ("startDateTime", format_date(start, self.statistics_tz)),
-            ("endDateTime", format_date(end, self.statistics_tz)),
+            ("startDateTime", format_date(start, self.forms.statistics_tz)),
+            ("endDateTime", format_date(end, self.forms.statistics_tz)),
         ]
 
         def read(answer: HttpAnswer) -> Statistics:
             data = check_answer(answer, may_deliver=False)
             if not isinstance(data, dict):
                 raise unreadable(answer, may_deliver=False)
-            return self._read_statistics(data)
+            return read_statistics(data, self.forms)
 
-        return await self._request(self.statistics_path, form, read)
+        return await self._request(self.forms.statistics, form, read)
 
-    @abstractmethod
-    def _read_statistics(self, data: Mapping[str, Any]) -> Statistics:
-        """Statistics from the gateway's own field names."""
+
+def read_statistics(data: Mapping[str, Any], forms: RestApiForms) -> Statistics:
+    """Statistics from a gateway's answer, read by its own field names (`forms`).
+
+    Both gateways name `Sent`, `Delivered` and `Expired` alike; the failed and the ones
+    on their way go by names of their own.
+    """
+    sent = count_of(data, "Sent")
+    delivered = count_of(data, "Delivered")
+    return Statistics(
+        sent=sent,
+        delivered=delivered,
+        failed=count_of(data, *forms.failed),
+        in_progress=count_of(data, *forms.in_progress),
+        expired=count_of(data, "Expired"),
+        delivery_ratio=delivery_ratio(data, delivered, sent),
+        raw=dict(data),
+    )
 
 
 def _read_session_id(answer: HttpAnswer) -> str:

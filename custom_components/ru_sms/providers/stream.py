@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from .description import (
@@ -20,28 +21,10 @@ from .description import (
 )
 from .errors import InvalidRequestError
 from .http import HttpAnswer, unreadable
-from .models import (
-    Capabilities,
-    DeliveryState,
-    LookupResult,
-    LookupState,
-    Provider,
-    SendOptions,
-    Statistics,
-)
+from .models import Capabilities, DeliveryState, LookupResult, LookupState, Provider
 from .parsing import to_int, to_str
 from .phone import normalize_phones
-from .restapi import (
-    Form,
-    RestApiGateway,
-    check_answer,
-    count_of,
-    delivery_ratio,
-    field,
-    format_date,
-    read_ids,
-    wall_clock,
-)
+from .restapi import RestApiForms, RestApiGateway, check_answer, field, read_ids
 
 STREAM_STATES: Mapping[int, DeliveryState] = {
     -1: DeliveryState.SENT,
@@ -60,14 +43,38 @@ HLR_STATES: Mapping[int, LookupState] = {
 """Stream's HLR `State` codes; any other is a failed lookup."""
 
 
+FORMS = RestApiForms(
+    login="Session/session.php",
+    balance="Balance/balance.php",
+    state="State/state.php",
+    incoming="Incoming/",
+    statistics="Statistic/",
+    session="sessionId",
+    send_one="Send/SendSms/",
+    send_many="Send/SendBulk/",
+    send_local_time="Send/SendByTime/",
+    destination="destinationAddress",
+    destinations="destinationAddresses",
+    destinations_joined=True,
+    data="data",
+    source="sourceAddress",
+    validity="validity",
+    send_date="sendDate",
+    send_date_tz=UTC,
+    # `Send/SendBulk/` lists no `sendDate` (3.3.3): a timed send goes one number a request.
+    bulk_takes_send_date=False,
+    statistics_tz=UTC,
+    max_statistics_period=None,
+    failed=("NotDelivered",),
+    in_progress=("InProgress",),
+)
+"""Stream's paths and field names (`streamtelecom-rest.txt` 3.1 to 3.3.7)."""
+
+
 class StreamClient(RestApiGateway):
     """A Stream Telecom account (login and password; a session id signs each call)."""
 
-    login_path = "Session/session.php"
-    balance_path = "Balance/balance.php"
-    state_path = "State/state.php"
-    incoming_path = "Incoming/"
-    statistics_path = "Statistic/"
+    forms = FORMS
     description = GatewayDescription(
         id=Provider.STREAM,
         name="Stream Telecom",
@@ -79,14 +86,14 @@ class StreamClient(RestApiGateway):
         # Where the document gives a GET and a POST form (session, balance, state), the
         # POST one, the session id in the body; incoming and statistics are GET only.
         endpoints=(
-            Endpoint(login_path, HttpMethod.POST, "streamtelecom-rest.txt 3.1.1"),
-            Endpoint(balance_path, HttpMethod.POST, "streamtelecom-rest.txt 3.2.1"),
-            Endpoint("Send/SendSms/", HttpMethod.POST, "streamtelecom-rest.txt 3.3.1"),
-            Endpoint("Send/SendByTime/", HttpMethod.POST, "streamtelecom-rest.txt 3.3.2"),
-            Endpoint("Send/SendBulk/", HttpMethod.POST, "streamtelecom-rest.txt 3.3.3"),
-            Endpoint(state_path, HttpMethod.POST, "streamtelecom-rest.txt 3.3.5"),
-            Endpoint(incoming_path, HttpMethod.GET, "streamtelecom-rest.txt 3.3.6.1"),
-            Endpoint(statistics_path, HttpMethod.GET, "streamtelecom-rest.txt 3.3.7"),
+            Endpoint(FORMS.login, HttpMethod.POST, "streamtelecom-rest.txt 3.1.1"),
+            Endpoint(FORMS.balance, HttpMethod.POST, "streamtelecom-rest.txt 3.2.1"),
+            Endpoint(FORMS.send_one, HttpMethod.POST, "streamtelecom-rest.txt 3.3.1"),
+            Endpoint(FORMS.send_local_time, HttpMethod.POST, "streamtelecom-rest.txt 3.3.2"),
+            Endpoint(FORMS.send_many, HttpMethod.POST, "streamtelecom-rest.txt 3.3.3"),
+            Endpoint(FORMS.state, HttpMethod.POST, "streamtelecom-rest.txt 3.3.5"),
+            Endpoint(FORMS.incoming, HttpMethod.GET, "streamtelecom-rest.txt 3.3.6.1"),
+            Endpoint(FORMS.statistics, HttpMethod.GET, "streamtelecom-rest.txt 3.3.7"),
             Endpoint("Send/SendHLR/", HttpMethod.POST, "provider notes: HLR (a paid request)"),
             # [guess] the only known form is `State/HLR/?messageId=`, a query.
             Endpoint("State/HLR/", HttpMethod.GET, "provider notes: HLR state"),
@@ -104,50 +111,7 @@ class StreamClient(RestApiGateway):
         # Undocumented: Devino's limit, same API family. [guess]
         max_text_length=2000,
     )
-    session_field = "sessionId"
     state_table = STREAM_STATES
-
-    def _chunk_size(self, options: SendOptions) -> int:
-        """One number per request for a timed send: `Send/SendBulk/` takes no `sendDate`."""
-        if options.recipient_local_time or options.send_at is not None:
-            return 1
-        return self.max_recipients_per_request
-
-    def _send_request(self, phones: list[str], text: str, options: SendOptions) -> tuple[str, Form]:
-        """`Send/SendSms/` for one number, `Send/SendBulk/` for several, `Send/SendByTime/`."""
-        if options.recipient_local_time:
-            path = "Send/SendByTime/"
-            form: Form = [("destinationAddress", phones[0])]
-        elif len(phones) == 1:
-            path = "Send/SendSms/"
-            form = [("destinationAddress", phones[0])]
-        else:
-            path = "Send/SendBulk/"
-            form = [("destinationAddresses", ",".join(phones))]
-        form.append(("data", text))
-        form += self._sender_form(("sourceAddress", "validity"), options)
-        if options.send_at is not None:
-            when = (
-                wall_clock(options.send_at)
-                if options.recipient_local_time
-                else format_date(options.send_at)
-            )
-            form.append(("sendDate", when))
-        return path, form
-
-    def _read_statistics(self, data: Mapping[str, Any]) -> Statistics:
-        """`Sent, Delivered, NotDelivered, InProgress, Expired, DeliveryRatio`."""
-        sent = count_of(data, "Sent")
-        delivered = count_of(data, "Delivered")
-        return Statistics(
-            sent=sent,
-            delivered=delivered,
-            failed=count_of(data, "NotDelivered"),
-            in_progress=count_of(data, "InProgress"),
-            expired=count_of(data, "Expired"),
-            delivery_ratio=delivery_ratio(data, delivered, sent),
-            raw=dict(data),
-        )
 
     # -- HLR --------------------------------------------------------------------------
 
