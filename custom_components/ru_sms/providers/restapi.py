@@ -3,7 +3,8 @@
 Both gateways sign in once for a session id and pass it with every call, answer errors as
 `{"Code": N, "Desc": "text"}` with HTTP 400/401/403/500, dates as `/Date(ms)/`, and one
 message id per SMS segment: all segments of the first number, then the next. This module
-holds that once; `devino.py` and `stream.py` keep only paths, parameter names and states.
+holds that once, every request built from a table of names (`RestApiForms`); `devino.py`
+and `stream.py` keep only their table, their states and what one of them alone has.
 """
 
 from __future__ import annotations
