@@ -268,8 +268,8 @@ class SmsGateway(ABC):
     async def _take_turn(self) -> None:
         """Wait until no other answer of this client is being read in this loop turn.
 
-        The caller reads its answer right after (a bulk send's 1,000-number answers take
-        a few ms each): answers that arrive together are read one per turn of the event
+        The caller reads its answer right after (a bulk send's answer of a thousand numbers
+        is long to read): answers that arrive together are read one per turn of the event
         loop, with everything else that waits in between, instead of back to back. A lone
         answer does not wait at all.
         """

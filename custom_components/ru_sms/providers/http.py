@@ -128,8 +128,8 @@ def form_body(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> BytesPaylo
     """The form url-encoded, byte for byte as aiohttp encodes a form, as a ready body.
 
     Given a mapping or pairs, aiohttp first searches its registry of body types in vain,
-    then builds a `FormData` that could also be multipart: ~0.1 ms a request, as much as
-    the rest of our way to the wire. A text that cannot be encoded (a lone surrogate)
+    then builds a `FormData` that could also be multipart, which costs as much as the rest
+    of our way to the wire. A text that cannot be encoded (a lone surrogate)
     raises `UnicodeEncodeError`, a `ValueError`, as it does inside aiohttp.
     """
     return BytesPayload(urlencode(form, doseq=True).encode(), content_type=FORM_CONTENT_TYPE)
