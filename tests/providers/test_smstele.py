@@ -571,11 +571,22 @@ async def test_server_error_with_gateway_json(
 async def test_server_error_with_other_json(
     client: SmsteleClient, emulator: SmsteleEmulator
 ) -> None:
+    emulator.reply_raw('{"status": "down"}', status=500)
+    with pytest.raises(GatewayResponseError) as info:
+        await client.send([MTS], "hi")
+    assert info.value.code == "500"
+    assert info.value.may_have_been_accepted
+    assert emulator.count() == 1
+
+
+async def test_unavailable_is_not_taken(client: SmsteleClient, emulator: SmsteleEmulator) -> None:
+    """HTTP 503 takes no message: the send is certainly unsent, never "possibly sent"."""
     emulator.reply_raw('{"status": "down"}', status=503)
     with pytest.raises(GatewayResponseError) as info:
         await client.send([MTS], "hi")
     assert info.value.code == "503"
-    assert info.value.may_have_been_accepted
+    assert info.value.unsent
+    assert not info.value.may_have_been_accepted
     assert emulator.count() == 1
 
 

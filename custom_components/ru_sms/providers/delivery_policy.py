@@ -3,9 +3,9 @@
 Every failure of a send falls in one of three kinds (`Verdict`):
 
 - `RETRY`: the gateway certainly did not take the message (no connection, a refusal to
-  serve that names a time to wait, a temporarily unavailable answer): keep it and try
-  again with exponential backoff and jitter, never before the gateway's own retry time,
-  until the message's deadline.
+  serve that names a time to wait, HTTP 429 or 503, a temporarily unavailable answer):
+  keep it and try again with exponential backoff and jitter, never before the gateway's
+  own retry time, until the message's deadline.
 - `PERMANENT`: the gateway refused it for good (credentials, money, number, text,
   sender): no retry on this account. Refusals about the account itself (`account_level`)
   can go out through a fallback account.
@@ -107,7 +107,10 @@ def decide(gateway_id: str, err: SmsGatewayError) -> Decision:
     base = special or _BY_KIND.get(err.kind, Decision(Verdict.PERMANENT))
     if isinstance(err, GatewayUnavailableError) and err.may_have_been_accepted:
         return Decision(Verdict.AMBIGUOUS, account_level=base.account_level)
-    if isinstance(err, RateLimitedError):
+    if isinstance(err, RateLimitedError) or (
+        isinstance(err, GatewayUnavailableError) and err.retry_after > 0
+    ):
+        # HTTP 429 and 503 (`http.not_served`) too: not taken, and a wait named.
         return Decision(
             Verdict.RETRY,
             retry_after=max(err.retry_after, base.retry_after),

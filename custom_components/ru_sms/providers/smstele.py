@@ -40,7 +40,6 @@ from .errors import (
     InvalidSenderError,
     MessageRejectedError,
     NotSupportedError,
-    RateLimitedError,
     SmsGatewayError,
     error_for,
 )
@@ -75,9 +74,6 @@ SSL = "ssl"
 
 CHECK_MESSAGE_ID = "ru_sms-check"
 """A message id we never send: asking for its status only proves the credentials."""
-
-RATE_LIMIT_RETRY_AFTER = 60.0
-"""Seconds to wait after HTTP 429 [guess: the gateway documents no rate limit]."""
 
 MAX_CLIENT_ID_LENGTH = 40
 """Our limit on a user's message id [guess: the document only shows that 71 is too long]."""
@@ -311,15 +307,10 @@ class SmsteleClient(SmsGateway):
 def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
     """The answer as a dict, or the error it reports.
 
-    Raises the mapped error for `{"error": "<negative code>", ...}`, `RateLimitedError`
-    for HTTP 429 and `GatewayResponseError` for anything that cannot be read.
+    Raises the mapped error for `{"error": "<negative code>", ...}` and
+    `GatewayResponseError` for anything that cannot be read (HTTP 429 and 503 never come
+    here: `request_form` raises them, for every gateway).
     """
-    if answer.status == 429:
-        raise RateLimitedError(
-            "SMStele asks to slow down (HTTP 429)",
-            retry_after=RATE_LIMIT_RETRY_AFTER,
-            code=429,
-        )
     try:
         data: Any = loads_lenient(answer.text)
     except ValueError:
