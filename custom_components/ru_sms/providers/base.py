@@ -52,7 +52,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 20.0
 """Seconds one request may take in all."""
 RETRY_DELAY = 1.0
-"""Seconds before the one retry of a request that certainly did not go through."""
+"""Seconds before the one retry of a read that failed (sends are never repeated here)."""
 
 _ALPHA_SENDER = re.compile(r"[A-Za-z0-9 ._&!'+-]+")
 _NUMERIC_SENDER = re.compile(r"\+?\d+")
@@ -78,8 +78,8 @@ class SmsGateway(ABC):
     send_at_years: ClassVar[tuple[int, int] | None] = None
     """The first and last year a send-at time can be written in, where the format limits it."""
     backup_base_urls: ClassVar[tuple[str, ...]] = ()
-    """Where a request that certainly did not go through tries next, when the client
-    talks to the gateway's own address (not one the user gave)."""
+    """Where a request that could not connect tries next, at once, when the client talks
+    to the gateway's own address (not one the user gave)."""
 
     def __init__(
         self,
@@ -94,7 +94,8 @@ class SmsGateway(ABC):
         self._credentials = credentials
         self._base_url = (base_url or self.default_base_url).rstrip("/") + "/"
         self._base_urls: tuple[str, ...] = (self._base_url,)
-        """The base URL, then the gateway's backup hosts (for the one retry)."""
+        """The base URL, then the gateway's backup hosts (where a request that could not
+        connect goes next)."""
         if self._base_url == self.default_base_url:
             self._base_urls += self.backup_base_urls
         self._timeout = timeout
@@ -283,29 +284,55 @@ class SmsGateway(ABC):
         return []
 
     async def _call[T](
-        self, attempt: Callable[[str], Awaitable[T]], *, may_deliver: bool = False
+        self,
+        attempt: Callable[[str], Awaitable[T]],
+        *,
+        may_deliver: bool = False,
+        retry_later: bool = True,
     ) -> T:
-        """Run a request, once more if that cannot do harm; scrub errors.
+        """Run a request; try it again only where that costs the caller nothing; scrub errors.
 
-        `attempt` gets the base URL to use: the second try goes to the next of
-        `_base_urls` when the gateway has backup hosts. A request that may deliver (a
-        send, a paid lookup, a rate-counted list) is tried again only when it never
-        reached the gateway (no connection made): any answer, a 5xx included, is final
-        or leaves its fate unknown, so a retry never sends a message twice. A plain read
-        is also tried again after a server error or an answer that cannot be read.
+        `attempt` gets the base URL to use. A request that never reached the gateway (no
+        connection made) goes at once to the gateway's backup host, where it has one.
+        Nothing else is repeated for a request that may deliver (a send, a paid lookup, a
+        rate-counted list): its failure is raised at once, for the caller (the outbox) to
+        decide when to try again, so no send ever waits here. A plain read is tried once
+        more after `RETRY_DELAY` (`_once_more_later`) unless `retry_later` is off (a read
+        that stands on a send's way, under a lock: the session login).
         """
-        try:
+
+        async def anywhere() -> T:
             try:
                 return await attempt(self._base_urls[0])
             except GatewayUnavailableError as err:
-                if not (err.unsent or not (may_deliver or err.may_have_been_accepted)):
+                if not (err.never_connected and len(self._base_urls) > 1):
                     raise
-                _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
-                await asyncio.sleep(RETRY_DELAY)
-                return await attempt(self._base_urls[min(1, len(self._base_urls) - 1)])
+            _LOGGER.debug("%s: trying the backup host", self.provider)
+            return await attempt(self._base_urls[1])
+
+        try:
+            if may_deliver or not retry_later:
+                return await anywhere()
+            return await self._once_more_later(anywhere)
         except SmsGatewayError as err:
             self._scrub(err)
             raise
+
+    async def _once_more_later[T](self, read: Callable[[], Awaitable[T]]) -> T:
+        """Run a read; once more after `RETRY_DELAY` when a wait may mend its failure.
+
+        That is a failure on the way or an answer that cannot be read; not a refusal, and
+        not a gateway that named its own wait (HTTP 429, 503). Nothing is held while it
+        waits: a send meanwhile goes its own way.
+        """
+        try:
+            return await read()
+        except GatewayUnavailableError as err:
+            if err.may_have_been_accepted or err.retry_after:
+                raise
+            _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
+        await asyncio.sleep(RETRY_DELAY)
+        return await read()
 
     def _redactor(self) -> Redactor:
         """What masks every form of the account's secrets (see `redact`)."""

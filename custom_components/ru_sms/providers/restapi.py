@@ -478,7 +478,9 @@ class RestApiGateway(SmsGateway):
             return _read_session_id(answer)
 
         _LOGGER.debug("%s: logging in", self.provider)
-        session_id = await self._call(attempt)
+        # Under the session lock, maybe on a send's way: never a wait here (a read that
+        # needs the session waits to try again outside the lock, in `_request`).
+        session_id = await self._call(attempt, retry_later=False)
         self._session_id = session_id
         self._session_started = self._clock()
         return session_id
@@ -513,7 +515,10 @@ class RestApiGateway(SmsGateway):
 
             return attempt
 
-        session_id = await self._current_session()
+        # A read may wait to log in again; a send never does (the login holds no wait).
+        session_id = await (
+            self._current_session() if may_deliver else self._once_more_later(self._current_session)
+        )
         try:
             return await self._call(attempt_with(session_id), may_deliver=may_deliver)
         except SessionRejectedError:
