@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 import hashlib
 import logging
@@ -27,6 +27,7 @@ from .errors import (
     SendProblem,
     SmsGatewayError,
 )
+from .evidence import Evidence, EvidenceReport, EvidenceSource, LostSend
 from .http import HttpAnswer, request_form
 from .limits import MAX_SEND_AT_AHEAD, MAX_VALIDITY, check_send_at, check_validity
 from .models import (
@@ -51,6 +52,9 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 20.0
 """Seconds one request may take in all."""
+EVIDENCE_CLOCK_MARGIN = timedelta(seconds=5)
+"""How far the gateway's clock may be from ours: a period asked about for evidence starts
+this much before the request and ends this much after now."""
 RETRY_DELAY = 1.0
 """Seconds before the one retry of a read that failed (sends are never repeated here)."""
 
@@ -103,6 +107,8 @@ class SmsGateway(ABC):
         """What the account may still ask now, shared by every caller (`use_budget`)."""
         self._answer_turn = asyncio.Lock()
         """Answers that arrive together are read one per turn of the event loop."""
+        self._wall_clock: Callable[[], datetime] = partial(datetime.now, UTC)
+        """Now, for the periods and settle times of evidence (tests move it)."""
 
     def use_budget(self) -> RequestBudget:
         """Pace every request of this client by the gateway's documented limits."""
@@ -221,6 +227,88 @@ class SmsGateway(ABC):
     async def statistics(self, start: datetime, end: datetime) -> Statistics:
         """Delivery statistics of messages sent between `start` and `end`."""
         raise NotSupportedError(f"{self.provider} does not report statistics")
+
+    async def find_evidence(self, lost: LostSend) -> EvidenceReport:
+        """Whether the gateway took a send whose answer was lost, per number.
+
+        The description's sources (`GatewayDescription.evidence`) are asked strongest
+        first, each about the numbers the ones before left undecided. A failure to ask is
+        `NO_EVIDENCE` (its error in the report), never raised. A "not there" heard before
+        the settle time (`settle` seconds after the attempt ended) is `NO_EVIDENCE` too,
+        the report saying from when it would count (`settles_at`): the gateway may not
+        have recorded yet what it took. Whether to ask again before believing a "not
+        there" is the caller's (`EvidencePolicy.confirm_after`).
+        """
+        policy = self.description.evidence
+        phones = tuple(dict.fromkeys(lost.phones))
+        found = dict.fromkeys(phones, Evidence.NO_EVIDENCE)
+        sources: dict[str, EvidenceSource] = {}
+        errors: list[SmsGatewayError] = []
+        for source in policy.sources:
+            asking = tuple(phone for phone in phones if found[phone] is Evidence.NO_EVIDENCE)
+            if not asking:
+                break
+            try:
+                answers = await self._evidence_from(source, replace(lost, phones=asking))
+            except SmsGatewayError as err:
+                _LOGGER.debug("%s: no evidence from %s: %s", self.provider, source, err)
+                errors.append(err)
+                continue
+            for phone in asking:
+                evidence = answers.get(phone, Evidence.NO_EVIDENCE)
+                if evidence is not Evidence.NO_EVIDENCE:
+                    found[phone] = evidence
+                    sources[phone] = source
+        settles_at = lost.ended_at + timedelta(seconds=policy.settle)
+        early = self._wall_clock() < settles_at
+        if early:
+            for phone in phones:
+                if found[phone] is Evidence.NOT_TAKEN:
+                    found[phone] = Evidence.NO_EVIDENCE
+                    del sources[phone]
+        return EvidenceReport(found, sources, tuple(errors), settles_at if early else None)
+
+    async def evidence_by_our_id(
+        self, message_id: str, phones: Sequence[str]
+    ) -> dict[str, Evidence]:
+        """What the gateway's status of the message with our id says, per number.
+
+        Found is `TAKEN`, every documented "not found" form `NOT_TAKEN`, anything else
+        `NO_EVIDENCE`. Raises the gateway's error when it cannot be asked; no settle time
+        is applied here (see `find_evidence`).
+        """
+        raise NotSupportedError(f"{self.provider} keeps no id of ours")
+
+    async def _evidence_from(self, source: EvidenceSource, lost: LostSend) -> dict[str, Evidence]:
+        """One source's evidence about the numbers of `lost` (errors raised)."""
+        match source:
+            case EvidenceSource.OUR_ID:
+                if lost.client_message_id is None:
+                    return {}  # sent without an id of ours: nothing to find it by
+                return await self.evidence_by_our_id(lost.client_message_id, lost.phones)
+            case EvidenceSource.DETAILED_REPORT:
+                return await self._evidence_from_report(lost)
+            case EvidenceSource.PERIOD_COUNT:
+                return await self._evidence_from_count(lost)
+
+    async def _evidence_from_report(self, lost: LostSend) -> dict[str, Evidence]:
+        """`EvidenceSource.DETAILED_REPORT`, where the gateway has it."""
+        raise NotSupportedError(f"{self.provider} has no detailed report")
+
+    async def _evidence_from_count(self, lost: LostSend) -> dict[str, Evidence]:
+        """`EvidenceSource.PERIOD_COUNT`, where the gateway has it."""
+        raise NotSupportedError(f"{self.provider} does not count messages by period")
+
+    def _evidence_period(self, lost: LostSend) -> tuple[datetime, datetime]:
+        """The period a lost send's message would be recorded in, by the gateway's clock.
+
+        From the request (less `EVIDENCE_CLOCK_MARGIN`) to now (plus it): the gateway
+        records the time it took the message, which its clock may tell a little off ours.
+        """
+        return (
+            lost.sent_at - EVIDENCE_CLOCK_MARGIN,
+            self._wall_clock() + EVIDENCE_CLOCK_MARGIN,
+        )
 
     # -- what each gateway implements -------------------------------------------------
 

@@ -9,10 +9,10 @@ Every failure of a send falls in one of three kinds (`Verdict`):
 - `PERMANENT`: the gateway refused it for good (credentials, money, number, text,
   sender): no retry on this account. Refusals about the account itself (`account_level`)
   can go out through a fallback account.
-- `AMBIGUOUS`: the request went out and its answer was lost. Where the gateway keeps an
-  id of ours with the message (`Capabilities.client_message_id`), it is asked for that
-  id before anything is sent again (`sent_phones`); elsewhere the message is sent again
-  once and marked as a possible duplicate.
+- `AMBIGUOUS`: the request went out and its answer was lost. The gateway is asked for
+  evidence before anything is sent again, as its description declares it
+  (`SmsGateway.find_evidence`; by our id alone: `sent_phones`); where it can tell nothing,
+  the message is sent again and marked as a possible duplicate.
 
 The errors' own classification (`GatewayUnavailableError.may_have_been_accepted`) says
 whether a request may have been taken: this table does not second-guess it.
@@ -26,9 +26,10 @@ from enum import StrEnum
 import random
 
 from .base import SmsGateway
-from .errors import GatewayUnavailableError, RateLimitedError, SmsGatewayError
+from .errors import GatewayResponseError, GatewayUnavailableError, RateLimitedError, SmsGatewayError
+from .evidence import Evidence
 from .ids import new_message_id
-from .models import DeliveryState, ErrorKind, MessageRef
+from .models import ErrorKind
 from .restapi import SessionRejectedError
 
 
@@ -148,16 +149,19 @@ def keeps_our_id(client: SmsGateway) -> bool:
 async def sent_phones(client: SmsGateway, message_id: str, phones: Iterable[str]) -> set[str]:
     """The numbers the gateway has a message with our id `message_id` for.
 
-    One status request. Raises the gateway's error when it cannot be asked now (the
-    message stays in doubt: ask again later, send nothing).
+    One status request (`SmsGateway.evidence_by_our_id`). A number the gateway answers
+    in a documented "not found" form is left out; an answer that cannot be read is no
+    evidence either way: like a failure to ask, it raises, and the message stays in doubt
+    (ask again later, send nothing).
     """
     numbers = list(phones)
-    statuses = await client.delivery_status([MessageRef(message_id, phone) for phone in numbers])
-    return {
-        status.phone
-        for status in statuses
-        if status.raw_code is not None or status.state is not DeliveryState.UNKNOWN
-    }
+    found = await client.evidence_by_our_id(message_id, numbers)
+    if any(found.get(phone, Evidence.NO_EVIDENCE) is Evidence.NO_EVIDENCE for phone in numbers):
+        raise GatewayResponseError(
+            "The gateway's answer does not tell whether it took the message",
+            may_have_been_accepted=True,
+        )
+    return {phone for phone in numbers if found[phone] is Evidence.TAKEN}
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from .description import (
     StatusMode,
     StatusPolicy,
 )
+from .evidence import EvidencePolicy, EvidenceSource
 from .models import Capabilities, DeliveryState, Provider
 from .parsing import MOSCOW
 from .restapi import RestApiForms, RestApiGateway
@@ -80,6 +81,11 @@ class DevinoClient(RestApiGateway):
         fields=LOGIN_AND_PASSWORD,
         # One state request per segment id; flood errors ask to wait a minute.
         status=StatusPolicy(StatusMode.SEGMENT),
+        # Only the statistics of a period (`Sms/Statistics`): zero messages since the
+        # request proves nothing was taken; any count proves nothing. Counted from the
+        # gateway's records, which may lag behind the send: half a minute to settle, a
+        # minute before a "nothing" is asked again. [guess]
+        evidence=EvidencePolicy((EvidenceSource.PERIOD_COUNT,), settle=30.0, confirm_after=60.0),
         # The document gives the session and the balance as GET requests only (the login
         # and password in the query), the sends as POST; it stops before the rest, which
         # every client of it reads with GET.

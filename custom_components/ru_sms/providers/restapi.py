@@ -36,6 +36,7 @@ from .errors import (
     SmsGatewayError,
     error_for,
 )
+from .evidence import Evidence, LostSend
 from .http import HttpAnswer, unreadable
 from .models import (
     Balance,
@@ -50,6 +51,7 @@ from .models import (
     Statistics,
 )
 from .parsing import (
+    MOSCOW,
     format_local,
     loads_lenient,
     parse_id_list,
@@ -654,10 +656,12 @@ class RestApiGateway(SmsGateway):
             raise InvalidRequestError(
                 f"{self.provider} reports statistics for {limit.days} days at most"
             )
-        form: Form = [
-            ("startDateTime", format_date(start, self.forms.statistics_tz)),
-            ("endDateTime", format_date(end, self.forms.statistics_tz)),
-        ]
+        tz = self.forms.statistics_tz
+        return await self._statistics_between(format_date(start, tz), format_date(end, tz))
+
+    async def _statistics_between(self, start: str, end: str) -> Statistics:
+        """The statistics of a period written as the gateway reads it."""
+        form: Form = [("startDateTime", start), ("endDateTime", end)]
 
         def read(answer: HttpAnswer) -> Statistics:
             data = check_answer(answer, may_deliver=False)
@@ -666,6 +670,38 @@ class RestApiGateway(SmsGateway):
             return read_statistics(data, self.forms)
 
         return await self._request(self.forms.statistics, form, read)
+
+    def _evidence_window(self, lost: LostSend) -> tuple[str, str]:
+        """The period of a lost send's evidence, written to hold whatever the gateway's zone.
+
+        The documents give some dates in UTC and others in Moscow time, and none for the
+        statistics: the start is written as UTC (read as Moscow time it starts earlier),
+        the end as Moscow time (read as UTC it ends later), so that either reading holds
+        the whole period and no message of it is missed.
+        """
+        start, end = self._evidence_period(lost)
+        return format_date(start, UTC), format_date(end, MOSCOW)
+
+    async def _evidence_from_count(self, lost: LostSend) -> dict[str, Evidence]:
+        """The statistics since the request: nothing counted proves nothing was taken.
+
+        Any count leaves every number undecided: other sends of the account are counted
+        alike. An answer whose `Sent` cannot be read tells nothing either.
+        """
+        statistics = await self._statistics_between(*self._evidence_window(lost))
+        none = nothing_counted(statistics.raw)
+        return dict.fromkeys(lost.phones, Evidence.NOT_TAKEN if none else Evidence.NO_EVIDENCE)
+
+
+def nothing_counted(data: Mapping[str, Any]) -> bool:
+    """Whether a statistics answer counts no message at all.
+
+    `Sent` must read 0, and so must every other number in it (numbers written as text
+    too): a ratio or a count of any kind above zero means something was counted.
+    """
+    if to_int(field(data, "Sent")) != 0:
+        return False
+    return all(to_decimal(value) in (None, 0) for value in data.values())
 
 
 def read_statistics(data: Mapping[str, Any], forms: RestApiForms) -> Statistics:

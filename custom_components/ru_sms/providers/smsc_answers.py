@@ -24,6 +24,7 @@ from .errors import (
     SmsGatewayError,
     error_for,
 )
+from .evidence import Evidence
 from .http import HttpAnswer, unreadable
 from .models import (
     Balance,
@@ -45,6 +46,8 @@ TOO_MANY_REQUESTS_RETRY_AFTER = 60.0
 """Seconds to wait after error 9 (too many requests): the limits count per minute."""
 NOT_FOUND = 3
 """`status.php` error code: no such message (not "no money" as on `send.php`)."""
+NOT_FOUND_STATUS = -3
+"""`status.php` status of a message the gateway does not have."""
 
 _DELIVERY_STATES: dict[int, DeliveryState] = {
     -3: DeliveryState.UNKNOWN,
@@ -269,6 +272,24 @@ def match_statuses(data: Any, refs: list[Ref]) -> dict[Ref, Mapping[str, Any]]:
             # Items without id and phone come in the order asked.
             matched[refs[position]] = item
     return matched
+
+
+def evidence_of(item: Mapping[str, Any] | None) -> Evidence:
+    """What a `status.php` item says of whether SMSC.ru took the message.
+
+    Error 3 and status -3 are its two documented "not found" forms; any other status is
+    of a message it has. An item missing from the answer, another error, or an item
+    without a status that can be read tells nothing.
+    """
+    if item is None:
+        return Evidence.NO_EVIDENCE
+    if "error" in item or "error_code" in item:
+        found = to_int(item.get("error_code")) == NOT_FOUND
+        return Evidence.NOT_TAKEN if found else Evidence.NO_EVIDENCE
+    code = to_int(item.get("status"))
+    if code is None:
+        return Evidence.NO_EVIDENCE
+    return Evidence.NOT_TAKEN if code == NOT_FOUND_STATUS else Evidence.TAKEN
 
 
 def delivery_status_of(message: MessageRef, item: Mapping[str, Any] | None) -> DeliveryStatus:

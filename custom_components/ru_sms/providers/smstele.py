@@ -43,6 +43,7 @@ from .errors import (
     SmsGatewayError,
     error_for,
 )
+from .evidence import Evidence, EvidencePolicy, EvidenceSource
 from .http import HttpAnswer, unreadable
 from .ids import new_message_id
 from .models import (
@@ -141,6 +142,10 @@ DESCRIPTION = GatewayDescription(
     ),
     # One `status` request per message id answers for all its numbers; no documented limit.
     status=StatusPolicy(StatusMode.MESSAGE),
+    # By our id. The gateway has been seen answering "not there" a couple of seconds after
+    # a timeout, before it recorded the message it took: half a minute to settle, and
+    # once more half a minute later before a "not there" is believed. [guess]
+    evidence=EvidencePolicy((EvidenceSource.OUR_ID,), settle=30.0, confirm_after=30.0),
     base_url=base_url,
     per_host=True,
     # The document takes both by GET or POST: POST, the credentials in the body.
@@ -200,6 +205,34 @@ class SmsteleClient(SmsGateway):
             ],
         )
         return [status for answer in answers for status in answer]
+
+    async def evidence_by_our_id(
+        self, message_id: str, phones: Sequence[str]
+    ) -> dict[str, Evidence]:
+        """What `status` says of our id, per number, in one request.
+
+        A number with an item is `TAKEN` (whatever its `stat`); a readable `results` list
+        without one is `NOT_TAKEN`. The document has no error for an unknown id: it is
+        answered with no item for it (in the documented shape, a list of nothing but its
+        trailing `{}`) [guess]. An answer without `results` tells nothing.
+        """
+        form = {"id": message_id}
+        if len(phones) == 1:
+            form["phone"] = phone_digits(phones[0])
+        data = await self._request("status", form)
+        listed = data.get("results")
+        if not isinstance(listed, list | dict):
+            raise GatewayResponseError("SMStele answered a status request without results")
+        items = [item for item in _records(listed) if to_str(item.get("id")) in (None, message_id)]
+        numbers = {phone_digits(item.get("phone")) for item in items}
+        # An item that names no number answers for the one number asked about.
+        anonymous = "" in numbers and len(phones) == 1
+        return {
+            phone: Evidence.TAKEN
+            if anonymous or phone_digits(phone) in numbers
+            else Evidence.NOT_TAKEN
+            for phone in phones
+        }
 
     async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
         """HLR lookup (`hlr=1`): the operator of each number, answered at once."""
