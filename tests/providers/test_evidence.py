@@ -176,6 +176,14 @@ class Cell:
         """Let the gateway's settle time pass (on its clock, which the client reads)."""
         self.emulator.advance(self.policy.settle + extra)
 
+    async def lose_and_settle(
+        self, phones: tuple[str, ...] = (ALICE,), fault: Fault | None = None, text: str = TEXT
+    ) -> LostSend:
+        """`lose` a send the gateway did not take (by default), then `settle`."""
+        lost = await self.lose(phones, LOST_UNTAKEN if fault is None else fault, text)
+        self.settle()
+        return lost
+
 
 @pytest.fixture
 async def cells(
@@ -344,8 +352,7 @@ async def test_smsc_status_item_without_a_status_tells_nothing(
     cells: Callable[..., Any],
 ) -> None:
     cell: Cell = await cells(Provider.SMSC)
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, SmscEmulator)
     cell.emulator.answer_next({"last_date": "28.12.2019 19:20:22", "err": 0}, "status.php")
     assert (await cell.client.find_evidence(lost)).of(ALICE) is Evidence.NO_EVIDENCE
@@ -359,8 +366,7 @@ async def test_smsc_list_answer_missing_a_number_tells_nothing_of_it(
     cells: Callable[..., Any],
 ) -> None:
     cell: Cell = await cells(Provider.SMSC, {"not_found": NotFound.ITEM})
-    lost = await cell.lose((ALICE, BOB), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle((ALICE, BOB))
     assert isinstance(cell.emulator, SmscEmulator)
     item = {"id": lost.client_message_id, "phone": ALICE, "status": -3}
     cell.emulator.answer_next([item], "status.php")
@@ -380,8 +386,7 @@ async def test_smstele_status_without_results_tells_nothing(
     cells: Callable[..., Any], answer: str
 ) -> None:
     cell: Cell = await cells(Provider.SMSTELE)
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, SmsteleEmulator)
     cell.emulator.reply_raw(answer, path="status")
     cell.emulator.reply_raw(answer, path="status")  # and the read's one retry
@@ -394,8 +399,7 @@ async def test_smstele_item_without_a_number_answers_for_the_one_asked(
     cells: Callable[..., Any],
 ) -> None:
     cell: Cell = await cells(Provider.SMSTELE)
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, SmsteleEmulator)
     cell.emulator.reply_raw(
         f'{{"results": [{{"id": "{lost.client_message_id}", "stat": "ENROUTE"}}, {{}}]',
@@ -417,8 +421,7 @@ async def test_devino_statistics_that_count_anything_tell_nothing(
     cells: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any]
 ) -> None:
     cell: Cell = await cells(Provider.DEVINO)
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, DevinoEmulator)
 
     async def statistics(request: Any, params: Any) -> Any:
@@ -454,8 +457,7 @@ async def test_stream_report_knows_our_text_from_another(cells: Callable[..., An
     """A message to the number with another text is not ours: not taken."""
     cell: Cell = await cells(Provider.STREAM)
     await cell.lose((ALICE,), None, text="Water leak in the bathroom")
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     report = await cell.client.find_evidence(lost)
     assert report.of(ALICE) is Evidence.NOT_TAKEN
     assert report.sources[ALICE] is EvidenceSource.DETAILED_REPORT
@@ -467,8 +469,7 @@ async def test_stream_report_not_ready_in_time_falls_back_to_the_count(
     cell: Cell = await cells(Provider.STREAM)
     assert isinstance(cell.emulator, StreamEmulator)
     cell.emulator.report_ready_after = 3600
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     report = await cell.client.find_evidence(lost)
     assert report.of(ALICE) is Evidence.NOT_TAKEN
     assert report.sources[ALICE] is EvidenceSource.PERIOD_COUNT
@@ -498,8 +499,7 @@ async def test_stream_report_files_read_by_their_header(
     assert isinstance(cell.emulator, StreamEmulator)
     # Another message in the period: the count cannot decide in the report's place.
     await cell.lose((BOB,), None, text="Another alert")
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN, text="Котёл: авария")
-    cell.settle()
+    lost = await cell.lose_and_settle(text="Котёл: авария")
     served = cell.emulator.detailed_statistics
 
     async def report(request: Any, params: Any) -> Any:
@@ -534,8 +534,7 @@ async def test_a_source_the_gateway_lacks_is_no_evidence(
     cells: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cell: Cell = await cells(Provider.SMSC)
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     description = type(cell.client).description
     policy = EvidencePolicy(
         (EvidenceSource.DETAILED_REPORT, EvidenceSource.PERIOD_COUNT), settle=1.0
@@ -569,8 +568,7 @@ def test_stream_report_texts(listed: str, same: bool) -> None:
 async def test_a_send_without_our_id_cannot_be_found(cells: Callable[..., Any]) -> None:
     cell: Cell = await cells(Provider.SMSC)
     cell.our_id = None
-    lost = await cell.lose((ALICE,), LOST_UNTAKEN)
-    cell.settle()
+    lost = await cell.lose_and_settle()
     report = await cell.client.find_evidence(lost)
     assert report.of(ALICE) is Evidence.NO_EVIDENCE
     assert report.errors == ()
