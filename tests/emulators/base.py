@@ -26,22 +26,37 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Fault(StrEnum):
-    """Faults any emulator can inject into its next answer(s)."""
+    """Faults any emulator can inject into its next answer(s).
+
+    The answer is lost either before the gateway takes the request (nothing recorded,
+    nothing charged) or after (a send is taken and will be delivered): each way of losing
+    it comes in both, where both can happen.
+    """
 
     TIMEOUT_BEFORE = "timeout_before"
     """Hang before handling: the request is never processed."""
     TIMEOUT_AFTER = "timeout_after"
     """Handle the request (a send is accepted), then hang instead of answering."""
+    DISCONNECT_BEFORE = "disconnect_before"
+    """Read the request, then drop the connection without handling it."""
     DISCONNECT_AFTER = "disconnect_after"
     """Handle the request, then drop the connection without an answer."""
     SERVER_ERROR_HTML = "server_error_html"
     """502 with an HTML page from a proxy; the request is not processed."""
     SERVER_ERROR_AFTER = "server_error_after"
     """Handle the request (a send is accepted), then answer 500 with an HTML page."""
+    MALFORMED_BEFORE = "malformed_before"
+    """Answer broken JSON without handling the request (the gateway failed first)."""
     MALFORMED = "malformed"
     """Handle the request, then answer broken JSON."""
+    EMPTY_BEFORE = "empty_before"
+    """Answer 200 with an empty body without handling the request."""
     EMPTY = "empty"
     """Handle the request, then answer 200 with an empty body."""
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    """503 with `Retry-After` (`retry_after_header`); the request is not processed."""
+    TOO_MANY_REQUESTS = "too_many_requests"
+    """429 with `Retry-After` (`retry_after_header`); the request is not processed."""
     EXPIRED_SESSION = "expired_session"
     """The gateway's own answer for an expired session (where it has sessions)."""
     RATE_LIMIT = "rate_limit"
@@ -51,6 +66,33 @@ class Fault(StrEnum):
     STALE_CONNECTION = "stale_connection"
     """Close the connection without reading the request, as a gateway does with a
     kept-alive connection it dropped just as the client reused it."""
+
+
+LOST_BEFORE_TAKEN = frozenset(
+    {
+        Fault.TIMEOUT_BEFORE,
+        Fault.DISCONNECT_BEFORE,
+        Fault.SERVER_ERROR_HTML,
+        Fault.MALFORMED_BEFORE,
+        Fault.EMPTY_BEFORE,
+        Fault.SERVICE_UNAVAILABLE,
+        Fault.TOO_MANY_REQUESTS,
+        Fault.STALE_CONNECTION,
+    }
+)
+"""Faults that lose the answer before the gateway took the request."""
+LOST_AFTER_TAKEN = frozenset(
+    {
+        Fault.TIMEOUT_AFTER,
+        Fault.DISCONNECT_AFTER,
+        Fault.SERVER_ERROR_AFTER,
+        Fault.MALFORMED,
+        Fault.EMPTY,
+    }
+)
+"""Faults that lose the answer after the gateway took the request."""
+MALFORMED_ANSWER = '{"id": 12, "cnt"'
+"""The broken JSON of `Fault.MALFORMED` and `Fault.MALFORMED_BEFORE`."""
 
 
 GATEWAY_FAULTS = frozenset({Fault.EXPIRED_SESSION, Fault.RATE_LIMIT, Fault.NO_MONEY})
@@ -94,6 +136,12 @@ class EmulatedGateway:
         self.requests: list[RecordedRequest] = []
         self.faults: deque[tuple[Fault, str | None]] = deque()
         self.hang_seconds = 5.0
+        self.retry_after_header = "30"
+        """`Retry-After` of `Fault.SERVICE_UNAVAILABLE` and `Fault.TOO_MANY_REQUESTS`
+        (seconds or an HTTP date)."""
+        self.record_delay = 0.0
+        """Seconds (virtual) before a taken message shows in the gateway's records
+        (status, reports, statistics): a gateway slow to record what it took."""
         self.breaches: list[str] = []
         """Rate-limit rules a client broke: tests assert this stays empty."""
         self._offset = 0.0
@@ -249,7 +297,8 @@ class EmulatedGateway:
         )
         if transport is Fault.TIMEOUT_BEFORE:
             await asyncio.sleep(self.hang_seconds)
-        if transport is Fault.STALE_CONNECTION and request.transport is not None:
+        if transport in (Fault.STALE_CONNECTION, Fault.DISCONNECT_BEFORE):
+            assert request.transport is not None
             request.transport.close()
             return web.Response()
         if transport is Fault.SERVER_ERROR_HTML:
@@ -258,6 +307,18 @@ class EmulatedGateway:
                 text="<html><body><h1>502 Bad Gateway</h1>nginx</body></html>",
                 content_type="text/html",
             )
+        if transport in (Fault.SERVICE_UNAVAILABLE, Fault.TOO_MANY_REQUESTS):
+            status = 503 if transport is Fault.SERVICE_UNAVAILABLE else 429
+            return web.Response(
+                status=status,
+                text=f"<html><body><h1>{status}</h1></body></html>",
+                content_type="text/html",
+                headers={"Retry-After": self.retry_after_header},
+            )
+        if transport is Fault.MALFORMED_BEFORE:
+            return web.Response(status=200, text=MALFORMED_ANSWER, content_type="application/json")
+        if transport is Fault.EMPTY_BEFORE:
+            return web.Response(status=200, text="", content_type="application/json")
         response = await handler(request)
         if transport is Fault.TIMEOUT_AFTER:
             await asyncio.sleep(self.hang_seconds)
@@ -272,12 +333,14 @@ class EmulatedGateway:
                 content_type="text/html",
             )
         if transport is Fault.MALFORMED:
-            return web.Response(
-                status=200, text='{"id": 12, "cnt"', content_type="application/json"
-            )
+            return web.Response(status=200, text=MALFORMED_ANSWER, content_type="application/json")
         if transport is Fault.EMPTY:
             return web.Response(status=200, text="", content_type="application/json")
         return response
+
+    def recorded(self, taken_at: float) -> bool:
+        """Whether a message taken at `taken_at` shows in the records yet (`record_delay`)."""
+        return self.now() >= taken_at + self.record_delay
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

@@ -342,7 +342,7 @@ class RestApiEmulator(EmulatedGateway):
         """The segment a state request names; Code 2 for an unknown id."""
         message_id = params.require("messageId")
         segment = self.segments.get(message_id)
-        if segment is None:
+        if segment is None or not self.recorded(segment.created):
             raise GatewayError(2, "Invalid argument messageId")
         return segment
 
@@ -377,7 +377,9 @@ class RestApiEmulator(EmulatedGateway):
             raise GatewayError(2, "Invalid argument endDateTime")
         self.check_period(end - start)
         return [
-            s for s in self.segments.values() if start.timestamp() <= s.created <= end.timestamp()
+            s
+            for s in self.segments.values()
+            if self.recorded(s.created) and start.timestamp() <= s.created <= end.timestamp()
         ]
 
     def check_period(self, length: timedelta) -> None:

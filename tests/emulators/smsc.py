@@ -477,6 +477,8 @@ class SmscEmulator(EmulatedGateway):
     def _status_item(self, raw_id: str, phone: str, *, full: bool) -> dict[str, Any]:
         message_id = int(raw_id) if raw_id.isdigit() else -1
         message = self.messages.get((message_id, phone)) or self._by_client_id(raw_id, phone)
+        if message is not None and not self.recorded(message.accepted_at):
+            message = None  # taken, but not in the records yet
         if message is None:
             if self.not_found is NotFound.ITEM:
                 return {
@@ -536,6 +538,8 @@ class SmscEmulator(EmulatedGateway):
         found = []
         for number, message in enumerate(self.messages.values(), start=1):
             if message.hlr or (phones and message.phone not in phones):
+                continue
+            if not self.recorded(message.accepted_at):
                 continue
             if start is not None and message.accepted_at < start:
                 continue

@@ -243,6 +243,8 @@ class SmsteleEmulator(EmulatedGateway):
                 continue
             if phone and message.phone != phone:
                 continue
+            if not self.recorded(message.sent_at):
+                continue
             stat, since = self.stat_of(message)
             operator = OPERATORS.get(message.phone[:4], ("", "", ""))
             results.append(

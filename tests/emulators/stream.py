@@ -15,9 +15,11 @@ HLR lookups answer `-1` (checking) for 10 virtual seconds, then per `hlr_reachab
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
+import io
 import json
 
 from aiohttp import web
@@ -37,6 +39,24 @@ GET = ("GET",)
 POST = ("POST",)
 REPORT_READY_AFTER = 10.0
 """Seconds before a detailed statistics report can be fetched [guess]."""
+REPORT_STATES = {"deliver": (0,), "not_deliver": (42,), "expired": (46,), "sent": (-1,)}
+"""3.3.8's `state` values and the states each selects."""
+REPORT_HEADERS = {
+    "english": ("id", "phone", "sender", "text", "send_date", "state"),
+    "russian": ("ID", "Телефон", "Отправитель", "Текст сообщения", "Дата отправки", "Статус"),
+}
+"""The report's header line, by `StreamEmulator.report_headers` [guess: undocumented]."""
+XLS_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+"""How an XLS file (`type_load=1`) starts; the emulator sends no more of it."""
+
+
+@dataclass
+class Report:
+    """A detailed statistics report: when it was asked for, and what it lists."""
+
+    ordered: float
+    segments: list[SentSegment]
+    xls: bool = False
 
 
 @dataclass
@@ -64,7 +84,11 @@ class StreamEmulator(RestApiEmulator):
         self.hlr_unreachable: set[str] = set()
         self.ported: set[str] = set()
         self.hlr_price = Decimal("0.20")
-        self.reports: dict[str, tuple[float, list[SentSegment]]] = {}
+        self.reports: dict[str, Report] = {}
+        self.report_ready_after = REPORT_READY_AFTER
+        """Seconds (virtual) from asking for a detailed report to its file being ready."""
+        self.report_headers = "english"
+        """The report's header names (`REPORT_HEADERS`)."""
 
     def setup_routes(self) -> None:
         """The documented resources, each by the methods the document shows."""
@@ -131,39 +155,80 @@ class StreamEmulator(RestApiEmulator):
         return self.ids_response(groups)
 
     async def detailed_statistics(self, request: web.Request, params: Params) -> web.Response:
-        """3.3.8: a report is asked for (its id answered), then fetched by `id_report`."""
+        """3.3.8: a report is asked for (its id answered), then fetched by `id_report`.
+
+        The report lists the messages taken in the period (by `phone` and `state` when
+        asked), one line per segment, in the format `type_load` picks (0 CSV, 1 XLS). The
+        document gives the requests, their errors and the answer's report id, not the
+        file's columns: the CSV here has a header line and `;` between fields [guess],
+        its names per `report_headers`.
+        """
         report_id = params.get("id_report")
         if report_id is None:
-            if (
-                sum(1 for at, _ in self.reports.values() if self.now() - at < REPORT_READY_AFTER)
-                >= 2
-            ):
-                return json_response(
-                    "More than 2 reports at once are not allowed, make request later", 400
-                )
-            # The GET example names the period as 3.3.7 does, the POST one otherwise.
-            start = params.get("startTime") or params.require("startDateTime")
-            end = params.get("endTime") or params.require("endDateTime")
-            found = [
-                s
-                for s in self.segments.values()
-                if self.parse_date(start, "startTime", UTC).timestamp()
-                <= s.created
-                <= self.parse_date(end, "endTime", UTC).timestamp()
-                and params.get("phone") in (None, "", s.phone)
-            ]
-            report_id = str(12124 + len(self.reports))
-            self.reports[report_id] = (self.now(), found)
-            return json_response(int(report_id))
+            return self.order_report(params)
         report = self.reports.get(report_id)
         if report is None:
             return json_response("Id report not found", 400)
-        if self.now() - report[0] < REPORT_READY_AFTER:
+        if self.now() - report.ordered < self.report_ready_after:
             return json_response("Report is not ready yet", 400)
-        lines = ["id;phone;sender;state"] + [
-            f"{s.message_id};{s.phone};{s.sender};{self.state_code(s)[0]}" for s in report[1]
+        if report.xls:
+            return web.Response(body=XLS_MAGIC, content_type="application/vnd.ms-excel")
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(REPORT_HEADERS[self.report_headers])
+        for s in report.segments:
+            sent = datetime.fromtimestamp(s.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+            writer.writerow([s.message_id, s.phone, s.sender, s.text, sent, self.state_code(s)[0]])
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+
+    def order_report(self, params: Params) -> web.Response:
+        """Start a report of the period (`startTime`/`endTime`, or the GET example's names)."""
+        busy = [
+            r for r in self.reports.values() if self.now() - r.ordered < self.report_ready_after
         ]
-        return web.Response(text="\n".join(lines), content_type="text/csv")
+        if len(busy) >= 2:
+            return json_response(
+                "More than 2 reports at once are not allowed, make request later", 400
+            )
+        # The GET example names the period as 3.3.7 does, the POST one otherwise.
+        start_name = "startTime" if params.get("startTime") is not None else "startDateTime"
+        end_name = "endTime" if params.get("endTime") is not None else "endDateTime"
+        start, end = params.get(start_name), params.get(end_name)
+        if not start:
+            return json_response(
+                "StartDateTime can not be null or empty\r\nParameter name: startDateTime", 400
+            )
+        if not end:
+            return json_response(
+                "EndDateTime can not be null or empty\r\nParameter name: endDateTime", 400
+            )
+        try:
+            since = datetime.strptime(start, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return json_response("Not correct format startTime", 400)
+        try:
+            until = datetime.strptime(end, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return json_response("Not correct format endTime", 400)
+        phone = (params.get("phone") or "").lstrip("+")
+        if phone and not phone.isdigit():
+            return json_response("Phone must be numeric", 400)
+        if phone and not 10 <= len(phone) <= 15:
+            return json_response("Not correct length phone", 400)
+        state = params.get("state") or None
+        if state is not None and state not in REPORT_STATES:
+            return json_response("Bad Request", 400)
+        found = [
+            s
+            for s in self.segments.values()
+            if self.recorded(s.created)
+            and since.timestamp() <= s.created <= until.timestamp()
+            and phone in ("", s.phone)
+            and (state is None or self.state_code(s)[0] in REPORT_STATES[state])
+        ]
+        report_id = str(12124 + len(self.reports))
+        self.reports[report_id] = Report(self.now(), found, xls=params.get("type_load") == "1")
+        return json_response(int(report_id))
 
     async def state(self, request: web.Request, params: Params) -> web.Response:
         """`{"State", "ReportedDateUtc", "StateDescription", "Price"}`."""

@@ -520,13 +520,20 @@ async def test_connection_refused(http_session: aiohttp.ClientSession, refused_u
     assert PASSWORD not in str(caught.value)
 
 
-async def test_login_html_error_is_retried(client: DevinoClient, emulator: DevinoEmulator) -> None:
+async def test_login_failure_is_raised_at_once(
+    client: DevinoClient, emulator: DevinoEmulator
+) -> None:
+    """A login stands on a send's way: it is never retried after a wait."""
     emulator.inject(Fault.SERVER_ERROR_HTML, "user/sessionid")
-    await client.check_credentials()
-    assert emulator.count("user/sessionid") == 2
-    emulator.inject(Fault.EMPTY, "user/sessionid", times=2)
+    with pytest.raises(GatewayResponseError):
+        await client.send([ALICE], "test", ALERTS)
+    assert emulator.count("user/sessionid") == 1
+    assert emulator.count("Sms/Send") == 0
+    emulator.inject(Fault.EMPTY, "user/sessionid")
     with pytest.raises(GatewayResponseError):
         await client.check_credentials()
+    await client.check_credentials()  # the next call logs in
+    assert emulator.count("user/sessionid") == 3
 
 
 # -- delivery state ---------------------------------------------------------------------

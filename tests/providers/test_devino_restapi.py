@@ -38,7 +38,7 @@ from custom_components.ru_sms.providers.restapi import (
     _read_session_id,
     assign_ids,
     check_answer,
-    gateway_error,
+    code_error,
     read_balance,
     read_ids,
     read_incoming,
@@ -87,7 +87,7 @@ def answer(text: str, status: int = 200) -> HttpAnswer:
 def test_every_error_code_is_mapped(
     code: int | None, desc: str | None, status: int, expected: type[SmsGatewayError]
 ) -> None:
-    error = gateway_error(code, desc, status, phones=(ALICE, BOB))
+    error = code_error(code, desc, status, phones=(ALICE, BOB))
     assert type(error) is expected
     if code is not None:
         assert error.code == str(code)
@@ -100,7 +100,7 @@ def test_every_error_code_is_mapped(
 
 
 def test_recipient_error_names_every_number_when_the_text_does_not() -> None:
-    error = gateway_error(2, "Invalid destination address", 400, phones=(ALICE, BOB))
+    error = code_error(2, "Invalid destination address", 400, phones=(ALICE, BOB))
     assert isinstance(error, InvalidRecipientError)
     assert error.phones == (ALICE, BOB)
 

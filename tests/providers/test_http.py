@@ -1,5 +1,6 @@
 """Form requests: GET and POST, decoding, transport faults, unreadable answers, over loopback."""
 
+from datetime import UTC, datetime
 import json
 import logging
 from urllib.parse import urlencode
@@ -14,8 +15,16 @@ from custom_components.ru_sms.providers.errors import (
     GatewayResponseError,
     GatewayTimeoutError,
     InvalidRequestError,
+    RateLimitedError,
 )
-from custom_components.ru_sms.providers.http import HttpAnswer, request_form, unreadable
+from custom_components.ru_sms.providers.http import (
+    MAX_RETRY_AFTER,
+    TOO_MANY_REQUESTS_WAIT,
+    HttpAnswer,
+    read_retry_after,
+    request_form,
+    unreadable,
+)
 from tests.emulators.base import EmulatedGateway, Fault, json_response
 from tests.transport import chain_text, connections_never_come
 
@@ -159,6 +168,63 @@ async def test_unreadable_answer_after_processing(
     with pytest.raises(GatewayResponseError, match=words) as info:
         raise unreadable(answer, may_deliver=True)
     assert info.value.may_have_been_accepted is True
+
+
+@pytest.mark.parametrize("may_deliver", [True, False])
+async def test_unavailable_is_certainly_not_taken(
+    plain: Plain, http_session, may_deliver: bool
+) -> None:
+    """503 takes no request: unsent, never possibly accepted, with the wait it names."""
+    plain.inject(Fault.SERVICE_UNAVAILABLE)
+    plain.retry_after_header = "120"
+    with pytest.raises(GatewayResponseError) as info:
+        await request_form(
+            http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=may_deliver
+        )
+    assert info.value.code == "503"
+    assert info.value.unsent is True
+    assert info.value.may_have_been_accepted is False
+    assert info.value.never_connected is False  # it answered: no backup host for this
+    assert info.value.retry_after == 120
+
+
+async def test_too_many_requests_is_a_rate_limit(plain: Plain, http_session) -> None:
+    plain.inject(Fault.TOO_MANY_REQUESTS)
+    plain.retry_after_header = "7"
+    with pytest.raises(RateLimitedError) as info:
+        await request_form(http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True)
+    assert (info.value.code, info.value.retry_after) == ("429", 7)
+
+
+@pytest.mark.parametrize(
+    ("header", "wait_429", "wait_503"),
+    [
+        ("", TOO_MANY_REQUESTS_WAIT, 0.0),  # none named
+        ("soon", TOO_MANY_REQUESTS_WAIT, 0.0),  # cannot be read
+        ("-5", 0.0, 0.0),
+        ("1e12", MAX_RETRY_AFTER, MAX_RETRY_AFTER),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0, 0.0),  # long past: now
+    ],
+)
+async def test_retry_after_read_leniently(
+    plain: Plain, http_session, header: str, wait_429: float, wait_503: float
+) -> None:
+    plain.retry_after_header = header
+    waits = []
+    for fault in (Fault.TOO_MANY_REQUESTS, Fault.SERVICE_UNAVAILABLE):
+        plain.inject(fault)
+        with pytest.raises((RateLimitedError, GatewayResponseError)) as info:
+            await request_form(http_session, plain.base_url + "ok", {}, timeout=2, may_deliver=True)
+        waits.append(info.value.retry_after)
+    assert waits == [wait_429, wait_503]
+
+
+def test_retry_after_as_an_http_date() -> None:
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert read_retry_after("Sun, 01 Mar 2026 12:02:30 GMT", now) == 150
+    assert read_retry_after("Sun, 01 Mar 2026 12:02:30", now) == 150  # no zone: GMT
+    assert read_retry_after(None, now) is None
+    assert read_retry_after("nan", now) is None
 
 
 def test_answer_server_error_flag() -> None:

@@ -50,10 +50,38 @@ def test_loads_lenient_repairs_known_faults(text: str, expected: object) -> None
     assert loads_lenient(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "   ", "<html>502</html>", '{"id": 12, "cnt"'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "<html>502</html>",
+        '{"id": 12, "cnt"',
+        '{"a": "1"',  # cut inside a value: not guessed at
+        '{"a": "1]',  # inside a string
+        '{"a": [1}',  # mismatched
+        '{"a": 1}}',  # nothing left open
+        '{"a": 1,, "b": [2]',  # still broken once closed
+    ],
+)
 def test_loads_lenient_refuses_what_cannot_be_read(text: str) -> None:
     with pytest.raises(ValueError):
         loads_lenient(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": "1", "b": [{"c": "2"}, {}]', {"a": "1", "b": [{"c": "2"}, {}]}),
+        ('{"a": [{"b": "}]"}]', {"a": [{"b": "}]"}]}),
+        ('{"a": [{"b": "say \\"hi\\"]"}]', {"a": [{"b": 'say "hi"]'}]}),
+        ('[{"a": 1},]', [{"a": 1}]),
+        ('{results: [{"a": “1”}, {}]', {"results": [{"a": "1"}, {}]}),
+    ],
+)
+def test_loads_lenient_closes_what_the_answer_left_open(text: str, expected: object) -> None:
+    """SMStele's documented answers stop before their last brackets."""
+    assert loads_lenient(text) == expected
 
 
 @pytest.mark.parametrize(

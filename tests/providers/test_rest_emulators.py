@@ -7,6 +7,9 @@ session, balance and state, its GET-only incoming and statistics, empty optional
 
 from __future__ import annotations
 
+import csv
+from datetime import UTC, datetime
+import io
 import json
 from typing import Any
 
@@ -273,7 +276,11 @@ async def test_stream_packet_and_detailed_report(
     stream.advance(REPORT_READY_AFTER)
     status, text = await call(http_session, "GET", base + "Statistic/all_stat.php", params=fetch)
     assert status == 200
-    assert text.splitlines() == ["id;phone;sender;state", f"{ids[1]};{BOB};ALERTS;-1"]
+    sent = datetime.fromtimestamp(stream.segments[ids[1]].created, UTC)
+    assert text.splitlines() == [
+        "id;phone;sender;text;send_date;state",
+        f"{ids[1]};{BOB};ALERTS;text2;{sent:%Y-%m-%d %H:%M:%S};-1",
+    ]
     unknown = {**login, "id_report": "1"}
     assert (await call(http_session, "GET", base + "Statistic/all_stat.php", params=unknown)) == (
         400,
@@ -291,3 +298,104 @@ async def test_stream_packet_and_detailed_report(
         400,
         "More than 2 reports at once are not allowed, make request later",
     )
+
+
+@pytest.mark.parametrize(
+    ("form", "refusal"),
+    [
+        ({"startTime": "2000-01-01"}, "Not correct format startTime"),
+        ({"endTime": "tomorrow"}, "Not correct format endTime"),
+        (
+            {"startTime": ""},
+            "StartDateTime can not be null or empty\r\nParameter name: startDateTime",
+        ),
+        ({"endTime": ""}, "EndDateTime can not be null or empty\r\nParameter name: endDateTime"),
+        ({"phone": "7916-123"}, "Phone must be numeric"),
+        ({"phone": "7916"}, "Not correct length phone"),
+        ({"state": "lost"}, "Bad Request"),
+    ],
+)
+async def test_stream_detailed_report_refuses_as_documented(
+    http_session: aiohttp.ClientSession,
+    stream: StreamEmulator,
+    form: dict[str, str],
+    refusal: str,
+) -> None:
+    """3.3.8's error texts, each for the request that earns it."""
+    period = {"startTime": "2000-01-01T00:00:00", "endTime": "2100-01-01T00:00:00"}
+    login = {"login": "user", "pass": "secret-pass"}
+    url = stream.base_url + "Statistic/all_stat.php"
+    assert await call(http_session, "POST", url, data={**login, **period, **form}) == (400, refusal)
+
+
+async def test_stream_detailed_report_by_state_and_format(
+    http_session: aiohttp.ClientSession, stream: StreamEmulator
+) -> None:
+    """`state` picks the messages by their state; `type_load=1` makes an XLS file."""
+    login = {"login": "user", "pass": "secret-pass"}
+    url = stream.base_url + "Statistic/all_stat.php"
+    send = {**login, "sourceAddress": "ALERTS", "data": "Котёл: авария"}
+    _, (first,) = await call(
+        http_session,
+        "POST",
+        stream.base_url + "Send/SendSms/",
+        data={**send, "destinationAddress": ALICE},
+    )
+    stream.advance(120)  # delivered by now
+    _, (second,) = await call(
+        http_session,
+        "POST",
+        stream.base_url + "Send/SendSms/",
+        data={**send, "destinationAddress": BOB},
+    )
+    stream.report_ready_after = 0
+    stream.report_headers = "russian"
+    period = {"startTime": "2000-01-01T00:00:00", "endTime": "2100-01-01T00:00:00"}
+
+    async def report(**form: str) -> list[list[str]]:
+        _, report_id = await call(http_session, "POST", url, data={**login, **period, **form})
+        _, text = await call(http_session, "POST", url, data={**login, "id_report": str(report_id)})
+        return list(csv.reader(io.StringIO(text), delimiter=";"))
+
+    delivered = await report(state="deliver")
+    assert delivered[0][:4] == ["ID", "Телефон", "Отправитель", "Текст сообщения"]
+    assert [row[:4] for row in delivered[1:]] == [[first, ALICE, "ALERTS", "Котёл: авария"]]
+    assert [row[0] for row in (await report(state="sent"))[1:]] == [second]
+    assert [row[0] for row in (await report(state="expired"))[1:]] == []
+
+    _, report_id = await call(http_session, "POST", url, data={**login, **period, "type_load": "1"})
+    async with http_session.post(url, data={**login, "id_report": str(report_id)}) as response:
+        assert response.content_type == "application/vnd.ms-excel"
+        assert (await response.read()).startswith(bytes.fromhex("d0cf11e0"))
+
+
+async def test_records_lag_behind_a_slow_gateway(
+    http_session: aiohttp.ClientSession, stream: StreamEmulator
+) -> None:
+    """`record_delay`: a taken message shows in states and reports only that much later."""
+    stream.record_delay = 20
+    stream.report_ready_after = 0
+    login = {"login": "user", "pass": "secret-pass"}
+    send = {**login, "sourceAddress": "ALERTS", "data": "Boiler", "destinationAddress": ALICE}
+    status, (message_id,) = await call(
+        http_session, "POST", stream.base_url + "Send/SendSms/", data=send
+    )
+    assert status == 200
+    state = {**login, "messageId": message_id}
+    url = stream.base_url + "Statistic/all_stat.php"
+    period = {"startTime": "2000-01-01T00:00:00", "endTime": "2100-01-01T00:00:00"}
+
+    async def listed() -> int:
+        _, report_id = await call(http_session, "POST", url, data={**login, **period})
+        _, text = await call(http_session, "POST", url, data={**login, "id_report": str(report_id)})
+        return len(text.splitlines()) - 1
+
+    assert (await call(http_session, "POST", stream.base_url + "State/state.php", data=state))[
+        0
+    ] == 400
+    assert await listed() == 0
+    stream.advance(20)
+    assert (await call(http_session, "POST", stream.base_url + "State/state.php", data=state))[
+        0
+    ] == 200
+    assert await listed() == 1

@@ -26,6 +26,7 @@ from custom_components.ru_sms.providers.errors import (
     SmsGatewayError,
 )
 from custom_components.ru_sms.providers.http import request_form
+from custom_components.ru_sms.providers.ids import MESSAGE_ID
 from custom_components.ru_sms.providers.models import (
     Credentials,
     DeliveryState,
@@ -88,8 +89,7 @@ async def test_one_alert_costs_one_request(
     assert form["charset"] == "utf-8"
     assert form["phones"] == MTS
     assert form["mes"] == CYRILLIC  # read as utf-8: not garbled
-    assert form["id"].startswith("ru_sms-")
-    assert len(form["id"]) == len("ru_sms-") + 16
+    assert MESSAGE_ID.fullmatch(form["id"])  # our own id, to ask about the message later
     assert not {"sender", "translit", "flash", "deferred", "validity", "hlr"} & set(form)
     (recipient,) = result.recipients
     assert recipient.accepted
@@ -571,11 +571,22 @@ async def test_server_error_with_gateway_json(
 async def test_server_error_with_other_json(
     client: SmsteleClient, emulator: SmsteleEmulator
 ) -> None:
+    emulator.reply_raw('{"status": "down"}', status=500)
+    with pytest.raises(GatewayResponseError) as info:
+        await client.send([MTS], "hi")
+    assert info.value.code == "500"
+    assert info.value.may_have_been_accepted
+    assert emulator.count() == 1
+
+
+async def test_unavailable_is_not_taken(client: SmsteleClient, emulator: SmsteleEmulator) -> None:
+    """HTTP 503 takes no message: the send is certainly unsent, never "possibly sent"."""
     emulator.reply_raw('{"status": "down"}', status=503)
     with pytest.raises(GatewayResponseError) as info:
         await client.send([MTS], "hi")
     assert info.value.code == "503"
-    assert info.value.may_have_been_accepted
+    assert info.value.unsent
+    assert not info.value.may_have_been_accepted
     assert emulator.count() == 1
 
 

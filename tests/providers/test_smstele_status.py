@@ -24,12 +24,7 @@ from custom_components.ru_sms.providers.models import (
     RecipientResult,
     SendOptions,
 )
-from custom_components.ru_sms.providers.smstele import (
-    CHECK_MESSAGE_ID,
-    SmsteleClient,
-    loads_tolerant,
-    read_answer,
-)
+from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID, SmsteleClient, read_answer
 from tests.emulators.base import Fault
 from tests.emulators.smstele import SmsteleEmulator
 
@@ -439,27 +434,6 @@ async def test_no_balance_incoming_or_statistics(
 
 
 # -- parsing --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ('{"a": "1", "b": [{"c": "2"}, {}]', {"a": "1", "b": [{"c": "2"}, {}]}),
-        ('{"a": [{"b": "}]"}]', {"a": [{"b": "}]"}]}),
-        ('{"a": [{"b": "say \\"hi\\"]"}]', {"a": [{"b": 'say "hi"]'}]}),
-        ('{"a": 1}', {"a": 1}),
-        ('[{"a": 1},]', [{"a": 1}]),
-        ('{"a": "1"', None),  # cut inside a value: not guessed at
-        ('{"a": "1]', None),  # inside a string
-        ('{"a": [1}', None),  # mismatched
-        ('{"a": 1}}', None),  # nothing left open
-        ('{"a": 1,, "b": [2]', None),  # still broken once closed
-        ("", None),
-        ("<html>502</html>", None),
-    ],
-)
-def test_loads_tolerant(text: str, expected: object) -> None:
-    assert loads_tolerant(text) == expected
 
 
 def test_read_answer_shapes() -> None:

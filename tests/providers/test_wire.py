@@ -18,9 +18,11 @@ import pytest
 
 from custom_components.ru_sms.providers import CLIENTS, create_client
 from custom_components.ru_sms.providers.description import HttpMethod
+from custom_components.ru_sms.providers.evidence import LostSend
 from custom_components.ru_sms.providers.models import MessageRef, Provider, SendOptions
 from tests.emulators.base import RecordedRequest
 from tests.emulators.catalog import ACCOUNTS
+from tests.emulators.stream import StreamEmulator
 
 README = Path(__file__).parents[2] / "README.md"
 ALICE = "79161234567"
@@ -70,6 +72,13 @@ async def record(provider: Provider, session: aiohttp.ClientSession) -> list[Rec
             pending = await client.lookup([ALICE])
             emulator.advance(61)
             await client.lookup_result(pending)
+        # The evidence of a send whose answer was lost, from every source declared.
+        if isinstance(emulator, StreamEmulator):
+            emulator.report_ready_after = 0
+            client.report_wait = (0.0,)  # type: ignore[attr-defined]
+        lost = LostSend((ALICE,), "One", now, client_message_id=one.client_message_id)
+        report = await client.find_evidence(lost)
+        assert report.errors == ()
         return list(emulator.requests)
     finally:
         await emulator.stop()
@@ -84,6 +93,8 @@ def name_of(request: RecordedRequest) -> str:
         return f"{path} (a list)"
     if path == "status" and "phone" in request.form:
         return f"{path} (one number)"
+    if path.endswith("all_stat.php") and "id_report" in request.form:
+        return f"{path} (its file)"
     return path
 
 
@@ -127,6 +138,12 @@ EXPECTED: dict[Provider, Wire] = {
         "Balance/balance.php": ("POST", (), ("sessionId",)),
         "Incoming/": ("GET", ("sessionId", "minDateUTC", "maxDateUTC"), ()),
         "Statistic/": ("GET", ("sessionId", "startDateTime", "endDateTime"), ()),
+        "Statistic/all_stat.php": (
+            "POST",
+            (),
+            ("sessionId", "startTime", "endTime", "type_load", "phone"),
+        ),
+        "Statistic/all_stat.php (its file)": ("POST", (), ("sessionId", "id_report")),
         "Send/SendHLR/": ("POST", (), ("sessionId", "destinationAddress")),
         "State/HLR/": ("GET", ("sessionId", "messageId"), ()),
     },

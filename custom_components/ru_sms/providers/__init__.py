@@ -36,6 +36,14 @@ from .errors import (
     RateLimitedError,
     SmsGatewayError,
 )
+from .evidence import (
+    CANNOT_TELL,
+    Evidence,
+    EvidencePolicy,
+    EvidenceReport,
+    EvidenceSource,
+    LostSend,
+)
 from .models import (
     Balance,
     Capabilities,
@@ -101,6 +109,7 @@ def create_client(
 
 
 __all__ = [
+    "CANNOT_TELL",
     "CLIENTS",
     "AccountField",
     "AuthenticationError",
@@ -113,6 +122,10 @@ __all__ = [
     "DevinoClient",
     "Endpoint",
     "ErrorKind",
+    "Evidence",
+    "EvidencePolicy",
+    "EvidenceReport",
+    "EvidenceSource",
     "FieldType",
     "GatewayConnectionError",
     "GatewayDescription",
@@ -127,6 +140,7 @@ __all__ = [
     "InvalidSenderError",
     "LookupResult",
     "LookupState",
+    "LostSend",
     "MessageRef",
     "MessageRejectedError",
     "NotSupportedError",

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 import hashlib
 import logging
@@ -27,6 +27,7 @@ from .errors import (
     SendProblem,
     SmsGatewayError,
 )
+from .evidence import Evidence, EvidenceReport, EvidenceSource, LostSend
 from .http import HttpAnswer, request_form
 from .limits import MAX_SEND_AT_AHEAD, MAX_VALIDITY, check_send_at, check_validity
 from .models import (
@@ -51,8 +52,11 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 20.0
 """Seconds one request may take in all."""
+EVIDENCE_CLOCK_MARGIN = timedelta(seconds=5)
+"""How far the gateway's clock may be from ours: a period asked about for evidence starts
+this much before the request and ends this much after now."""
 RETRY_DELAY = 1.0
-"""Seconds before the one retry of a request that certainly did not go through."""
+"""Seconds before the one retry of a read that failed (sends are never repeated here)."""
 
 _ALPHA_SENDER = re.compile(r"[A-Za-z0-9 ._&!'+-]+")
 _NUMERIC_SENDER = re.compile(r"\+?\d+")
@@ -78,8 +82,8 @@ class SmsGateway(ABC):
     send_at_years: ClassVar[tuple[int, int] | None] = None
     """The first and last year a send-at time can be written in, where the format limits it."""
     backup_base_urls: ClassVar[tuple[str, ...]] = ()
-    """Where a request that certainly did not go through tries next, when the client
-    talks to the gateway's own address (not one the user gave)."""
+    """Where a request that could not connect tries next, at once, when the client talks
+    to the gateway's own address (not one the user gave)."""
 
     def __init__(
         self,
@@ -94,7 +98,8 @@ class SmsGateway(ABC):
         self._credentials = credentials
         self._base_url = (base_url or self.default_base_url).rstrip("/") + "/"
         self._base_urls: tuple[str, ...] = (self._base_url,)
-        """The base URL, then the gateway's backup hosts (for the one retry)."""
+        """The base URL, then the gateway's backup hosts (where a request that could not
+        connect goes next)."""
         if self._base_url == self.default_base_url:
             self._base_urls += self.backup_base_urls
         self._timeout = timeout
@@ -102,6 +107,8 @@ class SmsGateway(ABC):
         """What the account may still ask now, shared by every caller (`use_budget`)."""
         self._answer_turn = asyncio.Lock()
         """Answers that arrive together are read one per turn of the event loop."""
+        self._wall_clock: Callable[[], datetime] = partial(datetime.now, UTC)
+        """Now, for the periods and settle times of evidence (tests move it)."""
 
     def use_budget(self) -> RequestBudget:
         """Pace every request of this client by the gateway's documented limits."""
@@ -221,6 +228,88 @@ class SmsGateway(ABC):
         """Delivery statistics of messages sent between `start` and `end`."""
         raise NotSupportedError(f"{self.provider} does not report statistics")
 
+    async def find_evidence(self, lost: LostSend) -> EvidenceReport:
+        """Whether the gateway took a send whose answer was lost, per number.
+
+        The description's sources (`GatewayDescription.evidence`) are asked strongest
+        first, each about the numbers the ones before left undecided. A failure to ask is
+        `NO_EVIDENCE` (its error in the report), never raised. A "not there" heard before
+        the settle time (`settle` seconds after the attempt ended) is `NO_EVIDENCE` too,
+        the report saying from when it would count (`settles_at`): the gateway may not
+        have recorded yet what it took. Whether to ask again before believing a "not
+        there" is the caller's (`EvidencePolicy.confirm_after`).
+        """
+        policy = self.description.evidence
+        phones = tuple(dict.fromkeys(lost.phones))
+        found = dict.fromkeys(phones, Evidence.NO_EVIDENCE)
+        sources: dict[str, EvidenceSource] = {}
+        errors: list[SmsGatewayError] = []
+        for source in policy.sources:
+            asking = tuple(phone for phone in phones if found[phone] is Evidence.NO_EVIDENCE)
+            if not asking:
+                break
+            try:
+                answers = await self._evidence_from(source, replace(lost, phones=asking))
+            except SmsGatewayError as err:
+                _LOGGER.debug("%s: no evidence from %s: %s", self.provider, source, err)
+                errors.append(err)
+                continue
+            for phone in asking:
+                evidence = answers.get(phone, Evidence.NO_EVIDENCE)
+                if evidence is not Evidence.NO_EVIDENCE:
+                    found[phone] = evidence
+                    sources[phone] = source
+        settles_at = lost.ended_at + timedelta(seconds=policy.settle)
+        early = self._wall_clock() < settles_at
+        if early:
+            for phone in phones:
+                if found[phone] is Evidence.NOT_TAKEN:
+                    found[phone] = Evidence.NO_EVIDENCE
+                    del sources[phone]
+        return EvidenceReport(found, sources, tuple(errors), settles_at if early else None)
+
+    async def evidence_by_our_id(
+        self, message_id: str, phones: Sequence[str]
+    ) -> dict[str, Evidence]:
+        """What the gateway's status of the message with our id says, per number.
+
+        Found is `TAKEN`, every documented "not found" form `NOT_TAKEN`, anything else
+        `NO_EVIDENCE`. Raises the gateway's error when it cannot be asked; no settle time
+        is applied here (see `find_evidence`).
+        """
+        raise NotSupportedError(f"{self.provider} keeps no id of ours")
+
+    async def _evidence_from(self, source: EvidenceSource, lost: LostSend) -> dict[str, Evidence]:
+        """One source's evidence about the numbers of `lost` (errors raised)."""
+        match source:
+            case EvidenceSource.OUR_ID:
+                if lost.client_message_id is None:
+                    return {}  # sent without an id of ours: nothing to find it by
+                return await self.evidence_by_our_id(lost.client_message_id, lost.phones)
+            case EvidenceSource.DETAILED_REPORT:
+                return await self._evidence_from_report(lost)
+            case EvidenceSource.PERIOD_COUNT:
+                return await self._evidence_from_count(lost)
+
+    async def _evidence_from_report(self, lost: LostSend) -> dict[str, Evidence]:
+        """`EvidenceSource.DETAILED_REPORT`, where the gateway has it."""
+        raise NotSupportedError(f"{self.provider} has no detailed report")
+
+    async def _evidence_from_count(self, lost: LostSend) -> dict[str, Evidence]:
+        """`EvidenceSource.PERIOD_COUNT`, where the gateway has it."""
+        raise NotSupportedError(f"{self.provider} does not count messages by period")
+
+    def _evidence_period(self, lost: LostSend) -> tuple[datetime, datetime]:
+        """The period a lost send's message would be recorded in, by the gateway's clock.
+
+        From the request (less `EVIDENCE_CLOCK_MARGIN`) to now (plus it): the gateway
+        records the time it took the message, which its clock may tell a little off ours.
+        """
+        return (
+            lost.sent_at - EVIDENCE_CLOCK_MARGIN,
+            self._wall_clock() + EVIDENCE_CLOCK_MARGIN,
+        )
+
     # -- what each gateway implements -------------------------------------------------
 
     @abstractmethod
@@ -268,8 +357,8 @@ class SmsGateway(ABC):
     async def _take_turn(self) -> None:
         """Wait until no other answer of this client is being read in this loop turn.
 
-        The caller reads its answer right after (a bulk send's 1,000-number answers take
-        a few ms each): answers that arrive together are read one per turn of the event
+        The caller reads its answer right after (a bulk send's answer of a thousand numbers
+        is long to read): answers that arrive together are read one per turn of the event
         loop, with everything else that waits in between, instead of back to back. A lone
         answer does not wait at all.
         """
@@ -283,29 +372,55 @@ class SmsGateway(ABC):
         return []
 
     async def _call[T](
-        self, attempt: Callable[[str], Awaitable[T]], *, may_deliver: bool = False
+        self,
+        attempt: Callable[[str], Awaitable[T]],
+        *,
+        may_deliver: bool = False,
+        retry_later: bool = True,
     ) -> T:
-        """Run a request, once more if that cannot do harm; scrub errors.
+        """Run a request; try it again only where that costs the caller nothing; scrub errors.
 
-        `attempt` gets the base URL to use: the second try goes to the next of
-        `_base_urls` when the gateway has backup hosts. A request that may deliver (a
-        send, a paid lookup, a rate-counted list) is tried again only when it never
-        reached the gateway (no connection made): any answer, a 5xx included, is final
-        or leaves its fate unknown, so a retry never sends a message twice. A plain read
-        is also tried again after a server error or an answer that cannot be read.
+        `attempt` gets the base URL to use. A request that never reached the gateway (no
+        connection made) goes at once to the gateway's backup host, where it has one.
+        Nothing else is repeated for a request that may deliver (a send, a paid lookup, a
+        rate-counted list): its failure is raised at once, for the caller (the outbox) to
+        decide when to try again, so no send ever waits here. A plain read is tried once
+        more after `RETRY_DELAY` (`_once_more_later`) unless `retry_later` is off (a read
+        that stands on a send's way, under a lock: the session login).
         """
-        try:
+
+        async def anywhere() -> T:
             try:
                 return await attempt(self._base_urls[0])
             except GatewayUnavailableError as err:
-                if not (err.unsent or not (may_deliver or err.may_have_been_accepted)):
+                if not (err.never_connected and len(self._base_urls) > 1):
                     raise
-                _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
-                await asyncio.sleep(RETRY_DELAY)
-                return await attempt(self._base_urls[min(1, len(self._base_urls) - 1)])
+            _LOGGER.debug("%s: trying the backup host", self.provider)
+            return await attempt(self._base_urls[1])
+
+        try:
+            if may_deliver or not retry_later:
+                return await anywhere()
+            return await self._once_more_later(anywhere)
         except SmsGatewayError as err:
             self._scrub(err)
             raise
+
+    async def _once_more_later[T](self, read: Callable[[], Awaitable[T]]) -> T:
+        """Run a read; once more after `RETRY_DELAY` when a wait may mend its failure.
+
+        That is a failure on the way or an answer that cannot be read; not a refusal, and
+        not a gateway that named its own wait (HTTP 429, 503). Nothing is held while it
+        waits: a send meanwhile goes its own way.
+        """
+        try:
+            return await read()
+        except GatewayUnavailableError as err:
+            if err.may_have_been_accepted or err.retry_after:
+                raise
+            _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
+        await asyncio.sleep(RETRY_DELAY)
+        return await read()
 
     def _redactor(self) -> Redactor:
         """What masks every form of the account's secrets (see `redact`)."""

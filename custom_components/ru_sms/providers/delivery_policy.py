@@ -3,16 +3,16 @@
 Every failure of a send falls in one of three kinds (`Verdict`):
 
 - `RETRY`: the gateway certainly did not take the message (no connection, a refusal to
-  serve that names a time to wait, a temporarily unavailable answer): keep it and try
-  again with exponential backoff and jitter, never before the gateway's own retry time,
-  until the message's deadline.
+  serve that names a time to wait, HTTP 429 or 503, a temporarily unavailable answer):
+  keep it and try again with exponential backoff and jitter, never before the gateway's
+  own retry time, until the message's deadline.
 - `PERMANENT`: the gateway refused it for good (credentials, money, number, text,
   sender): no retry on this account. Refusals about the account itself (`account_level`)
   can go out through a fallback account.
-- `AMBIGUOUS`: the request went out and its answer was lost. Where the gateway keeps an
-  id of ours with the message (`Capabilities.client_message_id`), it is asked for that
-  id before anything is sent again (`sent_phones`); elsewhere the message is sent again
-  once and marked as a possible duplicate.
+- `AMBIGUOUS`: the request went out and its answer was lost. The gateway is asked for
+  evidence before anything is sent again, as its description declares it
+  (`SmsGateway.find_evidence`; by our id alone: `sent_phones`); where it can tell nothing,
+  the message is sent again and marked as a possible duplicate.
 
 The errors' own classification (`GatewayUnavailableError.may_have_been_accepted`) says
 whether a request may have been taken: this table does not second-guess it.
@@ -26,8 +26,10 @@ from enum import StrEnum
 import random
 
 from .base import SmsGateway
-from .errors import GatewayUnavailableError, RateLimitedError, SmsGatewayError
-from .models import DeliveryState, ErrorKind, MessageRef
+from .errors import GatewayResponseError, GatewayUnavailableError, RateLimitedError, SmsGatewayError
+from .evidence import Evidence
+from .ids import new_message_id
+from .models import ErrorKind
 from .restapi import SessionRejectedError
 
 
@@ -106,7 +108,10 @@ def decide(gateway_id: str, err: SmsGatewayError) -> Decision:
     base = special or _BY_KIND.get(err.kind, Decision(Verdict.PERMANENT))
     if isinstance(err, GatewayUnavailableError) and err.may_have_been_accepted:
         return Decision(Verdict.AMBIGUOUS, account_level=base.account_level)
-    if isinstance(err, RateLimitedError):
+    if isinstance(err, RateLimitedError) or (
+        isinstance(err, GatewayUnavailableError) and err.retry_after > 0
+    ):
+        # HTTP 429 and 503 (`http.not_served`) too: not taken, and a wait named.
         return Decision(
             Verdict.RETRY,
             retry_after=max(err.retry_after, base.retry_after),
@@ -141,30 +146,39 @@ def keeps_our_id(client: SmsGateway) -> bool:
     return client.capabilities.client_message_id
 
 
-_IDS = random.Random()  # noqa: S311 - an id must be unique, not secret
-"""Our own generator of message ids, seeded from the system's randomness at start (no
-one else's `random.seed` makes ids repeat)."""
-
-
-def new_message_id() -> str:
-    """An id of ours for a message: short, unique, and taken by every gateway that keeps one.
-
-    72 random bits: unlike `uuid4`, no system call on the way to the first request, where
-    it would hand the interpreter to another thread (a storage write) mid-send.
-    """
-    return f"rs{_IDS.getrandbits(72):018x}"
-
-
 async def sent_phones(client: SmsGateway, message_id: str, phones: Iterable[str]) -> set[str]:
     """The numbers the gateway has a message with our id `message_id` for.
 
-    One status request. Raises the gateway's error when it cannot be asked now (the
-    message stays in doubt: ask again later, send nothing).
+    One status request (`SmsGateway.evidence_by_our_id`). A number the gateway answers
+    in a documented "not found" form is left out; an answer that cannot be read is no
+    evidence either way: like a failure to ask, it raises, and the message stays in doubt
+    (ask again later, send nothing).
     """
     numbers = list(phones)
-    statuses = await client.delivery_status([MessageRef(message_id, phone) for phone in numbers])
-    return {
-        status.phone
-        for status in statuses
-        if status.raw_code is not None or status.state is not DeliveryState.UNKNOWN
-    }
+    found = await client.evidence_by_our_id(message_id, numbers)
+    if any(found.get(phone, Evidence.NO_EVIDENCE) is Evidence.NO_EVIDENCE for phone in numbers):
+        raise GatewayResponseError(
+            "The gateway's answer does not tell whether it took the message",
+            may_have_been_accepted=True,
+        )
+    return {phone for phone in numbers if found[phone] is Evidence.TAKEN}
+
+
+__all__ = [
+    "BACKOFF_FIRST",
+    "BACKOFF_MAX",
+    "DOUBT_RESEND_AFTER",
+    "ERROR_DECISIONS",
+    "GATEWAY_DECISIONS",
+    "JITTER",
+    "MAX_POSSIBLY_SENT",
+    "Decision",
+    "Verdict",
+    "backoff",
+    "decide",
+    "keeps_our_id",
+    "new_message_id",
+    "sent_phones",
+    "wait_after",
+]
+"""What the outbox uses (`new_message_id` is `ids`', kept importable from here)."""

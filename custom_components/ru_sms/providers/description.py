@@ -2,9 +2,10 @@
 
 Each client class carries one `GatewayDescription`: its name, the fields an account is
 made of, how the base URL is formed from them, how delivery status is asked, how long a
-deferred lookup may take, whether it pushes callbacks and how they are verified, and its
-documented rate limits, and the HTTP method of each request it makes. `register` makes a
-client known by its description's id.
+deferred lookup may take, whether it pushes callbacks and how they are verified, its
+documented rate limits, the HTTP method of each request it makes, and the evidence it
+has of a send whose answer was lost. `register` makes a client known by its
+description's id.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .evidence import CANNOT_TELL, EvidencePolicy
 from .models import Credentials, DeliveryStatus, IncomingMessage, LookupResult
 
 LOGIN = "username"
@@ -138,6 +140,8 @@ class GatewayDescription:
     rate_limits: tuple[RateLimit, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
     """Every request the client makes; one not listed goes as a POST."""
+    evidence: EvidencePolicy = CANNOT_TELL
+    """What the gateway can tell of a send whose answer was lost (`find_evidence`)."""
     _methods: dict[str, HttpMethod] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -183,8 +183,8 @@ class GatewayUnavailableError(SmsGatewayError):
     `may_have_been_accepted` is true when a send reached the gateway but its answer was
     lost (a timeout after the request went out, a cut connection, a garbled answer):
     sending again could deliver the text twice. `unsent` is true only when the request
-    certainly never reached the gateway (no connection was made): the one case a client
-    tries again by itself.
+    certainly was not taken: no connection was made, or the gateway said it cannot serve
+    it now (HTTP 503). `retry_after` is the wait the gateway named (0: none).
     """
 
     kind = ErrorKind.UNAVAILABLE
@@ -195,6 +195,7 @@ class GatewayUnavailableError(SmsGatewayError):
         *,
         may_have_been_accepted: bool = False,
         unsent: bool = False,
+        retry_after: float = 0.0,
         code: str | int | None = None,
         text: str | None = None,
     ) -> None:
@@ -202,6 +203,12 @@ class GatewayUnavailableError(SmsGatewayError):
         super().__init__(message, code=code, text=text)
         self.may_have_been_accepted = may_have_been_accepted
         self.unsent = unsent
+        self.retry_after = retry_after
+
+    @property
+    def never_connected(self) -> bool:
+        """No connection was made: not a byte of the request reached the gateway."""
+        return self.unsent and isinstance(self, GatewayConnectionError | GatewayTimeoutError)
 
 
 class GatewayConnectionError(GatewayUnavailableError):

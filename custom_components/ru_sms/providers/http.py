@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 import logging
+import math
 from urllib.parse import urlencode
 
 import aiohttp
+from aiohttp import hdrs
 from aiohttp.payload import BytesPayload
 from yarl import URL
 
@@ -17,6 +21,7 @@ from .errors import (
     GatewayResponseError,
     GatewayTimeoutError,
     InvalidRequestError,
+    RateLimitedError,
     SmsGatewayError,
 )
 
@@ -25,6 +30,10 @@ _LOGGER = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 """Seconds to open a connection: past it, nothing was sent."""
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+TOO_MANY_REQUESTS_WAIT = 60.0
+"""Seconds to wait after HTTP 429 that names no time: the gateways count per minute."""
+MAX_RETRY_AFTER = 86400.0
+"""The longest wait a `Retry-After` is taken for (a day): a later one is read as this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,7 @@ async def request_form(
                 text=_decode(body, response.charset),
                 content_type=response.content_type,
             )
+            retry_after = response.headers.get(hdrs.RETRY_AFTER)
     except (aiohttp.ClientError, TimeoutError, ValueError) as err:
         error, cause = transport_error(err, may_deliver=may_deliver), err
     else:
@@ -90,6 +100,8 @@ async def request_form(
             answer.status,
             len(answer.text),
         )
+        if answer.status in (429, 503):
+            raise not_served(answer.status, retry_after)
         return answer
     # Raised outside the handler: a GET's error has no cause and no context at all.
     raise error from (cause if method is HttpMethod.POST else None)
@@ -116,6 +128,51 @@ def transport_error(err: Exception, *, may_deliver: bool) -> SmsGatewayError:
     )
 
 
+def not_served(status: int, retry_after: str | None) -> SmsGatewayError:
+    """The error for HTTP 429 or 503: the request was not taken; come back after `Retry-After`.
+
+    The header gives seconds or a date. Neither answer takes a message (429: too many
+    requests; 503: the service cannot serve one now), so a send refused so is never
+    "possibly sent": it is tried again after the wait, without doubt.
+    """
+    wait = read_retry_after(retry_after)
+    if status == 429:
+        return RateLimitedError(
+            "The gateway asks to slow down (HTTP 429)",
+            retry_after=TOO_MANY_REQUESTS_WAIT if wait is None else wait,
+            code=status,
+        )
+    return GatewayResponseError(
+        f"The gateway cannot serve the request now (HTTP {status})",
+        code=status,
+        unsent=True,
+        retry_after=wait or 0.0,
+    )
+
+
+def read_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (None: none, or one that cannot be read).
+
+    The header is a number of seconds or an HTTP date; a date in the past means now.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except TypeError, ValueError, IndexError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 def query_url(url: str, form: Mapping[str, str] | Sequence[tuple[str, str]]) -> URL:
     """`url` with the form as its query, encoded byte for byte as a body would be."""
     base = str(URL(url))
@@ -128,8 +185,8 @@ def form_body(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> BytesPaylo
     """The form url-encoded, byte for byte as aiohttp encodes a form, as a ready body.
 
     Given a mapping or pairs, aiohttp first searches its registry of body types in vain,
-    then builds a `FormData` that could also be multipart: ~0.1 ms a request, as much as
-    the rest of our way to the wire. A text that cannot be encoded (a lone surrogate)
+    then builds a `FormData` that could also be multipart, which costs as much as the rest
+    of our way to the wire. A text that cannot be encoded (a lone surrogate)
     raises `UnicodeEncodeError`, a `ValueError`, as it does inside aiohttp.
     """
     return BytesPayload(urlencode(form, doseq=True).encode(), content_type=FORM_CONTENT_TYPE)

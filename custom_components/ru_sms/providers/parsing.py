@@ -25,7 +25,13 @@ _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "�
 
 
 def loads_lenient(text: str) -> Any:
-    """Parse a JSON answer, repairing the faults the gateways' answers are known for."""
+    r"""Parse a JSON answer, repairing the faults the gateways' answers are known for.
+
+    Typographic quotes, `\Date(ms)\` dates, bare keys and trailing commas are repaired;
+    an answer that stops right after a closed object or list (SMStele's documented answers
+    lack their last brackets) has the containers it left open closed. Raises `ValueError`
+    when nothing sensible can be made of it.
+    """
     body = text.strip().lstrip("\ufeff")
     if not body:
         raise ValueError("empty answer")
@@ -37,7 +43,44 @@ def loads_lenient(text: str) -> Any:
     repaired = _BROKEN_DATE.sub(lambda m: f'"/Date({m.group(1)})/"', repaired)
     repaired = _BARE_KEY.sub(r'\1"\2"\3', repaired)
     repaired = _TRAILING_COMMA.sub(r"\1", repaired)
-    return json.loads(repaired)
+    try:
+        return json.loads(repaired)
+    except ValueError:
+        closed = _close_brackets(repaired)
+        if closed is None:
+            raise
+    return json.loads(closed)
+
+
+def _close_brackets(text: str) -> str | None:
+    """`text` with its open containers closed, when it stops right after a closed one.
+
+    Only an answer that ends with `}` or `]` is completed: one cut off inside a value is
+    left unreadable rather than guessed at.
+    """
+    body = text.strip()
+    if not body or body[-1] not in "}]":
+        return None
+    pairs = {"{": "}", "[": "]"}
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in pairs:
+            stack.append(pairs[char])
+        elif char in "}]" and (not stack or stack.pop() != char):
+            return None
+    if in_string or not stack:
+        return None
+    return body + "".join(reversed(stack))
 
 
 def parse_id_list(text: str) -> list[str]:

@@ -3,14 +3,15 @@
 Both gateways sign in once for a session id and pass it with every call, answer errors as
 `{"Code": N, "Desc": "text"}` with HTTP 400/401/403/500, dates as `/Date(ms)/`, and one
 message id per SMS segment: all segments of the first number, then the next. This module
-holds that once; `devino.py` and `stream.py` keep only paths, parameter names and states.
+holds that once, every request built from a table of names (`RestApiForms`); `devino.py`
+and `stream.py` keep only their table, their states and what one of them alone has.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 import logging
@@ -35,6 +36,7 @@ from .errors import (
     SmsGatewayError,
     error_for,
 )
+from .evidence import Evidence, LostSend
 from .http import HttpAnswer, unreadable
 from .models import (
     Balance,
@@ -49,6 +51,7 @@ from .models import (
     Statistics,
 )
 from .parsing import (
+    MOSCOW,
     format_local,
     loads_lenient,
     parse_id_list,
@@ -105,7 +108,7 @@ ERRORS: ErrorTable = {
 """The family's error codes, as documented (Stream's table; Devino's has 1..9)."""
 
 
-def gateway_error(
+def code_error(
     code: int | None,
     desc: str | None,
     status: int,
@@ -142,7 +145,7 @@ def text_error(text: str, status: int, *, phones: Sequence[str] = ()) -> SmsGate
     """The error for a plain-text answer such as Stream's `"SessionID expired"`."""
     for pattern, code in _TEXT_CODES:
         if pattern.search(text):
-            return gateway_error(code, text, status, phones=phones)
+            return code_error(code, text, status, phones=phones)
     if status >= 500:
         return GatewayResponseError(f"The gateway failed (HTTP {status})", code=status, text=text)
     return InvalidRequestError("The gateway refused the request", text=text)
@@ -194,7 +197,7 @@ def check_answer(answer: HttpAnswer, *, may_deliver: bool, phones: Sequence[str]
 def _error_in(answer: HttpAnswer, data: Any, phones: Sequence[str]) -> SmsGatewayError | None:
     """The gateway's error in an answer, or None when it carries none that can be read."""
     if isinstance(data, dict) and field(data, "Code") is not None:
-        return gateway_error(
+        return code_error(
             to_int(field(data, "Code")),
             to_str(field(data, "Desc")) or to_str(field(data, "Message")),
             answer.status,
@@ -214,10 +217,10 @@ def _error_in(answer: HttpAnswer, data: Any, phones: Sequence[str]) -> SmsGatewa
     if 200 <= answer.status < 300:
         return None
     if answer.status == 401:
-        return gateway_error(None, None, 401)
+        return code_error(None, None, 401)
     if answer.status >= 500 or data is _NOT_JSON:
         return None  # an HTML page, an empty body, a bare 5xx: unreadable
-    return gateway_error(None, None, answer.status)
+    return code_error(None, None, answer.status)
 
 
 def read_ids(answer: HttpAnswer, *, phones: Sequence[str] = ()) -> list[str]:
@@ -360,6 +363,49 @@ def validity_minutes(options: SendOptions) -> str | None:
     return str(max(1, int(options.validity.total_seconds() // 60)))
 
 
+@dataclass(frozen=True, slots=True)
+class RestApiForms:
+    """What sets one gateway of the family apart on the wire: its paths and field names.
+
+    Both gateways send, read states, balances, incoming messages and statistics the same
+    way; only these names differ (Stream's `destinationAddress`, Devino's
+    `DestinationAddress`, ...). `RestApiGateway` builds every request from them.
+    """
+
+    login: str
+    balance: str
+    state: str
+    incoming: str
+    statistics: str
+    session: str
+    """The name the session id travels under (`SessionID`, `sessionId`)."""
+    send_one: str
+    """The path of a send to one number."""
+    send_many: str
+    """The path of a send to several numbers at once."""
+    send_local_time: str
+    """The path of a send at the recipient's local time (one number)."""
+    destination: str
+    destinations: str
+    destinations_joined: bool
+    """Several numbers go comma-separated in one field (else the field repeats per number)."""
+    data: str
+    source: str
+    validity: str
+    send_date: str
+    send_date_tz: timezone
+    """The zone a send-at time is written in (a local-time send: its wall clock)."""
+    bulk_takes_send_date: bool
+    """A send to several numbers may carry a send-at time (else one number a request)."""
+    statistics_tz: timezone
+    """The zone the statistics period is written in."""
+    max_statistics_period: timedelta | None
+    failed: tuple[str, ...]
+    """The statistics counts of messages that failed (summed)."""
+    in_progress: tuple[str, ...]
+    """The statistics counts of messages still on their way (summed)."""
+
+
 class RestApiGateway(SmsGateway):
     """A gateway of the Devino/Stream REST family: a session id signs every call.
 
@@ -368,17 +414,8 @@ class RestApiGateway(SmsGateway):
     share one login.
     """
 
-    login_path: ClassVar[str]
-    balance_path: ClassVar[str]
-    state_path: ClassVar[str]
-    incoming_path: ClassVar[str]
-    statistics_path: ClassVar[str]
-    session_field: ClassVar[str]
-    """The name the session id travels under (`SessionID`, `sessionId`)."""
+    forms: ClassVar[RestApiForms]
     state_table: ClassVar[Mapping[int, DeliveryState]]
-    statistics_tz: ClassVar[timezone] = UTC
-    """The zone the statistics period is written in."""
-    max_statistics_period: ClassVar[timedelta | None] = None
     session_renew_after: ClassVar[float] = SESSION_RENEW_AFTER
 
     def __init__(
@@ -439,11 +476,13 @@ class RestApiGateway(SmsGateway):
         form: Form = [("login", login), ("password", password)]
 
         async def attempt(base: str) -> str:
-            answer = await self._submit(self.login_path, form, base_url=base)
+            answer = await self._submit(self.forms.login, form, base_url=base)
             return _read_session_id(answer)
 
         _LOGGER.debug("%s: logging in", self.provider)
-        session_id = await self._call(attempt)
+        # Under the session lock, maybe on a send's way: never a wait here (a read that
+        # needs the session waits to try again outside the lock, in `_request`).
+        session_id = await self._call(attempt, retry_later=False)
         self._session_id = session_id
         self._session_started = self._clock()
         return session_id
@@ -470,7 +509,7 @@ class RestApiGateway(SmsGateway):
         """
 
         def attempt_with(session_id: str) -> Callable[[str], Awaitable[T]]:
-            signed: Form = [(self.session_field, session_id), *form]
+            signed: Form = [(self.forms.session, session_id), *form]
 
             async def attempt(base: str) -> T:
                 answer = await self._submit(path, signed, may_deliver=may_deliver, base_url=base)
@@ -478,7 +517,10 @@ class RestApiGateway(SmsGateway):
 
             return attempt
 
-        session_id = await self._current_session()
+        # A read may wait to log in again; a send never does (the login holds no wait).
+        session_id = await (
+            self._current_session() if may_deliver else self._once_more_later(self._current_session)
+        )
         try:
             return await self._call(attempt_with(session_id), may_deliver=may_deliver)
         except SessionRejectedError:
@@ -488,9 +530,46 @@ class RestApiGateway(SmsGateway):
 
     # -- sending ----------------------------------------------------------------------
 
-    @abstractmethod
+    def _chunk_size(self, options: SendOptions) -> int:
+        """How many numbers one send takes: one where only the one-number send can say it.
+
+        A send at the recipient's local time has no several-number form; a send-at time
+        goes one number a request where the several-number send takes none.
+        """
+        if options.recipient_local_time or (
+            options.send_at is not None and not self.forms.bulk_takes_send_date
+        ):
+            return 1
+        return self.max_recipients_per_request
+
     def _send_request(self, phones: list[str], text: str, options: SendOptions) -> tuple[str, Form]:
         """The path and form (without the session) that send `text` to `phones`."""
+        names = self.forms
+        if options.recipient_local_time:
+            path = names.send_local_time
+            form: Form = [(names.destination, phones[0])]
+        elif len(phones) == 1:
+            path = names.send_one
+            form = [(names.destination, phones[0])]
+        else:
+            path = names.send_many
+            if names.destinations_joined:
+                form = [(names.destinations, ",".join(phones))]
+            else:
+                form = [(names.destinations, phone) for phone in phones]
+        form.append((names.data, text))
+        if options.sender is not None:
+            form.append((names.source, options.sender))
+        if (minutes := validity_minutes(options)) is not None:
+            form.append((names.validity, minutes))
+        if options.send_at is not None:
+            when = (
+                wall_clock(options.send_at)
+                if options.recipient_local_time
+                else format_date(options.send_at, names.send_date_tz)
+            )
+            form.append((names.send_date, when))
+        return path, form
 
     async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
         """Send to the numbers; the ids (one per segment) are shared out among them."""
@@ -514,15 +593,6 @@ class RestApiGateway(SmsGateway):
             ),
             client_message_id=options.client_message_id,
         )
-
-    def _sender_form(self, names: tuple[str, str], options: SendOptions) -> Form:
-        """`(source, validity)` fields named per gateway; absent options are left out."""
-        form: Form = []
-        if options.sender is not None:
-            form.append((names[0], options.sender))
-        if (minutes := validity_minutes(options)) is not None:
-            form.append((names[1], minutes))
-        return form
 
     # -- delivery state ---------------------------------------------------------------
 
@@ -553,7 +623,7 @@ class RestApiGateway(SmsGateway):
                 raise unreadable(answer, may_deliver=False)
             return status
 
-        return await self._request(self.state_path, [("messageId", ref.message_id)], read)
+        return await self._request(self.forms.state, [("messageId", ref.message_id)], read)
 
     # -- account ----------------------------------------------------------------------
 
@@ -566,7 +636,7 @@ class RestApiGateway(SmsGateway):
                 raise unreadable(answer, may_deliver=False)
             return Balance(amount=amount)
 
-        return await self._request(self.balance_path, [], read)
+        return await self._request(self.forms.balance, [], read)
 
     async def incoming(self, start: datetime, end: datetime) -> list[IncomingMessage]:
         """Messages subscribers sent between `start` and `end` (UTC on the wire)."""
@@ -575,33 +645,82 @@ class RestApiGateway(SmsGateway):
         def read(answer: HttpAnswer) -> list[IncomingMessage]:
             return read_incoming(check_answer(answer, may_deliver=False))
 
-        return await self._request(self.incoming_path, form, read)
+        return await self._request(self.forms.incoming, form, read)
 
     async def statistics(self, start: datetime, end: datetime) -> Statistics:
         """Delivery statistics of the messages sent between `start` and `end`."""
         if end < start:
             raise InvalidRequestError("The period ends before it starts")
-        limit = self.max_statistics_period
+        limit = self.forms.max_statistics_period
         if limit is not None and end - start > limit:
             raise InvalidRequestError(
                 f"{self.provider} reports statistics for {limit.days} days at most"
             )
-        form: Form = [
-            ("startDateTime", format_date(start, self.statistics_tz)),
-            ("endDateTime", format_date(end, self.statistics_tz)),
-        ]
+        tz = self.forms.statistics_tz
+        return await self._statistics_between(format_date(start, tz), format_date(end, tz))
+
+    async def _statistics_between(self, start: str, end: str) -> Statistics:
+        """The statistics of a period written as the gateway reads it."""
+        form: Form = [("startDateTime", start), ("endDateTime", end)]
 
         def read(answer: HttpAnswer) -> Statistics:
             data = check_answer(answer, may_deliver=False)
             if not isinstance(data, dict):
                 raise unreadable(answer, may_deliver=False)
-            return self._read_statistics(data)
+            return read_statistics(data, self.forms)
 
-        return await self._request(self.statistics_path, form, read)
+        return await self._request(self.forms.statistics, form, read)
 
-    @abstractmethod
-    def _read_statistics(self, data: Mapping[str, Any]) -> Statistics:
-        """Statistics from the gateway's own field names."""
+    def _evidence_window(self, lost: LostSend) -> tuple[str, str]:
+        """The period of a lost send's evidence, written to hold whatever the gateway's zone.
+
+        The documents give some dates in UTC and others in Moscow time, and none for the
+        statistics: the start is written as UTC (read as Moscow time it starts earlier),
+        the end as Moscow time (read as UTC it ends later), so that either reading holds
+        the whole period and no message of it is missed.
+        """
+        start, end = self._evidence_period(lost)
+        return format_date(start, UTC), format_date(end, MOSCOW)
+
+    async def _evidence_from_count(self, lost: LostSend) -> dict[str, Evidence]:
+        """The statistics since the request: nothing counted proves nothing was taken.
+
+        Any count leaves every number undecided: other sends of the account are counted
+        alike. An answer whose `Sent` cannot be read tells nothing either.
+        """
+        statistics = await self._statistics_between(*self._evidence_window(lost))
+        none = nothing_counted(statistics.raw)
+        return dict.fromkeys(lost.phones, Evidence.NOT_TAKEN if none else Evidence.NO_EVIDENCE)
+
+
+def nothing_counted(data: Mapping[str, Any]) -> bool:
+    """Whether a statistics answer counts no message at all.
+
+    `Sent` must read 0, and so must every other number in it (numbers written as text
+    too): a ratio or a count of any kind above zero means something was counted.
+    """
+    if to_int(field(data, "Sent")) != 0:
+        return False
+    return all(to_decimal(value) in (None, 0) for value in data.values())
+
+
+def read_statistics(data: Mapping[str, Any], forms: RestApiForms) -> Statistics:
+    """Statistics from a gateway's answer, read by its own field names (`forms`).
+
+    Both gateways name `Sent`, `Delivered` and `Expired` alike; the failed and the ones
+    on their way go by names of their own.
+    """
+    sent = count_of(data, "Sent")
+    delivered = count_of(data, "Delivered")
+    return Statistics(
+        sent=sent,
+        delivered=delivered,
+        failed=count_of(data, *forms.failed),
+        in_progress=count_of(data, *forms.in_progress),
+        expired=count_of(data, "Expired"),
+        delivery_ratio=delivery_ratio(data, delivered, sent),
+        raw=dict(data),
+    )
 
 
 def _read_session_id(answer: HttpAnswer) -> str:

@@ -16,7 +16,6 @@ from datetime import datetime
 import logging
 import re
 from typing import Any
-import uuid
 
 from .base import SmsGateway, segments_of
 from .description import (
@@ -41,11 +40,12 @@ from .errors import (
     InvalidSenderError,
     MessageRejectedError,
     NotSupportedError,
-    RateLimitedError,
     SmsGatewayError,
     error_for,
 )
+from .evidence import Evidence, EvidencePolicy, EvidenceSource
 from .http import HttpAnswer, unreadable
+from .ids import new_message_id
 from .models import (
     Capabilities,
     DeliveryState,
@@ -75,9 +75,6 @@ SSL = "ssl"
 
 CHECK_MESSAGE_ID = "ru_sms-check"
 """A message id we never send: asking for its status only proves the credentials."""
-
-RATE_LIMIT_RETRY_AFTER = 60.0
-"""Seconds to wait after HTTP 429 [guess: the gateway documents no rate limit]."""
 
 MAX_CLIENT_ID_LENGTH = 40
 """Our limit on a user's message id [guess: the document only shows that 71 is too long]."""
@@ -145,6 +142,10 @@ DESCRIPTION = GatewayDescription(
     ),
     # One `status` request per message id answers for all its numbers; no documented limit.
     status=StatusPolicy(StatusMode.MESSAGE),
+    # By our id. The gateway has been seen answering "not there" a couple of seconds after
+    # a timeout, before it recorded the message it took: half a minute to settle, and
+    # once more half a minute later before a "not there" is believed. [guess]
+    evidence=EvidencePolicy((EvidenceSource.OUR_ID,), settle=30.0, confirm_after=30.0),
     base_url=base_url,
     per_host=True,
     # The document takes both by GET or POST: POST, the credentials in the body.
@@ -204,6 +205,34 @@ class SmsteleClient(SmsGateway):
             ],
         )
         return [status for answer in answers for status in answer]
+
+    async def evidence_by_our_id(
+        self, message_id: str, phones: Sequence[str]
+    ) -> dict[str, Evidence]:
+        """What `status` says of our id, per number, in one request.
+
+        A number with an item is `TAKEN` (whatever its `stat`); a readable `results` list
+        without one is `NOT_TAKEN`. The document has no error for an unknown id: it is
+        answered with no item for it (in the documented shape, a list of nothing but its
+        trailing `{}`) [guess]. An answer without `results` tells nothing.
+        """
+        form = {"id": message_id}
+        if len(phones) == 1:
+            form["phone"] = phone_digits(phones[0])
+        data = await self._request("status", form)
+        listed = data.get("results")
+        if not isinstance(listed, list | dict):
+            raise GatewayResponseError("SMStele answered a status request without results")
+        items = [item for item in _records(listed) if to_str(item.get("id")) in (None, message_id)]
+        numbers = {phone_digits(item.get("phone")) for item in items}
+        # An item that names no number answers for the one number asked about.
+        anonymous = "" in numbers and len(phones) == 1
+        return {
+            phone: Evidence.TAKEN
+            if anonymous or phone_digits(phone) in numbers
+            else Evidence.NOT_TAKEN
+            for phone in phones
+        }
 
     async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
         """HLR lookup (`hlr=1`): the operator of each number, answered at once."""
@@ -305,34 +334,27 @@ class SmsteleClient(SmsGateway):
         return await self._call(attempt, may_deliver=may_deliver)
 
 
-def new_message_id() -> str:
-    """A short, unique message id of ours (`ru_sms-` and 16 hex digits)."""
-    return f"ru_sms-{uuid.uuid4().hex[:16]}"
-
-
 # -- reading answers ------------------------------------------------------------------
 
 
 def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
     """The answer as a dict, or the error it reports.
 
-    Raises the mapped error for `{"error": "<negative code>", ...}`, `RateLimitedError`
-    for HTTP 429 and `GatewayResponseError` for anything that cannot be read.
+    Raises the mapped error for `{"error": "<negative code>", ...}` and
+    `GatewayResponseError` for anything that cannot be read (HTTP 429 and 503 never come
+    here: `request_form` raises them, for every gateway).
     """
-    if answer.status == 429:
-        raise RateLimitedError(
-            "SMStele asks to slow down (HTTP 429)",
-            retry_after=RATE_LIMIT_RETRY_AFTER,
-            code=429,
-        )
-    data = loads_tolerant(answer.text)
+    try:
+        data: Any = loads_lenient(answer.text)
+    except ValueError:
+        data = None
     if isinstance(data, list):
         # A bare list of per-number items, without the envelope.
         data = {"messages": data, "results": data}
     if isinstance(data, dict):
         code = to_str(data.get("error"))
         if code is not None and code not in _NO_ERROR:
-            raise gateway_error(code, to_str(data.get("description")), may_deliver=may_deliver)
+            raise refusal_error(code, to_str(data.get("description")), may_deliver=may_deliver)
         if answer.status < 400:
             return data
     if answer.status == 404:
@@ -343,56 +365,14 @@ def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
     raise unreadable(answer, may_deliver=may_deliver)
 
 
-def loads_tolerant(text: str) -> Any:
-    """Parse JSON, closing the brackets the documented answers leave open; None if unreadable."""
-    try:
-        return loads_lenient(text)
-    except ValueError:
-        pass
-    closed = _close_brackets(text)
-    if closed is None:
-        return None
-    try:
-        return loads_lenient(closed)
-    except ValueError:
-        return None
-
-
-def _close_brackets(text: str) -> str | None:
-    """`text` with its open containers closed, when it stops right after a closed one.
-
-    Only an answer that ends with `}` or `]` is completed: one cut off inside a value is
-    left unreadable rather than guessed at.
-    """
-    body = text.strip()
-    if not body or body[-1] not in "}]":
-        return None
-    pairs = {"{": "}", "[": "]"}
-    stack: list[str] = []
-    in_string = escaped = False
-    for char in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in pairs:
-            stack.append(pairs[char])
-        elif char in "}]" and (not stack or stack.pop() != char):
-            return None
-    if in_string or not stack:
-        return None
-    return body + "".join(reversed(stack))
-
-
-def gateway_error(
+def refusal_error(
     code: str, description: str | None, *, may_deliver: bool = False
 ) -> SmsGatewayError:
-    """The error for a refused request (`code` as the gateway wrote it)."""
+    """The error for an `{"error": "<negative code>", "description": ...}` answer.
+
+    `code` as the gateway wrote it; a named attribute in the description decides over the
+    code (`classify`).
+    """
     entry = classify(code, description)
     message = f"SMStele refused the request: {entry.meaning}"
     if issubclass(entry.error, GatewayUnavailableError):
