@@ -6,6 +6,9 @@ incoming) uses the same client, and every request of the client passes through i
 than the gateway's documented `RateLimit`s allow in their window. A request that would
 break a limit waits for room rather than being refused; sends go before everything else
 waiting for a free slot.
+
+The gateway counts its windows whatever happens to us: `snapshot` gives the requests
+still in a window as wall-clock times, and `restore` takes them back after a restart.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from .description import RateLimit
 
@@ -41,6 +45,8 @@ class RequestBudget:
         """Requests that had to wait for room (for diagnostics and tests)."""
         self.clock: Callable[[], float] | None = None
         """Seconds the windows are read from (default: the event loop's clock)."""
+        self.on_count: Callable[[], None] | None = None
+        """Called after a request was counted in a window (to keep the windows)."""
 
     async def async_wake(self) -> None:
         """Look again at the windows now (the clock was moved: tests)."""
@@ -111,7 +117,50 @@ class RequestBudget:
                 self._seen.setdefault(scope, []).append(mark)
             if waited:
                 self.waited += 1
-            return marks
+        if marks and self.on_count is not None:
+            self.on_count()
+        return marks
+
+    def snapshot(self, wall_now: float) -> list[list[Any]]:
+        """The counted requests still in their windows: `[scope, key, [wall times]]`.
+
+        `wall_now` is the wall clock's now (POSIX seconds) at the budget's now.
+        """
+        now = self._now()
+        found: list[list[Any]] = []
+        for (scope, key), seen in self._seen.items():
+            window = self._limits[scope].seconds
+            times = [round(wall_now - (now - m[0]), 3) for m in seen if now - m[0] < window]
+            if times:
+                found.append([scope, key, times])
+        return found
+
+    def restore(self, snapshot: Any, wall_now: float) -> int:
+        """Count again the requests of a `snapshot` still in their windows; how many.
+
+        What is not a snapshot's item, or names a limit this gateway does not have, is
+        left out; a time ahead of `wall_now` (a clock set back) counts as now.
+        """
+        now = self._now()
+        counted = 0
+        for item in snapshot if isinstance(snapshot, list) else []:
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[2], list)):
+                continue
+            scope, key, times = item
+            limit = self._limits.get(scope) if isinstance(scope, str) else None
+            if limit is None or not isinstance(key, str):
+                continue
+            marks = [
+                [now - max(0.0, wall_now - float(t))]
+                for t in times
+                if isinstance(t, int | float)
+                and not isinstance(t, bool)
+                and wall_now - float(t) < limit.seconds
+            ]
+            if marks:
+                self._seen.setdefault((scope, key), []).extend(marks)
+                counted += len(marks)
+        return counted
 
     def _prune(self, now: float) -> None:
         """Forget the scopes whose window has passed (per-message keys come and go)."""

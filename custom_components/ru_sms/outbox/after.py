@@ -1,0 +1,72 @@
+"""What follows an accepted send, after the caller has its answer: in order, never lost.
+
+The caller of a send waits for the gateway's answer only. Following the accepted
+numbers (the tracker's records, the `ru_sms_message_status` events, the entities'
+states), the balance the answer reported and the events of refused numbers run after,
+one job after the other in the order the answers came, on one worker. An unload waits
+for what is queued; a job that comes after the unload is kept for the next load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+import logging
+
+from homeassistant.core import HomeAssistant
+
+from ..const import DOMAIN
+
+_LOGGER = logging.getLogger(__name__)
+
+type Job = Callable[[], Awaitable[None]]
+
+
+class AfterSend:
+    """The jobs that follow accepted sends, run one after the other."""
+
+    def __init__(self, hass: HomeAssistant, title: str) -> None:
+        """Jobs of the account `title` (named in the log)."""
+        self.hass = hass
+        self.title = title
+        self._jobs: deque[Job] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self.stopped = False
+
+    def __len__(self) -> int:
+        """Jobs waiting (the running one not counted)."""
+        return len(self._jobs)
+
+    def add(self, job: Job) -> None:
+        """Run `job` after the ones before it; the caller goes on at once."""
+        self._jobs.append(job)
+        self._start()
+
+    def resume(self) -> None:
+        """The next load: run what came after the stop, and what comes."""
+        self.stopped = False
+        self._start()
+
+    def _start(self) -> None:
+        if self._jobs and self._worker is None and not self.stopped:
+            self._worker = self.hass.async_create_task(
+                self._async_run(), f"{DOMAIN} after sends of {self.title}", eager_start=False
+            )
+
+    async def async_drain(self) -> None:
+        """Wait until every job queued so far has run."""
+        while self._worker is not None:
+            await asyncio.shield(self._worker)
+
+    async def _async_run(self) -> None:
+        try:
+            while self._jobs and not self.stopped:
+                job = self._jobs.popleft()
+                try:
+                    await job()
+                except Exception:
+                    # The gateway took the message: nothing here may lose what follows.
+                    _LOGGER.exception("%s: error following a sent message", self.title)
+        finally:
+            self._worker = None

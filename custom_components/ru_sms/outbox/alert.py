@@ -1,0 +1,135 @@
+"""One alert in an outbox, and its stored form (one record, made again only when it changes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from ..options import options_from_dict
+from ..providers import SendOptions
+from ..storage import read_time
+
+
+@dataclass(slots=True)
+class QueuedAlert:
+    """One alert not yet taken by the gateway.
+
+    Its `id` is the alert's one identity from the call to its final state: the id of ours
+    the gateways that keep one store with it, the `alert_id` of its events and of the
+    last-message sensors, kept when another account carries it (`origin`).
+    """
+
+    id: str
+    phones: list[str]
+    """The numbers still to send to (normalised)."""
+    text: str
+    """As it goes out (transliterated where asked)."""
+    options: dict[str, Any]
+    deadline: datetime
+    created_at: datetime
+    next_attempt: datetime
+    attempts: int = 0
+    in_flight: bool = False
+    """A request was under way when this was written (after a restart: in doubt)."""
+    in_doubt: bool = False
+    """The last request may have been taken: find out (or send again, marked) first."""
+    possibly_sent: int = 0
+    """Requests that may have been taken and that no evidence has shown were not."""
+    possible_duplicate: bool = False
+    last_error: str | None = None
+    failing_since: datetime | None = None
+    failover: bool = True
+    """May go out through the fallback account (not when it came from another account)."""
+    attempt_at: datetime | None = None
+    """When the latest request went out."""
+    doubt_since: datetime | None = None
+    """When the first request whose answer was lost went out: evidence is asked from here."""
+    answer_lost_at: datetime | None = None
+    """When the latest attempt ended without an answer (the settle time counts from it)."""
+    not_taken_at: datetime | None = None
+    """When the gateway first said "not there": believed once it says so again later."""
+    origin: str | None = None
+    """The account (entry id) the alert was carried for, when not this one's own."""
+
+    def as_record(self) -> dict[str, Any]:
+        """The stored form: plain JSON values, nothing shared with the alert.
+
+        Made once per change of this alert (never for the others in the queue): the
+        record is replaced, never changed, so a writer thread may read it at any time.
+        """
+        return {
+            name: value.isoformat()
+            if isinstance(value, datetime)
+            else list(value)
+            if isinstance(value, list)
+            else dict(value)
+            if isinstance(value, dict)
+            else value
+            for name in ALERT_FIELDS
+            if (value := getattr(self, name)) is not None or name in _REQUIRED
+        }
+
+    @classmethod
+    def from_record(cls, data: Any) -> QueuedAlert:
+        """From the store; `TypeError`/`ValueError` for a record that cannot be sent.
+
+        Every field is checked: an alert read back must not fail later, in a round.
+        """
+        if not isinstance(data, dict):
+            raise TypeError("not a record")
+        values: dict[str, Any] = {}
+        for name in ALERT_FIELDS:
+            if (value := data.get(name)) is None:
+                if name in _REQUIRED:
+                    raise ValueError(f"no {name}")
+                continue
+            kind = _KINDS[name]
+            if kind is datetime:
+                value = read_time(value)
+            elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise TypeError(name)
+            values[name] = value
+        phones = values["phones"]
+        if not phones or not all(isinstance(p, str) and p for p in phones):
+            raise ValueError("no numbers")
+        if not values["id"] or any(values.get(n, 0) < 0 for n in ("attempts", "possibly_sent")):
+            raise ValueError("id or counts")
+        options_from_dict(values["options"])  # raises for options that cannot be read
+        return cls(**values)
+
+    @property
+    def send_options(self) -> SendOptions:
+        """The options the alert is sent with."""
+        return options_from_dict(self.options)
+
+
+ALERT_FIELDS = tuple(f.name for f in fields(QueuedAlert))
+_REQUIRED = frozenset(("id", "phones", "text", "options", "deadline", "created_at", "next_attempt"))
+_KINDS: dict[str, type] = {
+    "id": str,
+    "phones": list,
+    "text": str,
+    "options": dict,
+    "attempts": int,
+    "possibly_sent": int,
+    "in_flight": bool,
+    "in_doubt": bool,
+    "possible_duplicate": bool,
+    "failover": bool,
+    "last_error": str,
+    "origin": str,
+} | dict.fromkeys(
+    (
+        "deadline",
+        "created_at",
+        "next_attempt",
+        "failing_since",
+        "attempt_at",
+        "doubt_since",
+        "answer_lost_at",
+        "not_taken_at",
+    ),
+    datetime,
+)
+"""The type each stored field must have (times: aware ISO text)."""

@@ -1,0 +1,144 @@
+"""The outbox's file: one record per alert, written off the loop, one write for many changes.
+
+A change of one alert makes that alert's record again (`QueuedAlert.as_record`), never
+the others'. Writes are gathered: the changes of one turn of the loop, and those made
+while a write is under way, go in the next single write, whose JSON is made in the
+writer thread from the records as they are (a record is replaced, never changed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+import logging
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from ..const import DOMAIN
+from ..storage import Damage, StoreKind, async_keep_aside, async_read, store_key
+from .alert import QueuedAlert
+
+_LOGGER = logging.getLogger(__name__)
+
+STORAGE_VERSION = 1
+
+
+class OutboxStore:
+    """The stored records of one account's outbox (shared by its successive loads)."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """The file of the account `entry_id`."""
+        self.hass = hass
+        self._store: Store[dict[str, Any]] = Store(
+            hass,
+            STORAGE_VERSION,
+            store_key(StoreKind.OUTBOX, entry_id),
+            serialize_in_event_loop=False,
+        )
+        self.records: dict[str, dict[str, Any]] = {}
+        """Each alert's record, by its id."""
+        self.extra: dict[str, Any] = {}
+        """What else the outbox keeps beside the alerts (each value replaced, never changed)."""
+        self._changes = 0
+        self._written = 0
+        self._writer: asyncio.Task[None] | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    async def async_load(self) -> tuple[list[QueuedAlert], dict[str, Any], Damage | None]:
+        """The alerts kept, what else was kept, and what could not be read of the file."""
+        data, damage = await async_read(self.hass, self._store, StoreKind.OUTBOX)
+        if data is None:
+            return [], {}, damage
+        items = data.get("alerts") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            kept = await async_keep_aside(self.hass, self._store)
+            return [], {}, Damage(StoreKind.OUTBOX, None, kept, "no list of alerts")
+        alerts: list[QueuedAlert] = []
+        lost = 0
+        for item in items:
+            try:
+                alerts.append(QueuedAlert.from_record(item))
+            except TypeError, ValueError:
+                lost += 1
+        extra = {k: v for k, v in data.items() if k != "alerts"}
+        if not lost:
+            return alerts, extra, None
+        kept = await async_keep_aside(self.hass, self._store)
+        return alerts, extra, Damage(StoreKind.OUTBOX, lost, kept, "unreadable alerts")
+
+    async def async_count(self) -> int:
+        """How many records the file holds (read as it is: nothing moved, nothing checked)."""
+        data = await self._store.async_load()
+        items = data.get("alerts") if isinstance(data, dict) else None
+        return len(items) if isinstance(items, list) else 0
+
+    def put(self, alert: QueuedAlert) -> None:
+        """`alert` changed: its record is made again, and written with the next write."""
+        self.records[alert.id] = alert.as_record()
+        self._changed()
+
+    def put_all(self, alerts: Iterable[QueuedAlert]) -> None:
+        """Several alerts changed: one write for all of them."""
+        for alert in alerts:
+            self.records[alert.id] = alert.as_record()
+        self._changed()
+
+    def drop(self, alert_id: str) -> None:
+        """The alert left the outbox."""
+        if self.records.pop(alert_id, None) is not None:
+            self._changed()
+
+    def set_extra(self, key: str, value: Any) -> None:
+        """Keep `value` (not changed afterwards) beside the alerts."""
+        self.extra[key] = value
+        self._changed()
+
+    async def async_written(self) -> None:
+        """Wait until every change made so far is on its way to the disk, and written."""
+        if self._written >= self._changes:
+            return
+        future: asyncio.Future[None] = self.hass.loop.create_future()
+        self._waiters.append((self._changes, future))
+        self._start_writer()
+        await future
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        # Not started eagerly: the other changes of this turn of the loop (and a first
+        # request on its way) come first, and go in the same write.
+        if self._writer is None:
+            self._writer = self.hass.async_create_task(
+                self._async_write(), f"{DOMAIN} outbox write", eager_start=False
+            )
+
+    async def _async_write(self) -> None:
+        try:
+            while self._written < self._changes:
+                target = self._changes
+                # The records as they are now (references, not copies): the writer
+                # thread turns them into JSON.
+                data = self.extra | {"alerts": list(self.records.values())}
+                try:
+                    await self._store.async_save(data)
+                except Exception:
+                    _LOGGER.exception("Cannot write %s", self._store.key)
+                self._written = target
+                self._wake()
+        finally:
+            self._writer = None
+            self._wake(everyone=True)
+
+    def _wake(self, *, everyone: bool = False) -> None:
+        waiting = []
+        for target, future in self._waiters:
+            if everyone or target <= self._written:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                waiting.append((target, future))
+        self._waiters = waiting
