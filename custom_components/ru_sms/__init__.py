@@ -11,14 +11,20 @@ import logging
 
 from homeassistant.const import CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from . import webhook
-from .account import RuSmsAccount, RuSmsConfigEntry
+from .account import RuSmsAccount, RuSmsConfigEntry, fallback_outbox
 from .const import CONF_PROVIDER, DOMAIN
 from .entity import account_device_info
+from .issues import async_clear_damage
 from .notify import async_setup_account_service
+from .outbox import async_outbox_cannot_load, async_remove_outbox
 from .providers import description_of
 from .services import async_setup_services
 from .storage import async_remove_stores
@@ -54,8 +60,16 @@ async def async_migrate_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> b
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bool:
-    """Set up an account: build it, add its device and entities, then start its polls."""
-    entry.runtime_data = await RuSmsAccount.async_create(hass, entry)
+    """Set up an account: build it, add its device and entities, then start its polls.
+
+    A gateway that is down or refuses the credentials does not stop it (see `account`);
+    should anything else, alerts waiting in its outbox are said to wait (a repair issue).
+    """
+    try:
+        entry.runtime_data = await RuSmsAccount.async_create(hass, entry)
+    except Exception as err:
+        await async_outbox_cannot_load(hass, entry, err)
+        raise
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
@@ -80,5 +94,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> bo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RuSmsConfigEntry) -> None:
-    """Forget what a removed account kept: delivery records, queued alerts, incoming SMS seen."""
+    """Forget what a removed account kept: delivery records, queued alerts, incoming SMS seen.
+
+    Its queued alerts go to its fallback account first, or each fails (`failed` events).
+    """
+    await async_remove_outbox(hass, entry.entry_id, entry.title, fallback_outbox(hass, entry))
+    async_clear_damage(hass, entry.entry_id)
+    for issue in ("outbox_failing", "outbox_cannot_load"):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
     await async_remove_stores(hass, entry.entry_id)

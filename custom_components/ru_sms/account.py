@@ -1,9 +1,13 @@
 """An account: its gateway and the services around it, built in one place.
 
 `RuSmsAccount.async_create` builds, in order, what an account runs: the gateway client
-(with its request budget), the balance (whose first request proves the credentials), the
-delivery tracker, the statistics, the inbox and the outbox, and the webhook where the
-gateway calls back; `async_start`, once the platforms are set up, the incoming poller.
+(with its request budget and the windows the gateway still counts), the balance (whose
+first request checks the credentials), the delivery tracker, the statistics, the inbox
+and the outbox, and the webhook where the gateway calls back; `async_start`, once the
+platforms are set up, the incoming poller. A gateway that cannot be reached, or that
+refuses the credentials, does not keep the account from loading: its alerts queue (and
+go to the fallback account) as at any other time, its balance shows unavailable, and
+refused credentials start reauthentication.
 Each service gets its collaborators through its constructor (the gateway, the tracker, a
 balance callback, a fallback lookup); none imports this module or reads another service
 through the entry. The entities and the actions reach the account as the entry's
@@ -16,12 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_URL, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
@@ -42,7 +47,7 @@ from .errors import (
 )
 from .incoming import MIN_INTERVAL, Inbox, IncomingPoller
 from .lookups import LookupWaiters
-from .outbox import Outbox, SendOutcome
+from .outbox import Outbox, SendOutcome, async_open_outbox
 from .providers import (
     AuthenticationError,
     SendOptions,
@@ -55,6 +60,9 @@ from .providers.phone import mask_phone
 from .tracker import MessageTracker
 from .validation import async_checked, check_text
 from .webhook import async_register_webhook
+from .windows import BudgetWindows
+
+_LOGGER = logging.getLogger(__name__)
 
 type RuSmsConfigEntry = ConfigEntry[RuSmsAccount]
 
@@ -107,22 +115,27 @@ class RuSmsAccount:
     async def async_create(cls, hass: HomeAssistant, entry: RuSmsConfigEntry) -> RuSmsAccount:
         """Build an account and load what it kept; everything it starts stops on unload."""
         gateway = create_gateway(hass, entry.data)
+        # Before the first request: the gateway still counts what it had before.
+        windows = BudgetWindows(hass, entry.entry_id, gateway.budget or gateway.use_budget())
+        await windows.async_load()
+        entry.async_on_unload(windows.async_unload)
         balance: BalanceCoordinator | None = None
         if gateway.capabilities.balance:
-            # The first balance request also proves the credentials.
+            # The first balance request also checks the credentials. A failure leaves the
+            # balance unavailable (refused credentials start reauthentication), never the
+            # account unloaded: its alerts must still queue.
             balance = BalanceCoordinator(hass, entry, gateway)
-            await balance.async_config_entry_first_refresh()
+            await balance.async_refresh()
             entry.async_on_unload(balance.async_add_listener(balance.async_update_issue))
             entry.async_on_unload(balance.issue.clear)
             balance.async_update_issue()
         else:
-            await _async_check_credentials(entry, gateway)
+            await _async_check_credentials(hass, entry, gateway)
 
         tracker = MessageTracker(
             hass, entry, gateway, callbacks=bool(entry.options.get(CONF_CALLBACKS, False))
         )
         await tracker.async_load()
-        entry.async_on_unload(tracker.async_unload)
 
         # Created unstarted: its sensors are disabled by default and start it when added.
         statistics = (
@@ -131,17 +144,17 @@ class RuSmsAccount:
         inbox = Inbox(hass, entry)
         await inbox.async_load()
         entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
-        outbox = Outbox(
+        # Alerts queued before a restart (or a reload) go on.
+        outbox = await async_open_outbox(
             hass,
             entry,
             gateway,
             tracker,
             on_balance=balance.async_set_balance if balance is not None else None,
-            fallback=partial(_fallback_outbox, hass, entry),
+            fallback=partial(fallback_outbox, hass, entry),
         )
-        # Alerts queued before a restart go on.
-        await outbox.async_load()
-        entry.async_on_unload(outbox.async_unload)
+        # The outbox first: what follows its accepted sends still goes to this tracker.
+        entry.async_on_unload(partial(_async_stop_sending, outbox, tracker))
         lookups = LookupWaiters()
         if CONF_WEBHOOK_ID in entry.data:
             async_register_webhook(hass, entry, inbox=inbox, lookups=lookups, tracker=tracker)
@@ -202,25 +215,35 @@ class RuSmsAccount:
         return outcome
 
 
-async def _async_check_credentials(entry: RuSmsConfigEntry, gateway: SmsGateway) -> None:
-    """One cheap request, for gateways without a balance to poll."""
+async def _async_check_credentials(
+    hass: HomeAssistant, entry: RuSmsConfigEntry, gateway: SmsGateway
+) -> None:
+    """One cheap request, for gateways without a balance to poll.
+
+    Refused credentials start reauthentication; a gateway that cannot be reached is only
+    logged (its alerts queue).
+    """
     try:
         await gateway.check_credentials()
     except AuthenticationError as err:
-        raise credentials_refused(entry.data[CONF_PROVIDER], err) from err
+        _LOGGER.warning("%s: %s", entry.title, credentials_refused(entry.data[CONF_PROVIDER], err))
+        entry.async_start_reauth(hass)
     except SmsGatewayError as err:
-        # Not the send error's text: it would claim that nothing was sent.
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="setup_not_ready",
-            translation_placeholders={
-                "gateway": gateway_name(entry.data[CONF_PROVIDER]),
-                "error": error_details(err),
-            },
-        ) from err
+        _LOGGER.warning(
+            "%s: %s cannot be reached at start-up (alerts queue until it can): %s",
+            entry.title,
+            gateway_name(entry.data[CONF_PROVIDER]),
+            error_details(err),
+        )
 
 
-def _fallback_outbox(hass: HomeAssistant, entry: RuSmsConfigEntry) -> Outbox | None:
+async def _async_stop_sending(outbox: Outbox, tracker: MessageTracker) -> None:
+    """Unload the outbox (it hands what follows its sends to the tracker), then the tracker."""
+    await outbox.async_unload()
+    await tracker.async_unload()
+
+
+def fallback_outbox(hass: HomeAssistant, entry: RuSmsConfigEntry) -> Outbox | None:
     """The outbox of the account's fallback account, while that one is loaded."""
     fallback_id = entry.options.get(CONF_FALLBACK)
     fallback: RuSmsConfigEntry | None = (

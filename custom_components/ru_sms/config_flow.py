@@ -52,6 +52,7 @@ from .const import (
     CONF_GIVE_UP_AFTER,
     CONF_INCOMING_INTERVAL,
     CONF_LOW_BALANCE,
+    CONF_MAX_COPIES,
     CONF_PHONES,
     CONF_PROVIDER,
     CONF_SENDER,
@@ -62,10 +63,12 @@ from .const import (
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
+    DEFAULT_MAX_COPIES,
     DOMAIN,
     MAX_BALANCE_INTERVAL,
     MAX_GIVE_UP_AFTER,
     MAX_INCOMING_INTERVAL,
+    MAX_MAX_COPIES,
     MIN_BALANCE_INTERVAL,
     SUBENTRY_RECIPIENT,
 )
@@ -100,6 +103,10 @@ MINUTES = NumberSelector(
     NumberSelectorConfig(
         step=1, unit_of_measurement="min", translation_key="minutes", mode=NumberSelectorMode.BOX
     )
+)
+COPIES = NumberSelector(
+    # No min/max: see `_check_ranges`.
+    NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
 )
 CONF_CALLBACK_URL = "callback_url"
 """A read-only field of the options form: the URL to paste into SMSC's settings."""
@@ -207,6 +214,7 @@ OPTION_RANGES: dict[str, tuple[float, float]] = {
     CONF_BALANCE_INTERVAL: (MIN_BALANCE_INTERVAL, MAX_BALANCE_INTERVAL),
     CONF_INCOMING_INTERVAL: (0, MAX_INCOMING_INTERVAL),
     CONF_GIVE_UP_AFTER: (1, MAX_GIVE_UP_AFTER),
+    CONF_MAX_COPIES: (1, MAX_MAX_COPIES),
     CONF_LOW_BALANCE: (0, math.inf),
 }
 """The numbers the options form takes (the account fields declare their own)."""
@@ -519,6 +527,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 )
                 suggested[CONF_CALLBACK_URL] = url
         fields[vol.Required(CONF_GIVE_UP_AFTER, default=DEFAULT_GIVE_UP_AFTER)] = MINUTES
+        fields[vol.Required(CONF_MAX_COPIES, default=DEFAULT_MAX_COPIES)] = COPIES
         others = [
             SelectOptionDict(value=other.entry_id, label=other.title)
             for other in self.hass.config_entries.async_entries(DOMAIN)
@@ -537,6 +546,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 "max_balance_interval": str(MAX_BALANCE_INTERVAL),
                 "max_incoming_interval": str(MAX_INCOMING_INTERVAL),
                 "max_give_up_after": str(MAX_GIVE_UP_AFTER),
+                "max_copies": str(MAX_MAX_COPIES),
                 # Also in the field's description: text there can be selected and copied.
                 "callback_url": url or "",
             },

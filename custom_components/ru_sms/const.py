@@ -21,6 +21,9 @@ CONF_INCOMING_INTERVAL: Final = "incoming_interval"
 """Minutes between asks for incoming messages (0: off), where the gateway reports them."""
 CONF_GIVE_UP_AFTER: Final = "give_up_after"
 """Minutes an alert without a validity of its own is tried before it is failed."""
+CONF_MAX_COPIES: Final = "max_copies"
+"""Requests of one alert that may have been taken, at most, where the gateway cannot tell
+whether it took one (1: at most once)."""
 CONF_FALLBACK: Final = "fallback_entry_id"
 """Another account that carries alerts this one cannot (credentials, money, gateway down)."""
 CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
@@ -35,6 +38,8 @@ DEFAULT_CURRENCY: Final = "RUB"
 DEFAULT_INCOMING_INTERVAL: Final = 0
 DEFAULT_GIVE_UP_AFTER: Final = 60
 MAX_GIVE_UP_AFTER: Final = 24 * 60
+DEFAULT_MAX_COPIES: Final = 3
+MAX_MAX_COPIES: Final = 10
 MAX_INCOMING_INTERVAL: Final = 24 * 60
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

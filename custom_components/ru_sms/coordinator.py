@@ -30,6 +30,9 @@ _LOGGER = logging.getLogger(__name__)
 STATISTICS_PERIOD = timedelta(hours=24)
 """The period the statistics sensors report: the last 24 hours, up to now."""
 STATISTICS_INTERVAL = timedelta(minutes=30)
+FIRST_RETRY = 60.0
+"""Seconds before asking again after a failure (doubled after each, up to the interval):
+an account that loaded while its gateway was down shows its balance soon after."""
 
 
 class GatewayCoordinator[T](DataUpdateCoordinator[T]):
@@ -37,7 +40,7 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
 
     Refused credentials start reauthentication; any other failure marks the data
     unavailable with the coordinator's own message (`failed_key`), naming the gateway's
-    code and text.
+    code and text, and asks again sooner than the interval (`FIRST_RETRY`, doubled).
     """
 
     config_entry: ConfigEntry
@@ -62,6 +65,8 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
             update_interval=interval,
         )
         self.gateway = gateway
+        self.failures = 0
+        """Failed requests in a row."""
 
     @callback
     def async_start(self) -> None:
@@ -73,15 +78,20 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
 
     async def _async_update_data(self) -> T:
         try:
-            return await self._async_fetch()
+            data = await self._async_fetch()
         except AuthenticationError as err:
             raise credentials_refused(self.gateway.provider, err) from err
         except SmsGatewayError as err:
+            self.failures += 1
+            interval = (self.update_interval or STATISTICS_INTERVAL).total_seconds()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=self.failed_key,
                 translation_placeholders={"error": error_details(err)},
+                retry_after=min(interval, FIRST_RETRY * 2 ** min(self.failures - 1, 16)),
             ) from err
+        self.failures = 0
+        return data
 
 
 class BalanceCoordinator(GatewayCoordinator[Balance]):
@@ -109,8 +119,9 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
 
     @property
     def currency(self) -> str:
-        """The account's currency, RUB when the gateway does not say."""
-        return self.data.currency or DEFAULT_CURRENCY
+        """The account's currency, RUB when the gateway does not say (or not yet)."""
+        data: Balance | None = self.data
+        return (data.currency if data is not None else None) or DEFAULT_CURRENCY
 
     @property
     def is_low(self) -> bool:
@@ -121,8 +132,11 @@ class BalanceCoordinator(GatewayCoordinator[Balance]):
         return await self.gateway.balance()
 
     def async_set_balance(self, amount: Decimal) -> None:
-        """Take the balance a send answer reported."""
-        self.async_set_updated_data(replace(self.data, amount=amount))
+        """Take the balance a send answer reported (the first one, when none was read)."""
+        data: Balance | None = self.data
+        self.async_set_updated_data(
+            Balance(amount=amount) if data is None else replace(data, amount=amount)
+        )
 
     def async_update_issue(self) -> None:
         """Raise the low-balance repair issue while the balance is low, drop it after."""

@@ -92,8 +92,8 @@ async def async_get_config_entry_diagnostics(
         if balance is None
         else {
             "last_update_success": balance.last_update_success,
-            # a loaded account has read its balance at least once
-            "data": _plain(asdict(balance.data)),
+            # an account that loaded while its gateway was down has read none yet
+            "data": None if balance.data is None else _plain(asdict(balance.data)),
         },
     }
 

@@ -15,8 +15,9 @@ A failed poll leaves the window where it was: the next one asks again from the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+import hashlib
 import logging
 import time
 from typing import Any
@@ -28,10 +29,11 @@ from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
+from .issues import async_show_damage
 from .poller import GatewayPoller
 from .providers import IncomingMessage, SmsGateway, SmsGatewayError
 from .signals import async_fire_incoming_sms
-from .storage import StoreKind, account_store, parse_time
+from .storage import Damage, StoreKind, account_store, async_keep_aside, async_read, parse_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,7 +56,13 @@ MAX_SEEN = 5000
 PUSH_REPEAT_WINDOW = 20 * 60.0
 """Seconds during which the same pushed SMS (number, text, our number) is reported once:
 a gateway repeats an unanswered post every few minutes, and a replay may change the id
-(which its signature does not cover)."""
+(which its signature does not cover). Kept on file: a reload forgets none of them."""
+
+
+def push_key(message: IncomingMessage) -> str:
+    """What a gateway signs of a pushed SMS, as a digest (no text kept on file)."""
+    signed = "\x1f".join((message.phone, message.text, message.to or ""))
+    return hashlib.sha256(signed.encode()).hexdigest()[:32]
 
 
 def message_key(message: IncomingMessage) -> str:
@@ -82,17 +90,39 @@ class Inbox:
         """Keys of the messages reported, with their time (received, else seen), oldest first."""
         self._store = account_store(hass, StoreKind.INCOMING, entry.entry_id, STORAGE_VERSION)
         self._pushed: dict[str, float] = {}
-        """Number, text and our number of the messages pushed lately, with when (monotonic)."""
+        """The messages pushed lately (`push_key`), with when (POSIX seconds)."""
+        self.clock: Callable[[], float] = time.time
+        """The wall clock pushed messages are remembered by (tests move their own)."""
 
     async def async_load(self) -> None:
-        """Read what was reported before."""
-        stored = await self._store.async_load() or {}
-        self.window_end = parse_time(stored.get("window_end"))
-        seen = stored.get("seen")
-        for key, value in (seen if isinstance(seen, dict) else {}).items():
-            if (when := parse_time(value)) is not None:
-                self.seen[str(key)] = when
+        """Read what was reported before; what cannot be read is said (a repair issue)."""
+        stored, damage = await async_read(self.hass, self._store, StoreKind.INCOMING)
+        data: dict[str, Any] = stored if isinstance(stored, dict) else {}
+        lost: int | None = 0
+        if stored is not None and not isinstance(stored, dict):
+            lost = None
+        self.window_end = parse_time(data.get("window_end"))
+        for name, into in (("seen", self.seen), ("pushed", None)):
+            items = data.get(name, {})
+            if not isinstance(items, dict):
+                lost = None
+                continue
+            for key, value in items.items():
+                if into is not None and (when := parse_time(value)) is not None:
+                    into[str(key)] = when
+                elif (
+                    into is None and isinstance(value, int | float) and not isinstance(value, bool)
+                ):
+                    self._pushed[str(key)] = float(value)
+                elif lost is not None:
+                    lost += 1
         self.prune()
+        if lost != 0 and damage is None:
+            kept = await async_keep_aside(self.hass, self._store)
+            damage = Damage(StoreKind.INCOMING, lost, kept, "unreadable entries")
+        if damage is not None:
+            async_show_damage(self.hass, self.entry.entry_id, self.entry.title, damage)
+            await self.async_save()
 
     async def async_save(self) -> None:
         """Write at once: a message reported before a crash is not reported again."""
@@ -100,7 +130,7 @@ class Inbox:
 
     async def async_unload(self) -> None:
         """Write what the account took, if anything (an account without it has no file)."""
-        if self.seen or self.window_end is not None:
+        if self.seen or self.window_end is not None or self._pushed:
             await self.async_save()
 
     @callback
@@ -126,8 +156,8 @@ class Inbox:
 
         What counts is what the gateway signs (number, text, our number), not its id.
         """
-        key = "\x1f".join((message.phone, message.text, message.to or ""))
-        moment = time.monotonic()
+        key = push_key(message)
+        moment = self.clock()
         pushed = self._pushed
         while pushed and (
             len(pushed) >= MAX_SEEN or moment - next(iter(pushed.values())) > PUSH_REPEAT_WINDOW
@@ -136,6 +166,8 @@ class Inbox:
         if key in pushed:
             return 0
         pushed[key] = moment
+        # On file soon: a reload (or a restart) must not let the same post through.
+        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         return self.async_receive([message], now)
 
     def prune(self) -> None:
@@ -146,9 +178,11 @@ class Inbox:
         self.seen = {key: when for key, when in self.seen.items() if when >= limit}
 
     def _data_to_save(self) -> dict[str, Any]:
+        limit = self.clock() - PUSH_REPEAT_WINDOW
         return {
             "window_end": self.window_end.isoformat() if self.window_end else None,
             "seen": {key: when.isoformat() for key, when in self.seen.items()},
+            "pushed": {key: when for key, when in self._pushed.items() if when >= limit},
         }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+import math
 from typing import Any
 
 from homeassistant.util import dt as dt_util
@@ -19,6 +20,7 @@ from .const import (
     CONF_TRANSLITERATE,
 )
 from .providers import SendOptions
+from .storage import read_time
 
 
 def send_options(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> SendOptions:
@@ -52,14 +54,27 @@ def options_to_dict(options: SendOptions) -> dict[str, Any]:
     }
 
 
-def options_from_dict(data: dict[str, Any]) -> SendOptions:
-    """Send options from the store."""
+def options_from_dict(data: Mapping[str, Any]) -> SendOptions:
+    """Send options from the store; `TypeError`/`ValueError` for what cannot be them."""
+    for name in ("sender", "client_message_id"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise TypeError(name)
+    for name in ("recipient_local_time", "flash"):
+        if not isinstance(data.get(name, False), bool):
+            raise TypeError(name)
     send_at = data.get("send_at")
     validity = data.get("validity")
+    if validity is not None and (
+        not isinstance(validity, int | float)
+        or isinstance(validity, bool)
+        or not math.isfinite(validity)
+        or validity < 0
+    ):
+        raise ValueError("validity")
     return SendOptions(
         sender=data.get("sender"),
         client_message_id=data.get("client_message_id"),
-        send_at=dt_util.parse_datetime(send_at) if send_at else None,
+        send_at=None if send_at is None else read_time(send_at),
         recipient_local_time=bool(data.get("recipient_local_time")),
         validity=timedelta(seconds=validity) if validity else None,
         flash=bool(data.get("flash")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -29,9 +30,10 @@ from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, SUBENTRY_RECIPIENT
 from .coordinator import BalanceCoordinator, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
-from .outbox import QueuedAlert
+from .outbox import AlertNote, QueuedAlert
 from .providers import DeliveryState, Statistics
-from .tracker import MessageTracker
+from .status import STATE_WAITING
+from .tracker import MessageTracker, TrackedMessage
 
 PARALLEL_UPDATES = 0
 
@@ -54,11 +56,21 @@ def last_message_state(state: DeliveryState) -> str:
     return STATUS_UNKNOWN if state is DeliveryState.UNKNOWN else state.value
 
 
+def note_state(state: str) -> str:
+    """The state of an alert the outbox noted, as the last-message sensor shows it."""
+    if state == STATE_WAITING:
+        return STATE_WAITING
+    try:
+        return last_message_state(DeliveryState(state))
+    except ValueError:
+        return STATUS_UNKNOWN
+
+
 LAST_MESSAGE = SensorEntityDescription(
     key="last_message",
     translation_key="last_message",
     device_class=SensorDeviceClass.ENUM,
-    options=[last_message_state(state) for state in DeliveryState],
+    options=[STATE_WAITING, *(last_message_state(state) for state in DeliveryState)],
 )
 IN_FLIGHT = SensorEntityDescription(
     key="in_flight",
@@ -159,16 +171,27 @@ class TrackerSensor(SensorEntity):
         outbox = self.entry.runtime_data.outbox
         self.async_on_remove(outbox.async_add_listener(self.async_write_ha_state))
 
-    def _queued(self, recipient_id: str | None) -> QueuedAlert | None:
-        """The latest alert still in the outbox, newer than the latest message sent."""
+    def _latest(self, recipient_id: str | None) -> QueuedAlert | AlertNote | TrackedMessage | None:
+        """The latest alert, wherever it is.
+
+        Waiting in the outbox, noted by it (carried by the fallback account, given up),
+        or followed by the tracker: whichever came last.
+        """
         phones = None
         if recipient_id is not None and (subentry := self.entry.subentries.get(recipient_id)):
             phones = list(subentry.data.get(CONF_PHONES, []))
-        alert = self.entry.runtime_data.outbox.latest(phones)
-        message = self.tracker.last_message(recipient_id)
-        if alert is None or (message is not None and message.sent_at > alert.created_at):
+        outbox = self.entry.runtime_data.outbox
+        candidates: list[tuple[datetime, bool, QueuedAlert | AlertNote | TrackedMessage]] = []
+        # On a tie, the tracker's record: it was sent since it was queued.
+        if (message := self.tracker.last_message(recipient_id)) is not None:
+            candidates.append((message.sent_at, True, message))
+        if (alert := outbox.latest(phones)) is not None:
+            candidates.append((alert.created_at, False, alert))
+        if (note := outbox.reports.log.latest(phones)) is not None:
+            candidates.append((note.created_at, False, note))
+        if not candidates:
             return None
-        return alert
+        return max(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
 class LastMessageSensor(TrackerSensor):
@@ -179,27 +202,42 @@ class LastMessageSensor(TrackerSensor):
 
     @property
     def native_value(self) -> str | None:
-        """The message's delivery state (queued while it waits in the outbox)."""
-        if self._queued(self.recipient_id) is not None:
-            return str(DeliveryState.QUEUED)
-        message = self.tracker.last_message(self.recipient_id)
-        return None if message is None else last_message_state(message.state)
+        """The message's delivery state (`waiting` while it waits in the outbox)."""
+        match self._latest(self.recipient_id):
+            case QueuedAlert():
+                return STATE_WAITING
+            case AlertNote() as note:
+                return note_state(note.state)
+            case TrackedMessage() as message:
+                return last_message_state(message.state)
+        return None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Number, id, times, error and cost of the message."""
-        if (alert := self._queued(self.recipient_id)) is not None:
-            return {
-                "number": alert.phones[0] if alert.phones else None,
-                "message_id": alert.id,
-                "queued": True,
-                "next_attempt": alert.next_attempt.isoformat(),
-                "error": alert.last_error,
-            }
-        message = self.tracker.last_message(self.recipient_id)
-        if message is None:
-            return {}
-        return message.status().as_attributes()
+        """Number, id, times, error and cost of the message; the alert's id."""
+        match self._latest(self.recipient_id):
+            case QueuedAlert() as alert:
+                return {
+                    "number": alert.phones[0] if alert.phones else None,
+                    "message_id": alert.id,
+                    "alert_id": alert.id,
+                    "waiting": True,
+                    "next_attempt": alert.next_attempt.isoformat(),
+                    "error": alert.last_error,
+                    "possible_duplicate": alert.possible_duplicate,
+                }
+            case AlertNote() as note:
+                return {
+                    "number": note.number or (note.phones[0] if note.phones else None),
+                    "message_id": note.message_id or note.id,
+                    "alert_id": note.id,
+                    "account": note.account,
+                    "error": note.error,
+                    "possible_duplicate": note.possible_duplicate,
+                }
+            case TrackedMessage() as message:
+                return message.status().as_attributes()
+        return {}
 
 
 class RecipientLastMessageSensor(RecipientEntity, LastMessageSensor):
@@ -225,13 +263,14 @@ class InFlightSensor(AccountPushEntity, TrackerSensor):
 
     @property
     def native_value(self) -> int:
-        """Messages not yet delivered, failed or expired."""
-        return self.tracker.in_flight
+        """Messages not yet delivered, failed or expired: waiting in the outbox too."""
+        return self.tracker.in_flight + self.entry.runtime_data.outbox.waiting
 
     @property
     def extra_state_attributes(self) -> dict[str, int]:
-        """Alerts in the outbox, waiting for another attempt."""
-        return {"queued": self.entry.runtime_data.outbox.queued}
+        """Messages waiting in the outbox, and the alerts they belong to."""
+        outbox = self.entry.runtime_data.outbox
+        return {"waiting": outbox.waiting, "queued": outbox.queued}
 
 
 class StatisticsSensor(AccountEntity[StatisticsCoordinator], SensorEntity):

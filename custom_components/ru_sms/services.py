@@ -213,6 +213,8 @@ def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResp
         for phone in outcome.queued
     ]
     return {
+        # One identity from the call to the final state: on every event of the alert.
+        "alert_id": outcome.alert_id,
         "recipients": recipients,
         "accepted": len(result.accepted),
         "rejected": len(result.rejected),

@@ -13,6 +13,9 @@ from typing import Any
 
 from .providers import DeliveryState, DeliveryStatus
 
+STATE_WAITING = "waiting"
+"""An alert waiting in our outbox for another attempt (not the gateway's `queued`)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageStatus:

@@ -574,11 +574,12 @@ async def test_reauth_after_password_change(
 ) -> None:
     emulator = await start_emulator(provider)
     entry = await add_account(hass, provider, emulator)
-    # The password changes on the gateway: the next setup fails and asks to sign in.
+    # The password changes on the gateway: the next load asks to sign in (the account
+    # loads all the same: its alerts go to a fallback account meanwhile).
     set_password(provider, emulator, NEW_PASSWORD)
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.state is ConfigEntryState.LOADED
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     result = checked(await hass.config_entries.flow.async_configure(flows[0]["flow_id"]))
@@ -628,7 +629,7 @@ async def test_reauth_with_the_same_password_reloads(
     emulator.accounts["user"] = "locked"
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     emulator.accounts["user"] = "secret-pass"
     result = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
 
@@ -659,7 +660,6 @@ async def test_reauth_of_a_key_only_account_asks_for_the_key(
     emulator.api_key = NEW_KEY
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_ERROR
     flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
     result = checked(await hass.config_entries.flow.async_configure(flow["flow_id"]))
     assert schema_keys(result) == ["api_key"]
@@ -989,6 +989,7 @@ async def test_options_of_a_gateway_with_balance(
         "low_balance_threshold",
         *extra,
         "give_up_after",
+        "max_copies",
     ]
     assert suggested(result)["sender"] == ACCOUNTS[provider].sender
 
@@ -1015,6 +1016,7 @@ async def test_options_of_a_gateway_with_balance(
         "low_balance_threshold": 250.5,
         **dict.fromkeys(extra, 0),
         "give_up_after": 30,
+        "max_copies": 3,
     }
     # The account was started anew with them.
     assert entry.state is ConfigEntryState.LOADED
@@ -1027,7 +1029,7 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
     entry = await add_account(hass, Provider.SMSTELE, emulator)
 
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
-    assert schema_keys(result) == ["sender", "transliterate", "give_up_after"]
+    assert schema_keys(result) == ["sender", "transliterate", "give_up_after", "max_copies"]
     result = checked(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {"sender": "REX400.RU", "transliterate": True}
@@ -1036,7 +1038,12 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"sender": "REX400.RU", "transliterate": True, "give_up_after": 60}
+    assert entry.options == {
+        "sender": "REX400.RU",
+        "transliterate": True,
+        "give_up_after": 60,
+        "max_copies": 3,
+    }
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance is None
 
@@ -1053,6 +1060,7 @@ async def test_options_invalid_sender_then_cleared(
         "low_balance_threshold": 0,
         "callbacks": False,
         "give_up_after": 60,
+        "max_copies": 3,
     }
 
     result = checked(
@@ -1316,6 +1324,7 @@ STEP_PLACEHOLDERS = {
         "max_balance_interval",
         "max_incoming_interval",
         "max_give_up_after",
+        "max_copies",
         "callback_url",
     },
     ("recipient", "user"): {"numbers"},
@@ -1385,6 +1394,7 @@ def test_flow_translations(language: str) -> None:
         "balance_interval_range",
         "incoming_interval_range",
         "give_up_after_range",
+        "max_copies_range",
         "low_balance_threshold_range",
     }
     assert set(recipient["error"]) == {
@@ -1416,6 +1426,7 @@ def test_flow_translations(language: str) -> None:
         "callback_url",
         "incoming_interval",
         "give_up_after",
+        "max_copies",
         "fallback_entry_id",
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}

@@ -170,6 +170,7 @@ async def test_entities_per_gateway(
         assert "number" not in state.attributes
         assert state.attributes["device_class"] == "enum"
         assert state.attributes["options"] == [
+            "waiting",
             "queued",
             "sent",
             "delivered",

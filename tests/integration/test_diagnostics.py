@@ -129,10 +129,10 @@ async def test_diagnostics_last_balance_after_failed_poll(
 
 
 @pytest.mark.parametrize("provider", [Provider.SMSC, Provider.SMSTELE])
-async def test_diagnostics_of_account_not_loaded(
+async def test_diagnostics_of_account_with_credentials_refused(
     hass: HomeAssistant, hass_client: Any, start_emulator: Any, provider: Provider
 ) -> None:
-    """Credentials refused at setup: the diagnostics still come, without runtime parts."""
+    """Credentials refused at setup: loaded all the same, no balance read, no secret."""
     emulator = await start_emulator(provider)
     entry = entry_for(provider, emulator)
     entry.add_to_hass(hass)
@@ -141,14 +141,17 @@ async def test_diagnostics_of_account_not_loaded(
     )
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.state is ConfigEntryState.LOADED
 
     result = await diagnostics_of(hass, hass_client, entry, emulator)
 
     assert "wrong-password" not in json.dumps(result)
-    assert result["state"] == "setup_error"
-    assert result["gateway"] == {"provider": provider.value, "capabilities": None}
-    assert result["balance"] is None
+    assert result["state"] == "loaded"
+    assert result["gateway"]["provider"] == provider.value
+    assert result["balance"] == (
+        None if provider is Provider.SMSTELE else {"last_update_success": False, "data": None}
+    )
+    assert result["outbox"]["queued"] == 0
     assert result["options"][CONF_LOW_BALANCE] == 10
 
 
@@ -182,6 +185,7 @@ async def test_diagnostics_count_tracked_messages_without_numbers(
     await hass.services.async_call(
         "notify", "send_message", {"entity_id": "notify.ivan", "message": "Alarm"}, blocking=True
     )
+    await hass.async_block_till_done()
 
     result = await diagnostics_of(hass, hass_client, entry, emulator)
 

@@ -58,6 +58,7 @@ async def test_an_interval_out_of_range_gets_our_error_then_clears(
         "max_balance_interval": "1440",
         "max_incoming_interval": "1440",
         "max_give_up_after": "1440",
+        "max_copies": "10",
         "callback_url": "",  # no external URL here
     }
 
@@ -71,7 +72,7 @@ async def test_an_interval_out_of_range_gets_our_error_then_clears(
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     # The give-up time (issue 9) keeps its default of 60 minutes.
-    assert entry.options == {**user_input, "give_up_after": 60} != before
+    assert entry.options == {**user_input, "give_up_after": 60, "max_copies": 3} != before
 
 
 @pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])
@@ -136,6 +137,7 @@ async def test_every_range_error_at_once(hass: HomeAssistant, start_emulator: An
             "balance_interval": 1.0,
             "incoming_interval": 1441.0,
             "give_up_after": 0.0,
+            "max_copies": 0.0,
             "sender": "",
         },
     )
@@ -145,6 +147,7 @@ async def test_every_range_error_at_once(hass: HomeAssistant, start_emulator: An
         "balance_interval": "balance_interval_range",
         "incoming_interval": "incoming_interval_range",
         "give_up_after": "give_up_after_range",
+        "max_copies": "max_copies_range",
         "sender": "sender_required",
     }
     # An amount of money may have kopecks; infinity is no amount.

@@ -81,7 +81,7 @@ async def test_the_same_sms_after_the_window_fires_again(
     events = async_capture_events(hass, INCOMING_EVENT)
     payload = signed(incoming_payload(), entry.data[CONF_WEBHOOK_SECRET])
     now = [1000.0]
-    monkeypatch.setattr(incoming_module.time, "monotonic", lambda: now[0])
+    entry.runtime_data.inbox.clock = lambda: now[0]
 
     await post(hass_client_no_auth, entry, payload)
     now[0] += incoming_module.PUSH_REPEAT_WINDOW - 1

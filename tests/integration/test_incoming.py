@@ -257,6 +257,7 @@ async def test_no_repeat_after_restart(
     assert stored(hass_storage, entry) == {
         "window_end": dt_util.utcnow().isoformat(),
         "seen": {"id:1": dt_util.utc_from_timestamp(before).isoformat()},
+        "pushed": {},
     }
     freezer.tick(timedelta(minutes=1))
     receive(emulator, "while down", message_id=2)
@@ -608,7 +609,7 @@ async def test_unloaded_before_start(
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert emulator.count(INCOMING_PATH[Provider.STREAM]) == 0
-    assert stored(hass_storage, entry) == {"window_end": None, "seen": {}}
+    assert stored(hass_storage, entry) == {"window_end": None, "seen": {}, "pushed": {}}
 
 
 async def test_removed_account_forgets(

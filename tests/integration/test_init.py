@@ -9,6 +9,7 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigSubentry
 from homeassistant.const import CONF_PASSWORD, CONF_URL, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntryType
 from homeassistant.loader import async_get_integration
@@ -31,7 +32,7 @@ from custom_components.ru_sms.const import (
 from custom_components.ru_sms.coordinator import BalanceCoordinator
 from custom_components.ru_sms.providers import description_of
 from custom_components.ru_sms.providers.models import Provider
-from tests.conftest import make_entry
+from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
 
@@ -85,19 +86,6 @@ def coordinator_timers(hass: HomeAssistant, coordinator: BalanceCoordinator) -> 
 def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
     """The reauthentication flows in progress for an entry."""
     return list(entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
-
-
-def assert_not_ready_reason(entry: MockConfigEntry, provider: Provider, error: str) -> None:
-    """Why the setup waits: the balance, or (SMStele) the gateway, and the error."""
-    assert entry.reason is not None
-    assert error in entry.reason
-    # a setup sends nothing: the send error's "nothing was sent" would puzzle
-    assert "sent" not in entry.reason
-    if provider is Provider.SMSTELE:
-        assert entry.error_reason_translation_key == "setup_not_ready"
-        assert entry.reason.startswith("SMStele (REX400) is not reachable (")
-    else:
-        assert entry.reason.startswith("Cannot read the balance (")
 
 
 async def test_manifest_is_read(hass: HomeAssistant) -> None:
@@ -255,10 +243,30 @@ async def test_unique_ids_stable_across_reload(
 # -- setup errors ------------------------------------------------------------------------
 
 
+def balance_state(hass: HomeAssistant, provider: Provider) -> str | None:
+    """The balance sensor's state (None: the gateway reports no balance)."""
+    state = hass.states.get(f"sensor.{SERVICE_NAMES[provider]}_balance")
+    return None if state is None else state.state
+
+
+async def send(hass: HomeAssistant, entry: MockConfigEntry, text: str) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "send_message",
+        {"config_entry_id": entry.entry_id, "phones": [IVAN], "message": text},
+        blocking=True,
+        return_response=True,
+    )
+
+
 @pytest.mark.parametrize("provider", list(Provider))
 async def test_setup_wrong_credentials_starts_reauth(
     hass: HomeAssistant, start_emulator: Any, provider: Provider
 ) -> None:
+    """Refused credentials: the account loads, and reauthentication starts.
+
+    Its balance is unavailable; its alerts would go to a fallback account.
+    """
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator)
     entry.add_to_hass(hass)
@@ -267,23 +275,22 @@ async def test_setup_wrong_credentials_starts_reauth(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
-    assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert entry.error_reason_translation_key == "authentication_failed"
-    assert entry.error_reason_translation_placeholders is not None
-    assert entry.error_reason_translation_placeholders["gateway"] == description_of(provider).name
-    assert entry.reason is not None
-    assert entry.reason.startswith(f"{description_of(provider).name} refused the credentials (")
-    assert "wrong" not in entry.reason
+    assert entry.state is ConfigEntryState.LOADED
     (flow,) = reauth_flows(hass, entry)
     assert flow["context"]["entry_id"] == entry.entry_id
-    assert hass.states.async_all() == []
-    assert not hass.services.has_service("notify", SERVICE_NAMES[provider])
+    assert balance_state(hass, provider) in (None, STATE_UNAVAILABLE)
+    assert hass.services.has_service("notify", SERVICE_NAMES[provider])
     assert emulator.count() >= 1
+    # A send hears the refusal (no fallback account here), translated.
+    with pytest.raises(HomeAssistantError) as err:
+        await send(hass, entry, "Smoke")
+    assert err.value.translation_key == "authentication_failed"
+    assert entry.runtime_data.outbox.queued == 0
 
 
 @pytest.mark.parametrize("provider", list(Provider))
 @pytest.mark.usefixtures("no_client_retry_delay")
-async def test_setup_gateway_refused_retries(
+async def test_setup_with_the_gateway_unreachable_loads_and_queues(
     hass: HomeAssistant, start_emulator: Any, refused_url: str, provider: Provider
 ) -> None:
     emulator = await start_emulator(provider)
@@ -295,36 +302,38 @@ async def test_setup_gateway_refused_retries(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    # Words, not the class name (GatewayConnectionError).
-    assert_not_ready_reason(entry, provider, "(no connection to the gateway)")
+    assert entry.state is ConfigEntryState.LOADED
     assert reauth_flows(hass, entry) == []
-    assert hass.states.async_all() == []
-    assert not hass.services.has_service("notify", SERVICE_NAMES[provider])
+    assert balance_state(hass, provider) in (None, STATE_UNAVAILABLE)
+    assert hass.states.get("notify.ivan").state != STATE_UNAVAILABLE
+    response = await send(hass, entry, "Boiler failed")
+    assert response["queued"] == 1
+    assert entry.runtime_data.outbox.queued == 1
     assert emulator.count() == 0
 
 
 @pytest.mark.parametrize("provider", list(Provider))
 @pytest.mark.usefixtures("no_client_retry_delay")
-async def test_setup_gateway_down_retries_then_loads(
+async def test_setup_with_the_gateway_down_loads_and_recovers(
     hass: HomeAssistant, start_emulator: Any, provider: Provider
 ) -> None:
-    """A proxy's 502 on the request and on its one retry: not ready; later it works."""
+    """A proxy's 502 on the request and on its one retry: loaded all the same.
+
+    The balance comes back on its own (asked again within a minute), no reload needed.
+    """
     emulator = await start_emulator(provider)
     emulator.inject(Fault.SERVER_ERROR_HTML, times=2)
     entry = make_entry(provider, emulator)
     await setup_entry(hass, entry)
 
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert_not_ready_reason(
-        entry, provider, "(502, a server error or an answer that cannot be read)"
-    )
+    assert entry.state is ConfigEntryState.LOADED
     assert emulator.count() == 2
     assert reauth_flows(hass, entry) == []
-
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
+    if provider in BALANCE_GATEWAYS:
+        assert balance_state(hass, provider) == STATE_UNAVAILABLE
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert balance_state(hass, provider) not in (None, STATE_UNAVAILABLE)
 
 
 # -- unload and reload -------------------------------------------------------------------

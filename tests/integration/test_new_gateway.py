@@ -310,6 +310,7 @@ async def test_a_gateway_declared_in_tests_works_end_to_end(
     assert response["accepted"] == 1
     (message_id,) = response["recipients"][0]["message_ids"]
     assert pigeon.count("send") == 1
+    await hass.async_block_till_done()  # followed once the caller has its answer
 
     await tick(hass, freezer, 5)  # the first look, as the gateway declared
     await tick(hass, freezer, 60)

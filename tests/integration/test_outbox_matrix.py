@@ -30,8 +30,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.outbox import CONF_GIVE_UP_AFTER
+from custom_components.ru_sms.const import CONF_GIVE_UP_AFTER, DOMAIN
 from custom_components.ru_sms.providers.models import Provider
 from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from tests.conftest import IVAN, setup_account

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 
+from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import Provider
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.smsc import SentMessage
+from tests.integration.clock import Clock
 from tests.integration.test_outbox import (
-    Clock,
     account_on_clock,
     events,
     send,
@@ -62,18 +64,20 @@ async def test_unreadable_stored_alerts_are_dropped_the_rest_sent(
     good = stored_alert(hass_storage, entry, "Door open", SendOptions(sender="ALERTS"))
     broken = [
         "not a record",
-        {**good.as_dict(), "id": "no-numbers", "phones": "79161234567"},
-        {**good.as_dict(), "id": "no-text", "text": None},
-        {**good.as_dict(), "id": "bad-time", "deadline": "tomorrow"},
-        {**good.as_dict(), "id": "no-time", "created_at": 5},
+        {**good.as_record(), "id": "no-numbers", "phones": "79161234567"},
+        {**good.as_record(), "id": "no-text", "text": None},
+        {**good.as_record(), "id": "bad-time", "deadline": "tomorrow"},
+        {**good.as_record(), "id": "no-time", "created_at": 5},
     ]
     hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)]["data"]["alerts"] += broken
 
     await start_and_wait(hass, entry, emulator, 120)
 
     assert taken(emulator, "Door open") == 1
-    assert caplog.text.count("dropping an unreadable queued alert") == len(broken)
     assert entry.runtime_data.outbox.queued == 0
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"outbox_damaged_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["lost"] == str(len(broken))
 
 
 async def test_found_for_some_numbers_sends_only_to_the_others(
@@ -107,7 +111,7 @@ async def test_no_answer_about_our_id_sends_nothing_until_there_is_one(
     await start_and_wait(hass, entry, emulator, 5)
     assert emulator.count("send.php") == 0
     clock = Clock(hass)
-    clock.attach(entry)
+    clock.attach(entry, emulator)
     await clock.tick(120, emulator)
 
     assert emulator.count("status.php") >= 5
@@ -128,7 +132,7 @@ async def test_refused_for_good_on_a_later_round_fails_with_the_gateways_code(
 
     assert taken(emulator, "Boiler failed") == 0
     assert entry.runtime_data.outbox.queued == 0
-    (failed,) = [e for e in fired if e.get("queued")]
+    (failed,) = [e for e in fired if e.get("queued") and e["state"] != "waiting"]
     assert failed["state"] == "failed"
     assert failed["error_code"] is not None
 
@@ -143,7 +147,8 @@ async def test_a_number_refused_on_a_later_round_fires_failed(
 
     response = await send(hass, entry, "Frost", phones=[IVAN, MARIA])
     assert response["queued"] == 2
-    await clock.tick(60, emulator)
+    # Asked by our id (a list: one a minute), "not there" confirmed, then sent again.
+    await clock.tick(120, emulator)
 
     assert taken(emulator, "Frost") == 1
     states = {e["number"]: e["state"] for e in fired if e.get("queued")}

@@ -500,6 +500,7 @@ async def test_a_status_of_another_number_of_the_send_changes_nothing(
         blocking=True,
         return_response=True,
     )
+    await hass.async_block_till_done()
     (message,) = entry.runtime_data.tracker.messages.values()
     payload = status_payload(message.message_id, 22, phone=PETR, err=1)
 
@@ -753,7 +754,12 @@ async def test_options_without_a_url_smsc_can_reach(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert not result.get("errors")
-    assert entry.options == {**user_input, "callbacks": False, "give_up_after": 60}
+    assert entry.options == {
+        **user_input,
+        "callbacks": False,
+        "give_up_after": 60,
+        "max_copies": 3,
+    }
 
 
 async def test_options_show_the_home_assistant_cloud_url(

@@ -67,6 +67,6 @@ class AfterSend:
                     await job()
                 except Exception:
                     # The gateway took the message: nothing here may lose what follows.
-                    _LOGGER.exception("%s: error following a sent message", self.title)
+                    _LOGGER.exception("%s: a sent message cannot be followed", self.title)
         finally:
             self._worker = None

@@ -1,4 +1,7 @@
-"""One alert in an outbox, and its stored form (one record, made again only when it changes)."""
+"""One alert in an outbox, and what became of an attempt to send it.
+
+An alert's stored form is one record, made again only when that alert changes.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from ..options import options_from_dict
-from ..providers import SendOptions
+from ..providers import SendOptions, SendResult, SmsGatewayError
+from ..providers.delivery_policy import Verdict
 from ..storage import read_time
 
 
@@ -49,6 +53,8 @@ class QueuedAlert:
     """When the latest attempt ended without an answer (the settle time counts from it)."""
     not_taken_at: datetime | None = None
     """When the gateway first said "not there": believed once it says so again later."""
+    asks: int = 0
+    """Times the gateway was asked for evidence since the doubt began (the wait grows)."""
     origin: str | None = None
     """The account (entry id) the alert was carried for, when not this one's own."""
 
@@ -93,7 +99,9 @@ class QueuedAlert:
         phones = values["phones"]
         if not phones or not all(isinstance(p, str) and p for p in phones):
             raise ValueError("no numbers")
-        if not values["id"] or any(values.get(n, 0) < 0 for n in ("attempts", "possibly_sent")):
+        if not values["id"] or any(
+            values.get(n, 0) < 0 for n in ("attempts", "possibly_sent", "asks")
+        ):
             raise ValueError("id or counts")
         options_from_dict(values["options"])  # raises for options that cannot be read
         return cls(**values)
@@ -113,6 +121,7 @@ _KINDS: dict[str, type] = {
     "options": dict,
     "attempts": int,
     "possibly_sent": int,
+    "asks": int,
     "in_flight": bool,
     "in_doubt": bool,
     "possible_duplicate": bool,
@@ -133,3 +142,29 @@ _KINDS: dict[str, type] = {
     datetime,
 )
 """The type each stored field must have (times: aware ISO text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What became of an alert's first attempt (or of a failover)."""
+
+    result: SendResult
+    """The numbers the gateway accepted or refused."""
+    queued: tuple[str, ...] = ()
+    """The numbers kept for another attempt."""
+    possible_duplicate: bool = False
+    account: str | None = None
+    """The account that carried it (the title), when it was not the one asked."""
+    alert_id: str | None = None
+    error: str | None = None
+    """Why the numbers are queued: the failed attempt's error (the gateway's words or ours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed attempt, and the table's decision on it."""
+
+    error: SmsGatewayError
+    verdict: Verdict
+    retry_after: float = 0.0
+    account_level: bool = False

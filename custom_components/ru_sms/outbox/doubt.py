@@ -20,6 +20,9 @@ from ..providers import Evidence, EvidenceReport, LostSend, SmsGateway
 from ..providers.delivery_policy import backoff
 from .alert import QueuedAlert
 
+MIN_ASK_WAIT = 5.0
+"""Seconds at least between two questions about one alert."""
+
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
@@ -51,14 +54,14 @@ def lost_send(alert: QueuedAlert) -> LostSend:
     )
 
 
-async def async_ask(gateway: SmsGateway, alert: QueuedAlert) -> EvidenceReport | None:
+async def async_evidence(gateway: SmsGateway, alert: QueuedAlert) -> EvidenceReport | None:
     """The gateway's evidence on an alert in doubt (None: it can tell nothing)."""
     if not gateway.description.evidence.can_tell:
         return None
     return await gateway.find_evidence(lost_send(alert))
 
 
-def resolve(
+def resolve_doubt(
     gateway: SmsGateway,
     alert: QueuedAlert,
     report: EvidenceReport | None,
@@ -87,8 +90,10 @@ def resolve(
         since = alert.doubt_since or alert.created_at
         patience = since + (alert.deadline - since) / 2
         if unanswered and now < patience:
-            later = now + timedelta(seconds=backoff(alert.attempts))
-            ask_at = max(report.settles_at or later, now + timedelta(seconds=1))
+            # Asked too early (the settle time says when), or the answer could not be
+            # read: ask again, less often each time.
+            later = now + timedelta(seconds=max(MIN_ASK_WAIT, backoff(alert.asks)))
+            ask_at = max(report.settles_at or later, later)
             return Resolution(taken=taken, ask_at=min(ask_at, patience), report=report)
     # No evidence to be had: at least once, at most `max_copies` that may have been taken.
     if alert.possibly_sent >= max_copies:

@@ -53,7 +53,7 @@ class AlertNote:
         """From the store; `TypeError`/`ValueError` for what is not a note."""
         if not isinstance(data, dict):
             raise TypeError("not a note")
-        values = {f.name: data.get(f.name) for f in fields(cls)}
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
         values["created_at"] = read_time(values["created_at"])
         phones = values["phones"]
         if not isinstance(phones, list) or not all(isinstance(p, str) for p in phones):

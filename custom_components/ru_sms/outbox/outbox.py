@@ -19,10 +19,8 @@ fallback account, or fails each alert, and says so.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Callable
-from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -30,8 +28,7 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -44,7 +41,7 @@ from ..const import (
     DOMAIN,
 )
 from ..errors import error_details
-from ..issues import AccountIssue, async_show_damage
+from ..issues import async_show_damage
 from ..listeners import ChangeListeners
 from ..options import options_to_dict, send_options
 from ..providers import (
@@ -66,49 +63,20 @@ from ..providers.delivery_policy import (
     wait_after,
 )
 from ..providers.phone import phone_digits
-from ..signals import EVENT_MESSAGE_STATUS, async_fire_message_status
-from ..status import STATE_WAITING, MessageStatus
+from ..status import STATE_WAITING
 from ..tracker import MessageTracker
-from . import doubt
 from .after import AfterSend
-from .alert import QueuedAlert
-from .log import AlertLog, AlertNote
+from .alert import Failure, QueuedAlert, SendOutcome
+from .doubt import async_evidence, resolve_doubt
+from .reports import FAILING_ISSUE_AFTER, Reports
 from .store import OutboxStore
 
 _LOGGER = logging.getLogger(__name__)
 
 FAILOVER_AFTER = timedelta(minutes=2)
 """A gateway failing this long with nothing possibly sent: the fallback account carries it."""
-FAILING_ISSUE_AFTER = timedelta(minutes=10)
-"""An alert failing for this long raises a repair issue (with the reason)."""
 HANDOFFS: HassKey[dict[str, Outbox]] = HassKey(f"{DOMAIN}_outbox_handoffs")
 """The outbox of each account unloaded since, for its next load (or its removal)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SendOutcome:
-    """What became of an alert's first attempt (or of a failover)."""
-
-    result: SendResult
-    """The numbers the gateway accepted or refused."""
-    queued: tuple[str, ...] = ()
-    """The numbers kept for another attempt."""
-    possible_duplicate: bool = False
-    account: str | None = None
-    """The account that carried it (the title), when it was not the one asked."""
-    alert_id: str | None = None
-    error: str | None = None
-    """Why the numbers are queued: the failed attempt's error (the gateway's words or ours)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """A failed attempt, and the table's decision on it."""
-
-    error: SmsGatewayError
-    verdict: Verdict
-    retry_after: float = 0.0
-    account_level: bool = False
 
 
 class Outbox:
@@ -136,9 +104,8 @@ class Outbox:
         self._on_balance = on_balance
         self._fallback = fallback
         self.alerts: dict[str, QueuedAlert] = {}
-        self.log = AlertLog()
-        """Alerts that left the outbox untracked here (carried, given up): their fate."""
         self.store = OutboxStore(hass, entry.entry_id)
+        self.reports = Reports(hass, entry, self.store, self._changed)
         self.after = AfterSend(hass, entry.title)
         self._busy: set[str] = set()
         self._requests = 0
@@ -149,41 +116,11 @@ class Outbox:
         self._stopped = False
         self._change_pending = False
         self._unsub_timer: CALLBACK_TYPE | None = None
-        self._unsub_reports: CALLBACK_TYPE | None = None
-        self._carriers: set[str] = set()
         self._listeners = ChangeListeners(_LOGGER, entry.title)
-        self._issue = AccountIssue(
-            hass, entry.entry_id, translation_key="outbox_failing", severity=ir.IssueSeverity.ERROR
-        )
         self.now: Callable[[], datetime] = dt_util.utcnow
         """The clock attempts and deadlines are read from (tests move their own)."""
 
     # -- lifecycle ----------------------------------------------------------------------
-
-    @classmethod
-    async def async_open(
-        cls,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        gateway: SmsGateway,
-        tracker: MessageTracker,
-        *,
-        on_balance: Callable[[Decimal], None] | None,
-        fallback: Callable[[], Outbox | None],
-    ) -> Outbox:
-        """The account's outbox: the one its last load handed over, or one read from file.
-
-        A reload keeps the outbox itself (its alerts, its file, what follows its sends,
-        a request still under way), now working with the new load's gateway, tracker,
-        balance and fallback.
-        """
-        previous = hass.data.get(HANDOFFS, {}).pop(entry.entry_id, None)
-        if previous is not None:
-            previous.resume(gateway, tracker, on_balance=on_balance, fallback=fallback)
-            return previous
-        outbox = cls(hass, entry, gateway, tracker, on_balance=on_balance, fallback=fallback)
-        await outbox.async_load()
-        return outbox
 
     def resume(
         self,
@@ -193,7 +130,7 @@ class Outbox:
         on_balance: Callable[[Decimal], None] | None,
         fallback: Callable[[], Outbox | None],
     ) -> None:
-        """Go on with the next load's services (see `async_open`)."""
+        """A reload: go on with the next load's services (`async_open_outbox`)."""
         self.gateway = gateway
         self.tracker = tracker
         self._on_balance = on_balance
@@ -205,13 +142,14 @@ class Outbox:
     async def async_load(self) -> None:
         """Read the alerts kept before a restart, and go on with them."""
         alerts, extra, damage = await self.store.async_load()
-        self.log.load(extra.get("log"))
+        self.reports.log.load(extra.get("log"))
         now = self.now()
         for alert in alerts:
             if alert.in_flight:
                 # Home Assistant stopped while a request was under way: it may have gone.
                 alert.in_flight = False
                 self._lost_answer(alert, alert.attempt_at or now)
+                alert.next_attempt = min(self._settled(alert, now), alert.deadline)
             self.alerts[alert.id] = alert
         if damage is not None:
             async_show_damage(self.hass, self.entry.entry_id, self.entry.title, damage)
@@ -220,11 +158,7 @@ class Outbox:
         self._start()
 
     def _start(self) -> None:
-        self._unsub_reports = self.hass.bus.async_listen(
-            EVENT_MESSAGE_STATUS, self._async_carrier_report, self._is_carrier_report
-        )
-        self._carriers = self.log.carriers
-        cannot_load_issue(self.hass, self.entry.entry_id).clear()
+        self.reports.start()
         self._changed()
 
     async def async_unload(self) -> None:
@@ -237,12 +171,9 @@ class Outbox:
         self.after.stopped = True
         self._stopped = True
         self._cancel_timer()
-        if self._unsub_reports is not None:
-            self._unsub_reports()
-            self._unsub_reports = None
         self.hass.data.setdefault(HANDOFFS, {})[self.entry.entry_id] = self
         await self.store.async_written()
-        self._issue.clear()
+        self.reports.stop()
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -274,20 +205,7 @@ class Outbox:
 
     def diagnostics(self) -> dict[str, Any]:
         """Counts of the queue (no numbers, no texts)."""
-        alerts = list(self.alerts.values())
-        return {
-            "queued": len(alerts),
-            "waiting": sum(len(a.phones) for a in alerts),
-            "in_doubt": sum(1 for a in alerts if a.in_doubt),
-            "in_flight": sum(1 for a in alerts if a.in_flight),
-            "possible_duplicate": sum(1 for a in alerts if a.possible_duplicate),
-            "attempts": sum(a.attempts for a in alerts),
-            "failing_since": min(
-                (a.failing_since.isoformat() for a in alerts if a.failing_since), default=None
-            ),
-            "after_send": len(self.after),
-            "noted": dict(Counter(note.state for note in self.log.notes.values())),
-        }
+        return self.reports.diagnostics(self.alerts.values(), after_send=len(self.after))
 
     def give_up_after(self) -> timedelta:
         """How long an alert without a validity of its own is tried."""
@@ -393,7 +311,7 @@ class Outbox:
 
     async def _async_attempt(
         self, alert: QueuedAlert, options: SendOptions, *, first: bool = False
-    ) -> SendResult | _Failure:
+    ) -> SendResult | Failure:
         """One request for `alert` (its in-flight mark is on its way to the disk)."""
         self._requests += 1
         self._quiet.clear()
@@ -407,7 +325,7 @@ class Outbox:
             decision = decide(self.gateway.provider, err)
             if decision.verdict is Verdict.AMBIGUOUS:
                 self._lost_answer(alert, self.now())
-            return _Failure(err, decision.verdict, decision.retry_after, decision.account_level)
+            return Failure(err, decision.verdict, decision.retry_after, decision.account_level)
         except asyncio.CancelledError:
             # An unload (a reload) or a stop cut the request: it may have gone.
             alert.in_flight = False
@@ -421,12 +339,10 @@ class Outbox:
         self._accepted(alert, result, options, first=first)
         return result
 
-    async def async_requests_ended(self, timeout: float) -> None:
-        """Wait, `timeout` seconds at most, until no request of the outbox is under way."""
+    async def async_requests_ended(self) -> None:
+        """Wait until no request of the outbox is under way (each has its timeout)."""
         if self._requests:
-            with suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._quiet.wait()
+            await self._quiet.wait()
 
     def _lost_answer(self, alert: QueuedAlert, now: datetime) -> None:
         """A request of `alert` may have been taken: in doubt until evidence says."""
@@ -459,19 +375,23 @@ class Outbox:
         *,
         first: bool,
     ) -> None:
-        """Follow the accepted numbers, take the balance, report the refused ones."""
+        """Follow the accepted numbers, take the balance, report the refused ones.
+
+        The acceptance is on disk first: a restart never sends again what was tracked.
+        """
+        await self.store.async_written()
         await self.tracker.async_track_send(result, options, note=note)
         if result.balance is not None and self._on_balance is not None:
             self._on_balance(result.balance)
         if not first:
             for rejected in result.rejected:
-                self._fire(alert, rejected.phone, DeliveryState.FAILED, rejected.error_text)
+                self.reports.fire(alert, rejected.phone, DeliveryState.FAILED, rejected.error_text)
         if not first or not result.accepted:
             # A first attempt was never shown as queued: the tracker's change (a message
             # accepted) has told the same listeners already.
             self._changed()
 
-    def _keep(self, alert: QueuedAlert, attempt: _Failure, *, first: bool = False) -> None:
+    def _keep(self, alert: QueuedAlert, attempt: Failure, *, first: bool = False) -> None:
         """Keep an alert for another attempt, after the backoff (no wait here)."""
         now = self.now()
         alert.last_error = error_details(attempt.error)
@@ -479,20 +399,25 @@ class Outbox:
         decision = Decision(attempt.verdict, attempt.retry_after)
         policy = self.gateway.description.evidence
         wait = timedelta(seconds=wait_after(decision, alert.attempts, keeps_id=policy.can_tell))
-        next_attempt = now + wait
-        if alert.in_doubt and policy.can_tell and alert.answer_lost_at is not None:
-            # Asked only once the gateway could have recorded what it took.
-            next_attempt = max(
-                next_attempt, alert.answer_lost_at + timedelta(seconds=policy.settle)
-            )
         # Past the deadline the alert is given up: at the deadline, not at the next try.
-        alert.next_attempt = min(next_attempt, alert.deadline)
+        alert.next_attempt = min(self._settled(alert, now + wait), alert.deadline)
         self.alerts[alert.id] = alert
         self.store.put(alert)
         if first:
             for phone in alert.phones:
-                self._fire(alert, phone, STATE_WAITING, alert.last_error, final=False)
+                self.reports.fire(alert, phone, STATE_WAITING, alert.last_error, final=False)
         self._changed()
+
+    def _settled(self, alert: QueuedAlert, when: datetime) -> datetime:
+        """`when`, or later for an alert in doubt.
+
+        The gateway is asked only once it could have recorded what it took (its settle
+        time after the lost answer).
+        """
+        policy = self.gateway.description.evidence
+        if alert.in_doubt and policy.can_tell and alert.answer_lost_at is not None:
+            return max(when, alert.answer_lost_at + timedelta(seconds=policy.settle))
+        return when
 
     def _drop(self, alert: QueuedAlert) -> None:
         if self.alerts.get(alert.id) is alert:
@@ -506,7 +431,10 @@ class Outbox:
     def _on_timer(self, _now: datetime) -> None:
         self._unsub_timer = None
         self.entry.async_create_background_task(
-            self.hass, self._async_run_due(), f"{DOMAIN} outbox of {self.entry.title}"
+            self.hass,
+            self._async_run_due(),
+            f"{DOMAIN} outbox of {self.entry.title}",
+            eager_start=False,
         )
 
     async def _async_run_due(self) -> None:
@@ -549,8 +477,9 @@ class Outbox:
             return
         options = alert.send_options
         if alert.in_doubt:
-            report = await doubt.async_ask(self.gateway, alert)
-            what = doubt.resolve(
+            alert.asks += 1
+            report = await async_evidence(self.gateway, alert)
+            what = resolve_doubt(
                 self.gateway, alert, report, now=self.now(), max_copies=self.max_copies
             )
             if what.taken and self._taken_on_evidence(alert, what.taken, options):
@@ -566,7 +495,7 @@ class Outbox:
                 return
             if what.proven:
                 # None of the requests was taken: the next one is no duplicate.
-                alert.possibly_sent = 0
+                alert.possibly_sent = alert.asks = 0
                 alert.possible_duplicate = False
                 alert.doubt_since = alert.answer_lost_at = alert.not_taken_at = None
             else:
@@ -603,7 +532,7 @@ class Outbox:
         if alert.possibly_sent:
             # A request may have been taken: the gateway is asked once more, and a "not
             # there" believed only as evidence (else it may have gone out).
-            report = await doubt.async_ask(self.gateway, alert)
+            report = await async_evidence(self.gateway, alert)
             taken = () if report is None else report.taken
             if taken and self._taken_on_evidence(alert, taken, alert.send_options):
                 return
@@ -636,8 +565,8 @@ class Outbox:
         if our_id is None:
             # Nothing to ask its delivery by: said once, and shown.
             for phone in taken:
-                self._fire(alert, phone, DeliveryState.SENT, "taken by the gateway")
-            self._note(alert, DeliveryState.SENT.value, final=True, phones=taken)
+                self.reports.fire(alert, phone, DeliveryState.SENT, "taken by the gateway")
+            self.reports.note(alert, DeliveryState.SENT.value, final=True, phones=taken)
         alert.phones = [phone for phone in alert.phones if phone not in taken]
         if not alert.phones:
             self._accepted(alert, result, options, first=False)
@@ -678,7 +607,7 @@ class Outbox:
         state = STATE_WAITING if outcome.queued else DeliveryState.QUEUED.value
         if not outcome.queued and not outcome.result.accepted:
             state = DeliveryState.FAILED.value
-        self._note(
+        self.reports.note(
             alert,
             state,
             final=state == DeliveryState.FAILED.value,
@@ -705,7 +634,7 @@ class Outbox:
         self._drop(alert)
         state = DeliveryState.UNKNOWN if maybe_sent else DeliveryState.FAILED
         for phone in alert.phones:
-            self._fire(
+            self.reports.fire(
                 alert,
                 phone,
                 state,
@@ -713,7 +642,7 @@ class Outbox:
                 code=code,
                 duplicate=alert.possible_duplicate or maybe_sent,
             )
-        self._note(alert, str(state), final=True, error=reason)
+        self.reports.note(alert, str(state), final=True, error=reason)
         _LOGGER.warning(
             "%s: an alert to %d numbers was given up%s: %s",
             self.entry.title,
@@ -721,72 +650,6 @@ class Outbox:
             " (it may have gone out)" if maybe_sent else "",
             reason,
         )
-
-    def _note(
-        self,
-        alert: QueuedAlert,
-        state: str,
-        *,
-        final: bool,
-        phones: tuple[str, ...] | None = None,
-        error: str | None = None,
-        account: str | None = None,
-        carrier: str | None = None,
-    ) -> None:
-        """Note an alert's fate for the last-message sensors (its origin's too)."""
-        self.log.note(
-            AlertNote(
-                id=alert.id,
-                phones=tuple(alert.phones if phones is None else phones),
-                created_at=alert.created_at,
-                state=state,
-                final=final,
-                error=error,
-                account=account,
-                carrier=carrier,
-                possible_duplicate=alert.possible_duplicate,
-            )
-        )
-        self._carriers = self.log.carriers
-        self.store.set_extra("log", self.log.as_records())
-        self._changed()
-
-    @callback
-    def _is_carrier_report(self, data: dict[str, Any]) -> bool:
-        return data.get("config_entry_id") in self._carriers
-
-    @callback
-    def _async_carrier_report(self, event: Event[dict[str, Any]]) -> None:
-        """A report of the account carrying one of our alerts."""
-        if self.log.heard(event.data):
-            self._carriers = self.log.carriers
-            self.store.set_extra("log", self.log.as_records())
-            self._changed()
-
-    def _fire(
-        self,
-        alert: QueuedAlert,
-        phone: str,
-        state: DeliveryState | str,
-        reason: str | None,
-        *,
-        code: str | None = None,
-        final: bool = True,
-        duplicate: bool | None = None,
-    ) -> None:
-        """A status event about one number of an alert, from the outbox."""
-        data = status_event(
-            self.entry.entry_id,
-            self.entry.title,
-            alert,
-            phone,
-            state=state,
-            reason=reason,
-            code=code,
-            final=final,
-            duplicate=alert.possible_duplicate if duplicate is None else duplicate,
-        )
-        async_fire_message_status(self.hass, self.entry.entry_id, data)
 
     # -- timing and change ----------------------------------------------------------------
 
@@ -807,7 +670,7 @@ class Outbox:
         if self._stopped:
             return
         self._schedule()
-        self._update_issue()
+        self.reports.update_issue(self.alerts.values(), self.now())
         self._listeners.tell()
 
     def _schedule(self) -> None:
@@ -833,131 +696,3 @@ class Outbox:
         if self._unsub_timer is not None:
             self._unsub_timer()
             self._unsub_timer = None
-
-    def _update_issue(self) -> None:
-        """A repair issue while an alert has been failing for longer than `FAILING_ISSUE_AFTER`."""
-        now = self.now()
-        failing = [
-            a
-            for a in self.alerts.values()
-            if a.failing_since is not None and now - a.failing_since >= FAILING_ISSUE_AFTER
-        ]
-        if not failing:
-            self._issue.clear()
-            return
-        oldest = min(failing, key=lambda a: a.failing_since or now)
-        self._issue.show(
-            account=self.entry.title,
-            queued=str(len(self.alerts)),
-            minutes=str(int((now - (oldest.failing_since or now)).total_seconds() // 60)),
-            error=oldest.last_error or "-",
-        )
-
-
-def status_event(
-    entry_id: str,
-    account: str,
-    alert: QueuedAlert,
-    phone: str,
-    *,
-    state: DeliveryState | str,
-    reason: str | None,
-    code: str | None = None,
-    final: bool = True,
-    duplicate: bool = False,
-) -> dict[str, Any]:
-    """The data of a `ru_sms_message_status` event the outbox fires about one number."""
-    status = MessageStatus(
-        number=phone,
-        message_id=alert.id,
-        state=DeliveryState.QUEUED,
-        final=final,
-        raw_text=reason,
-        error_code=code,
-    )
-    data = status.as_event(entry_id, account, None) | {
-        "state": str(state),
-        "queued": True,
-        "alert_id": alert.id,
-        "possible_duplicate": duplicate,
-        "error": reason,
-    }
-    if state == STATE_WAITING:
-        data["next_attempt"] = alert.next_attempt.isoformat()
-    return data
-
-
-REMOVAL_WAIT = 60.0
-"""Seconds a removal waits for the requests still under way (each has its own timeout)."""
-REMOVED = "the account was removed"
-
-
-async def async_remove_outbox(
-    hass: HomeAssistant, entry_id: str, account: str, fallback: Outbox | None
-) -> None:
-    """A removed account: its queued alerts go to `fallback`, or each fails; said in the log.
-
-    Requests still under way end first (a removal follows an unload at once).
-    """
-    outbox = hass.data.get(HANDOFFS, {}).pop(entry_id, None)
-    if outbox is not None:
-        await outbox.async_requests_ended(REMOVAL_WAIT)
-        await outbox.after.async_drain()
-        alerts = list(outbox.alerts.values())
-    else:
-        alerts, _, _ = await OutboxStore(hass, entry_id).async_load()
-    handed = 0
-    for alert in alerts:
-        if fallback is not None:
-            try:
-                await fallback.async_take_over(replace(alert, in_flight=False))
-            except SmsGatewayError as err:
-                _LOGGER.warning(
-                    "%s: %s refused a queued alert: %s", account, fallback.entry.title, err
-                )
-            else:
-                handed += 1
-                continue
-        for phone in alert.phones:
-            data = status_event(
-                entry_id, account, alert, phone, state=DeliveryState.FAILED, reason=REMOVED
-            )
-            async_fire_message_status(hass, entry_id, data)
-    if alerts:
-        _LOGGER.warning(
-            "%s was removed with %d queued alert(s): %d handed to %s, %d failed",
-            account,
-            len(alerts),
-            handed,
-            fallback.entry.title if fallback is not None else "no fallback account",
-            len(alerts) - handed,
-        )
-
-
-def cannot_load_issue(hass: HomeAssistant, entry_id: str) -> AccountIssue:
-    """The repair issue of alerts that wait while their account cannot load."""
-    return AccountIssue(
-        hass, entry_id, translation_key="outbox_cannot_load", severity=ir.IssueSeverity.ERROR
-    )
-
-
-async def async_outbox_cannot_load(
-    hass: HomeAssistant, entry: ConfigEntry, err: BaseException
-) -> None:
-    """An account failed to load: when alerts wait in its outbox, a repair issue says so.
-
-    The file is only counted here (a damaged one is dealt with when the account loads).
-    """
-    previous = hass.data.get(HANDOFFS, {}).get(entry.entry_id)
-    if previous is not None:
-        waiting = len(previous.alerts)
-    else:
-        try:
-            stored = await OutboxStore(hass, entry.entry_id).async_count()
-        except Exception:  # noqa: BLE001 - the account's own error is the one raised
-            stored = 0
-        waiting = stored
-    if waiting:
-        cannot_load_issue(hass, entry.entry_id).show(
-            account=entry.title, queued=str(waiting), error=str(err) or type(err).__name__
-        )

@@ -27,6 +27,7 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from ..const import CONF_PHONES
+from ..issues import async_show_damage
 from ..listeners import ChangeListeners
 from ..poller import GatewayPoller
 from ..providers import (
@@ -43,7 +44,7 @@ from ..providers import (
 )
 from ..providers.phone import phone_digits
 from ..signals import async_fire_message_status
-from ..storage import parse_time
+from ..storage import Damage, StoreKind, async_keep_aside, async_read, parse_time
 from .index import Index, load_index
 from .pacing import Pacing
 from .record import TrackedMessage
@@ -109,14 +110,24 @@ class MessageTracker(GatewayPoller):
         Decoding and indexing run in a worker thread: tens of thousands of records
         must not hold the event loop.
         """
-        stored = await self._store.async_load()
+        reason: str | None = None
+        stored, damage = await async_read(self.hass, self._store, StoreKind.TRACKER)
         data: dict[str, Any] = stored if isinstance(stored, dict) else {}
         now = self.now()
-        self._index, dropped = await self.hass.async_add_executor_job(
+        self._index, unreadable = await self.hass.async_add_executor_job(
             load_index, data, (now - PRUNE_AFTER).timestamp(), now
         )
-        for _ in range(dropped):
-            _LOGGER.warning("%s: dropping an unreadable delivery record", self.entry.title)
+        dropped: int | None = unreadable
+        if stored is not None and not isinstance(data.get("rows"), list):
+            dropped, reason = None, "no list of records"
+        if dropped != 0 and damage is None:
+            # The readable records are written back: the file as it was is kept aside.
+            kept = await async_keep_aside(self.hass, self._store)
+            damage = Damage(StoreKind.TRACKER, dropped, kept, reason or "unreadable records")
+        if damage is not None:
+            _LOGGER.warning("%s: delivery records not read: %s", self.entry.title, damage)
+            async_show_damage(self.hass, self.entry.entry_id, self.entry.title, damage)
+            self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
         # A restart must not break a list gateway's pace.
         self._last_list_poll = parse_time(data.get("last_list_poll"))
         self._schedule()
