@@ -11,7 +11,7 @@ waits for the budget only, so that the next step of the clock can move on.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -35,6 +35,7 @@ class Clock:
     def attach(self, entry: MockConfigEntry, emulator: Any = None) -> None:
         """Put an account (and its emulator, for Stream's reports) on this clock."""
         entry.runtime_data.outbox.now = lambda: self.now
+        entry.runtime_data.tracker.now = lambda: self.now
         # The request budget's windows too (the gateway's minutes, not the test's), and
         # the gateway's settle times for evidence.
         gateway = entry.runtime_data.gateway
@@ -56,6 +57,9 @@ class Clock:
         self.now += timedelta(seconds=seconds)
         for emulator in emulators:
             emulator.advance(seconds)
+            # The gateway's clock runs on in real time too: never behind it (its records
+            # and the periods asked about must agree).
+            self.now = max(self.now, datetime.fromtimestamp(emulator.now(), UTC))
         for budget in self.budgets:
             await budget.async_wake()
         async_fire_time_changed(self.hass, self.now)

@@ -129,7 +129,8 @@ class AlertLog:
                 found,
                 state=str(data.get("state")),
                 final=bool(data.get("final")),
-                error=data.get("error") or data.get("raw_text"),
+                error=data.get("error")
+                or (data.get("raw_text") if data.get("state") == "failed" else None),
                 message_id=data.get("message_id") if data.get("alert_id") else found.message_id,
                 number=found.number or number,
                 possible_duplicate=found.possible_duplicate or bool(data.get("possible_duplicate")),
