@@ -10,8 +10,8 @@ process of its own (`scripts.benchmark_network`). Two windows, each `--alerts` c
 - the gateway up: every alert is taken at its first attempt;
 - the gateway down (a 502 page for every send): every alert is queued.
 
-For each: how many times an alert was turned into its stored form (`stored_forms`), the
-wall time until every caller had its answer, the event loop thread's CPU over the window
+For each: how many times an alert was turned into its stored form (`stored_forms`), how
+many times the outbox's file was handed to the writer (`writes`), the wall time until every caller had its answer, the event loop thread's CPU over the window
 and the longest the loop was held (`LagMonitor`). Figures are printed, never asserted.
 """
 
@@ -24,6 +24,8 @@ import json
 import tempfile
 import time
 from typing import Any
+
+from homeassistant.helpers.storage import Store
 
 from custom_components.ru_sms.providers.models import Provider
 from scripts.benchmark_ha import LagMonitor, entry_for, home_assistant, set_up
@@ -62,10 +64,25 @@ def stored_form() -> str:
     raise RuntimeError("no stored form found")
 
 
+def count_outbox_writes() -> tuple[list[int], Callable[[], None]]:
+    """Count the saves of any account's outbox file; the counter and an undo."""
+    original = Store.async_save
+    counter = [0]
+
+    async def counted(self: Store[Any], data: Any) -> None:
+        if self.key.startswith("ru_sms.outbox."):
+            counter[0] += 1
+        await original(self, data)
+
+    Store.async_save = counted  # type: ignore[method-assign]
+    return counter, lambda: setattr(Store, "async_save", original)
+
+
 async def window(hass: Any, entry: Any, alerts: int, label: str) -> dict[str, Any]:
     """`alerts` calls of `ru_sms.send_message` at once: calls, time, CPU and lag."""
     target = stored_form()
     counter, undo = count_calls(target)
+    writes, undo_writes = count_outbox_writes()
     try:
         async with LagMonitor(fresh_gc=True) as lag:
             start, cpu = time.perf_counter(), time.thread_time()
@@ -90,8 +107,10 @@ async def window(hass: Any, entry: Any, alerts: int, label: str) -> dict[str, An
             cpu_ms = (time.thread_time() - cpu) * 1000
     finally:
         undo()
+        undo_writes()
     return {
         "stored_forms": counter[0],
+        "writes": writes[0],
         "counted": target,
         "answered_s": round(answered, 3),
         "settled_s": round(settled, 3),
@@ -128,7 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=200)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.alerts)), indent=2))  # noqa: T201
+    print(json.dumps(asyncio.run(measure(args.alerts)), indent=2))
 
 
 if __name__ == "__main__":
