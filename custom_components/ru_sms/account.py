@@ -146,12 +146,14 @@ class RuSmsAccount:
         entry.async_on_unload(inbox.async_unload)  # after the poller stops (unloads run in reverse)
         # Alerts queued before a restart (or a reload) go on.
         outbox = await async_open_outbox(
-            hass,
-            entry,
-            gateway,
-            tracker,
-            on_balance=balance.async_set_balance if balance is not None else None,
-            fallback=partial(fallback_outbox, hass, entry),
+            Outbox(
+                hass,
+                entry,
+                gateway,
+                tracker,
+                on_balance=balance.async_set_balance if balance is not None else None,
+                fallback=partial(fallback_outbox, hass, entry),
+            )
         )
         # The outbox first: what follows its accepted sends still goes to this tracker.
         entry.async_on_unload(partial(_async_stop_sending, outbox, tracker))

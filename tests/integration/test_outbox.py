@@ -47,6 +47,31 @@ async def account_on_clock(
     return emulator, entry, clock
 
 
+async def primary_and_backup(
+    hass: HomeAssistant, emulators: Any
+) -> tuple[Any, MockConfigEntry, Any, MockConfigEntry]:
+    """An SMSC.ru account whose fallback is a Stream account: emulators and entries."""
+    backup_emulator = await emulators(Provider.STREAM)
+    backup = await setup_account(hass, Provider.STREAM, backup_emulator)
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(
+        hass, Provider.SMSC, emulator, options={"fallback_entry_id": backup.entry_id}
+    )
+    return emulator, entry, backup_emulator, backup
+
+
+def stored_file(
+    hass_storage: dict[str, Any],
+    kind: StoreKind,
+    entry: MockConfigEntry,
+    data: Any,
+    version: int = 1,
+) -> None:
+    """An account's file of `kind` as Home Assistant's storage holds it."""
+    key = store_key(kind, entry.entry_id)
+    hass_storage[key] = {"version": version, "minor_version": 1, "key": key, "data": data}
+
+
 def taken(emulator: Any, text: str) -> int:
     store: Any = getattr(emulator, "segments", None)
     if store is None:
@@ -80,10 +105,7 @@ def events(hass: HomeAssistant) -> list[dict[str, Any]]:
 async def test_queued_alert_goes_out_after_a_restart(
     hass: HomeAssistant, emulators: Any, provider: Provider
 ) -> None:
-    emulator = await emulators(provider)
-    entry = await setup_account(hass, provider, emulator)
-    clock = Clock(hass)
-    clock.attach(entry, emulator)
+    emulator, entry, clock = await account_on_clock(hass, emulators, provider)
     emulator.inject(Fault.SERVER_ERROR_HTML, ACCOUNTS[provider].send_paths[0], times=100)
 
     response = await send(hass, entry, "Boiler failed")
@@ -145,12 +167,7 @@ def stored_alert(
         attempts=1,
         in_flight=True,
     )
-    hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": store_key(StoreKind.OUTBOX, entry.entry_id),
-        "data": {"alerts": [alert.as_record()]},
-    }
+    stored_file(hass_storage, StoreKind.OUTBOX, entry, {"alerts": [alert.as_record()]})
     return alert
 
 
@@ -269,12 +286,7 @@ async def test_a_second_alert_waits_for_no_one(hass: HomeAssistant, emulators: A
 async def test_failover_carries_what_the_account_cannot(
     hass: HomeAssistant, emulators: Any, fault: str
 ) -> None:
-    backup_emulator = await emulators(Provider.STREAM)
-    backup = await setup_account(hass, Provider.STREAM, backup_emulator)
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"fallback_entry_id": backup.entry_id}
-    )
+    emulator, entry, backup_emulator, backup = await primary_and_backup(hass, emulators)
     # The backup names this account as its own fallback: no loop for all that.
     hass.config_entries.async_update_entry(
         backup, options={**backup.options, "fallback_entry_id": entry.entry_id}
@@ -315,12 +327,7 @@ async def test_failover_carries_what_the_account_cannot(
 async def test_failover_after_the_gateway_is_down_for_minutes(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    backup_emulator = await emulators(Provider.STREAM)
-    backup = await setup_account(hass, Provider.STREAM, backup_emulator)
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"fallback_entry_id": backup.entry_id}
-    )
+    emulator, entry, backup_emulator, _ = await primary_and_backup(hass, emulators)
     clock = Clock(hass)
     clock.attach(entry, emulator)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10_000)

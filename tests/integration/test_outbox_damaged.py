@@ -25,7 +25,7 @@ from custom_components.ru_sms.providers.models import Provider
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import make_entry
 from tests.integration.clock import Clock
-from tests.integration.test_outbox import stored_alert, taken
+from tests.integration.test_outbox import stored_alert, stored_file, taken
 
 OPTIONS = SendOptions(sender="HomeAlert", client_message_id="rs0123456789abcdef09")
 
@@ -121,8 +121,7 @@ async def test_wrong_json_types_lose_the_file_not_the_account(
 ) -> None:
     emulator = await emulators(Provider.STREAM)
     entry = make_entry(Provider.STREAM, emulator)
-    key = store_key(StoreKind.OUTBOX, entry.entry_id)
-    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": data}
+    stored_file(hass_storage, StoreKind.OUTBOX, entry, data)
 
     await load(hass, entry, emulator)
 
@@ -158,49 +157,37 @@ def read(path: str | Path) -> str:
     return Path(path).read_text("utf-8")
 
 
+ON_DISK = {
+    # Broken JSON: Home Assistant moves the file aside itself (`.corrupt.<time>`).
+    "truncated": (
+        '{"version": 1, "minor_version": 1, "key": "x", "data": {"alerts": [{"id": "rs',
+        ".corrupt.",
+    ),
+    "an unknown version": (
+        json.dumps({"version": 99, "minor_version": 1, "key": "x", "data": {"alerts": []}}),
+        ".damaged.",
+    ),
+}
+
+
 @pytest.mark.parametrize("kind", [StoreKind.OUTBOX, StoreKind.TRACKER])
-async def test_a_truncated_file_is_kept_aside_and_said(
-    hass: HomeAssistant,
-    emulators: Any,
-    tmp_path: Path,
-    kind: StoreKind,
+@pytest.mark.parametrize("damage", list(ON_DISK))
+async def test_a_file_that_cannot_be_read_is_kept_aside_and_said(
+    hass: HomeAssistant, emulators: Any, tmp_path: Path, kind: StoreKind, damage: str
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = make_entry(Provider.SMSC, emulator)
-    folder = disk(hass, tmp_path)
-    (folder / store_key(kind, entry.entry_id)).write_text(
-        '{"version": 1, "minor_version": 1, "key": "x", "data": {"alerts": [{"id": "rs', "utf-8"
-    )
+    written, kept_as = ON_DISK[damage]
+    path = disk(hass, tmp_path) / store_key(kind, entry.entry_id)
+    path.write_text(written, "utf-8")
 
     await load_from_disk(hass, entry, emulator)
 
     found = issue(hass, kind, entry)
     assert found.translation_key == f"{kind}_unreadable"
     kept = found.translation_placeholders["kept_as"]
-    assert ".corrupt." in kept
-    assert (await hass.async_add_executor_job(read, kept)).startswith('{"version": 1')
-
-
-@pytest.mark.parametrize("kind", [StoreKind.OUTBOX, StoreKind.TRACKER])
-async def test_a_version_this_code_does_not_know_is_kept_aside(
-    hass: HomeAssistant,
-    emulators: Any,
-    tmp_path: Path,
-    kind: StoreKind,
-) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
-    folder = disk(hass, tmp_path)
-    path = folder / store_key(kind, entry.entry_id)
-    written = {"version": 99, "minor_version": 1, "key": path.name, "data": {"alerts": []}}
-    path.write_text(json.dumps(written), "utf-8")
-
-    await load_from_disk(hass, entry, emulator)
-
-    found = issue(hass, kind, entry)
-    kept = found.translation_placeholders["kept_as"]
-    assert ".damaged." in kept
-    assert json.loads(await hass.async_add_executor_job(read, kept)) == written
+    assert kept_as in kept
+    assert await hass.async_add_executor_job(read, kept) == written
 
 
 async def test_damaged_delivery_records_are_said_the_rest_followed(
@@ -208,13 +195,8 @@ async def test_damaged_delivery_records_are_said_the_rest_followed(
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = make_entry(Provider.SMSC, emulator)
-    key = store_key(StoreKind.TRACKER, entry.entry_id)
-    hass_storage[key] = {
-        "version": 2,
-        "minor_version": 1,
-        "key": key,
-        "data": {"rows": ["[1, 2", 7, {"phone": "7916"}, None], "last_list_poll": 5},
-    }
+    rows = ["[1, 2", 7, {"phone": "7916"}, None]
+    stored_file(hass_storage, StoreKind.TRACKER, entry, {"rows": rows, "last_list_poll": 5}, 2)
 
     await load(hass, entry, emulator)
 
@@ -229,13 +211,8 @@ async def test_a_damaged_record_of_incoming_sms_is_said(
 ) -> None:
     emulator = await emulators(Provider.SMSC)
     entry = make_entry(Provider.SMSC, emulator)
-    key = store_key(StoreKind.INCOMING, entry.entry_id)
-    hass_storage[key] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": key,
-        "data": {"seen": {"id:1": "2026-01-01T00:00:00+00:00", "id:2": 5}, "pushed": []},
-    }
+    seen = {"id:1": "2026-01-01T00:00:00+00:00", "id:2": 5}
+    stored_file(hass_storage, StoreKind.INCOMING, entry, {"seen": seen, "pushed": []})
 
     await load(hass, entry, emulator)
 

@@ -17,7 +17,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.ru_sms.const import CONF_FALLBACK, CONF_WEBHOOK_SECRET, DOMAIN
+from custom_components.ru_sms.const import CONF_WEBHOOK_SECRET, DOMAIN
 from custom_components.ru_sms.providers import MessageRef, SendOptions
 from custom_components.ru_sms.providers.models import Provider
 from custom_components.ru_sms.storage import StoreKind, store_key
@@ -25,7 +25,14 @@ from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import ACCOUNTS
 from tests.integration.clock import Clock
-from tests.integration.test_outbox import events, send, stored_alert, taken
+from tests.integration.test_outbox import (
+    account_on_clock,
+    events,
+    primary_and_backup,
+    send,
+    stored_alert,
+    taken,
+)
 from tests.integration.test_webhook import (
     INCOMING_EVENT,
     incoming_payload,
@@ -59,10 +66,7 @@ async def test_a_reload_loses_nothing_queued_or_under_way(
     hass: HomeAssistant, emulators: Any, provider: Provider
 ) -> None:
     """Three queued alerts, a first attempt and a retry under way: each arrives once."""
-    emulator = await emulators(provider)
-    entry = await setup_account(hass, provider, emulator)
-    clock = Clock(hass)
-    clock.attach(entry, emulator)
+    emulator, entry, clock = await account_on_clock(hass, emulators, provider)
     path = ACCOUNTS[provider].send_paths[0]
     emulator.inject(Fault.SERVER_ERROR_HTML, path, times=4)
     for n in range(4):
@@ -121,12 +125,7 @@ async def queue_two(hass: HomeAssistant, entry: MockConfigEntry, emulator: Any) 
 async def test_removal_hands_the_queue_to_the_fallback_account(
     hass: HomeAssistant, emulators: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    backup_emulator = await emulators(Provider.STREAM)
-    backup = await setup_account(hass, Provider.STREAM, backup_emulator)
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={CONF_FALLBACK: backup.entry_id}
-    )
+    emulator, entry, backup_emulator, _ = await primary_and_backup(hass, emulators)
     await queue_two(hass, entry, emulator)
 
     assert await hass.config_entries.async_remove(entry.entry_id)

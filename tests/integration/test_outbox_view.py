@@ -21,17 +21,17 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.ru_sms.const import CONF_FALLBACK, CONF_GIVE_UP_AFTER, DOMAIN
+from custom_components.ru_sms.const import CONF_GIVE_UP_AFTER, DOMAIN
 from custom_components.ru_sms.options import options_to_dict
 from custom_components.ru_sms.outbox import QueuedAlert
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import Provider
-from custom_components.ru_sms.storage import StoreKind, store_key
+from custom_components.ru_sms.storage import StoreKind
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import ACCOUNTS
 from tests.integration.clock import Clock
-from tests.integration.test_outbox import events, send, taken
+from tests.integration.test_outbox import events, primary_and_backup, send, stored_file, taken
 
 MARIA = "79161234568"
 MANY = 10_000
@@ -103,12 +103,7 @@ async def test_an_alert_carried_by_the_fallback_stays_in_view(
     hass: HomeAssistant, emulators: Any
 ) -> None:
     """The primary's sensors follow the alert through the fallback, never an older one."""
-    backup_emulator = await emulators(Provider.STREAM)
-    backup = await setup_account(hass, Provider.STREAM, backup_emulator)
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={CONF_FALLBACK: backup.entry_id}
-    )
+    emulator, entry, backup_emulator, backup = await primary_and_backup(hass, emulators)
     clock = Clock(hass)
     clock.attach(entry, emulator)
     clock.attach(backup, backup_emulator)
@@ -235,13 +230,7 @@ async def test_a_hanging_gateway_holds_no_alert_past_its_deadline(
         )
         for n in range(100)
     ]
-    key = store_key(StoreKind.OUTBOX, entry.entry_id)
-    hass_storage[key] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": key,
-        "data": {"alerts": [a.as_record() for a in alerts]},
-    }
+    stored_file(hass_storage, StoreKind.OUTBOX, entry, {"alerts": [a.as_record() for a in alerts]})
     emulator.inject(Fault.TIMEOUT_BEFORE, "send.php", times=MANY)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -252,3 +241,35 @@ async def test_a_hanging_gateway_holds_no_alert_past_its_deadline(
     tried = {r.form["mes"]: r.at for r in emulator.requests if r.path.endswith("send.php")}
     assert len(tried) == 100
     assert max(tried.values()) < deadline.timestamp()
+
+
+async def test_the_fate_of_an_alert_is_kept_across_a_restart(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    """What the outbox noted (an alert carried elsewhere, or given up) is read back."""
+    emulator = await emulators(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    created = dt_util.utcnow().isoformat()
+    note = {
+        "id": "rs0123456789abcdef11",
+        "phones": [IVAN],
+        "created_at": created,
+        "state": "failed",
+        "final": True,
+        "error": "the account was removed",
+        "account": "Backup",
+        "carrier": "01JQ8Z5N4W3X2Y1V0T9S8R7Q6P",
+    }
+    bad = ["not a note", {**note, "id": 5}, {**note, "phones": IVAN}, {**note, "error": 404}]
+    bad.append({**note, "created_at": "yesterday"})
+    stored_file(hass_storage, StoreKind.OUTBOX, entry, {"alerts": [], "log": [note, *bad]})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    for sensor in (None, recipient_sensor(hass, entry)):
+        state = last_message(hass, Provider.SMSC, sensor)
+        assert (state.state, state.attributes["alert_id"]) == ("failed", note["id"])
+        assert state.attributes["account"] == "Backup"
+    notes = entry.runtime_data.outbox.reports.log.notes
+    assert list(notes) == [note["id"]]

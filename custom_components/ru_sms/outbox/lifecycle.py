@@ -12,18 +12,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
-from decimal import Decimal
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from ..providers import DeliveryState, SmsGateway, SmsGatewayError
+from ..providers import DeliveryState, SmsGatewayError
 from ..signals import async_fire_message_status
-from ..tracker import MessageTracker
 from .outbox import HANDOFFS, Outbox
 from .reports import cannot_load_issue, status_event
 from .store import OutboxStore
@@ -35,21 +32,16 @@ REMOVAL_WAIT = 60.0
 REMOVED = "the account was removed"
 
 
-async def async_open_outbox(
-    hass: HomeAssistant,
-    entry: ConfigEntry,
-    gateway: SmsGateway,
-    tracker: MessageTracker,
-    *,
-    on_balance: Callable[[Decimal], None] | None,
-    fallback: Callable[[], Outbox | None],
-) -> Outbox:
-    """The account's outbox, working with this load's gateway, tracker, balance, fallback."""
-    previous = hass.data.get(HANDOFFS, {}).pop(entry.entry_id, None)
+async def async_open_outbox(outbox: Outbox) -> Outbox:
+    """The account's outbox: `outbox`, read from its file, or the one of the last load.
+
+    A reload keeps the outbox the last load handed over, with `outbox`'s gateway,
+    tracker, balance and fallback (`Outbox.resume`).
+    """
+    previous = outbox.hass.data.get(HANDOFFS, {}).pop(outbox.entry.entry_id, None)
     if previous is not None:
-        previous.resume(gateway, tracker, on_balance=on_balance, fallback=fallback)
+        previous.resume(outbox)
         return previous
-    outbox = Outbox(hass, entry, gateway, tracker, on_balance=on_balance, fallback=fallback)
     await outbox.async_load()
     return outbox
 
@@ -83,9 +75,8 @@ async def async_remove_outbox(
                 handed += 1
                 continue
         for phone in alert.phones:
-            data = status_event(
-                entry_id, account, alert, phone, state=DeliveryState.FAILED, reason=REMOVED
-            )
+            failed = DeliveryState.FAILED
+            data = status_event(entry_id, account, alert, phone, state=failed, reason=REMOVED)
             async_fire_message_status(hass, entry_id, data)
     if alerts:
         _LOGGER.warning(

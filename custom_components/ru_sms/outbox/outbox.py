@@ -101,8 +101,8 @@ class Outbox:
         self.entry = entry
         self.gateway = gateway
         self.tracker = tracker
-        self._on_balance = on_balance
-        self._fallback = fallback
+        self.on_balance = on_balance
+        self.fallback = fallback
         self.alerts: dict[str, QueuedAlert] = {}
         self.store = OutboxStore(hass, entry.entry_id)
         self.reports = Reports(hass, entry, self.store, self._changed)
@@ -122,19 +122,12 @@ class Outbox:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def resume(
-        self,
-        gateway: SmsGateway,
-        tracker: MessageTracker,
-        *,
-        on_balance: Callable[[Decimal], None] | None,
-        fallback: Callable[[], Outbox | None],
-    ) -> None:
-        """A reload: go on with the next load's services (`async_open_outbox`)."""
-        self.gateway = gateway
-        self.tracker = tracker
-        self._on_balance = on_balance
-        self._fallback = fallback
+    def resume(self, fresh: Outbox) -> None:
+        """A reload: go on with the next load's services, which `fresh` was made with."""
+        self.gateway = fresh.gateway
+        self.tracker = fresh.tracker
+        self.on_balance = fresh.on_balance
+        self.fallback = fresh.fallback
         self._stopped = False
         self.after.resume()
         self._start()
@@ -381,8 +374,8 @@ class Outbox:
         """
         await self.store.async_written()
         await self.tracker.async_track_send(result, options, note=note)
-        if result.balance is not None and self._on_balance is not None:
-            self._on_balance(result.balance)
+        if result.balance is not None and self.on_balance is not None:
+            self.on_balance(result.balance)
         if not first:
             for rejected in result.rejected:
                 self.reports.fire(alert, rejected.phone, DeliveryState.FAILED, rejected.error_text)
@@ -586,7 +579,7 @@ class Outbox:
         None when there is no usable fallback (or the alert came from another account:
         no loops) or the fallback refused it too: then the alert stays in this outbox.
         """
-        if not alert.failover or (fallback := self._fallback()) is None:
+        if not alert.failover or (fallback := self.fallback()) is None:
             return None
         # Out of this outbox before it goes into the fallback's: never in both at once.
         self._drop(alert)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
@@ -31,6 +31,17 @@ FAILING_ISSUE_AFTER = timedelta(minutes=10)
 """An alert failing for this long raises a repair issue (with the reason)."""
 
 
+class Details(TypedDict, total=False):
+    """What an outbox event may say besides the alert, the number, the state and why."""
+
+    code: str | None
+    """The gateway's error code."""
+    final: bool
+    """No later report will change it (default: final)."""
+    duplicate: bool
+    """The number may have got the alert twice (default: the alert's mark)."""
+
+
 def status_event(
     entry_id: str,
     account: str,
@@ -39,24 +50,22 @@ def status_event(
     *,
     state: DeliveryState | str,
     reason: str | None,
-    code: str | None = None,
-    final: bool = True,
-    duplicate: bool = False,
+    **details: Unpack[Details],
 ) -> dict[str, Any]:
     """The data of a `ru_sms_message_status` event the outbox fires about one number."""
     status = MessageStatus(
         number=phone,
         message_id=alert.id,
         state=DeliveryState.QUEUED,
-        final=final,
+        final=details.get("final", True),
         raw_text=reason,
-        error_code=code,
+        error_code=details.get("code"),
     )
     data = status.as_event(entry_id, account, None) | {
         "state": str(state),
         "queued": True,
         "alert_id": alert.id,
-        "possible_duplicate": duplicate,
+        "possible_duplicate": details.get("duplicate", alert.possible_duplicate),
         "error": reason,
     }
     if state == STATE_WAITING:
@@ -115,24 +124,14 @@ class Reports:
         phone: str,
         state: DeliveryState | str,
         reason: str | None,
-        *,
-        code: str | None = None,
-        final: bool = True,
-        duplicate: bool | None = None,
+        **details: Unpack[Details],
     ) -> None:
-        """A status event about one number of an alert."""
+        """A status event about one number of an alert (see `status_event`)."""
+        entry = self.entry
         data = status_event(
-            self.entry.entry_id,
-            self.entry.title,
-            alert,
-            phone,
-            state=state,
-            reason=reason,
-            code=code,
-            final=final,
-            duplicate=alert.possible_duplicate if duplicate is None else duplicate,
+            entry.entry_id, entry.title, alert, phone, state=state, reason=reason, **details
         )
-        async_fire_message_status(self.hass, self.entry.entry_id, data)
+        async_fire_message_status(self.hass, entry.entry_id, data)
 
     def note(
         self,
