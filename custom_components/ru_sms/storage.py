@@ -27,6 +27,10 @@ class StoreKind(StrEnum):
     """Alerts waiting for another attempt."""
     INCOMING = "incoming"
     """Incoming SMS reported (so that none is reported twice)."""
+    GUARD = "guard"
+    """The storm guard's counts and the alerts it holds."""
+    SPENDING = "spending"
+    """The day's parts and money spent, and the price per part last told."""
 
 
 def store_key(kind: StoreKind, entry_id: str) -> str:
