@@ -7,7 +7,6 @@ replacement.
 from __future__ import annotations
 
 from decimal import Decimal
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -36,15 +35,7 @@ TEXTS = {
 EM_DASH_ALERT = "Boiler room — water on the floor, pump stopped at 03:12; check the valve."
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/."""
-
-
-@pytest.fixture(autouse=True)
-def quiet_access_log(caplog: pytest.LogCaptureFixture) -> None:
-    """The emulators' access log cannot format a frozen clock: keep it quiet."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
+pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 
 
 async def dry_run(hass: HomeAssistant, entry: Any, message: str, **data: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -23,15 +22,7 @@ from tests.integration.money import collect, send, sent_texts, tick
 PETR = "79167654321"
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/."""
-
-
-@pytest.fixture(autouse=True)
-def quiet_access_log(caplog: pytest.LogCaptureFixture) -> None:
-    """The emulators' access log cannot format a frozen clock: keep it quiet."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
+pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 
 
 def sensor(hass: HomeAssistant, name: str = "ivan") -> Any:

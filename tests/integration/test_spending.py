@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -30,15 +29,7 @@ from tests.integration.money import collect, send, sent_texts, tick
 PETR = "79167654321"
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/."""
-
-
-@pytest.fixture(autouse=True)
-def quiet_access_log(caplog: pytest.LogCaptureFixture) -> None:
-    """The emulators' access log cannot format a frozen clock: keep it quiet."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
+pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 
 
 def issue(hass: HomeAssistant, key: str, entry: Any) -> ir.IssueEntry | None:
@@ -278,3 +269,27 @@ async def test_prices_a_report_may_still_tell_are_kept_for_the_latest_messages(
 
     # The first one's price came too late to be counted; the second one's was.
     assert entry.runtime_data.spending.cost == emulator.price
+
+
+async def test_an_alert_a_note_makes_too_long_for_the_limit_stays_held(
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
+) -> None:
+    """One part plain, two with "(+1 more)": released only when the two parts fit."""
+    emulator = await emulators(Provider.SMSC)
+    entry = await setup_account(hass, Provider.SMSC, emulator, options={"daily_parts_limit": 2})
+    await send(hass, entry, "Door open")
+    await send(hass, entry, "Door open")  # merged: the next SMS says "(+1 more)"
+
+    assert (await send(hass, entry, "b" * 155))["guard"][0]["reason"] == "daily_parts"
+    requests = emulator.count("send.php")
+    held = collect(hass, EVENT_ALERT_HELD)
+    await tick(hass, freezer, emulator, 60, step=5)
+
+    # Not released to be held again at every turn (nor told again).
+    assert held == []
+    assert emulator.count("send.php") == requests
+    assert len(entry.runtime_data.guard.held) == 1
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "daily_parts_limit": 3})
+    await hass.async_block_till_done()
+    await tick(hass, freezer, emulator, 1)  # the frozen clock: the release's timer is "now"
+    assert sent_texts(emulator) == ["Door open", "b" * 155 + " (+1 more)"]

@@ -6,7 +6,6 @@ sending (`cost=1`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 import random
 
@@ -34,6 +33,7 @@ from custom_components.ru_sms.providers.translit import transliterate
 from custom_components.ru_sms.providers.typography import PLAIN, replace_typography
 from tests.emulators.base import Fault, gateway_segments
 from tests.emulators.smsc import SmscEmulator
+from tests.providers import test_smsc
 
 PHONE = "79161234567"
 OTHER = "79162223344"
@@ -41,6 +41,9 @@ EM_DASH_ALERT = "Boiler room — water on the floor, pump stopped at 03:12; chec
 """73 characters: one em dash makes it UCS-2 (two parts of 67), plain it is one part of 160."""
 
 pytestmark = pytest.mark.usefixtures("no_client_retry_delay")
+emulator = test_smsc.emulator
+client = test_smsc.client
+"""SMSC.ru's emulator and a client of it: the fixtures of its own tests."""
 
 
 # -- typography ------------------------------------------------------------------------
@@ -138,25 +141,6 @@ def test_a_plain_count_cuts_pairs() -> None:
 
 
 # -- SMSC.ru: the price without sending ---------------------------------------------------
-
-
-@pytest.fixture
-async def emulator(socket_enabled: None) -> AsyncIterator[SmscEmulator]:
-    emu = SmscEmulator()
-    emu.hang_seconds = 1.0
-    await emu.start()
-    yield emu
-    await emu.stop()
-
-
-@pytest.fixture
-def client(http_session: aiohttp.ClientSession, emulator: SmscEmulator) -> SmscClient:
-    return SmscClient(
-        http_session,
-        Credentials(login="alerts", password="s3cret-pass"),
-        base_url=emulator.base_url,
-        timeout=0.5,
-    )
 
 
 @pytest.mark.parametrize("text", BOUNDARIES)

@@ -331,10 +331,14 @@ class StormGuard:
             )
 
     def _limit_let_go(self) -> bool:
-        """Whether the spending limits would let the first alert they hold go now."""
+        """Whether the spending limits would let the first alert they hold go now.
+
+        Asked as a new alert would be (a "(+N more)" note may make it a part longer): one
+        that would be held again is not released, so a release never turns into a loop.
+        """
         first = next(h for h in self.held if h.reason != BURST)
-        parts = parts_of(first.text, options_from_dict(first.options)) * len(first.phones)
-        return self.spending.exceeded(parts) is None
+        options = options_from_dict(first.options)
+        return self._plan(first.phones, first.text, options, "", critical=False).limit is None
 
     def _cancel_timer(self) -> None:
         if self._unsub_timer is not None:
