@@ -140,7 +140,10 @@ class StormGuard:
         send: dict[str, list[str]] = {}
         guarded: list[Guarded] = []
         for phone in numbers:
-            state = self.numbers.get(phone) or NumberState()
+            state = self.numbers.get(phone)
+            if state is None:  # a number the guard knows nothing of (a bulk send's): it goes
+                send.setdefault(text, []).append(phone)
+                continue
             state.prune(now, self.settings)
             if self.settings.enabled and not critical:
                 if digest in state.texts or self._held_repeat(phone, digest) is not None:
@@ -258,6 +261,8 @@ class StormGuard:
 
     def _held_repeat(self, phone: str, digest: str) -> HeldAlert | None:
         """An alert of the same text to the number that is held already (for any reason)."""
+        if not self.held:
+            return None
         return next((h for h in self.held if h.key == digest and phone in h.phones), None)
 
     def _merge(self, phone: str, digest: str) -> None:
@@ -288,8 +293,14 @@ class StormGuard:
         )
 
     def _count_sent(self, phone: str, digest: str, now: datetime) -> int:
-        """Count an alert to `phone` as sent; the repeats it told of (for an undo)."""
-        state = self._state(phone)
+        """Count an alert to `phone` as sent; the repeats it told of (for an undo).
+
+        Right after `_plan` (which pruned the number's windows): a bulk send's thousands
+        of numbers are counted without reading the clock again.
+        """
+        state = self.numbers.get(phone)
+        if state is None:
+            state = self.numbers[phone] = NumberState()
         state.sent.append(now)
         state.texts[digest] = now
         merged, state.merged = state.merged, 0
@@ -419,11 +430,13 @@ class StormGuard:
         """What the guard holds and merged for `phones` (all numbers: None), for a sensor."""
         wanted = None if phones is None else set(phones)
         held = [h for h in self.held if wanted is None or not wanted.isdisjoint(h.phones)]
-        merged = sum(
-            state.merged
-            for phone, state in self.numbers.items()
-            if wanted is None or phone in wanted
+        # A recipient's few numbers are looked up; the account's sensor sums them all.
+        states = (
+            self.numbers.values()
+            if wanted is None
+            else [s for p in wanted if (s := self.numbers.get(p)) is not None]
         )
+        merged = sum(state.merged for state in states)
         if not held and not merged:
             return {}
         latest = max(held, key=lambda h: h.held_at, default=None)
@@ -497,14 +510,22 @@ class StormGuard:
     def _data(self) -> dict[str, Any]:
         now = self.now()
         numbers: dict[str, Any] = {}
+        iso: dict[datetime, str] = {}
+        """A bulk send's numbers share their times: each written once."""
+
+        def text(moment: datetime) -> str:
+            if (found := iso.get(moment)) is None:
+                found = iso[moment] = moment.isoformat()
+            return found
+
         for phone, state in list(self.numbers.items()):
             state.prune(now, self.settings)
             if state.forgotten:
                 del self.numbers[phone]
                 continue
             numbers[phone] = {
-                "sent": [t.isoformat() for t in state.sent],
-                "texts": {k: t.isoformat() for k, t in state.texts.items()},
+                "sent": [text(t) for t in state.sent],
+                "texts": {k: text(t) for k, t in state.texts.items()},
                 "merged": state.merged,
             }
         return {"numbers": numbers, "held": [h.as_dict() for h in self.held]}

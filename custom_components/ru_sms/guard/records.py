@@ -124,9 +124,13 @@ class NumberState:
     """Repeats counted since the last SMS it got."""
 
     def prune(self, now: datetime, settings: GuardSettings) -> None:
-        """Forget what left the windows."""
-        self.sent = [t for t in self.sent if now - t < settings.burst_window]
-        self.texts = {k: t for k, t in self.texts.items() if now - t < settings.repeat_window}
+        """Forget what left the windows (nothing is copied while nothing left them)."""
+        cutoff = now - settings.burst_window
+        if any(t <= cutoff for t in self.sent):
+            self.sent = [t for t in self.sent if t > cutoff]
+        cutoff = now - settings.repeat_window
+        if any(t <= cutoff for t in self.texts.values()):
+            self.texts = {k: t for k, t in self.texts.items() if t > cutoff}
 
     def room_at(self, settings: GuardSettings) -> datetime | None:
         """When the burst window has room for one more alert (None: it has now)."""
