@@ -34,7 +34,7 @@ from .issues import AccountIssue
 from .listeners import ChangeListeners
 from .providers import SendResult
 from .signals import EVENT_SPENDING_LIMIT, signal_message_status
-from .storage import StoreKind, account_store
+from .storage import StoreKind, ThrottledSave, account_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,6 +91,9 @@ class DailySpending:
         self._fired: set[str] = set()
         """The day's events fired already (`warning`, `reached`): each once a day."""
         self._store = account_store(hass, StoreKind.SPENDING, entry.entry_id, STORAGE_VERSION)
+        self._saves = ThrottledSave(self._store, self._data, SAVE_DELAY)
+        self._level: str | None = "-"
+        """The issue shown (`near`, `reached`, None), "-" before the first look."""
         self._listeners = ChangeListeners(_LOGGER, entry.title)
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_midnight: CALLBACK_TYPE | None = None
@@ -131,7 +134,8 @@ class DailySpending:
             unsub()
         self._unsubs.clear()
         self._cancel_midnight()
-        await self._store.async_save(self._data())
+        await self._saves.async_now()
+        self._saves.stopped = True
         self._near.clear()
         self._reached.clear()
 
@@ -190,7 +194,7 @@ class DailySpending:
     def learn_quote(self, cost: Decimal, parts: int) -> None:
         """A price the gateway told without sending."""
         self._learn(cost, parts)
-        self._save()
+        self._saves.schedule()
 
     def _learn(self, cost: Decimal, parts: int) -> None:
         if parts > 0 and cost > 0:
@@ -238,7 +242,7 @@ class DailySpending:
     def _on_midnight(self, _now: datetime) -> None:
         self._unsub_midnight = None
         if self._new_day_if_due():
-            self._save()
+            self._saves.schedule()
         self.update_issues()
         self._listeners.tell()
 
@@ -256,22 +260,23 @@ class DailySpending:
     @callback
     def update_issues(self) -> None:
         """The repair issue of the day's spending, and the events (each once a day)."""
-        shares = self.shares()
-        top = max(shares.values(), default=Decimal(0))
-        reached = top >= 1 or self.held > 0
-        placeholders = self._placeholders()
-        if reached:
+        top = max(self.shares().values(), default=Decimal(0))
+        if top >= 1 or self.held > 0:
+            self._level = "reached"
             self._near.clear()
-            self._reached.show(**placeholders, held=str(self.held))
+            self._reached.show(**self._placeholders(), held=str(self.held))
             self._fire("reached")
         elif top >= WARN_AT:
+            self._level = "near"
             self._reached.clear()
-            self._near.show(**placeholders, percent=str(int(top * 100)))
+            self._near.show(**self._placeholders(), percent=str(int(top * 100)))
             self._fire("warning")
         else:
-            self._near.clear()
-            self._reached.clear()
-            self._cancel_midnight()
+            if self._level is not None:  # nothing shown to clear: every alert comes here
+                self._level = None
+                self._near.clear()
+                self._reached.clear()
+                self._cancel_midnight()
             return
         self._schedule_midnight()
 
@@ -292,7 +297,7 @@ class DailySpending:
         if mark in self._fired:
             return
         self._fired.add(mark)
-        self._save()
+        self._saves.schedule()
         self.hass.bus.async_fire(
             EVENT_SPENDING_LIMIT,
             {
@@ -324,11 +329,8 @@ class DailySpending:
     # -- storage ------------------------------------------------------------------------
 
     def _changed(self) -> None:
-        self._save()
+        self._saves.schedule()
         self.update_issues()
-
-    def _save(self) -> None:
-        self._store.async_delay_save(self._data, SAVE_DELAY)
 
     def _data(self) -> dict[str, Any]:
         return {

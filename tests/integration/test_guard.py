@@ -13,7 +13,7 @@ import pytest
 
 from custom_components.ru_sms.providers.models import Provider
 from custom_components.ru_sms.signals import EVENT_ALERT_HELD, EVENT_ALERT_RELEASED
-from custom_components.ru_sms.storage import StoreKind, store_key
+from custom_components.ru_sms.storage import StoreKind, ThrottledSave, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import ACCOUNTS
@@ -316,3 +316,42 @@ async def test_a_send_at_time_that_passed_while_held_is_dropped(
 
     assert sent_texts(emulator) == ["First", "Second"]
     assert "time" not in emulator.requests[-1].form
+
+
+class FakeStore:
+    """What a `ThrottledSave` asks of Home Assistant's Store: the delayed and the direct saves."""
+
+    def __init__(self) -> None:
+        self.planned: list[Any] = []
+        self.written: list[Any] = []
+
+    def async_delay_save(self, data_func: Any, delay: float) -> None:
+        self.planned.append(data_func)
+
+    async def async_save(self, data: Any) -> None:
+        self.written.append(data)
+
+
+async def test_a_write_is_planned_once_however_often_it_changes() -> None:
+    """One write is planned at a time, within the delay of the first change.
+
+    Home Assistant's delayed save puts its write off at each call: a flood would never
+    reach the disk.
+    """
+    store = FakeStore()
+    count = iter(range(100))
+    saves = ThrottledSave(store, lambda: {"n": next(count)}, 1.0)  # type: ignore[arg-type]
+
+    for _ in range(5):
+        saves.schedule()
+    assert len(store.planned) == 1
+    assert store.planned[0]() == {"n": 0}  # the planned write, when it runs
+    saves.schedule()
+    assert len(store.planned) == 2
+    await saves.async_now()  # stands for the planned one
+    saves.schedule()
+    assert len(store.planned) == 3
+    saves.stopped = True
+    await saves.async_now()
+    saves.schedule()
+    assert (len(store.planned), store.written) == (3, [{"n": 1}])

@@ -39,7 +39,7 @@ from ..providers import SendOptions, SendResult, SmsGatewayError
 from ..providers.delivery_policy import new_message_id
 from ..signals import EVENT_ALERT_HELD, EVENT_ALERT_RELEASED
 from ..spending import DailySpending
-from ..storage import StoreKind, account_store, parse_time
+from ..storage import StoreKind, ThrottledSave, account_store, parse_time
 from .records import (
     BURST,
     REPEAT,
@@ -95,6 +95,7 @@ class StormGuard:
         self.numbers: dict[str, NumberState] = {}
         self.held: list[HeldAlert] = []
         self._store = account_store(hass, StoreKind.GUARD, entry.entry_id, STORAGE_VERSION)
+        self._saves = ThrottledSave(self._store, self._data, SAVE_DELAY)
         self._listeners = ChangeListeners(_LOGGER, entry.title)
         self._lock = asyncio.Lock()
         self._unsub_timer: CALLBACK_TYPE | None = None
@@ -116,11 +117,11 @@ class StormGuard:
 
     async def async_unload(self) -> None:
         """Stop; what is held stays stored for the next start."""
-        self._stopped = True
+        await self._saves.async_now()
+        self._stopped = self._saves.stopped = True
         self._cancel_timer()
         if self._unsub_spending is not None:
             self._unsub_spending()
-        await self._store.async_save(self._data())
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
@@ -227,6 +228,9 @@ class StormGuard:
         now = self.now()
         # Counted before the first request, so that an alert coming meanwhile sees it.
         undo = {p: self._count_sent(p, digest, now) for phones in groups.values() for p in phones}
+        # The sensors show the repeats counted: only a note that told them changes them (the
+        # tracker tells them of the message itself).
+        told = any(undo.values())
         outcomes: list[SendOutcome] = []
         try:
             for text, phones in groups.items():
@@ -245,7 +249,7 @@ class StormGuard:
                 self._uncount(phone, digest, now, undo_merged=merged)
             raise
         finally:
-            self._changed()
+            self._changed(shown=told)
         return _combined(outcomes)
 
     # -- bookkeeping --------------------------------------------------------------------
@@ -492,20 +496,17 @@ class StormGuard:
         self.spending.held = sum(1 for h in self.held if h.reason != BURST)
         self.spending.update_issues()
 
-    def _changed(self) -> None:
-        self._save()
+    def _changed(self, *, shown: bool = True) -> None:
+        """Write, plan the next release, and tell the sensors where what they show changed."""
+        self._saves.schedule()
         self._schedule()
-        self._listeners.tell()
+        if shown:
+            self._listeners.tell()
 
     # -- storage ------------------------------------------------------------------------
 
-    def _save(self) -> None:
-        if not self._stopped:
-            self._store.async_delay_save(self._data, SAVE_DELAY)
-
     async def _async_save_now(self) -> None:
-        if not self._stopped:
-            await self._store.async_save(self._data())
+        await self._saves.async_now()
 
     def _data(self) -> dict[str, Any]:
         now = self.now()
