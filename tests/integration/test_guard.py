@@ -295,7 +295,7 @@ async def test_an_unreadable_stored_record_is_dropped_with_a_warning(
     guard = entry.runtime_data.guard
     assert guard.held == []
     assert guard.numbers[IVAN].merged == 2
-    assert guard.numbers[IVAN].sent == []
+    assert guard.numbers[IVAN].sent == ()
     assert "dropping an unreadable held alert" in caplog.text
     await send(hass, entry, "Hello")
     assert sent_texts(emulator) == ["Hello (+2 more)"]

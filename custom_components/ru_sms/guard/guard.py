@@ -147,7 +147,7 @@ class StormGuard:
                 continue
             state.prune(now, self.settings)
             if self.settings.enabled and not critical:
-                if digest in state.texts or self._held_repeat(phone, digest) is not None:
+                if state.went(digest) or self._held_repeat(phone, digest) is not None:
                     guarded.append(Guarded(phone, GuardAction.MERGED, REPEAT, state.merged + 1))
                     continue
                 if (room := state.room_at(self.settings)) is not None:
@@ -305,18 +305,14 @@ class StormGuard:
         state = self.numbers.get(phone)
         if state is None:
             state = self.numbers[phone] = NumberState()
-        state.sent.append(now)
-        state.texts[digest] = now
+        state.add(digest, now)
         merged, state.merged = state.merged, 0
         return merged
 
     def _uncount(self, phone: str, digest: str, now: datetime, *, undo_merged: int) -> None:
         """The alert did not go to `phone` after all: it was not sent, its repeats stay told."""
         state = self._state(phone)
-        if now in state.sent:
-            state.sent.remove(now)
-        if state.texts.get(digest) == now:
-            del state.texts[digest]
+        state.remove(digest, now)
         state.merged += undo_merged
 
     def _with_note(self, text: str, merged: int) -> str:
@@ -526,7 +522,7 @@ class StormGuard:
                 continue
             numbers[phone] = {
                 "sent": [text(t) for t in state.sent],
-                "texts": {k: text(t) for k, t in state.texts.items()},
+                "texts": {k: text(t) for k, t in state.texts},
                 "merged": state.merged,
             }
         return {"numbers": numbers, "held": [h.as_dict() for h in self.held]}
@@ -541,8 +537,10 @@ class StormGuard:
             sent = sent if isinstance(sent, list) else []
             texts = texts if isinstance(texts, dict) else {}
             self.numbers[str(phone)] = NumberState(
-                sent=[t for t in map(parse_time, sent) if t is not None],
-                texts={str(k): t for k, v in texts.items() if (t := parse_time(v)) is not None},
+                sent=tuple(t for t in map(parse_time, sent) if t is not None),
+                texts=tuple(
+                    (str(k), t) for k, v in texts.items() if (t := parse_time(v)) is not None
+                ),
                 merged=merged if isinstance(merged, int) and merged > 0 else 0,
             )
         held = data.get("held")

@@ -6,7 +6,7 @@ Plain records with their stored forms; `guard.py` decides and sends with them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 import hashlib
@@ -116,10 +116,14 @@ class GuardSettings:
 class NumberState:
     """What the guard remembers of one number."""
 
-    sent: list[datetime] = field(default_factory=list)
-    """When alerts went to it (handed to the outbox), within the burst window."""
-    texts: dict[str, datetime] = field(default_factory=dict)
-    """Texts (their digests) that went to it within the repeat window, with when."""
+    sent: tuple[datetime, ...] = ()
+    """When alerts went to it (handed to the outbox), within the burst window.
+
+    A tuple, not a list: the garbage collector stops following a tuple of times (a bulk
+    send leaves one state per number in memory for the windows' length)."""
+    texts: tuple[tuple[str, datetime], ...] = ()
+    """Texts (their digests) that went to it within the repeat window, with when (a few:
+    tuples, as `sent`)."""
     merged: int = 0
     """Repeats counted since the last SMS it got."""
 
@@ -127,10 +131,26 @@ class NumberState:
         """Forget what left the windows (nothing is copied while nothing left them)."""
         cutoff = now - settings.burst_window
         if any(t <= cutoff for t in self.sent):
-            self.sent = [t for t in self.sent if t > cutoff]
+            self.sent = tuple(t for t in self.sent if t > cutoff)
         cutoff = now - settings.repeat_window
-        if any(t <= cutoff for t in self.texts.values()):
-            self.texts = {k: t for k, t in self.texts.items() if t > cutoff}
+        if any(t <= cutoff for _, t in self.texts):
+            self.texts = tuple((k, t) for k, t in self.texts if t > cutoff)
+
+    def went(self, digest: str) -> bool:
+        """Whether the text went to the number within the repeat window (pruned)."""
+        return any(k == digest for k, _ in self.texts)
+
+    def add(self, digest: str, now: datetime) -> None:
+        """An alert goes to the number now."""
+        self.sent += (now,)
+        self.texts = (*((k, t) for k, t in self.texts if k != digest), (digest, now))
+
+    def remove(self, digest: str, now: datetime) -> None:
+        """The alert counted at `now` did not go after all."""
+        if now in self.sent:
+            at = self.sent.index(now)
+            self.sent = self.sent[:at] + self.sent[at + 1 :]
+        self.texts = tuple((k, t) for k, t in self.texts if (k, t) != (digest, now))
 
     def room_at(self, settings: GuardSettings) -> datetime | None:
         """When the burst window has room for one more alert (None: it has now)."""
