@@ -158,13 +158,18 @@ class TrackerSensor(SensorEntity):
         self.async_on_remove(self.tracker.async_add_listener(self.async_write_ha_state))
         outbox = self.entry.runtime_data.outbox
         self.async_on_remove(outbox.async_add_listener(self.async_write_ha_state))
+        guard = self.entry.runtime_data.guard
+        self.async_on_remove(guard.async_add_listener(self.async_write_ha_state))
+
+    def _phones(self, recipient_id: str | None) -> list[str] | None:
+        """A recipient's numbers (None: the account's, every number)."""
+        if recipient_id is not None and (subentry := self.entry.subentries.get(recipient_id)):
+            return list(subentry.data.get(CONF_PHONES, []))
+        return None
 
     def _queued(self, recipient_id: str | None) -> QueuedAlert | None:
         """The latest alert still in the outbox, newer than the latest message sent."""
-        phones = None
-        if recipient_id is not None and (subentry := self.entry.subentries.get(recipient_id)):
-            phones = list(subentry.data.get(CONF_PHONES, []))
-        alert = self.entry.runtime_data.outbox.latest(phones)
+        alert = self.entry.runtime_data.outbox.latest(self._phones(recipient_id))
         message = self.tracker.last_message(recipient_id)
         if alert is None or (message is not None and message.sent_at > alert.created_at):
             return None
@@ -187,7 +192,11 @@ class LastMessageSensor(TrackerSensor):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Number, id, times, error and cost of the message."""
+        """Number, id, times, error and cost of the message; what the storm guard holds."""
+        guarded = self.entry.runtime_data.guard.attributes(self._phones(self.recipient_id))
+        return self._message_attributes() | guarded
+
+    def _message_attributes(self) -> dict[str, Any]:
         if (alert := self._queued(self.recipient_id)) is not None:
             return {
                 "number": alert.phones[0] if alert.phones else None,

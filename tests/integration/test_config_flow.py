@@ -32,7 +32,7 @@ from custom_components.ru_sms.config_flow import ADVANCED_MODE_REMOVED, _unique_
 from custom_components.ru_sms.const import DOMAIN, SUBENTRY_RECIPIENT
 from custom_components.ru_sms.providers import CLIENTS, Provider
 from custom_components.ru_sms.schema import vol
-from tests.conftest import IVAN
+from tests.conftest import GUARD_FIELDS, GUARD_OPTIONS, IVAN
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS, by_gateway
 
@@ -985,10 +985,12 @@ async def test_options_of_a_gateway_with_balance(
     assert schema_keys(result) == [
         "sender",
         "transliterate",
+        "replace_typography",
         "balance_interval",
         "low_balance_threshold",
         *extra,
         "give_up_after",
+        *GUARD_FIELDS,
     ]
     assert suggested(result)["sender"] == ACCOUNTS[provider].sender
 
@@ -1015,6 +1017,7 @@ async def test_options_of_a_gateway_with_balance(
         "low_balance_threshold": 250.5,
         **dict.fromkeys(extra, 0),
         "give_up_after": 30,
+        **GUARD_OPTIONS,
     }
     # The account was started anew with them.
     assert entry.state is ConfigEntryState.LOADED
@@ -1027,7 +1030,13 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
     entry = await add_account(hass, Provider.SMSTELE, emulator)
 
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
-    assert schema_keys(result) == ["sender", "transliterate", "give_up_after"]
+    assert schema_keys(result) == [
+        "sender",
+        "transliterate",
+        "replace_typography",
+        "give_up_after",
+        *GUARD_FIELDS,
+    ]
     result = checked(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {"sender": "REX400.RU", "transliterate": True}
@@ -1036,7 +1045,12 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {"sender": "REX400.RU", "transliterate": True, "give_up_after": 60}
+    assert entry.options == {
+        "sender": "REX400.RU",
+        "transliterate": True,
+        "give_up_after": 60,
+        **GUARD_OPTIONS,
+    }
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance is None
 
@@ -1072,7 +1086,7 @@ async def test_options_invalid_sender_then_cleared(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == user_input
+    assert entry.options == {**user_input, **GUARD_OPTIONS}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance.update_interval == timedelta(minutes=30)
 
@@ -1316,6 +1330,9 @@ STEP_PLACEHOLDERS = {
         "max_balance_interval",
         "max_incoming_interval",
         "max_give_up_after",
+        "max_guard_window",
+        "max_burst_limit",
+        "max_daily_parts",
         "callback_url",
     },
     ("recipient", "user"): {"numbers"},
@@ -1386,6 +1403,11 @@ def test_flow_translations(language: str) -> None:
         "incoming_interval_range",
         "give_up_after_range",
         "low_balance_threshold_range",
+        "repeat_window_range",
+        "burst_limit_range",
+        "burst_window_range",
+        "daily_parts_limit_range",
+        "daily_cost_limit_range",
     }
     assert set(recipient["error"]) == {
         "invalid_phone",
@@ -1417,6 +1439,7 @@ def test_flow_translations(language: str) -> None:
         "incoming_interval",
         "give_up_after",
         "fallback_entry_id",
+        *GUARD_OPTIONS,
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}
 

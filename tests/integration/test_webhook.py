@@ -47,7 +47,14 @@ from custom_components.ru_sms.providers.smsc import (
     parse_callback_status,
 )
 from custom_components.ru_sms.webhook import new_webhook_data
-from tests.conftest import IVAN, gateway_data, make_entry, patch_description, setup_account
+from tests.conftest import (
+    GUARD_OPTIONS,
+    IVAN,
+    gateway_data,
+    make_entry,
+    patch_description,
+    setup_account,
+)
 from tests.emulators.catalog import ACCOUNTS
 
 PETR = "79031234567"
@@ -753,7 +760,12 @@ async def test_options_without_a_url_smsc_can_reach(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert not result.get("errors")
-    assert entry.options == {**user_input, "callbacks": False, "give_up_after": 60}
+    assert entry.options == {
+        **user_input,
+        "callbacks": False,
+        "give_up_after": 60,
+        **GUARD_OPTIONS,
+    }
 
 
 async def test_options_show_the_home_assistant_cloud_url(
