@@ -8,7 +8,7 @@ records through `async_apply`. Nothing is asked while nothing is pending.
 
 Cost does not grow with the history kept (a week of finished messages): the records are
 held as their stored rows with indexes kept on every change (`Index`), a save hands the
-rows as they are to a writer thread, and loading decodes them off the loop.
+rows to a writer thread (which makes them text), and loading decodes them off the loop.
 """
 
 from __future__ import annotations
@@ -333,14 +333,14 @@ class MessageTracker(GatewayPoller):
         self._listeners.tell()
 
     def _data_to_save(self) -> dict[str, Any]:
-        """The rows as they are, called in the writer thread.
+        """The rows as text, called in the writer thread.
 
         Rows are never changed, only replaced, and copying the dict's values is one
         step under the GIL.
         """
         rows = list(self._index.rows.values())
         return {
-            "rows": rows,
+            "rows": [row.decode() for row in rows],
             "last_list_poll": self._last_list_poll.isoformat() if self._last_list_poll else None,
         }
 

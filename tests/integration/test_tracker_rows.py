@@ -1,0 +1,219 @@
+"""The tracker's stored rows: compact, read back as they were, older stores rewritten.
+
+A one-part message whose one report is its own state and words stores no map of
+segments; a delivery time that is the last report's stores only its zone. Whatever is
+left out is read back equal to what was there.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+import orjson
+import pytest
+
+from custom_components.ru_sms.providers.models import DeliveryState, DeliveryStatus, Provider
+from custom_components.ru_sms.tracker import SegmentReport, TrackedMessage
+from custom_components.ru_sms.tracker.index import Index, load_index
+from custom_components.ru_sms.tracker.record import ROW_FIELDS
+from tests.conftest import IVAN, make_entry
+from tests.integration.test_tracker import account, storage_key, tracker_of
+
+SENT = datetime(2026, 5, 1, 9, 0, 0, 123456, tzinfo=UTC)
+MOSCOW = timezone(timedelta(hours=3))
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
+
+
+def message(ids: tuple[str, ...] = ("900001",), cost: float | None = 1.9) -> TrackedMessage:
+    return TrackedMessage(
+        phone=IVAN.lstrip("+"),
+        message_ids=list(ids),
+        sent_at=SENT,
+        expires_at=SENT + timedelta(hours=25),
+        cost=cost,
+        updated_at=SENT,
+        next_poll=SENT + timedelta(seconds=10),
+    )
+
+
+def report(
+    segment: str,
+    state: DeliveryState,
+    at: datetime,
+    cost: float | None = None,
+    words: tuple[str, str] = ("1", "Доставлено"),
+) -> DeliveryStatus:
+    return DeliveryStatus(
+        message_id=segment,
+        phone=IVAN,
+        state=state,
+        raw_code=words[0],
+        raw_text=words[1],
+        updated_at=at,
+        cost=cost,
+    )
+
+
+def stored(row: bytes) -> dict[str, Any]:
+    return dict(zip(ROW_FIELDS, orjson.loads(row), strict=True))
+
+
+def read_back(original: TrackedMessage) -> TrackedMessage:
+    """The message read from its row, checked equal to the original and shown alike."""
+    row = original.to_row()
+    assert isinstance(row, bytes)
+    again = TrackedMessage.from_row(row)
+    assert again == original
+    assert again.status() == original.status()
+    if original.delivered_at is not None:
+        assert again.delivered_at is not None
+        assert again.delivered_at.isoformat() == original.delivered_at.isoformat()
+    return again
+
+
+@pytest.mark.parametrize(("cost", "marker"), [(None, 1), (2.5, 2)])
+def test_one_part_delivered_stores_no_map_of_segments(cost: float | None, marker: int) -> None:
+    tracked = message()
+    delivered = (SENT + timedelta(seconds=30)).astimezone(MOSCOW)
+    tracked.apply(report("900001", DeliveryState.DELIVERED, delivered, cost), SENT)
+
+    row = stored(tracked.to_row())
+    assert row["segments"] == marker
+    assert row["delivered_at"] == 3 * 3600  # the zone alone: the moment is updated_at's
+    again = read_back(tracked)
+    assert again.segments == {
+        "900001": SegmentReport(DeliveryState.DELIVERED, "1", "Доставлено", None, cost)
+    }
+    assert again.delivered_at == delivered
+    assert again.delivered_at is not None
+    assert again.delivered_at.isoformat() == "2026-05-01T12:00:30.123456+03:00"
+
+
+def test_what_differs_from_the_message_keeps_its_map_and_its_time() -> None:
+    # Given up after its validity: the message's state is not its one report's.
+    expired = message()
+    expired.apply(report("900001", DeliveryState.SENT, SENT, words=("0", "Sent")), SENT)
+    expired.state = DeliveryState.EXPIRED
+    expired.finished_at = SENT + timedelta(hours=25)
+    assert isinstance(stored(expired.to_row())["segments"], dict)
+    read_back(expired)
+
+    # The report priced at other than the message's cost.
+    priced = message(cost=1.9)
+    priced.apply(report("900001", DeliveryState.SENT, SENT), SENT)
+    priced.segments["900001"].cost = 3.0
+    assert isinstance(stored(priced.to_row())["segments"], dict)
+    read_back(priced)
+
+    # Two parts: a map, as ever.
+    split = message(("900001", "900002"))
+    split.apply(report("900001", DeliveryState.DELIVERED, SENT, 1.0), SENT)
+    assert set(stored(split.to_row())["segments"]) == {"900001"}
+    read_back(split)
+
+    # Delivered earlier than the last report: the time itself, in the gateway's zone.
+    late = message()
+    late.apply(report("900001", DeliveryState.DELIVERED, SENT.astimezone(MOSCOW)), SENT)
+    late.updated_at = SENT + timedelta(minutes=5)
+    assert stored(late.to_row())["delivered_at"] == "2026-05-01T12:00:00.123456+03:00"
+    read_back(late)
+
+    # Nothing reported yet.
+    fresh = message()
+    assert stored(fresh.to_row())["segments"] is None
+    read_back(fresh)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("segments", 3),  # no such marker
+        ("segments", True),
+        ("segments", "own"),
+        ("delivered_at", 86400 * 2),  # no zone is two days off
+    ],
+)
+def test_bad_markers_make_the_row_unreadable(field: str, value: Any) -> None:
+    tracked = message()
+    tracked.apply(report("900001", DeliveryState.DELIVERED, SENT), SENT)
+    values = orjson.loads(tracked.to_row())
+    values[ROW_FIELDS.index(field)] = value
+    with pytest.raises((TypeError, ValueError)):
+        TrackedMessage.from_row(orjson.dumps(values))
+
+
+def test_own_report_marker_on_a_split_message_is_unreadable() -> None:
+    tracked = message(("900001", "900002"))
+    values = orjson.loads(tracked.to_row())
+    values[ROW_FIELDS.index("segments")] = 1
+    with pytest.raises(ValueError, match="segments"):
+        TrackedMessage.from_row(orjson.dumps(values))
+
+
+def test_a_reused_id_outlives_the_prune_of_the_record_it_replaced() -> None:
+    """The prune order holds rows: a key that a newer send took is not pruned with the old."""
+    index = Index()
+    old = message()
+    old.apply(report("900001", DeliveryState.DELIVERED, SENT), SENT)
+    old.finished_at = SENT
+    index.add(old)
+    newer = message()
+    newer.sent_at = newer.updated_at = SENT + timedelta(days=8)
+    index.remove(newer.key)  # as the tracker does: the new send wins
+    key = index.add(newer)
+
+    assert index.prune((SENT + timedelta(days=7)).timestamp()) == 0
+    assert key in index.rows
+    assert TrackedMessage.from_row(index.rows[key]).sent_at == newer.sent_at
+
+
+def test_the_prune_order_is_the_order_they_finished_whatever_the_file_says() -> None:
+    first, second = message(("1",)), message(("2",))
+    for tracked, minutes in ((first, 50), (second, 10)):
+        tracked.apply(report(tracked.message_id, DeliveryState.DELIVERED, SENT), SENT)
+        tracked.finished_at = SENT + timedelta(minutes=minutes)
+    rows = [first.to_row().decode(), second.to_row().decode()]
+    index, dropped = load_index({"rows": rows}, SENT.timestamp(), SENT)
+    assert dropped == 0
+    assert [TrackedMessage.from_row(r).message_id for r in index.finished] == ["2", "1"]
+    assert index.prune((SENT + timedelta(minutes=30)).timestamp()) == 1
+    assert list(index.rows) == [first.key]
+
+
+async def test_version_2_store_is_rewritten_compact(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    now = datetime.now(UTC)
+    delivered = message(("900001",))
+    delivered.sent_at = delivered.updated_at = now - timedelta(minutes=5)
+    delivered.apply(report("900001", DeliveryState.DELIVERED, now - timedelta(minutes=4)), now)
+    version_2 = orjson.loads(delivered.to_row())
+    version_2[ROW_FIELDS.index("segments")] = {
+        "900001": ["delivered", "1", "Доставлено", None, None]
+    }
+    assert delivered.delivered_at is not None
+    version_2[ROW_FIELDS.index("delivered_at")] = delivered.delivered_at.isoformat()
+    hass_storage[storage_key(entry)] = {
+        "version": 2,
+        "minor_version": 1,
+        "key": storage_key(entry),
+        "data": {"rows": [orjson.dumps(version_2).decode(), "not a row"], "last_list_poll": None},
+    }
+    entry = await account(hass, Provider.SMSC, emulator, entry=entry)
+
+    tracker = tracker_of(entry)
+    assert tracker.messages == {delivered.key: delivered}
+    (row,) = tracker._index.rows.values()
+    assert stored(row)["segments"] == 1
+    assert stored(row)["delivered_at"] == 0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    saved = hass_storage[storage_key(entry)]
+    assert saved["version"] == 3
+    assert saved["data"]["rows"] == [row.decode()]
