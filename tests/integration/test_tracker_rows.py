@@ -2,12 +2,14 @@
 
 A one-part message whose one report is its own state and words stores no map of
 segments; a delivery time that is the last report's stores only its zone. Whatever is
-left out is read back equal to what was there.
+left out is read back equal to what was there. A big store is indexed in steps.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+import threading
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -16,8 +18,9 @@ import pytest
 
 from custom_components.ru_sms.providers.models import DeliveryState, DeliveryStatus, Provider
 from custom_components.ru_sms.tracker import SegmentReport, TrackedMessage
-from custom_components.ru_sms.tracker.index import Index, load_index
+from custom_components.ru_sms.tracker.index import Index, Loader, load_index
 from custom_components.ru_sms.tracker.record import ROW_FIELDS
+from custom_components.ru_sms.tracker.steps import STEP
 from tests.conftest import IVAN, make_entry
 from tests.integration.test_tracker import account, storage_key, tracker_of
 
@@ -217,3 +220,48 @@ async def test_version_2_store_is_rewritten_compact(
     saved = hass_storage[storage_key(entry)]
     assert saved["version"] == 3
     assert saved["data"]["rows"] == [row.decode()]
+
+
+async def test_a_big_store_is_indexed_on_the_loop_in_steps(
+    hass: HomeAssistant,
+    emulators: Any,
+    hass_storage: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rows decoded in worker threads would hold the interpreter's lock against the loop."""
+    emulator = await emulators(Provider.SMSC)
+    entry = make_entry(Provider.SMSC, emulator)
+    now = datetime.now(UTC)
+    rows = []
+    for n in range(1000):
+        tracked = message((str(100_000 + n),))
+        tracked.sent_at = tracked.updated_at = now - timedelta(hours=1) + timedelta(seconds=n)
+        tracked.apply(report(tracked.message_id, DeliveryState.DELIVERED, now), now)
+        rows.append(tracked.to_row().decode())
+    hass_storage[storage_key(entry)] = {
+        "version": 3,
+        "minor_version": 1,
+        "key": storage_key(entry),
+        "data": {"rows": rows, "last_list_poll": None},
+    }
+    entry = await account(hass, Provider.SMSC, emulator, entry=entry)
+    tracker = tracker_of(entry)
+    assert tracker.on_record == 1000
+
+    seen: list[str] = []
+    add = Loader.add
+
+    def watched(loader: Loader, row: Any) -> None:
+        seen.append("row" if threading.current_thread() is threading.main_thread() else "thread")
+        add(loader, row)
+
+    monkeypatch.setattr(Loader, "add", watched)
+    loading = hass.async_create_task(tracker.async_load())
+    while not loading.done():
+        seen.append("turn")
+        await asyncio.sleep(0)
+    assert "thread" not in seen
+    first, last = seen.index("row"), len(seen) - seen[::-1].index("row")
+    assert seen[first:last].count("turn") >= 1000 // STEP - 1
+    assert tracker.on_record == 1000
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -226,56 +226,87 @@ class Index:
         return self.segments.get(key)
 
 
-def load_index(data: Any, prune_before: float, now: datetime) -> tuple[Index, int]:
-    """The index of stored data (in a worker thread); how many records were unreadable.
+class Loader:
+    """Builds the index of stored rows one row at a time (the tracker feeds it in steps).
 
     Rows are stored as JSON text, in the order sent: loading them makes no container per
     record (nothing long-lived for the garbage collector to walk), each is decoded once,
     and a readable row is kept as it is (as its UTF-8 bytes).
     """
-    rows = data.get("rows") if isinstance(data, dict) else None
-    index = Index()
-    last = (-math.inf, "")
-    last_finished = -math.inf
-    unordered = False
-    dropped = 0
-    for row in rows if isinstance(rows, list) else []:
+
+    def __init__(self, prune_before: float, now: datetime) -> None:
+        """Drop what finished before `prune_before`; plan what has no next poll for `now`."""
+        self.index = Index()
+        self.dropped = 0
+        """Rows that could not be read."""
+        self._prune_before = prune_before
+        self._now = now
+        self._last = (-math.inf, "")
+        self._last_finished = -math.inf
+        self._unordered = False
+
+    def add(self, row: Any) -> None:
+        """Index one stored row (or count it unreadable)."""
         try:
             message = TrackedMessage.from_row(row)
         except TypeError, ValueError, orjson.JSONDecodeError:
-            dropped += 1
-            continue
-        if message.finished_at is not None and message.finished_at.timestamp() < prune_before:
-            continue
+            self.dropped += 1
+            return
+        finished = message.finished_at.timestamp() if message.finished_at else None
+        if finished is not None and finished < self._prune_before:
+            return
         kept = row.encode() if isinstance(row, str) else None
-        if message.finished_at is None and message.next_poll is None:
-            message.next_poll = now
+        if finished is None and message.next_poll is None:
+            message.next_poll = self._now
             kept = None
-        last = max(last, order := (message.sent_at.timestamp(), message.key))
-        if message.finished_at is not None:
-            finished = message.finished_at.timestamp()
-            unordered |= finished < last_finished
-            last_finished = max(last_finished, finished)
-        index.add(message, kept)
-        if order < last:
-            last = (math.inf, "")  # out of order: sorted below
-    if last[0] == math.inf:
-        # Only a store of version 1 is out of order: indexed again, sorted.
-        entries = sorted(
-            (TrackedMessage.from_row(text).sent_at.timestamp(), key, text)
-            for key, text in index.rows.items()
-        )
-        index = Index()
-        for _, _, text in entries:
-            index.add(TrackedMessage.from_row(text), text)
-        unordered = True
-    if unordered:
-        # The prune order is the order they finished: rows are decoded again only when
-        # the file's order is not that one.
-        index.finished = deque(
-            sorted(index.finished, key=lambda row: _finished_at(TrackedMessage.from_row(row)))
-        )
-    return index, dropped
+        self._last = max(self._last, order := (message.sent_at.timestamp(), message.key))
+        if finished is not None:
+            self._unordered |= finished < self._last_finished
+            self._last_finished = max(self._last_finished, finished)
+        self.index.add(message, kept)
+        if order < self._last:
+            self._last = (math.inf, "")  # out of order: sorted by `finish`
+
+    @property
+    def in_order(self) -> bool:
+        """Whether the rows came in the order sent and finished (`finish` has nothing to do)."""
+        return self._last[0] != math.inf and not self._unordered
+
+    def finish(self) -> Index:
+        """The index, sorted where the rows were not in order (a worker thread's job)."""
+        index = self.index
+        if self._last[0] == math.inf:
+            # Only a store of version 1 is out of order: indexed again, sorted.
+            entries = sorted(
+                (TrackedMessage.from_row(text).sent_at.timestamp(), key, text)
+                for key, text in index.rows.items()
+            )
+            index = Index()
+            for _, _, text in entries:
+                index.add(TrackedMessage.from_row(text), text)
+            self._unordered = True
+        if self._unordered:
+            # The prune order is the order they finished: rows are decoded again only when
+            # the file's order is not that one.
+            index.finished = deque(
+                sorted(index.finished, key=lambda row: _finished_at(TrackedMessage.from_row(row)))
+            )
+        self.index = index
+        return index
+
+
+def stored_rows(data: Any) -> list[Any]:
+    """The rows of stored data (none when it holds no list of them)."""
+    rows = data.get("rows") if isinstance(data, dict) else None
+    return rows if isinstance(rows, list) else []
+
+
+def load_index(data: Any, prune_before: float, now: datetime) -> tuple[Index, int]:
+    """The index of stored data at once; how many records were unreadable."""
+    loader = Loader(prune_before, now)
+    for row in stored_rows(data):
+        loader.add(row)
+    return loader.finish(), loader.dropped
 
 
 def _finished_at(message: TrackedMessage) -> float:
