@@ -297,7 +297,8 @@ def memory_table(found: dict[str, Any]) -> str:
         row = found[key]
         lines.append(
             f"  {row['records']:,} messages, {label}: {row['mb']:.2f} MB "
-            f"({row['bytes_per_record']:.0f} bytes each; {row['final']:,} final)"
+            f"({row['bytes_per_record']:.0f} bytes each; {row['final']:,} final); "
+            f"loaded from the file: {row['loaded_mb']:.2f} MB"
         )
     return "\n".join(lines)
 

@@ -237,6 +237,7 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
         tracked = message((str(100_000 + n),))
         tracked.sent_at = tracked.updated_at = now - timedelta(hours=1) + timedelta(seconds=n)
         tracked.apply(report(tracked.message_id, DeliveryState.DELIVERED, now), now)
+        tracked.finished_at = now - timedelta(seconds=n % 10)  # not in the order sent
         rows.append(tracked.to_row().decode())
     hass_storage[storage_key(entry)] = {
         "version": 3,
@@ -256,6 +257,7 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
         add(loader, row)
 
     monkeypatch.setattr(Loader, "add", watched)
+    monkeypatch.setattr(Loader, "finish", None)  # a worker thread's: not for these rows
     loading = hass.async_create_task(tracker.async_load())
     while not loading.done():
         seen.append("turn")
@@ -264,4 +266,7 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
     first, last = seen.index("row"), len(seen) - seen[::-1].index("row")
     assert seen[first:last].count("turn") >= 1000 // STEP - 1
     assert tracker.on_record == 1000
+    finished = [TrackedMessage.from_row(row).finished_at for row in tracker._index.finished]
+    assert len(finished) == 1000
+    assert finished == sorted(finished)
     assert await hass.config_entries.async_unload(entry.entry_id)

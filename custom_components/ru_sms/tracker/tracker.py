@@ -110,7 +110,8 @@ class MessageTracker(GatewayPoller):
         event loop in steps that let it run (`batches`). In worker threads, tens of
         thousands of rows of several accounts at once would hold the interpreter's lock
         against the loop for tens of milliseconds at a time. Only a file whose rows are
-        out of order is sorted in a worker thread (the index is no one else's yet).
+        not in the order sent (version 1's) is sorted in a worker thread (the index is
+        no one else's yet).
         """
         stored = await self._store.async_load()
         data: dict[str, Any] = stored if isinstance(stored, dict) else {}
@@ -120,7 +121,7 @@ class MessageTracker(GatewayPoller):
             for row in batch:
                 loader.add(row)
         if loader.in_order:
-            self._index = loader.index
+            self._index = loader.finish_in_order()
         else:
             self._index = await self.hass.async_add_executor_job(loader.finish)
         for _ in range(loader.dropped):
