@@ -66,6 +66,16 @@ def stored(row: bytes) -> dict[str, Any]:
     return dict(zip(ROW_FIELDS, orjson.loads(row), strict=True))
 
 
+def stored_rows(hass_storage: dict[str, Any], entry: Any, version: int, rows: list[Any]) -> None:
+    """The account's tracker file, at `version`, with `rows`."""
+    hass_storage[storage_key(entry)] = {
+        "version": version,
+        "minor_version": 1,
+        "key": storage_key(entry),
+        "data": {"rows": rows, "last_list_poll": None},
+    }
+
+
 def read_back(original: TrackedMessage) -> TrackedMessage:
     """The message read from its row, checked equal to the original and shown alike."""
     row = original.to_row()
@@ -203,12 +213,7 @@ async def test_version_2_store_is_rewritten_compact(
     }
     assert delivered.delivered_at is not None
     version_2[ROW_FIELDS.index("delivered_at")] = delivered.delivered_at.isoformat()
-    hass_storage[storage_key(entry)] = {
-        "version": 2,
-        "minor_version": 1,
-        "key": storage_key(entry),
-        "data": {"rows": [orjson.dumps(version_2).decode(), "not a row"], "last_list_poll": None},
-    }
+    stored_rows(hass_storage, entry, 2, [orjson.dumps(version_2).decode(), "not a row"])
     entry = await account(hass, Provider.SMSC, emulator, entry=entry)
 
     tracker = tracker_of(entry)
@@ -239,12 +244,7 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
         tracked.apply(report(tracked.message_id, DeliveryState.DELIVERED, now), now)
         tracked.finished_at = now - timedelta(seconds=n % 10)  # not in the order sent
         rows.append(tracked.to_row().decode())
-    hass_storage[storage_key(entry)] = {
-        "version": 3,
-        "minor_version": 1,
-        "key": storage_key(entry),
-        "data": {"rows": rows, "last_list_poll": None},
-    }
+    stored_rows(hass_storage, entry, 3, rows)
     entry = await account(hass, Provider.SMSC, emulator, entry=entry)
     tracker = tracker_of(entry)
     assert tracker.on_record == 1000
