@@ -21,6 +21,7 @@ from custom_components.ru_sms.tracker import SegmentReport, TrackedMessage
 from custom_components.ru_sms.tracker.index import Index, Loader, load_index
 from custom_components.ru_sms.tracker.record import ROW_FIELDS
 from custom_components.ru_sms.tracker.steps import STEP
+from custom_components.ru_sms.tracker.store import migrate_v2
 from tests.conftest import IVAN, make_entry
 from tests.integration.test_tracker import account, storage_key, tracker_of
 
@@ -270,3 +271,10 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
     assert len(finished) == 1000
     assert finished == sorted(finished)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("old", ["garbage", None, {"rows": "none"}, {"last_list_poll": None}])
+def test_an_unreadable_version_2_store_is_left_to_the_loader(old: Any) -> None:
+    assert migrate_v2(old) == old
+    index, dropped = load_index(migrate_v2(old), SENT.timestamp(), SENT)
+    assert (index.rows, dropped) == ({}, 0)
