@@ -1,8 +1,8 @@
 """The tracker's stored rows: compact, read back as they were, older stores rewritten.
 
-A one-part message whose one report is its own state and words stores no map of
-segments; a delivery time that is the last report's stores only its zone. Whatever is
-left out is read back equal to what was there. A big store is indexed in steps.
+A part's report in the message's own state and words stores only its cost; a delivery
+time that is the last report's stores only its zone. Whatever is left out is read back
+equal to what was there. A big store is indexed in steps.
 """
 
 from __future__ import annotations
@@ -90,14 +90,14 @@ def read_back(original: TrackedMessage) -> TrackedMessage:
     return again
 
 
-@pytest.mark.parametrize(("cost", "marker"), [(None, 1), (2.5, 2)])
-def test_one_part_delivered_stores_no_map_of_segments(cost: float | None, marker: int) -> None:
+@pytest.mark.parametrize(("cost", "kept"), [(None, [[]]), (2.5, [[2.5]])])
+def test_one_part_delivered_writes_its_words_once(cost: float | None, kept: list[Any]) -> None:
     tracked = message()
     delivered = (SENT + timedelta(seconds=30)).astimezone(MOSCOW)
     tracked.apply(report("900001", DeliveryState.DELIVERED, delivered, cost), SENT)
 
     row = stored(tracked.to_row())
-    assert row["segments"] == marker
+    assert row["segments"] == kept
     assert row["delivered_at"] == 3 * 3600  # the zone alone: the moment is updated_at's
     again = read_back(tracked)
     assert again.segments == {
@@ -108,27 +108,40 @@ def test_one_part_delivered_stores_no_map_of_segments(cost: float | None, marker
     assert again.delivered_at.isoformat() == "2026-05-01T12:00:30.123456+03:00"
 
 
-def test_what_differs_from_the_message_keeps_its_map_and_its_time() -> None:
+def test_two_parts_delivered_write_their_words_once() -> None:
+    split = message(("900001", "900002"))
+    for segment in split.message_ids:
+        split.apply(report(segment, DeliveryState.DELIVERED, SENT, 1.5), SENT)
+    assert split.cost == 3.0
+    assert stored(split.to_row())["segments"] == [[1.5], [1.5]]
+    read_back(split)
+
+
+def test_what_differs_from_the_message_keeps_its_own_words_and_time() -> None:
     # Given up after its validity: the message's state is not its one report's.
     expired = message()
     expired.apply(report("900001", DeliveryState.SENT, SENT, words=("0", "Sent")), SENT)
     expired.state = DeliveryState.EXPIRED
     expired.finished_at = SENT + timedelta(hours=25)
-    assert isinstance(stored(expired.to_row())["segments"], dict)
+    assert stored(expired.to_row())["segments"] == [["sent", "0", "Sent", None, None]]
     read_back(expired)
 
-    # The report priced at other than the message's cost.
-    priced = message(cost=1.9)
-    priced.apply(report("900001", DeliveryState.SENT, SENT), SENT)
-    priced.segments["900001"].cost = 3.0
-    assert isinstance(stored(priced.to_row())["segments"], dict)
-    read_back(priced)
-
-    # Two parts: a map, as ever.
+    # Two parts, the first delivered, the second not asked yet.
     split = message(("900001", "900002"))
     split.apply(report("900001", DeliveryState.DELIVERED, SENT, 1.0), SENT)
-    assert set(stored(split.to_row())["segments"]) == {"900001"}
+    assert split.state is not DeliveryState.DELIVERED
+    assert stored(split.to_row())["segments"] == [
+        ["delivered", "1", "Доставлено", None, 1.0],
+        None,
+    ]
     read_back(split)
+
+    # Reports under ids that are not the message's, or ids that repeat: by id, as before.
+    for odd in (message(), message(("900001", "900001"))):
+        odd.apply(report("900001", DeliveryState.SENT, SENT), SENT)
+        odd.segments["elsewhere"] = SegmentReport(DeliveryState.SENT, "0", None, None, None)
+        assert set(stored(odd.to_row())["segments"]) == {"900001", "elsewhere"}
+        read_back(odd)
 
     # Delivered earlier than the last report: the time itself, in the gateway's zone.
     late = message()
@@ -146,26 +159,22 @@ def test_what_differs_from_the_message_keeps_its_map_and_its_time() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("segments", 3),  # no such marker
+        ("segments", 3),
         ("segments", True),
         ("segments", "own"),
+        ("segments", [[], []]),  # two parts' reports for one id
+        ("segments", [["1.5"]]),  # a cost that is no number
+        ("segments", [[True]]),
+        ("segments", [["delivered", "1"]]),  # neither the message's nor a report
         ("delivered_at", 86400 * 2),  # no zone is two days off
     ],
 )
-def test_bad_markers_make_the_row_unreadable(field: str, value: Any) -> None:
+def test_bad_forms_make_the_row_unreadable(field: str, value: Any) -> None:
     tracked = message()
     tracked.apply(report("900001", DeliveryState.DELIVERED, SENT), SENT)
     values = orjson.loads(tracked.to_row())
     values[ROW_FIELDS.index(field)] = value
     with pytest.raises((TypeError, ValueError)):
-        TrackedMessage.from_row(orjson.dumps(values))
-
-
-def test_own_report_marker_on_a_split_message_is_unreadable() -> None:
-    tracked = message(("900001", "900002"))
-    values = orjson.loads(tracked.to_row())
-    values[ROW_FIELDS.index("segments")] = 1
-    with pytest.raises(ValueError, match="segments"):
         TrackedMessage.from_row(orjson.dumps(values))
 
 
@@ -220,7 +229,7 @@ async def test_version_2_store_is_rewritten_compact(
     tracker = tracker_of(entry)
     assert tracker.messages == {delivered.key: delivered}
     (row,) = tracker._index.rows.values()
-    assert stored(row)["segments"] == 1
+    assert stored(row)["segments"] == [[]]
     assert stored(row)["delivered_at"] == 0
     assert await hass.config_entries.async_unload(entry.entry_id)
     saved = hass_storage[storage_key(entry)]

@@ -33,13 +33,13 @@ ROW_FIELDS = (
 )
 """A stored row, in order. Times are POSIX seconds, but `delivered_at`, which people see
 in the gateway's zone, is ISO text, or the offset of that zone in seconds when it is the
-moment of `updated_at` (as it is when the report that said so was the last). `segments`
-maps each reported segment id to [state, raw code, raw text, error code, cost]; a
-message of one part whose one report is the message's own state and words is
-`OWN_REPORT` (the report priced at the message's cost: `OWN_REPORT_PRICED`), most
-messages' case, which then needs no map of its own."""
-OWN_REPORT = 1
-OWN_REPORT_PRICED = 2
+moment of `updated_at` (as it is when the report that said so was the last).
+
+`segments` is null before any report, else the report of each part, in the order of
+`message_ids`: null (not reported), [] or [cost] (a report in the message's own state
+and words, most reports' case, so that they are not written twice), or [state, raw code,
+raw text, error code, cost]. Version 2 of the store mapped each reported id to the last
+form (still read, and written where ids repeat or a report names no id of the message)."""
 
 
 @dataclass(slots=True)
@@ -226,26 +226,24 @@ class TrackedMessage:
             )
         )
 
-    def _stored_segments(self) -> dict[str, list[Any]] | int | None:
-        """The segments' reports as stored: a marker where the one report is the message's."""
+    def _stored_segments(self) -> list[list[Any] | None] | dict[str, list[Any]] | None:
+        """The segments' reports as stored (see `ROW_FIELDS`)."""
         if not self.segments:
             return None
-        if len(self.message_ids) == 1 and len(self.segments) == 1:
-            own = self.segments.get(self.message_ids[0])
-            if own is not None and (own.state, own.raw_code, own.raw_text, own.error_code) == (
-                self.state,
-                self.raw_code,
-                self.raw_text,
-                self.error_code,
-            ):
-                if own.cost is None:
-                    return OWN_REPORT
-                if own.cost == self.cost:
-                    return OWN_REPORT_PRICED
-        return {
-            k: [r.state.value, r.raw_code, r.raw_text, r.error_code, r.cost]
-            for k, r in self.segments.items()
-        }
+        ids = self.message_ids
+        if len(set(ids)) < len(ids) or not self.segments.keys() <= set(ids):
+            return {k: _report(r) for k, r in self.segments.items()}
+        own = (self.state, self.raw_code, self.raw_text, self.error_code)
+        stored: list[list[Any] | None] = []
+        for segment in ids:
+            report = self.segments.get(segment)
+            if report is None:
+                stored.append(None)
+            elif (report.state, report.raw_code, report.raw_text, report.error_code) == own:
+                stored.append([] if report.cost is None else [report.cost])
+            else:
+                stored.append(_report(report))
+        return stored
 
     def _stored_delivered_at(self) -> str | int | None:
         """The delivery time as stored: its zone alone when it is `updated_at`'s moment.
@@ -264,7 +262,7 @@ class TrackedMessage:
     def from_row(cls, row: Any) -> TrackedMessage:
         """From a stored row (JSON bytes or text, or decoded); `TypeError`/`ValueError` if bad.
 
-        Reads the rows of version 2 of the store too (they never use the markers).
+        Reads the rows of version 2 of the store too.
         """
         values = orjson.loads(row) if isinstance(row, (str, bytes)) else row
         if not isinstance(values, list) or len(values) < len(ROW_FIELDS):
@@ -283,24 +281,20 @@ class TrackedMessage:
             data["delivered_at"] = read_time(delivered)
         data["next_poll"] = _from_stamp(data["next_poll"])
         segments = data["segments"]
-        own = segments if _is_int(segments) else None
-        if own is not None:
-            if own not in (OWN_REPORT, OWN_REPORT_PRICED) or len(data["message_ids"] or ()) != 1:
-                raise ValueError("segments")
+        aligned = segments if isinstance(segments, list) else None
+        if aligned is not None:
             data["segments"] = {}
         elif isinstance(segments, dict) or segments is None:
             data["segments"] = {str(k): _segment(v) for k, v in (segments or {}).items()}
         else:
             raise TypeError("segments")
         message = cls._checked(data)
-        if own is not None:
-            message.segments[message.message_ids[0]] = SegmentReport(
-                message.state,
-                message.raw_code,
-                message.raw_text,
-                message.error_code,
-                message.cost if own == OWN_REPORT_PRICED else None,
-            )
+        if aligned is not None:
+            if len(aligned) != len(message.message_ids):
+                raise ValueError("segments")
+            for segment, stored in zip(message.message_ids, aligned, strict=True):
+                if stored is not None:
+                    message.segments[segment] = _own_or_segment(message, stored)
         return message
 
     @classmethod
@@ -353,6 +347,26 @@ class TrackedMessage:
             if values.get(name) is not None:
                 values[name] = str(values[name])
         return cls(**values)
+
+
+def _report(report: SegmentReport) -> list[Any]:
+    return [report.state.value, report.raw_code, report.raw_text, report.error_code, report.cost]
+
+
+def _own_or_segment(message: TrackedMessage, value: Any) -> SegmentReport:
+    """A stored report of a part: its own words, or the message's ([] or [cost])."""
+    if not isinstance(value, list) or len(value) > 1:
+        return _segment(value)
+    cost = value[0] if value else None
+    if cost is not None and (not isinstance(cost, (int, float)) or isinstance(cost, bool)):
+        raise TypeError("cost")
+    return SegmentReport(
+        message.state,
+        message.raw_code,
+        message.raw_text,
+        message.error_code,
+        None if cost is None else float(cost),
+    )
 
 
 def _segment(value: Any) -> SegmentReport:

@@ -13,8 +13,8 @@ from .record import TrackedMessage
 
 STORAGE_VERSION = 3
 """1: a list of records as dicts; 2: compact rows (`ROW_FIELDS`), each as JSON text; 3:
-the same rows, a one-part message's own report and a delivery time that is the last
-report's left out (`OWN_REPORT`, a zone's offset)."""
+the same rows with the parts' reports in the order of the ids, a report in the message's
+own state and words and a delivery time that is the last report's not written twice."""
 
 
 class TrackerStore(Store[dict[str, Any]]):
