@@ -1,21 +1,25 @@
 # ruff: noqa: S101, ASYNC240
 # A benchmark checks its own setup with asserts and writes its fixtures with plain file calls.
-"""`scripts/benchmark`'s load figures: callers at once, an outage, start-up, memory.
+"""`scripts/benchmark`'s load figures: callers at once, outages, start-up, memory.
 
-Everything goes through the integration's public entry points (the
+The sends, outages and start-ups go through the integration's public entry points (the
 `ru_sms.send_message` action, config entry setup and unload, the emulated gateway's
-faults), so that the same measurement runs whatever the outbox does inside:
+faults; the queue's length is the outbox's `queued`), so that the same measurement runs
+whatever the outbox does inside:
 
 - concurrency: alerts sent by 1, 4, 64 and 200 callers at once (alerts per second,
   latency percentiles, loop lag), beside a bare aiohttp POST of the same form by as
   many callers on Home Assistant's session, the machine's speed;
-- an outage: the gateway's host down (connections refused), then only its send path
-  failing (a proxy's 502 page): the caller's time of a send while it fails, 1,000
-  alerts queued by 100 callers at once, the drain when it is back; during the second, Home Assistant restarted with them (and 4 accounts × 12,500 records:
-  the start-up figures), and the drain when the gateway comes back (time, rate, loop
-  lag, the gateway's limits broken by the drain as its emulator recorded them);
+- outages of SMSC.ru: its host down (connections refused), then only its send path
+  failing (a proxy's 502 page). In each, the caller's time of a send while it fails,
+  1,000 alerts queued by 100 callers at once and the drain when the gateway is back
+  (time, rate, loop lag, the gateway's limits broken as its emulator recorded them);
+  during the second, Home Assistant starts again with the queue and 4 accounts × 12,500
+  records (the start-up figures, with the records' and the queue's shares apart);
 - the memory of 10,000 tracked messages by `tracemalloc`, after their send and their
-  delivery reports through the emulator: what the tracker lets go when its records go.
+  delivery reports through the emulator: what goes when the tracker's records and
+  indexes go (the one place that reaches inside the tracker), and the same after the
+  next start has loaded them from the file.
 """
 
 from __future__ import annotations
