@@ -8,7 +8,7 @@ records through `async_apply`. Nothing is asked while nothing is pending.
 
 Cost does not grow with the history kept (a week of finished messages): the records are
 held as their stored rows with indexes kept on every change (`Index`), a save hands the
-rows as they are to a writer thread, and loading decodes them off the loop.
+rows to a writer thread (which makes them text), and loading decodes them off the loop.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from ..providers import (
 from ..providers.phone import phone_digits
 from ..signals import async_fire_message_status
 from ..storage import parse_time
-from .index import Index, load_index
+from .index import Index, Loader, stored_rows
 from .pacing import Pacing
 from .record import TrackedMessage
 from .steps import batches, steps
@@ -106,16 +106,25 @@ class MessageTracker(GatewayPoller):
     async def async_load(self) -> None:
         """Read what was in flight before a restart and go on following it.
 
-        Decoding and indexing run in a worker thread: tens of thousands of records
-        must not hold the event loop.
+        The file is read in a worker thread; its rows are decoded and indexed on the
+        event loop in steps that let it run (`batches`). In worker threads, tens of
+        thousands of rows of several accounts at once would hold the interpreter's lock
+        against the loop for tens of milliseconds at a time. Only a file whose rows are
+        not in the order sent (version 1's) is sorted in a worker thread (the index is
+        no one else's yet).
         """
         stored = await self._store.async_load()
         data: dict[str, Any] = stored if isinstance(stored, dict) else {}
         now = self.now()
-        self._index, dropped = await self.hass.async_add_executor_job(
-            load_index, data, (now - PRUNE_AFTER).timestamp(), now
-        )
-        for _ in range(dropped):
+        loader = Loader((now - PRUNE_AFTER).timestamp(), now)
+        async for batch in batches(stored_rows(data)):
+            for row in batch:
+                loader.add(row)
+        if loader.in_order:
+            self._index = loader.finish_in_order()
+        else:
+            self._index = await self.hass.async_add_executor_job(loader.finish)
+        for _ in range(loader.dropped):
             _LOGGER.warning("%s: dropping an unreadable delivery record", self.entry.title)
         # A restart must not break a list gateway's pace.
         self._last_list_poll = parse_time(data.get("last_list_poll"))
@@ -333,14 +342,14 @@ class MessageTracker(GatewayPoller):
         self._listeners.tell()
 
     def _data_to_save(self) -> dict[str, Any]:
-        """The rows as they are, called in the writer thread.
+        """The rows as text, called in the writer thread.
 
         Rows are never changed, only replaced, and copying the dict's values is one
         step under the GIL.
         """
         rows = list(self._index.rows.values())
         return {
-            "rows": rows,
+            "rows": [row.decode() for row in rows],
             "last_list_poll": self._last_list_poll.isoformat() if self._last_list_poll else None,
         }
 
