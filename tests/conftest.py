@@ -23,6 +23,18 @@ from tests.emulators.catalog import ACCOUNTS
 
 IVAN = "79161234567"
 """The number of the recipient every test entry has."""
+GUARD_OPTIONS: dict[str, Any] = {
+    "replace_typography": False,
+    "storm_guard": True,
+    "repeat_window": 10,
+    "burst_limit": 10,
+    "burst_window": 10,
+    "daily_parts_limit": 0,
+    "daily_cost_limit": 0.0,
+}
+"""Options the options form stores with their defaults when they are not changed."""
+GUARD_FIELDS = [key for key in GUARD_OPTIONS if key != "replace_typography"]
+"""The options form's last fields: the storm guard's and the spending limits'."""
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 `RuSmsAccount.async_create` builds, in order, what an account runs: the gateway client
 (with its request budget and the windows the gateway still counts), the balance (whose
 first request checks the credentials), the delivery tracker, the statistics, the inbox
-and the outbox, and the webhook where the gateway calls back; `async_start`, once the
-platforms are set up, the incoming poller. A gateway that cannot be reached, or that
-refuses the credentials, does not keep the account from loading: its alerts queue (and
-go to the fallback account) as at any other time, its balance shows unavailable, and
-refused credentials start reauthentication.
+and the outbox, the spending counts and the storm guard in front of the outbox, and the
+webhook where the gateway calls back; `async_start`, once the platforms are set up, the
+incoming poller. A gateway that cannot be reached, or that refuses the credentials, does
+not keep the account from loading: its alerts queue (and go to the fallback account) as
+at any other time, its balance shows unavailable, and refused credentials start
+reauthentication.
 Each service gets its collaborators through its constructor (the gateway, the tracker, a
 balance callback, a fallback lookup); none imports this module or reads another service
 through the entry. The entities and the actions reach the account as the entry's
@@ -34,6 +35,7 @@ from .const import (
     CONF_FALLBACK,
     CONF_INCOMING_INTERVAL,
     CONF_PROVIDER,
+    DEFAULT_CURRENCY,
     DEFAULT_INCOMING_INTERVAL,
     DOMAIN,
 )
@@ -45,9 +47,11 @@ from .errors import (
     rejection_details,
     translated_error,
 )
+from .guard import GuardedOutcome, StormGuard
 from .incoming import MIN_INTERVAL, Inbox, IncomingPoller
 from .lookups import LookupWaiters
-from .outbox import Outbox, SendOutcome, async_open_outbox
+from .outbox import Outbox, async_open_outbox
+from .preflight import async_dry_run
 from .providers import (
     AuthenticationError,
     SendOptions,
@@ -57,6 +61,7 @@ from .providers import (
     description_of,
 )
 from .providers.phone import mask_phone
+from .spending import DailySpending
 from .tracker import MessageTracker
 from .validation import async_checked, check_text
 from .webhook import async_register_webhook
@@ -110,6 +115,10 @@ class RuSmsAccount:
     """The last 24 hours' statistics, where the gateway reports them."""
     incoming: IncomingPoller | None = field(default=None, init=False)
     """Asks for incoming SMS, where the gateway has them and the option is set."""
+    spending: DailySpending = field(kw_only=True)
+    """The day's parts and money, against the account's spending limits."""
+    guard: StormGuard = field(kw_only=True)
+    """In front of the outbox: repeats merged, bursts and alerts past a limit held."""
 
     @classmethod
     async def async_create(cls, hass: HomeAssistant, entry: RuSmsConfigEntry) -> RuSmsAccount:
@@ -157,10 +166,31 @@ class RuSmsAccount:
         )
         # The outbox first: what follows its accepted sends still goes to this tracker.
         entry.async_on_unload(partial(_async_stop_sending, outbox, tracker))
+        spending = DailySpending(hass, entry, currency=partial(_currency, balance))
+        await spending.async_load()
+        entry.async_on_unload(spending.async_unload)
+        guard = StormGuard(
+            hass, entry, outbox, spending, max_text_length=gateway.capabilities.max_text_length
+        )
+        # Held alerts go on from where they were (a summary, a limit raised meanwhile).
+        await guard.async_load()
+        entry.async_on_unload(guard.async_unload)
         lookups = LookupWaiters()
         if CONF_WEBHOOK_ID in entry.data:
             async_register_webhook(hass, entry, inbox=inbox, lookups=lookups, tracker=tracker)
-        return cls(hass, entry, gateway, balance, tracker, inbox, outbox, lookups, statistics)
+        return cls(
+            hass,
+            entry,
+            gateway,
+            balance,
+            tracker,
+            inbox,
+            outbox,
+            lookups,
+            statistics,
+            spending=spending,
+            guard=guard,
+        )
 
     async def async_start(self) -> None:
         """Once the platforms are set up: ask for incoming SMS, where the gateway has them."""
@@ -181,8 +211,9 @@ class RuSmsAccount:
         title: str | None = None,
         allow_rejected: bool = False,
         queue: bool = True,
-    ) -> SendOutcome:
-        """Send through the account's outbox; every failure becomes a translated error.
+        critical: bool = False,
+    ) -> GuardedOutcome:
+        """Send through the storm guard and the outbox; every failure becomes a translated error.
 
         The notify entities, the account's notify service and the actions all send
         here, so that every path validates, reports and fails the same way. The title,
@@ -190,7 +221,8 @@ class RuSmsAccount:
         attempt: a refusal for good raises, a passing fault leaves the alert queued for
         another attempt (unless `queue` is off: then it raises too). Numbers the gateway
         refused raise (naming them, masked), unless the caller takes the per-number
-        answer (`allow_rejected`).
+        answer (`allow_rejected`). A repeat is merged and an alert in a burst or past a
+        spending limit held (the outcome says so); a `critical` one passes.
         """
         check_text(message, title)
         if title:
@@ -200,7 +232,9 @@ class RuSmsAccount:
             self.hass, len(phones), self.gateway.prepare, phones, message, options
         )
         try:
-            outcome = await self.outbox.async_send(numbers, text, options, queue=queue)
+            outcome = await self.guard.async_send(
+                numbers, text, options, critical=critical, queue=queue
+            )
         except SmsGatewayError as err:
             raise translated_error(self.hass, self.entry, err) from err
         result = outcome.result
@@ -215,6 +249,33 @@ class RuSmsAccount:
                 },
             )
         return outcome
+
+    async def async_dry_run(
+        self,
+        phones: Iterable[str],
+        message: str,
+        options: SendOptions,
+        *,
+        title: str | None = None,
+        critical: bool = False,
+    ) -> dict[str, Any]:
+        """What `async_send` would do, with nothing sent (`send_message`'s `dry_run`)."""
+        return await async_dry_run(
+            self.hass,
+            self.gateway,
+            self.guard,
+            self.spending,
+            phones=list(phones),
+            message=message,
+            options=options,
+            title=title,
+            critical=critical,
+        )
+
+
+def _currency(balance: BalanceCoordinator | None) -> str:
+    """The account's currency, as its balance tells it (RUB until it does)."""
+    return balance.currency if balance is not None else DEFAULT_CURRENCY
 
 
 async def _async_check_credentials(

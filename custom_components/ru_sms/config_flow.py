@@ -47,7 +47,11 @@ from homeassistant.helpers.selector import (
 from .account import RuSmsConfigEntry, create_gateway
 from .const import (
     CONF_BALANCE_INTERVAL,
+    CONF_BURST_LIMIT,
+    CONF_BURST_WINDOW,
     CONF_CALLBACKS,
+    CONF_DAILY_COST,
+    CONF_DAILY_PARTS,
     CONF_FALLBACK,
     CONF_GIVE_UP_AFTER,
     CONF_INCOMING_INTERVAL,
@@ -55,18 +59,30 @@ from .const import (
     CONF_MAX_COPIES,
     CONF_PHONES,
     CONF_PROVIDER,
+    CONF_REPEAT_WINDOW,
+    CONF_REPLACE_TYPOGRAPHY,
     CONF_SENDER,
+    CONF_STORM_GUARD,
     CONF_TRANSLITERATE,
     CONF_WEBHOOK_SECRET,
     DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_BURST_LIMIT,
+    DEFAULT_BURST_WINDOW,
     DEFAULT_CURRENCY,
+    DEFAULT_DAILY_COST,
+    DEFAULT_DAILY_PARTS,
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_INCOMING_INTERVAL,
     DEFAULT_LOW_BALANCE,
     DEFAULT_MAX_COPIES,
+    DEFAULT_REPEAT_WINDOW,
+    DEFAULT_STORM_GUARD,
     DOMAIN,
     MAX_BALANCE_INTERVAL,
+    MAX_BURST_LIMIT,
+    MAX_DAILY_PARTS,
     MAX_GIVE_UP_AFTER,
+    MAX_GUARD_WINDOW,
     MAX_INCOMING_INTERVAL,
     MAX_MAX_COPIES,
     MIN_BALANCE_INTERVAL,
@@ -104,7 +120,7 @@ MINUTES = NumberSelector(
         step=1, unit_of_measurement="min", translation_key="minutes", mode=NumberSelectorMode.BOX
     )
 )
-COPIES = NumberSelector(
+COUNT = NumberSelector(
     # No min/max: see `_check_ranges`.
     NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
 )
@@ -216,9 +232,14 @@ OPTION_RANGES: dict[str, tuple[float, float]] = {
     CONF_GIVE_UP_AFTER: (1, MAX_GIVE_UP_AFTER),
     CONF_MAX_COPIES: (1, MAX_MAX_COPIES),
     CONF_LOW_BALANCE: (0, math.inf),
+    CONF_REPEAT_WINDOW: (1, MAX_GUARD_WINDOW),
+    CONF_BURST_LIMIT: (1, MAX_BURST_LIMIT),
+    CONF_BURST_WINDOW: (1, MAX_GUARD_WINDOW),
+    CONF_DAILY_PARTS: (0, MAX_DAILY_PARTS),
+    CONF_DAILY_COST: (0, math.inf),
 }
 """The numbers the options form takes (the account fields declare their own)."""
-FRACTIONAL = frozenset({CONF_LOW_BALANCE})
+FRACTIONAL = frozenset({CONF_LOW_BALANCE, CONF_DAILY_COST})
 """The numbers that may have a fractional part (an amount of money); the others are whole."""
 
 
@@ -273,6 +294,7 @@ def _options_fields(caps: Capabilities, currency: str) -> dict[vol.Marker, Any]:
     fields: dict[vol.Marker, Any] = {
         vol.Optional(CONF_SENDER): TEXT,  # as in `_credentials_schema`
         vol.Required(CONF_TRANSLITERATE, default=False): BooleanSelector(),
+        vol.Required(CONF_REPLACE_TYPOGRAPHY, default=False): BooleanSelector(),
     }
     if caps.balance:
         fields |= {
@@ -289,6 +311,23 @@ def _options_fields(caps: Capabilities, currency: str) -> dict[vol.Marker, Any]:
     if caps.incoming:
         fields[vol.Required(CONF_INCOMING_INTERVAL, default=DEFAULT_INCOMING_INTERVAL)] = MINUTES
     return fields
+
+
+def _guard_fields(currency: str) -> dict[vol.Marker, Any]:
+    """The storm guard's options and the daily spending limits."""
+    return {
+        vol.Required(CONF_STORM_GUARD, default=DEFAULT_STORM_GUARD): BooleanSelector(),
+        vol.Required(CONF_REPEAT_WINDOW, default=DEFAULT_REPEAT_WINDOW): MINUTES,
+        vol.Required(CONF_BURST_LIMIT, default=DEFAULT_BURST_LIMIT): COUNT,
+        vol.Required(CONF_BURST_WINDOW, default=DEFAULT_BURST_WINDOW): MINUTES,
+        vol.Required(CONF_DAILY_PARTS, default=DEFAULT_DAILY_PARTS): COUNT,
+        vol.Required(CONF_DAILY_COST, default=DEFAULT_DAILY_COST): NumberSelector(
+            # As the low-balance threshold: the gateway's currency code, shown as it is.
+            NumberSelectorConfig(
+                step=0.01, unit_of_measurement=currency, mode=NumberSelectorMode.BOX
+            )
+        ),
+    }
 
 
 class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -527,7 +566,7 @@ class RuSmsOptionsFlow(OptionsFlow):
                 )
                 suggested[CONF_CALLBACK_URL] = url
         fields[vol.Required(CONF_GIVE_UP_AFTER, default=DEFAULT_GIVE_UP_AFTER)] = MINUTES
-        fields[vol.Required(CONF_MAX_COPIES, default=DEFAULT_MAX_COPIES)] = COPIES
+        fields[vol.Required(CONF_MAX_COPIES, default=DEFAULT_MAX_COPIES)] = COUNT
         others = [
             SelectOptionDict(value=other.entry_id, label=other.title)
             for other in self.hass.config_entries.async_entries(DOMAIN)
@@ -537,6 +576,7 @@ class RuSmsOptionsFlow(OptionsFlow):
             fields[vol.Optional(CONF_FALLBACK)] = SelectSelector(
                 SelectSelectorConfig(options=others, mode=SelectSelectorMode.DROPDOWN)
             )
+        fields |= _guard_fields(self._currency())
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), suggested),
@@ -547,6 +587,9 @@ class RuSmsOptionsFlow(OptionsFlow):
                 "max_incoming_interval": str(MAX_INCOMING_INTERVAL),
                 "max_give_up_after": str(MAX_GIVE_UP_AFTER),
                 "max_copies": str(MAX_MAX_COPIES),
+                "max_guard_window": str(MAX_GUARD_WINDOW),
+                "max_burst_limit": str(MAX_BURST_LIMIT),
+                "max_daily_parts": str(MAX_DAILY_PARTS),
                 # Also in the field's description: text there can be selected and copied.
                 "callback_url": url or "",
             },

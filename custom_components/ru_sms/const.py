@@ -27,6 +27,20 @@ whether it took one (1: at most once)."""
 CONF_FALLBACK: Final = "fallback_entry_id"
 """Another account that carries alerts this one cannot (credentials, money, gateway down)."""
 CONF_WEBHOOK_SECRET: Final = "webhook_secret"  # noqa: S105 - a key, not a secret
+CONF_REPLACE_TYPOGRAPHY: Final = "replace_typography"
+"""Typographic characters become plain ones where that makes a text GSM-7 (cheaper)."""
+CONF_STORM_GUARD: Final = "storm_guard"
+"""Repeats are merged and bursts held per number (see `guard`)."""
+CONF_REPEAT_WINDOW: Final = "repeat_window"
+"""Minutes within which the same text to the same number goes once."""
+CONF_BURST_LIMIT: Final = "burst_limit"
+"""Alerts one number gets within `CONF_BURST_WINDOW` before the rest are held."""
+CONF_BURST_WINDOW: Final = "burst_window"
+"""Minutes of the burst limit's window."""
+CONF_DAILY_PARTS: Final = "daily_parts_limit"
+"""SMS parts a day (0: no limit) before alerts that are not critical are held."""
+CONF_DAILY_COST: Final = "daily_cost_limit"
+"""Money a day (0: no limit) before alerts that are not critical are held."""
 
 SUBENTRY_RECIPIENT: Final = "recipient"
 
@@ -41,6 +55,15 @@ MAX_GIVE_UP_AFTER: Final = 24 * 60
 DEFAULT_MAX_COPIES: Final = 3
 MAX_MAX_COPIES: Final = 10
 MAX_INCOMING_INTERVAL: Final = 24 * 60
+DEFAULT_STORM_GUARD: Final = True
+DEFAULT_REPEAT_WINDOW: Final = 10
+DEFAULT_BURST_LIMIT: Final = 10
+DEFAULT_BURST_WINDOW: Final = 10
+MAX_GUARD_WINDOW: Final = 24 * 60
+MAX_BURST_LIMIT: Final = 1000
+DEFAULT_DAILY_PARTS: Final = 0
+MAX_DAILY_PARTS: Final = 1_000_000
+DEFAULT_DAILY_COST: Final = 0.0
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_PHONES: Final = "phones"
@@ -56,6 +79,13 @@ ATTR_TRANSLITERATE: Final = "transliterate"
 ATTR_MESSAGE_IDS: Final = "message_ids"
 ATTR_QUEUE: Final = "queue"
 """Off: a send that meets a passing fault fails at once instead of waiting in the outbox."""
+ATTR_REPLACE_TYPOGRAPHY: Final = "replace_typography"
+ATTR_PRIORITY: Final = "priority"
+PRIORITY_CRITICAL: Final = "critical"
+"""An alert that passes the storm guard and the spending limits (and is counted)."""
+PRIORITY_NORMAL: Final = "normal"
+ATTR_DRY_RUN: Final = "dry_run"
+"""On: nothing is sent; the response tells what would be (parts, cost, checks, guard)."""
 
 SERVICE_SEND_MESSAGE: Final = "send_message"
 SERVICE_LOOKUP_NUMBER: Final = "lookup_number"

@@ -88,6 +88,8 @@ async def async_get_config_entry_diagnostics(
             "states": dict(Counter(str(m.state) for m in runtime.tracker.messages.values())),
         },
         "outbox": None if runtime is None else runtime.outbox.diagnostics(),
+        "guard": None if runtime is None else runtime.guard.diagnostics(),
+        "spending": None if runtime is None else runtime.spending.diagnostics(),
         "balance": None
         if balance is None
         else {

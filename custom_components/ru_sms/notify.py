@@ -36,7 +36,7 @@ from .const import CONF_PHONES, DOMAIN, SUBENTRY_RECIPIENT
 from .entity import RecipientEntity
 from .options import send_options
 from .schema import vol
-from .services import SEND_OPTIONS_SCHEMA
+from .services import SEND_OPTIONS_SCHEMA, is_critical
 from .signals import signal_recipient_texted
 
 _LOGGER = logging.getLogger(__name__)
@@ -211,4 +211,5 @@ class AccountNotificationService(BaseNotificationService):
             message,
             send_options(self.entry.options, fields),
             title=kwargs.get(ATTR_TITLE),
+            critical=is_critical(fields),
         )

@@ -12,10 +12,12 @@ from homeassistant.util import dt as dt_util
 from .const import (
     ATTR_FLASH,
     ATTR_RECIPIENT_LOCAL_TIME,
+    ATTR_REPLACE_TYPOGRAPHY,
     ATTR_SEND_AT,
     ATTR_SENDER,
     ATTR_TRANSLITERATE,
     ATTR_VALIDITY,
+    CONF_REPLACE_TYPOGRAPHY,
     CONF_SENDER,
     CONF_TRANSLITERATE,
 )
@@ -38,6 +40,9 @@ def send_options(defaults: Mapping[str, Any], fields: Mapping[str, Any]) -> Send
         validity=fields.get(ATTR_VALIDITY),
         flash=bool(fields.get(ATTR_FLASH, False)),
         transliterate=bool(fields.get(ATTR_TRANSLITERATE, defaults.get(CONF_TRANSLITERATE, False))),
+        replace_typography=bool(
+            fields.get(ATTR_REPLACE_TYPOGRAPHY, defaults.get(CONF_REPLACE_TYPOGRAPHY, False))
+        ),
     )
 
 

@@ -170,6 +170,14 @@ class TrackerSensor(SensorEntity):
         self.async_on_remove(self.tracker.async_add_listener(self.async_write_ha_state))
         outbox = self.entry.runtime_data.outbox
         self.async_on_remove(outbox.async_add_listener(self.async_write_ha_state))
+        guard = self.entry.runtime_data.guard
+        self.async_on_remove(guard.async_add_listener(self.async_write_ha_state))
+
+    def _phones(self, recipient_id: str | None) -> list[str] | None:
+        """A recipient's numbers (None: the account's, every number)."""
+        if recipient_id is not None and (subentry := self.entry.subentries.get(recipient_id)):
+            return list(subentry.data.get(CONF_PHONES, []))
+        return None
 
     def _latest(self, recipient_id: str | None) -> QueuedAlert | AlertNote | TrackedMessage | None:
         """The latest alert, wherever it is.
@@ -177,9 +185,7 @@ class TrackerSensor(SensorEntity):
         Waiting in the outbox, noted by it (carried by the fallback account, given up),
         or followed by the tracker: whichever came last.
         """
-        phones = None
-        if recipient_id is not None and (subentry := self.entry.subentries.get(recipient_id)):
-            phones = list(subentry.data.get(CONF_PHONES, []))
+        phones = self._phones(recipient_id)
         outbox = self.entry.runtime_data.outbox
         candidates: list[tuple[datetime, bool, QueuedAlert | AlertNote | TrackedMessage]] = []
         # On a tie, the tracker's record: it was sent since it was queued.
@@ -214,7 +220,11 @@ class LastMessageSensor(TrackerSensor):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Number, id, times, error and cost of the message; the alert's id."""
+        """Number, id, times, error and cost of the message; its alert id; what the guard holds."""
+        guarded = self.entry.runtime_data.guard.attributes(self._phones(self.recipient_id))
+        return self._message_attributes() | guarded
+
+    def _message_attributes(self) -> dict[str, Any]:
         match self._latest(self.recipient_id):
             case QueuedAlert() as alert:
                 return {

@@ -20,13 +20,16 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from .account import RuSmsConfigEntry
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_DRY_RUN,
     ATTR_ENTITY_ID,
     ATTR_FLASH,
     ATTR_MESSAGE,
     ATTR_MESSAGE_IDS,
     ATTR_PHONES,
+    ATTR_PRIORITY,
     ATTR_QUEUE,
     ATTR_RECIPIENT_LOCAL_TIME,
+    ATTR_REPLACE_TYPOGRAPHY,
     ATTR_SEND_AT,
     ATTR_SENDER,
     ATTR_TITLE,
@@ -34,13 +37,15 @@ from .const import (
     ATTR_VALIDITY,
     CONF_PHONES,
     DOMAIN,
+    PRIORITY_CRITICAL,
+    PRIORITY_NORMAL,
     SERVICE_GET_STATUS,
     SERVICE_LOOKUP_NUMBER,
     SERVICE_SEND_MESSAGE,
 )
 from .errors import gateway_name, translated_error
+from .guard import GuardAction, GuardedOutcome
 from .options import send_options
-from .outbox import SendOutcome
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
 from .providers.phone import phone_digits
 from .schema import vol
@@ -55,6 +60,8 @@ SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_VALIDITY): time_period,
     vol.Optional(ATTR_FLASH): cv.boolean,
     vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
+    vol.Optional(ATTR_REPLACE_TYPOGRAPHY): cv.boolean,
+    vol.Optional(ATTR_PRIORITY): vol.In([PRIORITY_NORMAL, PRIORITY_CRITICAL]),
 }
 SEND_OPTIONS_SCHEMA = vol.Schema(SEND_OPTIONS_FIELDS)
 """The send options, as the account's notify service takes them in `data`."""
@@ -67,6 +74,7 @@ SEND_MESSAGE_SCHEMA = vol.Schema(
         vol.Required(ATTR_MESSAGE): cv.string,
         vol.Optional(ATTR_TITLE): cv.string,
         vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
+        vol.Optional(ATTR_DRY_RUN, default=False): cv.boolean,
         **SEND_OPTIONS_FIELDS,
     }
 )
@@ -153,6 +161,20 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     phones += [phone for numbers in recipients.values() for phone in numbers]
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
+    critical = is_critical(call.data)
+    if call.data[ATTR_DRY_RUN]:
+        if not call.return_response:
+            # Nothing is sent: without the response, nobody would learn anything.
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="dry_run_without_response"
+            )
+        return await entry.runtime_data.async_dry_run(
+            phones,
+            call.data[ATTR_MESSAGE],
+            send_options(entry.options, call.data),
+            title=call.data.get(ATTR_TITLE),
+            critical=critical,
+        )
     outcome = await entry.runtime_data.async_send(
         phones,
         call.data[ATTR_MESSAGE],
@@ -160,16 +182,22 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         title=call.data.get(ATTR_TITLE),
         allow_rejected=call.return_response,
         queue=call.data[ATTR_QUEUE],
+        critical=critical,
     )
     _tell_texted(call.hass, entry, recipients, outcome)
     return _send_response(entry, outcome) if call.return_response else None
+
+
+def is_critical(fields: Any) -> bool:
+    """Whether an action's (or a notify service's `data`) alert passes the storm guard."""
+    return bool(fields.get(ATTR_PRIORITY) == PRIORITY_CRITICAL)
 
 
 def _tell_texted(
     hass: HomeAssistant,
     entry: RuSmsConfigEntry,
     recipients: dict[str, list[str]],
-    outcome: SendOutcome,
+    outcome: GuardedOutcome,
 ) -> None:
     """Each named recipient with a number taken or queued is told (its entity records it).
 
@@ -201,8 +229,12 @@ def _recipient(r: RecipientResult, *, queued: bool) -> dict[str, Any]:
     }
 
 
-def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResponse:
-    """Per number: accepted, refused (with the reason) or queued for another attempt."""
+def _send_response(entry: RuSmsConfigEntry, outcome: GuardedOutcome) -> ServiceResponse:
+    """Per number: accepted, refused (with the reason) or queued for another attempt.
+
+    And what the storm guard did: `guard` lists the numbers merged as repeats, held, or
+    sent with "(+N more)".
+    """
     balance = entry.runtime_data.balance
     result = outcome.result
     recipients: list[Any] = [_recipient(r, queued=False) for r in result.recipients]
@@ -225,6 +257,9 @@ def _send_response(entry: RuSmsConfigEntry, outcome: SendOutcome) -> ServiceResp
         "cost": _money(result.cost),
         "balance": _money(result.balance),
         "currency": balance.currency if balance is not None else None,
+        "merged": len(outcome.numbers(GuardAction.MERGED)),
+        "held": len(outcome.numbers(GuardAction.HELD)),
+        "guard": [item.as_dict() for item in outcome.guarded],
     }
 
 

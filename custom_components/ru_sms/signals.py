@@ -17,6 +17,12 @@ EVENT_MESSAGE_STATUS = f"{DOMAIN}_message_status"
 """Fired on every change of a sent message's delivery state."""
 EVENT_INCOMING_SMS = f"{DOMAIN}_incoming_sms"
 """Fired for every SMS a subscriber sent to the account."""
+EVENT_ALERT_HELD = f"{DOMAIN}_alert_held"
+"""Fired when the storm guard merges a repeat or holds an alert (a burst, a spending limit)."""
+EVENT_ALERT_RELEASED = f"{DOMAIN}_alert_released"
+"""Fired when what the storm guard held goes on (a summary, or an alert after a limit)."""
+EVENT_SPENDING_LIMIT = f"{DOMAIN}_spending_limit"
+"""Fired once a day at 80 % of a daily spending limit, and once when it is reached."""
 
 
 def signal_message_status(entry_id: str) -> str:

@@ -12,6 +12,7 @@ written back. Either way a `Damage` says what was lost, for a repair issue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +42,10 @@ class StoreKind(StrEnum):
     """Incoming SMS reported (so that none is reported twice)."""
     BUDGET = "budget"
     """The requests the gateway still counts in its rate windows."""
+    GUARD = "guard"
+    """The storm guard's counts and the alerts it holds."""
+    SPENDING = "spending"
+    """The day's parts and money spent, and the price per part last told."""
 
 
 def store_key(kind: StoreKind, entry_id: str) -> str:
@@ -129,6 +134,43 @@ def _keep_aside(path: str, stamp: str, move: bool) -> str | None:
     else:
         shutil.copy2(path, target)
     return target
+
+
+class ThrottledSave:
+    """Writes an account's file within `delay` seconds of a change, however often it changes.
+
+    Not Home Assistant's delayed save alone, which each change puts off again: a flood of
+    alerts would keep the counts from the disk for as long as it lasts. One write is
+    planned at a time; `async_now` writes at once (and stands for the planned one).
+    """
+
+    def __init__(
+        self, store: Store[dict[str, Any]], data: Callable[[], dict[str, Any]], delay: float
+    ) -> None:
+        """Write what `data` returns to `store`."""
+        self._store = store
+        self._data = data
+        self._delay = delay
+        self._planned = False
+        self.stopped = False
+        """Unloaded: nothing more is written (the unload wrote the last)."""
+
+    def schedule(self) -> None:
+        """Write within the delay, unless a write is planned already."""
+        if self._planned or self.stopped:
+            return
+        self._planned = True
+        self._store.async_delay_save(self._planned_data, self._delay)
+
+    async def async_now(self) -> None:
+        """Write now (a planned write is taken over by this one)."""
+        if not self.stopped:
+            self._planned = False
+            await self._store.async_save(self._data())
+
+    def _planned_data(self) -> dict[str, Any]:
+        self._planned = False
+        return self._data()
 
 
 def read_time(value: Any) -> datetime:

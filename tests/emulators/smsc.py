@@ -25,6 +25,10 @@ The send answer, with `cost=3&op=1` (`stringly=True` turns every number into a s
      "phones": [{"phone": "79161234567", "mccmnc": "25001", "cost": "1.90", "status": 0},
                 {"phone": "79990000000", "mccmnc": "0", "cost": "0", "status": 0,
                  "error": 7}]}
+
+With `cost=1` the price alone, nothing sent (`op=1` details it per number the same way):
+
+    {"cost": "3.80", "cnt": 2, "phones": [...]}
 """
 
 from __future__ import annotations
@@ -41,9 +45,8 @@ from typing import Any
 from aiohttp import web
 
 from custom_components.ru_sms.providers.parsing import MOSCOW
-from custom_components.ru_sms.providers.segments import count_segments
 from custom_components.ru_sms.providers.translit import transliterate
-from tests.emulators.base import EmulatedGateway, Fault
+from tests.emulators.base import EmulatedGateway, Fault, gateway_segments
 from tests.emulators.smsc_formats import (
     HISTORY_FIELDS_3,
     Plain,
@@ -255,7 +258,7 @@ class SmscEmulator(EmulatedGateway):
             return self._error(request, 6, id=self.next_id)
         if form.get("translit") in ("1", "2"):
             text = transliterate(text)
-        parts = max(1, count_segments(text).segments)
+        parts = gateway_segments(text)
         refused = {phone: self._refusal(phone) for phone in raw_phones}
         taken = [phone for phone in raw_phones if refused[phone] is None]
         if not taken:
@@ -265,9 +268,14 @@ class SmscEmulator(EmulatedGateway):
             return self._error(request, 3, id=self.next_id)
         self._sends[key] = now
         if form.get("cost") == "1":
-            return self._answer(
-                request, {"cost": _money(cost), "cnt": parts * len(taken)}, send_text
-            )
+            # The price alone, nothing sent; `op=1` details it per number as a send does.
+            price: dict[str, Any] = {"cost": _money(cost), "cnt": parts * len(taken)}
+            if form.get("op") == "1":
+                price["phones"] = [
+                    self._phone_detail(phone, refused[phone], self.price * parts)
+                    for phone in raw_phones
+                ]
+            return self._answer(request, price, send_text)
         message_id = self._new_id()
         self.balance -= cost
         for phone in taken:

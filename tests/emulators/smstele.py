@@ -31,8 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from custom_components.ru_sms.providers.segments import count_segments
-from tests.emulators.base import EmulatedGateway, Fault, json_response
+from tests.emulators.base import EmulatedGateway, Fault, gateway_segments, json_response
 
 MOSCOW = timezone(timedelta(hours=3))
 PREFIXES = ("/cgibin/", "/cgi-bin/")
@@ -183,7 +182,7 @@ class SmsteleEmulator(EmulatedGateway):
             if not form["validity"].isdigit():
                 return self._error("-28", "Invalid validity")
             validity = int(form["validity"])
-        segments = max(1, count_segments(text).segments)
+        segments = gateway_segments(text)
         if not hlr and len(text) > self.max_text_length:
             return self._error("-41", "Too long text")
         if not hlr and segments > self.max_segments:

@@ -32,7 +32,7 @@ from custom_components.ru_sms.config_flow import ADVANCED_MODE_REMOVED, _unique_
 from custom_components.ru_sms.const import DOMAIN, SUBENTRY_RECIPIENT
 from custom_components.ru_sms.providers import CLIENTS, Provider
 from custom_components.ru_sms.schema import vol
-from tests.conftest import IVAN
+from tests.conftest import GUARD_FIELDS, GUARD_OPTIONS, IVAN
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS, by_gateway
 
@@ -985,11 +985,13 @@ async def test_options_of_a_gateway_with_balance(
     assert schema_keys(result) == [
         "sender",
         "transliterate",
+        "replace_typography",
         "balance_interval",
         "low_balance_threshold",
         *extra,
         "give_up_after",
         "max_copies",
+        *GUARD_FIELDS,
     ]
     assert suggested(result)["sender"] == ACCOUNTS[provider].sender
 
@@ -1017,6 +1019,7 @@ async def test_options_of_a_gateway_with_balance(
         **dict.fromkeys(extra, 0),
         "give_up_after": 30,
         "max_copies": 3,
+        **GUARD_OPTIONS,
     }
     # The account was started anew with them.
     assert entry.state is ConfigEntryState.LOADED
@@ -1029,7 +1032,14 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
     entry = await add_account(hass, Provider.SMSTELE, emulator)
 
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
-    assert schema_keys(result) == ["sender", "transliterate", "give_up_after", "max_copies"]
+    assert schema_keys(result) == [
+        "sender",
+        "transliterate",
+        "replace_typography",
+        "give_up_after",
+        "max_copies",
+        *GUARD_FIELDS,
+    ]
     result = checked(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {"sender": "REX400.RU", "transliterate": True}
@@ -1043,6 +1053,7 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
         "transliterate": True,
         "give_up_after": 60,
         "max_copies": 3,
+        **GUARD_OPTIONS,
     }
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance is None
@@ -1080,7 +1091,7 @@ async def test_options_invalid_sender_then_cleared(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == user_input
+    assert entry.options == {**user_input, **GUARD_OPTIONS}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.balance.update_interval == timedelta(minutes=30)
 
@@ -1325,6 +1336,9 @@ STEP_PLACEHOLDERS = {
         "max_incoming_interval",
         "max_give_up_after",
         "max_copies",
+        "max_guard_window",
+        "max_burst_limit",
+        "max_daily_parts",
         "callback_url",
     },
     ("recipient", "user"): {"numbers"},
@@ -1396,6 +1410,11 @@ def test_flow_translations(language: str) -> None:
         "give_up_after_range",
         "max_copies_range",
         "low_balance_threshold_range",
+        "repeat_window_range",
+        "burst_limit_range",
+        "burst_window_range",
+        "daily_parts_limit_range",
+        "daily_cost_limit_range",
     }
     assert set(recipient["error"]) == {
         "invalid_phone",
@@ -1428,6 +1447,7 @@ def test_flow_translations(language: str) -> None:
         "give_up_after",
         "max_copies",
         "fallback_entry_id",
+        *GUARD_OPTIONS,
     }
     assert placeholders_in(recipient["error"]) == {"numbers"}
 

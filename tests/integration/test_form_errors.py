@@ -9,6 +9,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.ru_sms.providers import Provider
+from tests.conftest import GUARD_OPTIONS
 from tests.integration.test_config_flow import add_account, configure, login_input, start_user_flow
 
 
@@ -59,6 +60,9 @@ async def test_an_interval_out_of_range_gets_our_error_then_clears(
         "max_incoming_interval": "1440",
         "max_give_up_after": "1440",
         "max_copies": "10",
+        "max_guard_window": "1440",
+        "max_burst_limit": "1000",
+        "max_daily_parts": "1000000",
         "callback_url": "",  # no external URL here
     }
 
@@ -72,7 +76,11 @@ async def test_an_interval_out_of_range_gets_our_error_then_clears(
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     # The give-up time (issue 9) keeps its default of 60 minutes.
-    assert entry.options == {**user_input, "give_up_after": 60, "max_copies": 3} != before
+    assert (
+        entry.options
+        == {**user_input, "give_up_after": 60, "max_copies": 3, **GUARD_OPTIONS}
+        != before
+    )
 
 
 @pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])

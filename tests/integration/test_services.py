@@ -166,6 +166,9 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
         "queued": 0,
         "possible_duplicate": False,
         "account": entry.title,
+        "merged": 0,
+        "held": 0,
+        "guard": [],
     }
     (request,) = sends(Provider.SMSC, emulator)
     assert request.form["phones"] == f"{IVAN},{PETR}"

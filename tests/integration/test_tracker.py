@@ -145,9 +145,9 @@ def storage_key(entry: Any) -> str:
 
 
 def stored_messages(hass_storage: dict[str, Any], entry: Any) -> list[TrackedMessage]:
-    """The records an account's store holds (version 2: compact rows)."""
+    """The records an account's store holds (version 3: compact rows)."""
     stored = hass_storage[storage_key(entry)]
-    assert stored["version"] == 2
+    assert stored["version"] == 3
     return [TrackedMessage.from_row(row) for row in stored["data"]["rows"]]
 
 

@@ -83,7 +83,7 @@ def check_against_a_scan(tracker: MessageTracker, recipients: list[str]) -> None
     else:
         assert index.next_due() is None
     finished = {m.key for m in messages if m.is_final}
-    assert {key for _, key in index.finished} >= finished
+    assert {TrackedMessage.from_row(row).key for row in index.finished} >= finished
     for recipient_id in [None, *recipients, "nobody"]:
         found = tracker.last_message(recipient_id)
         assert (found.key if found else None) == scan_latest(messages, recipient_id)
@@ -267,7 +267,7 @@ async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
     (ivan,) = entry.subentries
     assert tracker.last_message(ivan) is latest
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert hass_storage[storage_key(entry)]["version"] == 2
+    assert hass_storage[storage_key(entry)]["version"] == 3
 
 
 async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(

@@ -426,9 +426,17 @@ def test_entity_issue_and_selector_keys_exist_and_are_used() -> None:
         assert set(entities) <= descriptions, platform
     # The repair issues of files that could not be read are named in one table.
     assert set(strings["issues"]) <= keyword_values(
-        "translation_key", "coordinator", "reports"
+        "translation_key", "coordinator", "reports", "spending"
     ) | string_constants("issues")
-    assert set(strings["selector"]) == keyword_values("translation_key", "config_flow")
+    described = load_yaml_dict(str(INTEGRATION / "services.yaml"))
+    in_actions = {
+        selector["translation_key"]
+        for action in described.values()
+        for spec in (action.get("fields") or {}).values()
+        for selector in (spec.get("selector") or {}).values()
+        if isinstance(selector, dict) and "translation_key" in selector
+    }
+    assert set(strings["selector"]) == keyword_values("translation_key", "config_flow") | in_actions
 
 
 def flow_steps(class_name: str) -> set[str]:

@@ -47,7 +47,14 @@ from custom_components.ru_sms.providers.smsc import (
     parse_callback_status,
 )
 from custom_components.ru_sms.webhook import new_webhook_data
-from tests.conftest import IVAN, gateway_data, make_entry, patch_description, setup_account
+from tests.conftest import (
+    GUARD_OPTIONS,
+    IVAN,
+    gateway_data,
+    make_entry,
+    patch_description,
+    setup_account,
+)
 from tests.emulators.catalog import ACCOUNTS
 
 PETR = "79031234567"
@@ -759,6 +766,7 @@ async def test_options_without_a_url_smsc_can_reach(
         "callbacks": False,
         "give_up_after": 60,
         "max_copies": 3,
+        **GUARD_OPTIONS,
     }
 
 

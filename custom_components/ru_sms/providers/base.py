@@ -38,6 +38,7 @@ from .models import (
     IncomingMessage,
     LookupResult,
     MessageRef,
+    Quote,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -47,6 +48,7 @@ from .phone import normalize_phones
 from .redact import Redactor, basic_auth_forms
 from .segments import count_segments
 from .translit import transliterate
+from .typography import replace_typography
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -193,6 +195,8 @@ class SmsGateway(ABC):
             )
         numbers = normalize_phones(phones)
         self._check_options(options)
+        if options.replace_typography:
+            text = replace_typography(text)
         if options.transliterate and not self.capabilities.server_transliteration:
             text = transliterate(text)
         self._check_text(text)
@@ -201,6 +205,13 @@ class SmsGateway(ABC):
     @abstractmethod
     async def delivery_status(self, messages: Sequence[MessageRef]) -> list[DeliveryStatus]:
         """The delivery state of sent messages (one entry per message id and number)."""
+
+    async def quote(self, numbers: list[str], text: str, options: SendOptions) -> Quote:
+        """What sending what `prepare` returned would cost; nothing is sent.
+
+        Only where `capabilities.quote`: the others raise `NotSupportedError`.
+        """
+        raise NotSupportedError(f"{self.provider} does not tell a price without sending")
 
     async def balance(self) -> Balance:
         """The account balance."""

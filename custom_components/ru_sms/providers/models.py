@@ -80,6 +80,8 @@ class Capabilities:
     server_transliteration: bool = False
     """The gateway transliterates itself (else ru_sms does it before sending)."""
     send_returns_cost: bool = False
+    quote: bool = False
+    """The gateway tells what a send would cost without sending it (`SmsGateway.quote`)."""
     send_returns_balance: bool = False
     sender_required: bool = False
     """Every send must name a sender registered with the gateway (no default)."""
@@ -103,6 +105,8 @@ class SendOptions:
     validity: timedelta | None = None
     flash: bool = False
     transliterate: bool = False
+    replace_typography: bool = False
+    """Typographic characters become plain ones where that makes the text GSM-7."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,18 @@ class SendResult:
         if not costs or any(c is None for c in costs):
             return None
         return sum((c for c in costs if c is not None), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a send would cost, as the gateway tells it without sending anything."""
+
+    cost: Decimal
+    """For every number it would take."""
+    segments: int | None = None
+    """Parts over every number, when the gateway says."""
+    recipients: tuple[RecipientResult, ...] = ()
+    """Per number, where the gateway details them: its cost, or why it would refuse it."""
 
 
 @dataclass(frozen=True, slots=True)

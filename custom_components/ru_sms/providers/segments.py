@@ -52,6 +52,13 @@ def encoding_of(text: str) -> Encoding:
     return Encoding.UCS2
 
 
+def ucs2_characters(text: str) -> list[str]:
+    """The characters that make `text` UCS-2 (outside the GSM alphabet), each once, in order."""
+    return list(
+        dict.fromkeys(ch for ch in text if ch not in GSM7_BASIC and ch not in GSM7_EXTENSION)
+    )
+
+
 def _unit_costs(text: str, encoding: Encoding) -> list[int]:
     if encoding is Encoding.GSM7:
         return [2 if ch in GSM7_EXTENSION else 1 for ch in text]

@@ -49,6 +49,7 @@ from .models import (
     LookupResult,
     MessageRef,
     Provider,
+    Quote,
     SendOptions,
     SendResult,
 )
@@ -64,6 +65,7 @@ from .smsc_answers import (
     match_statuses,
     parse_balance,
     parse_lookup,
+    parse_quote,
     parse_send,
     read_json,
 )
@@ -149,6 +151,7 @@ class SmscClient(SmsGateway):
         server_transliteration=True,
         send_returns_cost=True,
         send_returns_balance=True,
+        quote=True,
         recipient_local_time=False,
         incoming=False,
         statistics=False,
@@ -165,6 +168,8 @@ class SmscClient(SmsGateway):
         super().__init__(*args, **kwargs)
         self._unanswered: dict[str, float] = {}
         """Digests of sends whose answer was lost, with when (monotonic seconds)."""
+        self._quotes: dict[str, tuple[float, Quote]] = {}
+        """Prices told lately, by the digest of their request, with when (monotonic seconds)."""
 
     # -- what the integration calls ---------------------------------------------------
 
@@ -238,26 +243,15 @@ class SmscClient(SmsGateway):
 
     async def _send_chunk(self, phones: list[str], text: str, options: SendOptions) -> SendResult:
         # cost=3: the answer tells the cost and the new balance; op=1: per-number details.
-        form = {"phones": ",".join(phones), "mes": text, "cost": "3", "op": "1"}
-        if options.sender:
-            form["sender"] = options.sender
-        if options.client_message_id is not None:
-            form["id"] = options.client_message_id
-        if options.transliterate:
-            form["translit"] = "1"
-        if options.flash:
-            form["flash"] = "1"
-        if options.validity is not None:
-            form["valid"] = _validity(options.validity)
-        if options.send_at is not None:
-            form["time"] = format_local(options.send_at, MOSCOW, "%d%m%y%H%M")
+        form = _send_form(
+            phones, text, options, cost="3", op="1", message_id=options.client_message_id
+        )
         _LOGGER.debug("SMSC.ru: sending to %d numbers", len(phones))
 
         def parse(data: Any) -> SendResult:
             # The gateway transliterates itself; count parts as the text it will send
             # (once the answer is in: nothing but the request goes before the wire).
-            parts = segments_of(transliterate(text) if options.transliterate else text)
-            return parse_send(data, phones, parts, options)
+            return parse_send(data, phones, _parts(text, options), options)
 
         try:
             return await self._request("send.php", form, parse, may_deliver=True)
@@ -276,6 +270,30 @@ class SmscClient(SmsGateway):
                     may_have_been_accepted=True,
                 ) from err
             raise
+
+    async def quote(self, numbers: list[str], text: str, options: SendOptions) -> Quote:
+        """`send.php` with `cost=1`: the price, per number too (`op=1`); nothing is sent.
+
+        SMSC.ru refuses a second identical send request within a minute (error 9), a
+        price request perhaps among them [guess]: the same question within
+        `REPEAT_WINDOW` gets the answer it got, without a request.
+        """
+        form = _send_form(numbers, text, options, cost="1", op="1")
+        digest = hashlib.sha256(repr(sorted(form.items())).encode("utf-8", "surrogatepass"))
+        key = digest.hexdigest()
+        now = time.monotonic()
+        self._quotes = {k: v for k, v in self._quotes.items() if now - v[0] < REPEAT_WINDOW}
+        if (known := self._quotes.get(key)) is not None:
+            return known[1]
+        quote = await self._request(
+            "send.php",
+            form,
+            partial(parse_quote, phones=numbers, parts=_parts(text, options)),
+            # Nothing is sent, but a lost answer is not asked again at once (error 9).
+            may_deliver=True,
+        )
+        self._quotes[key] = (now, quote)
+        return quote
 
     def _remember_unanswered(self, digest: str) -> None:
         now = time.monotonic()
@@ -372,6 +390,36 @@ class SmscClient(SmsGateway):
         if "," in ids:
             scopes.append((LIST_SCOPE, ""))
         return scopes
+
+
+def _send_form(
+    phones: list[str],
+    text: str,
+    options: SendOptions,
+    *,
+    message_id: str | None = None,
+    **asks: str,
+) -> dict[str, str]:
+    """The fields of a `send.php` request: what is sent, to whom and how; `asks` and our `id`."""
+    form = {"phones": ",".join(phones), "mes": text, **asks}
+    if options.sender:
+        form["sender"] = options.sender
+    if message_id is not None:
+        form["id"] = message_id
+    if options.transliterate:
+        form["translit"] = "1"
+    if options.flash:
+        form["flash"] = "1"
+    if options.validity is not None:
+        form["valid"] = _validity(options.validity)
+    if options.send_at is not None:
+        form["time"] = format_local(options.send_at, MOSCOW, "%d%m%y%H%M")
+    return form
+
+
+def _parts(text: str, options: SendOptions) -> int:
+    """Parts of `text` as SMSC.ru sends it (it transliterates itself, where asked)."""
+    return segments_of(transliterate(text) if options.transliterate else text)
 
 
 def _split(raw: str) -> list[str]:

@@ -33,6 +33,7 @@ from .models import (
     LookupResult,
     LookupState,
     MessageRef,
+    Quote,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -153,15 +154,7 @@ def parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -
     for phone in phones:
         error = errors.get(phone)
         if error is not None:
-            recipients.append(
-                RecipientResult(
-                    phone=phone,
-                    accepted=False,
-                    error_kind=error.kind,
-                    error_code=error.code,
-                    error_text=error.text,
-                )
-            )
+            recipients.append(refused(phone, error))
             continue
         cost: Decimal | None
         if phone in details:
@@ -182,6 +175,40 @@ def parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -
         recipients=tuple(recipients),
         client_message_id=options.client_message_id,
         balance=to_decimal(data.get("balance")),
+    )
+
+
+def parse_quote(data: Any, phones: list[str], parts: int) -> Quote:
+    """Read a `send.php` answer with `cost=1` and `op=1` (`{"cost", "cnt", "phones"}`)."""
+    if not isinstance(data, Mapping) or (cost := to_decimal(data.get("cost"))) is None:
+        raise ValueError("no cost in the answer")
+    details = per_phone(data.get("phones"))
+    errors = {phone: phone_error(phone, item) for phone, item in details.items()}
+    taken = [phone for phone in phones if phone in details and errors[phone] is None]
+    segments = segments_each(to_int(data.get("cnt")), len(taken), parts)
+    recipients = tuple(
+        refused(phone, error)
+        if (error := errors[phone]) is not None
+        else RecipientResult(
+            phone=phone,
+            accepted=True,
+            segments=segments,
+            cost=to_decimal(details[phone].get("cost")),
+        )
+        for phone in phones
+        if phone in details
+    )
+    return Quote(cost=cost, segments=to_int(data.get("cnt")), recipients=recipients)
+
+
+def refused(phone: str, error: SmsGatewayError) -> RecipientResult:
+    """A number the gateway refused, with its reason."""
+    return RecipientResult(
+        phone=phone,
+        accepted=False,
+        error_kind=error.kind,
+        error_code=error.code,
+        error_text=error.text,
     )
 
 

@@ -3,37 +3,17 @@
 The scheme is Wikipedia's romanisation of Russian (https://iuliia.ru/wikipedia/), as
 implemented by the `iuliia` library: it reads naturally (`Щукин` → `Shchukin`, `ёжик` →
 `yozhik`). Typographic characters outside the GSM alphabet become their plain look-alikes
-(`№` → `N`, `«»` → `"`, `—` → `-`), so that the text goes as cheap GSM-7.
+(`№` → `N`, `«»` → `"`, `—` → `-`: the table of `typography`), so that the text goes
+as cheap GSM-7.
 """
 
 from __future__ import annotations
 
 import iuliia
 
-SCHEME = iuliia.WIKIPEDIA
+from .typography import PLAIN_TABLE
 
-_PLAIN = str.maketrans(
-    {
-        "№": "N",
-        "«": '"',
-        "»": '"',
-        "„": '"',
-        "“": '"',
-        "”": '"',
-        "‘": "'",
-        "’": "'",
-        "`": "'",
-        "—": "-",
-        "–": "-",
-        "‐": "-",
-        "‑": "-",
-        "−": "-",
-        "…": "...",
-        "\u00a0": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-    }
-)
+SCHEME = iuliia.WIKIPEDIA
 
 
 def preload() -> None:
@@ -43,7 +23,7 @@ def preload() -> None:
 
 def transliterate(text: str) -> str:
     """Cyrillic to Latin, typographic characters to plain ones; the rest unchanged."""
-    return str(SCHEME.translate(text)).translate(_PLAIN)
+    return str(SCHEME.translate(text)).translate(PLAIN_TABLE)
 
 
 preload()  # at import, which Home Assistant runs in an executor

@@ -1,8 +1,10 @@
 """The records of an account and the indexes that answer each question about them without a scan.
 
-Every record is held as its stored form (one compact JSON row, no per-record dict of
-repeated keys); the indexes, kept up to date on every change, give the latest message per
-recipient, the pending set, the next due time, the expiry and the prune order.
+Every record is held as its stored form (one compact JSON row as UTF-8 bytes, no object
+or per-record dict of repeated keys); the indexes, kept up to date on every change, give
+the latest message per recipient, the pending set, the next due time, the expiry and the
+prune order. A finished record costs its key, its row and one reference in the prune
+order (the row itself: a final record's row never changes).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 import heapq
-import itertools
 import math
 import sys
 from typing import Any
@@ -94,7 +95,7 @@ class Index:
 
     def __init__(self) -> None:
         """No record yet."""
-        self.rows: dict[str, str] = {}
+        self.rows: dict[str, bytes] = {}
         """Every record by key, in the order they were sent (the last is the latest)."""
         self.segments: dict[str, str] = {}
         """`id:number` of a later segment of a split message: the record's key."""
@@ -107,13 +108,15 @@ class Index:
         """Records not final yet: when each is due (POSIX seconds)."""
         self.due = Buckets()
         self.expiry = Buckets()
-        self.finished: deque[tuple[float, str]] = deque()
-        """Final records in the order they finished (the prune order)."""
+        self.finished: deque[bytes] = deque()
+        """The rows of final records in the order they finished (the prune order)."""
+        self._prune_head: tuple[bytes, float, str] | None = None
+        """The first of `finished` decoded: its row, when it finished, its key."""
 
-    def add(self, message: TrackedMessage, row: str | None = None) -> str:
+    def add(self, message: TrackedMessage, row: bytes | None = None) -> str:
         """Index a new record (`row`: its stored form, when at hand)."""
         key = message.key
-        self.rows[key] = row or message.to_row()
+        row = self.rows[key] = row or message.to_row()
         first = message.message_ids[0]
         for later in message.message_ids[1:]:
             self.segments[f"{later}:{message.phone}"] = key
@@ -121,19 +124,19 @@ class Index:
             _file(self.by_id, first, key)
         if message.recipient_id is not None:
             self.recipients.setdefault(message.recipient_id, {})[key] = None
-        self._place(key, message)
+        self._place(key, message, row)
         return key
 
     def put(self, key: str, message: TrackedMessage, *, was_final: bool) -> None:
         """Store a changed record (its ids, number and recipient unchanged)."""
-        self.rows[key] = message.to_row()
+        row = self.rows[key] = message.to_row()
         if not was_final:
-            self._place(key, message)
+            self._place(key, message, row)
 
-    def _place(self, key: str, message: TrackedMessage) -> None:
+    def _place(self, key: str, message: TrackedMessage, row: bytes) -> None:
         if message.finished_at is not None:
             self.pending.pop(key, None)
-            self.finished.append((message.finished_at.timestamp(), key))
+            self.finished.append(row)
             return
         due = message.next_poll.timestamp() if message.next_poll else 0.0
         if self.pending.get(key) != due:
@@ -169,15 +172,25 @@ class Index:
     def prune(self, limit: float) -> int:
         """Drop the records that finished before `limit`; how many went."""
         gone = 0
-        while self.finished and self.finished[0][0] < limit:
-            _, key = self.finished.popleft()
-            self.remove(key)
-            gone += 1
+        while self.finished:
+            row = self.finished[0]
+            head = self._prune_head
+            if head is None or head[0] is not row:
+                message = TrackedMessage.from_row(row)
+                head = self._prune_head = (row, _finished_at(message), message.key)
+            if head[1] >= limit:
+                break
+            self.finished.popleft()
+            self._prune_head = None
+            if self.rows.get(head[2]) is row:  # not replaced by a new send with its id
+                self.remove(head[2])
+                gone += 1
         return gone
 
     def next_due(self) -> float | None:
         """The earliest time anything is due (possibly of a record that moved since)."""
         if not self.pending:
+            self.pending.clear()  # a dict keeps its size once emptied: given back here
             self.due.clear()
             self.expiry.clear()
             return None
@@ -213,42 +226,104 @@ class Index:
         return self.segments.get(key)
 
 
-def load_index(data: Any, prune_before: float, now: datetime) -> tuple[Index, int]:
-    """The index of stored data (in a worker thread); how many records were unreadable.
+class Loader:
+    """Builds the index of stored rows one row at a time (the tracker feeds it in steps).
 
     Rows are stored as JSON text, in the order sent: loading them makes no container per
     record (nothing long-lived for the garbage collector to walk), each is decoded once,
-    and a readable row is kept as it is.
+    and a readable row is kept as it is (as its UTF-8 bytes).
     """
-    rows = data.get("rows") if isinstance(data, dict) else None
-    index = Index()
-    last = (-math.inf, "")
-    dropped = 0
-    for row in rows if isinstance(rows, list) else []:
+
+    def __init__(self, prune_before: float, now: datetime) -> None:
+        """Drop what finished before `prune_before`; plan what has no next poll for `now`."""
+        self.index = Index()
+        self.dropped = 0
+        """Rows that could not be read."""
+        self._prune_before = prune_before
+        self._now = now
+        self._last = (-math.inf, "")
+        self._last_finished = -math.inf
+        self._unordered = False
+        self._finished: list[tuple[float, bytes]] = []
+        """When each final row finished, while loading (to sort them without decoding)."""
+
+    def add(self, row: Any) -> None:
+        """Index one stored row (or count it unreadable)."""
         try:
             message = TrackedMessage.from_row(row)
         except TypeError, ValueError, orjson.JSONDecodeError:
-            dropped += 1
-            continue
-        if message.finished_at is not None and message.finished_at.timestamp() < prune_before:
-            continue
-        text = row if isinstance(row, str) else None
-        if message.finished_at is None and message.next_poll is None:
-            message.next_poll = now
-            text = None
-        last = max(last, order := (message.sent_at.timestamp(), message.key))
-        index.add(message, text)
-        if order < last:
-            last = (math.inf, "")  # out of order: sorted below
-    if last[0] == math.inf:
-        # Only a store of version 1 is out of order: indexed again, sorted.
+            self.dropped += 1
+            return
+        finished = message.finished_at.timestamp() if message.finished_at else None
+        if finished is not None and finished < self._prune_before:
+            return
+        kept = row.encode() if isinstance(row, str) else None
+        if finished is None and message.next_poll is None:
+            message.next_poll = self._now
+            kept = None
+        self._last = max(self._last, order := (message.sent_at.timestamp(), message.key))
+        key = self.index.add(message, kept)
+        if finished is not None:
+            self._unordered |= finished < self._last_finished
+            self._last_finished = max(self._last_finished, finished)
+            self._finished.append((finished, self.index.rows[key]))
+        if order < self._last:
+            self._last = (math.inf, "")  # out of order: sorted by `finish`
+
+    @property
+    def in_order(self) -> bool:
+        """Whether the rows came in the order sent (else `finish` sorts them)."""
+        return self._last[0] != math.inf
+
+    def finish_in_order(self) -> Index:
+        """The index of rows that came in the order sent.
+
+        The prune order is the order they finished, which is not the order sent: sorted
+        from the times noted while loading (nearly in order: quick), no row decoded again.
+        """
+        if self._unordered:
+            self._finished.sort(key=lambda item: item[0])
+            self.index.finished = deque(row for _, row in self._finished)
+        self._finished = []
+        return self.index
+
+    def finish(self) -> Index:
+        """The index, sorted where the rows were not in the order sent (a worker thread's job).
+
+        Only a store of version 1 is out of order: indexed again, sorted, and its prune
+        order sorted by decoding the final rows again.
+        """
+        if self.in_order:
+            return self.finish_in_order()
+        self._finished = []
         entries = sorted(
             (TrackedMessage.from_row(text).sent_at.timestamp(), key, text)
-            for key, text in index.rows.items()
+            for key, text in self.index.rows.items()
         )
         index = Index()
         for _, _, text in entries:
             index.add(TrackedMessage.from_row(text), text)
-    if any(a[0] > b[0] for a, b in itertools.pairwise(index.finished)):
-        index.finished = deque(sorted(index.finished))
-    return index, dropped
+        index.finished = deque(
+            sorted(index.finished, key=lambda row: _finished_at(TrackedMessage.from_row(row)))
+        )
+        self.index = index
+        return index
+
+
+def stored_rows(data: Any) -> list[Any]:
+    """The rows of stored data (none when it holds no list of them)."""
+    rows = data.get("rows") if isinstance(data, dict) else None
+    return rows if isinstance(rows, list) else []
+
+
+def load_index(data: Any, prune_before: float, now: datetime) -> tuple[Index, int]:
+    """The index of stored data at once; how many records were unreadable."""
+    loader = Loader(prune_before, now)
+    for row in stored_rows(data):
+        loader.add(row)
+    return loader.finish(), loader.dropped
+
+
+def _finished_at(message: TrackedMessage) -> float:
+    """When a final record finished (POSIX seconds)."""
+    return message.finished_at.timestamp() if message.finished_at else -math.inf

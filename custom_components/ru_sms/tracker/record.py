@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 import math
 from typing import Any
 
@@ -32,8 +32,14 @@ ROW_FIELDS = (
     "next_poll",
 )
 """A stored row, in order. Times are POSIX seconds, but `delivered_at`, which people see
-in the gateway's zone, is ISO text; `segments` maps each reported segment id to
-[state, raw code, raw text, error code, cost]."""
+in the gateway's zone, is ISO text, or the offset of that zone in seconds when it is the
+moment of `updated_at` (as it is when the report that said so was the last).
+
+`segments` is null before any report, else the report of each part, in the order of
+`message_ids`: null (not reported), [] or [cost] (a report in the message's own state
+and words, most reports' case, so that they are not written twice), or [state, raw code,
+raw text, error code, cost]. Version 2 of the store mapped each reported id to the last
+form (still read, and written where ids repeat or a report names no id of the message)."""
 
 
 @dataclass(slots=True)
@@ -188,54 +194,108 @@ class TrackedMessage:
                 states.append(DeliveryState.SENT if probe.state.is_final else probe.state)
         return combine_states(states)
 
-    def to_row(self) -> str:
-        """The stored form (see `ROW_FIELDS`), as JSON text.
+    def to_row(self) -> bytes:
+        """The stored form (see `ROW_FIELDS`): JSON as UTF-8 bytes, of their exact size.
 
-        Text, not the bytes orjson returns: those keep a kilobyte of buffer each.
+        Bytes, not text: a gateway's Cyrillic words would make text two bytes a
+        character throughout. Copied from what orjson returns, which keeps a kilobyte of
+        buffer.
         """
-        return orjson.dumps(
-            [
-                self.phone,
-                self.message_ids,
-                self.sent_at.timestamp(),
-                self.expires_at.timestamp(),
-                self.recipient_id,
-                self.state.value,
-                {
-                    k: [r.state.value, r.raw_code, r.raw_text, r.error_code, r.cost]
-                    for k, r in self.segments.items()
-                }
-                or None,
-                self.raw_code,
-                self.raw_text,
-                self.error_code,
-                self.cost,
-                _stamp(self.updated_at),
-                # As the gateway said it (in its zone): shown to people.
-                self.delivered_at.isoformat() if self.delivered_at else None,
-                _stamp(self.finished_at),
-                self.polls,
-                _stamp(self.next_poll),
-            ]
-        ).decode()
+        return bytes(
+            memoryview(
+                orjson.dumps(
+                    [
+                        self.phone,
+                        self.message_ids,
+                        self.sent_at.timestamp(),
+                        self.expires_at.timestamp(),
+                        self.recipient_id,
+                        self.state.value,
+                        self._stored_segments(),
+                        self.raw_code,
+                        self.raw_text,
+                        self.error_code,
+                        self.cost,
+                        _stamp(self.updated_at),
+                        self._stored_delivered_at(),
+                        _stamp(self.finished_at),
+                        self.polls,
+                        _stamp(self.next_poll),
+                    ]
+                )
+            )
+        )
+
+    def _stored_segments(self) -> list[list[Any] | None] | dict[str, list[Any]] | None:
+        """The segments' reports as stored (see `ROW_FIELDS`)."""
+        if not self.segments:
+            return None
+        ids = self.message_ids
+        if len(set(ids)) < len(ids) or not self.segments.keys() <= set(ids):
+            return {k: _report(r) for k, r in self.segments.items()}
+        own = (self.state, self.raw_code, self.raw_text, self.error_code)
+        stored: list[list[Any] | None] = []
+        for segment in ids:
+            report = self.segments.get(segment)
+            if report is None:
+                stored.append(None)
+            elif (report.state, report.raw_code, report.raw_text, report.error_code) == own:
+                stored.append([] if report.cost is None else [report.cost])
+            else:
+                stored.append(_report(report))
+        return stored
+
+    def _stored_delivered_at(self) -> str | int | None:
+        """The delivery time as stored: its zone alone when it is `updated_at`'s moment.
+
+        Otherwise as the gateway said it (in its zone: shown to people).
+        """
+        delivered = self.delivered_at
+        if delivered is None:
+            return None
+        offset = delivered.utcoffset()
+        if offset is not None and delivered == self.updated_at and not offset.microseconds:
+            return int(offset.total_seconds())
+        return delivered.isoformat()
 
     @classmethod
     def from_row(cls, row: Any) -> TrackedMessage:
-        """From a stored row (JSON text or decoded); `TypeError`/`ValueError` if bad."""
-        values = orjson.loads(row) if isinstance(row, str) else row
+        """From a stored row (JSON bytes or text, or decoded); `TypeError`/`ValueError` if bad.
+
+        Reads the rows of version 2 of the store too.
+        """
+        values = orjson.loads(row) if isinstance(row, (str, bytes)) else row
         if not isinstance(values, list) or len(values) < len(ROW_FIELDS):
             raise TypeError("not a row")
         data = dict(zip(ROW_FIELDS, values, strict=False))
         for name in ("sent_at", "expires_at", "updated_at", "finished_at"):
             data[name] = _from_stamp(data[name])
-        if data["delivered_at"] is not None:
-            data["delivered_at"] = read_time(data["delivered_at"])
+        delivered = data["delivered_at"]
+        if _is_int(delivered):
+            if data["updated_at"] is None:
+                raise ValueError("no time delivered")
+            data["delivered_at"] = data["updated_at"].astimezone(
+                timezone(timedelta(seconds=delivered))
+            )
+        elif delivered is not None:
+            data["delivered_at"] = read_time(delivered)
         data["next_poll"] = _from_stamp(data["next_poll"])
-        segments = data["segments"] or {}
-        if not isinstance(segments, dict):
+        segments = data["segments"]
+        aligned = segments if isinstance(segments, list) else None
+        if aligned is not None:
+            data["segments"] = {}
+        elif isinstance(segments, dict) or segments is None:
+            data["segments"] = {str(k): _segment(v) for k, v in (segments or {}).items()}
+        else:
             raise TypeError("segments")
-        data["segments"] = {str(k): _segment(v) for k, v in segments.items()}
-        return cls._checked(data)
+        message = cls._checked(data)
+        if aligned is not None:
+            if len(aligned) != len(message.message_ids):
+                raise ValueError("segments")
+            for segment, stored in zip(message.message_ids, aligned, strict=True):
+                if stored is not None:
+                    message.segments[segment] = _own_or_segment(message, stored)
+        return message
 
     @classmethod
     def from_dict(cls, data: Any) -> TrackedMessage:
@@ -289,6 +349,26 @@ class TrackedMessage:
         return cls(**values)
 
 
+def _report(report: SegmentReport) -> list[Any]:
+    return [report.state.value, report.raw_code, report.raw_text, report.error_code, report.cost]
+
+
+def _own_or_segment(message: TrackedMessage, value: Any) -> SegmentReport:
+    """A stored report of a part: its own words, or the message's ([] or [cost])."""
+    if not isinstance(value, list) or len(value) > 1:
+        return _segment(value)
+    cost = value[0] if value else None
+    if cost is not None and (not isinstance(cost, (int, float)) or isinstance(cost, bool)):
+        raise TypeError("cost")
+    return SegmentReport(
+        message.state,
+        message.raw_code,
+        message.raw_text,
+        message.error_code,
+        None if cost is None else float(cost),
+    )
+
+
 def _segment(value: Any) -> SegmentReport:
     if not isinstance(value, list) or len(value) != 5:
         raise TypeError("segment")
@@ -300,6 +380,10 @@ def _segment(value: Any) -> SegmentReport:
         None if error is None else str(error),
         None if cost is None else float(cost),
     )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _stamp(value: datetime | None) -> float | None:

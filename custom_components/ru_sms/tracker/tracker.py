@@ -8,7 +8,7 @@ records through `async_apply`. Nothing is asked while nothing is pending.
 
 Cost does not grow with the history kept (a week of finished messages): the records are
 held as their stored rows with indexes kept on every change (`Index`), a save hands the
-rows as they are to a writer thread, and loading decodes them off the loop.
+rows to a writer thread (which makes them text), and loading decodes them off the loop.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from ..providers import (
 from ..providers.phone import phone_digits
 from ..signals import async_fire_message_status
 from ..storage import Damage, StoreKind, async_keep_aside, async_read, parse_time
-from .index import Index, load_index
+from .index import Index, Loader, stored_rows
 from .pacing import Pacing
 from .record import TrackedMessage
 from .steps import batches, steps
@@ -107,17 +107,26 @@ class MessageTracker(GatewayPoller):
     async def async_load(self) -> None:
         """Read what was in flight before a restart and go on following it.
 
-        Decoding and indexing run in a worker thread: tens of thousands of records
-        must not hold the event loop.
+        The file is read in a worker thread; its rows are decoded and indexed on the
+        event loop in steps that let it run (`batches`). In worker threads, tens of
+        thousands of rows of several accounts at once would hold the interpreter's lock
+        against the loop for tens of milliseconds at a time. Only a file whose rows are
+        not in the order sent (version 1's) is sorted in a worker thread (the index is
+        no one else's yet).
         """
         reason: str | None = None
         stored, damage = await async_read(self.hass, self._store, StoreKind.TRACKER)
         data: dict[str, Any] = stored if isinstance(stored, dict) else {}
         now = self.now()
-        self._index, unreadable = await self.hass.async_add_executor_job(
-            load_index, data, (now - PRUNE_AFTER).timestamp(), now
-        )
-        dropped: int | None = unreadable
+        loader = Loader((now - PRUNE_AFTER).timestamp(), now)
+        async for batch in batches(stored_rows(data)):
+            for row in batch:
+                loader.add(row)
+        if loader.in_order:
+            self._index = loader.finish_in_order()
+        else:
+            self._index = await self.hass.async_add_executor_job(loader.finish)
+        dropped: int | None = loader.dropped
         if stored is not None and not isinstance(data.get("rows"), list):
             dropped, reason = None, "no list of records"
         if dropped != 0 and damage is None:
@@ -344,14 +353,14 @@ class MessageTracker(GatewayPoller):
         self._listeners.tell()
 
     def _data_to_save(self) -> dict[str, Any]:
-        """The rows as they are, called in the writer thread.
+        """The rows as text, called in the writer thread.
 
         Rows are never changed, only replaced, and copying the dict's values is one
         step under the GIL.
         """
         rows = list(self._index.rows.values())
         return {
-            "rows": rows,
+            "rows": [row.decode() for row in rows],
             "last_list_poll": self._last_list_poll.isoformat() if self._last_list_poll else None,
         }
 
