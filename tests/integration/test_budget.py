@@ -96,6 +96,30 @@ async def test_old_keys_are_forgotten() -> None:
     assert len(budget._seen) <= MAX_KEYS + 1
 
 
+async def test_the_windows_come_back_from_a_restart_to_the_microsecond() -> None:
+    """A restored request opens its window when the first one would have, not a rounding later.
+
+    The tracker paces SMSC's list from its own record of the last list (to the microsecond):
+    a window that reopened a fraction of a millisecond later would hold that poll back.
+    """
+    clock = SimpleNamespace(now=1_000.0)
+    wall = 1_796_454_965.127709  # rounds up to .128 at three decimals
+    before = RequestBudget((RateLimit(1, 60.0, LIST_SCOPE),), concurrent=2)
+    before.clock = lambda: clock.now
+    async with before.use([(LIST_SCOPE, "")]):
+        pass
+    snapshot = before.snapshot(wall)
+
+    after = RequestBudget((RateLimit(1, 60.0, LIST_SCOPE),), concurrent=2)
+    clock.now = 5_000.0
+    after.clock = lambda: clock.now
+    assert after.restore(snapshot, wall + 20) == 1
+    clock.now += 40 - 0.000_1  # a tenth of a millisecond before the first list's minute ends
+    assert after._window_wait([(LIST_SCOPE, "")], clock.now) == pytest.approx(0.000_1, abs=1e-6)
+    clock.now += 0.000_1
+    assert after._window_wait([(LIST_SCOPE, "")], clock.now) == 0
+
+
 def test_smsc_declares_its_limits() -> None:
     limits = {limit.scope: limit for limit in DESCRIPTION.rate_limits}
 

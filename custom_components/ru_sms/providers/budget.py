@@ -130,7 +130,7 @@ class RequestBudget:
         found: list[list[Any]] = []
         for (scope, key), seen in self._seen.items():
             window = self._limits[scope].seconds
-            times = [round(wall_now - (now - m[0]), 3) for m in seen if now - m[0] < window]
+            times = [wall_now - (now - m[0]) for m in seen if now - m[0] < window]
             if times:
                 found.append([scope, key, times])
         return found
