@@ -44,8 +44,8 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.ru_sms.providers import SendOptions, create_client
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers import SendOptions, build_gateway
+from custom_components.ru_sms.providers.models import GatewayId
 from scripts.benchmark_apprise import apprise_path, compare, load_apprise
 from scripts.benchmark_ha import (
     LONG_TEXT,
@@ -74,7 +74,7 @@ async def requests_per_alert() -> dict[str, dict[str, int]]:
             emulator = account.emulator()
             await emulator.start()
             try:
-                client = create_client(
+                client = build_gateway(
                     provider, session, account.credentials, base_url=emulator.base_url
                 )
                 options = SendOptions(sender=account.sender)
@@ -91,7 +91,7 @@ async def requests_per_alert() -> dict[str, dict[str, int]]:
 async def status_requests_all(hass: Any, net: NetworkProcess) -> dict[str, dict[str, int]]:
     """Status requests until final per gateway: one and two parts, delivered or never."""
     polling: dict[str, dict[str, int]] = {}
-    for provider in Provider:
+    for provider in GatewayId:
         polling[provider.value] = {
             f"{segments}_segment{'s' if segments > 1 else ''}_{label}": (
                 await status_requests(hass, net, provider, text, seconds)

@@ -19,7 +19,7 @@ import tempfile
 import time
 from typing import Any
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from scripts.benchmark_ha import OtherPaths
 from scripts.benchmark_network import NetworkProcess
 from tests.emulators.catalog import ACCOUNTS
@@ -57,7 +57,7 @@ def load_apprise() -> Any:
 
 def notifier(apprise: Any, url: str, *, throttle: bool) -> Any:
     """Apprise's SMSC plugin for the emulated account, posting to `url`."""
-    credentials = ACCOUNTS[Provider.SMSC].credentials
+    credentials = ACCOUNTS[GatewayId.SMSC].credentials
     plugin = apprise.Apprise.instantiate(
         f"smsc://{credentials.login}:{credentials.password}@{PHONE}"
     )
@@ -102,7 +102,7 @@ async def compare(apprise: Any, ours: dict[str, Any] | None) -> dict[str, Any]:
     the check of its Cyrillic text go to an emulator of their own.
     """
     net = NetworkProcess()
-    emulator = await net.start(Provider.SMSC)
+    emulator = await net.start(GatewayId.SMSC)
     try:
         url = emulator.base_url + "send.php"
         throttled = statistics.median(

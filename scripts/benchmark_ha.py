@@ -34,7 +34,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_test_home_assistant
 
-from custom_components.ru_sms.providers.models import DeliveryState, Provider
+from custom_components.ru_sms.providers.models import DeliveryState, GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker import TrackedMessage
 from custom_components.ru_sms.tracker.store import STORAGE_VERSION
@@ -43,10 +43,10 @@ from tests.conftest import IVAN, make_entry
 from tests.emulators.base import EmulatedGateway
 
 STATUS_PATH = {
-    Provider.SMSC: "/sys/status.php",
-    Provider.SMSTELE: "/cgibin/status",
-    Provider.STREAM: "/rest/State/state.php",
-    Provider.DEVINO: "/rest/Sms/State",
+    GatewayId.SMSC: "/sys/status.php",
+    GatewayId.SMSTELE: "/cgibin/status",
+    GatewayId.STREAM: "/rest/State/state.php",
+    GatewayId.DEVINO: "/rest/Sms/State",
 }
 LONG_TEXT = "Котёл: авария, давление упало " * 3
 """Cyrillic over 70 characters: two segments."""
@@ -178,7 +178,7 @@ async def timed(
 # -- the emulated network ------------------------------------------------------------------
 
 
-def entry_for(provider: Provider, emulator: RemoteEmulator) -> MockConfigEntry:
+def entry_for(provider: GatewayId, emulator: RemoteEmulator) -> MockConfigEntry:
     """A config entry for the emulated account (`make_entry` reads `base_url` only).
 
     Hundreds of alerts go to one number in a minute: the storm guard would hold all but
@@ -252,8 +252,8 @@ async def alert_overhead(
     so that the overhead splits into Home Assistant's share and ours; and through
     `others`, taking turns with ours against the same emulator.
     """
-    emulator = await net.start(Provider.SMSC)
-    entry = entry_for(Provider.SMSC, emulator)
+    emulator = await net.start(GatewayId.SMSC)
+    entry = entry_for(GatewayId.SMSC, emulator)
     await set_up(hass, entry)
     session = aiohttp.ClientSession()
     try:
@@ -355,8 +355,8 @@ async def bulk_send(
     `pending` messages in flight. Every window starts after a full collection: a full
     pass in it comes of its own work.
     """
-    emulator = await net.start(Provider.SMSC)
-    entry = entry_for(Provider.SMSC, emulator)
+    emulator = await net.start(GatewayId.SMSC)
+    entry = entry_for(GatewayId.SMSC, emulator)
     await set_up(hass, entry)
     results: dict[str, Any] = {}
     tracker = entry.runtime_data.tracker
@@ -404,7 +404,7 @@ async def timed_poll(hass: HomeAssistant, tracker: Any, emulator: RemoteEmulator
         clock.release()
     return {
         "pending": pending,
-        "requests": emulator.count(STATUS_PATH[Provider.SMSC]),
+        "requests": emulator.count(STATUS_PATH[GatewayId.SMSC]),
         "wall_ms": wall * 1000,
         **lag_figures(lag),
         "final_after": pending - tracker.in_flight,
@@ -453,8 +453,8 @@ class Account:
 
 async def account_with_history(hass: HomeAssistant, net: NetworkProcess, records: int) -> Account:
     """Write `records` finished messages to a new account's store, then set it up."""
-    emulator = await net.start(Provider.SMSC)
-    entry = entry_for(Provider.SMSC, emulator)
+    emulator = await net.start(GatewayId.SMSC)
+    entry = entry_for(GatewayId.SMSC, emulator)
     (recipient_id,) = entry.subentries
     path = Path(hass.config.path(".storage", store_key(StoreKind.TRACKER, entry.entry_id)))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -520,16 +520,16 @@ async def with_history(
 # -- status requests until final ----------------------------------------------------------
 
 
-def deliver_after(emulator: Any, provider: Provider, seconds: float) -> None:
+def deliver_after(emulator: Any, provider: GatewayId, seconds: float) -> None:
     """Every message is handed on at once and delivered `seconds` after the send.
 
     Runs in the network's process (`RemoteEmulator.apply`): the closure set for Stream
     and Devino does not go over the pipe.
     """
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         emulator.queued_seconds = 0
         emulator.final_seconds = seconds
-    elif provider is Provider.SMSTELE:
+    elif provider is GatewayId.SMSTELE:
         emulator.final_after = seconds
     else:
 
@@ -581,7 +581,7 @@ class SimulatedClock:
 
 
 async def status_requests(
-    hass: HomeAssistant, net: NetworkProcess, provider: Provider, text: str, seconds: float
+    hass: HomeAssistant, net: NetworkProcess, provider: GatewayId, text: str, seconds: float
 ) -> int:
     """Status requests the tracker makes for one message until it is final.
 

@@ -39,7 +39,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker.index import Index
 from custom_components.ru_sms.tracker.store import STORAGE_VERSION
@@ -71,13 +71,13 @@ DOWN_FOR = 50_000
 """Requests the send path fails while down (more than any outage here makes)."""
 DRAIN_LIMIT = 600.0
 """Seconds the drain is waited for at most."""
-STARTUP_ACCOUNTS = (Provider.SMSC, Provider.SMSTELE, Provider.STREAM, Provider.DEVINO)
+STARTUP_ACCOUNTS = (GatewayId.SMSC, GatewayId.SMSTELE, GatewayId.STREAM, GatewayId.DEVINO)
 STARTUP_RECORDS = 12_500
 MEMORY_RECORDS = 10_000
 SEND_PATH = "send.php"
 
 
-def entry(provider: Provider, emulator: RemoteEmulator, title: str) -> MockConfigEntry:
+def entry(provider: GatewayId, emulator: RemoteEmulator, title: str) -> MockConfigEntry:
     """A config entry of its own for the emulated account (`make_entry` reads `base_url`)."""
     return make_entry(
         provider,
@@ -135,8 +135,8 @@ def bare_post(hass: HomeAssistant, emulator: RemoteEmulator) -> Callable[[str], 
 
 async def concurrency(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any]:
     """Alerts by 1, 4, 64 and 200 callers at once, each beside a bare POST as many times."""
-    emulator = await net.start(Provider.SMSC)
-    account = entry(Provider.SMSC, emulator, "concurrency")
+    emulator = await net.start(GatewayId.SMSC)
+    account = entry(GatewayId.SMSC, emulator, "concurrency")
     await set_up(hass, account)
     results: dict[str, Any] = {}
     try:
@@ -285,8 +285,8 @@ async def queue_while_down(hass: HomeAssistant, down: MockConfigEntry) -> dict[s
 
 async def refused(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any]:
     """The gateway's host down (connections refused): sends, 1,000 queued, the drain."""
-    smsc = await net.start(Provider.SMSC)
-    down = entry(Provider.SMSC, smsc, "refused")
+    smsc = await net.start(GatewayId.SMSC)
+    down = entry(GatewayId.SMSC, smsc, "refused")
     try:
         await set_up(hass, down)
         await send_action(hass, down, [IVAN], "Котёл: авария, прогрев")
@@ -308,7 +308,7 @@ async def outage(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any]:
     the accounts set up again during the outage).
     """
     emulators = {p: await net.start(p) for p in STARTUP_ACCOUNTS}
-    smsc = emulators[Provider.SMSC]
+    smsc = emulators[GatewayId.SMSC]
     accounts = [entry(p, e, f"startup {p.value}") for p, e in emulators.items()]
     down = accounts[0]
     results: dict[str, Any] = {}
@@ -408,7 +408,7 @@ def held(tracker: Any) -> tuple[int, list[dict[str, Any]]]:
 
 
 async def tracked_memory(
-    hass: HomeAssistant, net: NetworkProcess, provider: Provider, text: str
+    hass: HomeAssistant, net: NetworkProcess, provider: GatewayId, text: str
 ) -> dict[str, Any]:
     """What the tracker holds for 10,000 messages after their send and delivery reports.
 
@@ -469,6 +469,6 @@ async def tracked_memory(
 async def memory(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any]:
     """One part each on SMSC.ru, and two parts each on Devino (an id per part)."""
     return {
-        "one_part": await tracked_memory(hass, net, Provider.SMSC, "Котёл: авария"),
-        "two_parts": await tracked_memory(hass, net, Provider.DEVINO, LONG_TEXT),
+        "one_part": await tracked_memory(hass, net, GatewayId.SMSC, "Котёл: авария"),
+        "two_parts": await tracked_memory(hass, net, GatewayId.DEVINO, LONG_TEXT),
     }

@@ -26,7 +26,7 @@ import threading
 import traceback
 from typing import Any
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from scripts.emulators import fund
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.catalog import ACCOUNTS
@@ -53,7 +53,7 @@ class _Network:
         self.emulators: dict[int, EmulatedGateway] = {}
         self._keys = itertools.count()
 
-    async def start(self, provider: Provider) -> tuple[int, frozenset[str]]:
+    async def start(self, provider: GatewayId) -> tuple[int, frozenset[str]]:
         """Start an emulator with money for any benchmark: its key and its method names."""
         emulator = ACCOUNTS[provider].emulator()
         fund(emulator)
@@ -161,7 +161,7 @@ class NetworkProcess:
             raise NetworkError(f"{op} failed in the network process:\n{value}")
         return value
 
-    async def start(self, provider: Provider) -> RemoteEmulator:
+    async def start(self, provider: GatewayId) -> RemoteEmulator:
         """A started emulator for `provider`, with money for any send."""
         key, methods = await asyncio.to_thread(self.request, "start", -1, provider)
         return RemoteEmulator(self, key, methods)

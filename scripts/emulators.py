@@ -29,7 +29,7 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS, EmulatedAccount
 from tests.emulators.restapi import RestApiEmulator
@@ -52,7 +52,7 @@ DOWN_FOR = 100_000
 class Gateway:
     """How one emulated gateway is served and shown."""
 
-    provider: Provider
+    provider: GatewayId
     name: str
     offset: int
     """The port is the base port plus this."""
@@ -61,10 +61,10 @@ class Gateway:
 
 
 GATEWAYS = (
-    Gateway(Provider.SMSC, "SMSC.ru", 1, "/sys/"),
-    Gateway(Provider.SMSTELE, "SMStele (REX400)", 2, "/cgibin/"),
-    Gateway(Provider.STREAM, "Stream Telecom", 3, "/rest/"),
-    Gateway(Provider.DEVINO, "Devino Telecom", 4, "/rest/"),
+    Gateway(GatewayId.SMSC, "SMSC.ru", 1, "/sys/"),
+    Gateway(GatewayId.SMSTELE, "SMStele (REX400)", 2, "/cgibin/"),
+    Gateway(GatewayId.STREAM, "Stream Telecom", 3, "/rest/"),
+    Gateway(GatewayId.DEVINO, "Devino Telecom", 4, "/rest/"),
 )
 
 
@@ -126,7 +126,7 @@ def describe(running: Running) -> list[str]:
     """The lines that tell what to enter in the config flow for one gateway."""
     gateway, credentials = running.gateway, running.account.credentials
     lines = [f"== {gateway.name} (emulated) =="]
-    if gateway.provider is Provider.SMSTELE:
+    if gateway.provider is GatewayId.SMSTELE:
         lines += [
             f"  Host:                 {HOST}",
             f"  Port:                 {running.port}",

@@ -27,7 +27,7 @@ from typing import Any
 
 from homeassistant.helpers.storage import Store
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from scripts.benchmark_ha import LagMonitor, entry_for, home_assistant, set_up
 from scripts.benchmark_network import NetworkProcess
 from tests.emulators.base import Fault
@@ -126,8 +126,8 @@ async def measure(alerts: int) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as config_dir:
             async with home_assistant(config_dir) as hass:
-                emulator = await net.start(Provider.SMSC)
-                entry = entry_for(Provider.SMSC, emulator)
+                emulator = await net.start(GatewayId.SMSC)
+                entry = entry_for(GatewayId.SMSC, emulator)
                 await set_up(hass, entry)
                 await window(hass, entry, 20, "warm-up")
                 figures = {"gateway_up": await window(hass, entry, alerts, "up")}

@@ -16,8 +16,8 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import CONF_PHONES, CONF_PROVIDER, DOMAIN, SUBENTRY_RECIPIENT
-from custom_components.ru_sms.providers import CLIENTS, base as base_module
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers import GATEWAY_TYPES, base as base_module
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.catalog import ACCOUNTS
 
@@ -55,7 +55,7 @@ def refused_url(socket_enabled: None) -> str:
 
 def patch_description(monkeypatch: pytest.MonkeyPatch, provider: str, **changes: Any) -> None:
     """Change what a gateway declares, for one test (`lookup_wait=(0.0,)`, ...)."""
-    client = CLIENTS[provider]
+    client = GATEWAY_TYPES[provider]
     monkeypatch.setattr(client, "description", dataclasses.replace(client.description, **changes))
 
 
@@ -91,11 +91,11 @@ def no_client_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def start_emulator(
     socket_enabled: None,
-) -> AsyncIterator[Callable[[Provider], Any]]:
+) -> AsyncIterator[Callable[[GatewayId], Any]]:
     """Start an emulated gateway for a provider (stopped after the test)."""
     started: list[EmulatedGateway] = []
 
-    async def start(provider: Provider) -> Any:
+    async def start(provider: GatewayId) -> Any:
         emulator = ACCOUNTS[provider].emulator()
         emulator.hang_seconds = 1.0
         await emulator.start()
@@ -108,11 +108,11 @@ async def start_emulator(
 
 
 @pytest.fixture
-async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[Provider], Any]]:
+async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[GatewayId], Any]]:
     """Start emulators; after the test, none of them saw a rate-limit rule broken."""
     started: list[EmulatedGateway] = []
 
-    async def start(provider: Provider) -> Any:
+    async def start(provider: GatewayId) -> Any:
         emulator = await start_emulator(provider)
         started.append(emulator)
         return emulator
@@ -123,7 +123,7 @@ async def emulators(start_emulator: Any) -> AsyncIterator[Callable[[Provider], A
 
 
 async def setup_account(
-    hass: HomeAssistant, provider: Provider, emulator: EmulatedGateway, **kwargs: Any
+    hass: HomeAssistant, provider: GatewayId, emulator: EmulatedGateway, **kwargs: Any
 ) -> MockConfigEntry:
     """Add and set up an entry for an emulated account (`make_entry`'s arguments)."""
     entry = make_entry(provider, emulator, **kwargs)
@@ -134,7 +134,7 @@ async def setup_account(
     return entry
 
 
-def gateway_data(provider: Provider, emulator: EmulatedGateway) -> dict[str, Any]:
+def gateway_data(provider: GatewayId, emulator: EmulatedGateway) -> dict[str, Any]:
     """Entry data for the emulated account of a provider."""
     credentials = ACCOUNTS[provider].credentials
     return {
@@ -146,7 +146,7 @@ def gateway_data(provider: Provider, emulator: EmulatedGateway) -> dict[str, Any
 
 
 def make_entry(
-    provider: Provider,
+    provider: GatewayId,
     emulator: EmulatedGateway,
     *,
     options: dict[str, Any] | None = None,
@@ -164,7 +164,7 @@ def make_entry(
         # As the config flow makes it (SMStele accounts are per host).
         unique_id=unique_id
         or f"{provider.value}:{(credentials.login or '').lower()}"
-        + (":127.0.0.1" if provider is Provider.SMSTELE else ""),
+        + (":127.0.0.1" if provider is GatewayId.SMSTELE else ""),
         data=gateway_data(provider, emulator),
         options={"sender": ACCOUNTS[provider].sender, **(options or {})},
         subentries_data=[

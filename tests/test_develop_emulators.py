@@ -7,15 +7,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from custom_components.ru_sms.providers import Provider
+from custom_components.ru_sms.providers import GatewayId
 from scripts.emulators import GATEWAYS, Running, control_app
 from tests.emulators.catalog import ACCOUNTS
 
 
 async def test_a_gateway_goes_down_and_comes_back(start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    gateway = next(g for g in GATEWAYS if g.provider is Provider.STREAM)
-    running = Running(gateway, ACCOUNTS[Provider.STREAM], emulator, port=0)
+    emulator = await start_emulator(GatewayId.STREAM)
+    gateway = next(g for g in GATEWAYS if g.provider is GatewayId.STREAM)
+    running = Running(gateway, ACCOUNTS[GatewayId.STREAM], emulator, port=0)
     runner = web.AppRunner(control_app([running]))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -57,7 +57,7 @@ from .providers import (
     SendOptions,
     SmsGateway,
     SmsGatewayError,
-    create_client,
+    build_gateway,
     description_of,
 )
 from .providers.phone import mask_phone
@@ -84,7 +84,7 @@ def create_gateway(hass: HomeAssistant, data: Mapping[str, Any]) -> SmsGateway:
 
     Every caller of the account uses this one client: its request budget is shared.
     """
-    gateway = create_client(
+    gateway = build_gateway(
         data[CONF_PROVIDER],
         async_get_clientsession(hass),
         description_of(data[CONF_PROVIDER]).credentials(data),

@@ -90,7 +90,7 @@ from .const import (
 )
 from .errors import gateway_name
 from .providers import (
-    CLIENTS,
+    GATEWAY_TYPES,
     AccountField,
     AuthenticationError,
     Capabilities,
@@ -368,7 +368,7 @@ class RuSmsConfigFlow(ConfigFlow, domain=DOMAIN):
                             # Brand names: shown as each gateway declares its own.
                             options=[
                                 SelectOptionDict(value=gateway_id, label=gateway.description.name)
-                                for gateway_id, gateway in CLIENTS.items()
+                                for gateway_id, gateway in GATEWAY_TYPES.items()
                             ],
                             mode=SelectSelectorMode.LIST,
                         )

@@ -80,7 +80,7 @@ class GatewayCoordinator[T](DataUpdateCoordinator[T]):
         try:
             data = await self._async_fetch()
         except AuthenticationError as err:
-            raise credentials_refused(self.gateway.provider, err) from err
+            raise credentials_refused(self.gateway.gateway_id, err) from err
         except SmsGatewayError as err:
             self.failures += 1
             interval = (self.update_interval or STATISTICS_INTERVAL).total_seconds()

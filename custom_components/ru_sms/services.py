@@ -271,7 +271,7 @@ async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="lookup_not_supported",
-            translation_placeholders={"gateway": gateway_name(gateway.provider)},
+            translation_placeholders={"gateway": gateway_name(gateway.gateway_id)},
         )
     phones = await async_check_phones(call.hass, call.data[ATTR_PHONES])
     try:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from custom_components.ru_sms.providers.models import Credentials, Provider
+from custom_components.ru_sms.providers.models import Credentials, GatewayId
 from tests.emulators.base import EmulatedGateway
 from tests.emulators.devino import DevinoEmulator
 from tests.emulators.restapi import ExpiredAnswer, IdShape
@@ -54,8 +54,8 @@ class EmulatedAccount:
         return emulator
 
 
-ACCOUNTS: dict[Provider, EmulatedAccount] = {
-    Provider.SMSC: EmulatedAccount(
+ACCOUNTS: dict[GatewayId, EmulatedAccount] = {
+    GatewayId.SMSC: EmulatedAccount(
         SmscEmulator,
         Credentials(login="alerts", password="s3cret-pass"),
         "HomeAlert",
@@ -71,7 +71,7 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
             "numbers as strings": {"stringly": True},
         },
     ),
-    Provider.SMSTELE: EmulatedAccount(
+    GatewayId.SMSTELE: EmulatedAccount(
         SmsteleEmulator,
         Credentials(login="test:http", password="~test123"),
         "ALERTS",
@@ -87,7 +87,7 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
             "cnt as the document's example 2": {"cnt": Cnt.SEED},
         },
     ),
-    Provider.STREAM: EmulatedAccount(
+    GatewayId.STREAM: EmulatedAccount(
         StreamEmulator,
         Credentials(login="user", password="secret-pass"),
         "ALERTS",
@@ -107,7 +107,7 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
             "session id unquoted": {"quote_session": False},
         },
     ),
-    Provider.DEVINO: EmulatedAccount(
+    GatewayId.DEVINO: EmulatedAccount(
         DevinoEmulator,
         Credentials(login="user", password="secret-pass"),
         "ALERTS",
@@ -131,7 +131,7 @@ ACCOUNTS: dict[Provider, EmulatedAccount] = {
 """Every emulated gateway: the tests' per-gateway facts are read from here, once."""
 
 
-def by_gateway[T](read: Callable[[EmulatedAccount], T | None]) -> dict[Provider, T]:
+def by_gateway[T](read: Callable[[EmulatedAccount], T | None]) -> dict[GatewayId, T]:
     """A fact of every emulated gateway that has it (`by_gateway(lambda a: a.balance_path)`)."""
     return {
         provider: value

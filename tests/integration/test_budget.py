@@ -14,7 +14,7 @@ from custom_components.ru_sms import services as services_module
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import RateLimit, SmscClient
 from custom_components.ru_sms.providers.budget import MAX_KEYS, RequestBudget
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.providers.smsc import (
     BALANCE_SCOPE,
     DESCRIPTION,
@@ -173,9 +173,9 @@ async def test_smsc_requests_count_against_their_scopes(
 async def test_fifty_sends_polls_lookups_and_balances_at_once_break_no_limit(
     hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.SMSC)  # the fixture asserts no breach at the end
+    emulator = await emulators(GatewayId.SMSC)  # the fixture asserts no breach at the end
     # Fifty alerts to one number: the storm guard would hold all but ten.
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"storm_guard": False})
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"storm_guard": False})
     client = entry.runtime_data.gateway
     assert client.budget is not None
     client.budget.clock = emulator.now  # windows on the gateway's (virtual) clock

@@ -30,13 +30,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ru_sms.account import create_gateway
 from custom_components.ru_sms.config_flow import ADVANCED_MODE_REMOVED, _unique_id
 from custom_components.ru_sms.const import DOMAIN, SUBENTRY_RECIPIENT
-from custom_components.ru_sms.providers import CLIENTS, Provider
+from custom_components.ru_sms.providers import GATEWAY_TYPES, GatewayId
 from custom_components.ru_sms.schema import vol
 from tests.conftest import GUARD_FIELDS, GUARD_OPTIONS, IVAN
 from tests.emulators.base import EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS, by_gateway
 
-NAMES = {provider: CLIENTS[provider].description.name for provider in ACCOUNTS}
+NAMES = {provider: GATEWAY_TYPES[provider].description.name for provider in ACCOUNTS}
 CHECK_PATH = by_gateway(lambda account: account.check_path)
 """Where each gateway's credentials check goes."""
 BALANCE_PROVIDERS = list(by_gateway(lambda account: account.balance_path))
@@ -77,7 +77,7 @@ def checked(result: Any) -> Any:
 
 
 async def start_user_flow(
-    hass: HomeAssistant, provider: Provider, *, advanced: bool | None = True
+    hass: HomeAssistant, provider: GatewayId, *, advanced: bool | None = True
 ) -> Any:
     """Open the flow and pick the gateway: the credentials form.
 
@@ -126,7 +126,7 @@ async def configure(hass: HomeAssistant, result: Any, user_input: dict[str, Any]
     return checked(await hass.config_entries.flow.async_configure(result["flow_id"], user_input))
 
 
-def login_input(provider: Provider, emulator: EmulatedGateway, **changes: Any) -> dict[str, Any]:
+def login_input(provider: GatewayId, emulator: EmulatedGateway, **changes: Any) -> dict[str, Any]:
     """The credentials form filled in for the emulated account (advanced: with the URL)."""
     credentials = ACCOUNTS[provider].credentials
     user_input: dict[str, Any] = {
@@ -135,13 +135,13 @@ def login_input(provider: Provider, emulator: EmulatedGateway, **changes: Any) -
         "sender": ACCOUNTS[provider].sender,
         "url": emulator.base_url,
     }
-    if provider is Provider.SMSTELE:
+    if provider is GatewayId.SMSTELE:
         user_input |= {"host": "rexsmsc.rex400.ru", "port": 8882, "ssl": True}
     user_input |= changes
     return {key: value for key, value in user_input.items() if value is not None}
 
 
-def expected_data(provider: Provider, emulator: EmulatedGateway, **changes: Any) -> dict[str, Any]:
+def expected_data(provider: GatewayId, emulator: EmulatedGateway, **changes: Any) -> dict[str, Any]:
     """The entry data the flow stores for `login_input`."""
     data = {"provider": provider.value, **login_input(provider, emulator, **changes)}
     data.pop("sender", None)
@@ -169,16 +169,16 @@ def emulator_port(emulator: EmulatedGateway) -> int:
     return port
 
 
-def set_password(provider: Provider, emulator: Any, password: str) -> None:
+def set_password(provider: GatewayId, emulator: Any, password: str) -> None:
     """Change the account's password on the emulated gateway."""
-    if provider in (Provider.STREAM, Provider.DEVINO):
+    if provider in (GatewayId.STREAM, GatewayId.DEVINO):
         emulator.accounts[ACCOUNTS[provider].credentials.login] = password
     else:
         emulator.password = password
 
 
 async def add_account(
-    hass: HomeAssistant, provider: Provider, emulator: EmulatedGateway, **changes: Any
+    hass: HomeAssistant, provider: GatewayId, emulator: EmulatedGateway, **changes: Any
 ) -> ConfigEntry:
     """Add the emulated account through the flow; returns the loaded entry."""
     result = await start_user_flow(hass, provider)
@@ -192,7 +192,7 @@ async def add_account(
 
 async def add_key_account(hass: HomeAssistant, emulator: EmulatedGateway) -> ConfigEntry:
     """Add the emulated SMSC account by its API key alone."""
-    result = await start_user_flow(hass, Provider.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
     result = await configure(hass, result, {"api_key": SMSC_KEY, "url": emulator.base_url})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -214,15 +214,15 @@ def recipient_entities(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str
 # -- adding an account -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_user_flow_creates_working_entry(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     result = await start_user_flow(hass, provider)
     assert "url" in schema_keys(result)
-    assert ("host" in schema_keys(result)) is (provider is Provider.SMSTELE)
-    assert ("api_key" in schema_keys(result)) is (provider is Provider.SMSC)
+    assert ("host" in schema_keys(result)) is (provider is GatewayId.SMSTELE)
+    assert ("api_key" in schema_keys(result)) is (provider is GatewayId.SMSC)
 
     result = await configure(hass, result, login_input(provider, emulator))
 
@@ -230,14 +230,14 @@ async def test_user_flow_creates_working_entry(
     login = ACCOUNTS[provider].credentials.login
     assert result["title"] == f"{NAMES[provider]} ({login})"
     data = dict(result["data"])
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         # An SMSC.ru account gets its callback webhook: an id and a signing secret.
         assert len(data.pop("webhook_id")) >= 32
         assert re.fullmatch(r"[A-Za-z0-9_-]{16,}", data.pop("webhook_secret"))
     assert data == expected_data(provider, emulator)
     assert result["options"] == {"sender": ACCOUNTS[provider].sender}
     entry = result["result"]
-    host = ":127.0.0.1" if provider is Provider.SMSTELE else ""
+    host = ":127.0.0.1" if provider is GatewayId.SMSTELE else ""
     assert entry.unique_id == f"{provider.value}:{login}{host}"
     # The credentials were checked on the gateway itself.
     assert emulator.count(CHECK_PATH[provider]) >= 1
@@ -251,13 +251,13 @@ async def test_user_flow_without_advanced_mode(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The URL is asked in advanced mode; since Home Assistant 2026.6 there is no such mode."""
-    result = await start_user_flow(hass, Provider.STREAM, advanced=False)
+    result = await start_user_flow(hass, GatewayId.STREAM, advanced=False)
     assert schema_keys(result) == ["username", "password", "sender"]
-    result = await start_user_flow(hass, Provider.SMSC, advanced=False)
+    result = await start_user_flow(hass, GatewayId.SMSC, advanced=False)
     assert schema_keys(result) == ["username", "password", "api_key", "sender"]
     # A frontend that does not say: before 2026.6 it was not in advanced mode.
     url = ["url"] if ADVANCED_MODE_REMOVED else []
-    result = await start_user_flow(hass, Provider.STREAM, advanced=None)
+    result = await start_user_flow(hass, GatewayId.STREAM, advanced=None)
     assert schema_keys(result) == ["username", "password", "sender", *url]
     # Home Assistant 2026.10 would warn about the deprecated `show_advanced_options`.
     assert "show_advanced_options" not in caplog.text
@@ -270,9 +270,9 @@ def test_advanced_mode_removed_matches_home_assistant() -> None:
 
 
 async def test_smstele_by_host_port_and_ssl(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSTELE)
+    emulator = await start_emulator(GatewayId.SMSTELE)
     port = emulator_port(emulator)
-    result = await start_user_flow(hass, Provider.SMSTELE, advanced=None)
+    result = await start_user_flow(hass, GatewayId.SMSTELE, advanced=None)
     assert schema_keys(result)[:6] == ["username", "password", "host", "port", "ssl", "sender"]
     assert ("url" in schema_keys(result)) is ADVANCED_MODE_REMOVED
 
@@ -308,8 +308,8 @@ async def test_smstele_by_host_port_and_ssl(hass: HomeAssistant, start_emulator:
 
 
 async def test_smsc_by_api_key_alone(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    result = await start_user_flow(hass, Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
 
     result = await configure(
         hass, result, {"api_key": f" {SMSC_KEY} ", "url": emulator.base_url, "sender": ""}
@@ -334,9 +334,9 @@ async def test_smsc_by_api_key_alone(hass: HomeAssistant, start_emulator: Any) -
 # -- errors ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_wrong_password_then_right(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     result = await start_user_flow(hass, provider)
@@ -352,9 +352,9 @@ async def test_wrong_password_then_right(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_refused_connection(
-    hass: HomeAssistant, start_emulator: Any, refused_url: str, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, refused_url: str, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     result = await start_user_flow(hass, provider)
@@ -366,9 +366,9 @@ async def test_refused_connection(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_proxy_error_page(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     emulator.inject(Fault.SERVER_ERROR_HTML, times=4)
@@ -383,8 +383,8 @@ async def test_proxy_error_page(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.SMSTELE])
-async def test_rate_limited(hass: HomeAssistant, start_emulator: Any, provider: Provider) -> None:
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.SMSTELE])
+async def test_rate_limited(hass: HomeAssistant, start_emulator: Any, provider: GatewayId) -> None:
     emulator = await start_emulator(provider)
     emulator.inject(Fault.RATE_LIMIT, CHECK_PATH[provider])
     result = await start_user_flow(hass, provider)
@@ -399,37 +399,37 @@ async def test_rate_limited(hass: HomeAssistant, start_emulator: Any, provider: 
 
 async def test_gateway_refuses_the_check_request(hass: HomeAssistant, start_emulator: Any) -> None:
     """A gateway error that says nothing about the credentials or the connection."""
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     emulator.error_next(1, "balance.php")  # SMSC.ru: error in the parameters
-    result = await start_user_flow(hass, Provider.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
 
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator))
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator))
 
     assert result["errors"] == {"base": "gateway_refused"}
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator))
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_unexpected_exception(
     hass: HomeAssistant, start_emulator: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
+    emulator = await start_emulator(GatewayId.STREAM)
 
     class Broken:
         async def check_credentials(self) -> None:
             raise RuntimeError("boom")
 
-    result = await start_user_flow(hass, Provider.STREAM)
+    result = await start_user_flow(hass, GatewayId.STREAM)
     with patch(
         "custom_components.ru_sms.config_flow.create_gateway", return_value=Broken()
     ) as factory:
-        result = await configure(hass, result, login_input(Provider.STREAM, emulator))
+        result = await configure(hass, result, login_input(GatewayId.STREAM, emulator))
 
     assert factory.call_count == 1
     assert result["errors"] == {"base": "unknown"}
     assert "Unexpected error checking the stream credentials" in caplog.text
     assert "secret-pass" not in caplog.text
-    result = await configure(hass, result, login_input(Provider.STREAM, emulator))
+    result = await configure(hass, result, login_input(GatewayId.STREAM, emulator))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -445,21 +445,21 @@ async def test_unexpected_exception(
 async def test_smsc_missing_credentials(
     hass: HomeAssistant, start_emulator: Any, user_input: dict[str, Any]
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    result = await start_user_flow(hass, Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
 
     result = await configure(hass, result, {**user_input, "url": emulator.base_url})
 
     assert result["errors"] == {"base": "missing_credentials"}
     assert emulator.requests == []  # nothing to ask the gateway about
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator))
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.parametrize("sender", ["Too-long-sender", "Отправитель", "1234567890123456"])
 async def test_invalid_sender(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider, sender: str
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId, sender: str
 ) -> None:
     emulator = await start_emulator(provider)
     result = await start_user_flow(hass, provider)
@@ -476,17 +476,17 @@ async def test_invalid_sender(
 async def test_invalid_sender_and_wrong_password_together(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    result = await start_user_flow(hass, Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
 
     result = await configure(hass, result, {"sender": "Too-long-sender", "url": emulator.base_url})
 
     assert result["errors"] == {"sender": "invalid_sender", "base": "missing_credentials"}
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_same_account_twice(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     await add_account(hass, provider, emulator)
@@ -500,9 +500,9 @@ async def test_same_account_twice(
 
 
 async def test_same_smsc_key_twice(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     await add_key_account(hass, emulator)
-    result = await start_user_flow(hass, Provider.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
 
     result = await configure(hass, result, {"api_key": SMSC_KEY, "url": emulator.base_url})
 
@@ -514,10 +514,10 @@ async def test_smstele_same_login_on_same_host_by_url_or_host(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
     """An SMStele account is its login on its host, however the address was typed."""
-    emulator = await start_emulator(Provider.SMSTELE)
-    await add_account(hass, Provider.SMSTELE, emulator)
+    emulator = await start_emulator(GatewayId.SMSTELE)
+    await add_account(hass, GatewayId.SMSTELE, emulator)
     port = emulator_port(emulator)
-    result = await start_user_flow(hass, Provider.SMSTELE, advanced=None)
+    result = await start_user_flow(hass, GatewayId.SMSTELE, advanced=None)
 
     result = await configure(
         hass,
@@ -554,10 +554,10 @@ def smstele_elsewhere() -> MockConfigEntry:
 
 async def test_smstele_same_login_on_another_host(hass: HomeAssistant, start_emulator: Any) -> None:
     """The same login with another operator's REX400 is another account."""
-    emulator = await start_emulator(Provider.SMSTELE)
+    emulator = await start_emulator(GatewayId.SMSTELE)
     smstele_elsewhere().add_to_hass(hass)
 
-    entry = await add_account(hass, Provider.SMSTELE, emulator)
+    entry = await add_account(hass, GatewayId.SMSTELE, emulator)
 
     assert entry.unique_id == "smstele:test:http:127.0.0.1"
     assert len(hass.config_entries.async_entries(DOMAIN)) == 2
@@ -566,11 +566,11 @@ async def test_smstele_same_login_on_another_host(hass: HomeAssistant, start_emu
 # -- reauthentication ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_reauth_after_password_change(
     hass: HomeAssistant,
     start_emulator: Any,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     entry = await add_account(hass, provider, emulator)
@@ -604,8 +604,8 @@ async def test_reauth_after_password_change(
 async def test_reauth_of_a_loaded_entry_reloads_once(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = await add_account(hass, Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = await add_account(hass, GatewayId.STREAM, emulator)
     emulator.accounts["user"] = NEW_PASSWORD
     logins = emulator.logins
 
@@ -624,8 +624,8 @@ async def test_reauth_with_the_same_password_reloads(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
     """The gateway refused the password for a while: the same one is tried again."""
-    emulator = await start_emulator(Provider.STREAM)
-    entry = await add_account(hass, Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = await add_account(hass, GatewayId.STREAM, emulator)
     emulator.accounts["user"] = "locked"
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
@@ -641,8 +641,8 @@ async def test_reauth_with_the_same_password_reloads(
 
 
 async def test_reauth_cannot_connect(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = await add_account(hass, Provider.DEVINO, emulator)
+    emulator = await start_emulator(GatewayId.DEVINO)
+    entry = await add_account(hass, GatewayId.DEVINO, emulator)
     result = await start_reauth(hass, entry)
     emulator.inject(Fault.SERVER_ERROR_HTML, times=4)
 
@@ -654,7 +654,7 @@ async def test_reauth_cannot_connect(hass: HomeAssistant, start_emulator: Any) -
 async def test_reauth_of_a_key_only_account_asks_for_the_key(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     entry = await add_key_account(hass, emulator)
     # The key is revoked and a new one made.
     emulator.api_key = NEW_KEY
@@ -678,13 +678,13 @@ async def test_reauth_of_a_key_only_account_asks_for_the_key(
     assert entry.unique_id.startswith("smsc:key-")
     assert NEW_KEY not in entry.unique_id
     # The account is now known by its new key: adding that key again is refused.
-    result = await start_user_flow(hass, Provider.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
     result = await configure(hass, result, {"api_key": NEW_KEY, "url": emulator.base_url})
     assert result["reason"] == "already_configured"
 
 
 async def test_reauth_with_another_accounts_key(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     entry = await add_key_account(hass, emulator)
     # Another account, added by its key, is the only one the gateway accepts now.
     emulator.api_key = NEW_KEY
@@ -711,12 +711,12 @@ async def test_reauth_when_the_login_now_is_another_account(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
     """An entry whose unique id names another account than its login is refused."""
-    emulator = await start_emulator(Provider.STREAM)
+    emulator = await start_emulator(GatewayId.STREAM)
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Stream Telecom (user)",
         unique_id="stream:someone-else",
-        data=expected_data(Provider.STREAM, emulator),
+        data=expected_data(GatewayId.STREAM, emulator),
     )
     entry.add_to_hass(hass)
 
@@ -730,11 +730,11 @@ async def test_reauth_when_the_login_now_is_another_account(
 # -- reconfiguration -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_reconfigure_sender_password_and_address(
     hass: HomeAssistant,
     start_emulator: Any,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     entry = await add_account(hass, provider, emulator)
@@ -759,7 +759,7 @@ async def test_reconfigure_sender_password_and_address(
             backup,
             password=NEW_PASSWORD,
             sender="Alarm",
-            host="127.0.0.1" if provider is Provider.SMSTELE else None,
+            host="127.0.0.1" if provider is GatewayId.SMSTELE else None,
         ),
     )
 
@@ -775,12 +775,12 @@ async def test_reconfigure_sender_password_and_address(
 
 
 async def test_reconfigure_reloads_once(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = await add_account(hass, Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = await add_account(hass, GatewayId.STREAM, emulator)
     logins = emulator.logins
 
     result = await start_reconfigure(hass, entry)
-    result = await configure(hass, result, login_input(Provider.STREAM, emulator, sender="OTHER"))
+    result = await configure(hass, result, login_input(GatewayId.STREAM, emulator, sender="OTHER"))
     await hass.async_block_till_done()
 
     assert result["reason"] == "reconfigure_successful"
@@ -790,9 +790,9 @@ async def test_reconfigure_reloads_once(hass: HomeAssistant, start_emulator: Any
 
 
 @pytest.mark.parametrize("sender", ["  ", None])
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_sender_required_where_the_gateway_has_no_default(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider, sender: str | None
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId, sender: str | None
 ) -> None:
     """Blank or left out: our error, never the frontend's "not all required fields".
 
@@ -813,12 +813,12 @@ async def test_sender_required_where_the_gateway_has_no_default(
 async def test_reconfigure_without_changes_reloads(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = await add_account(hass, Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = await add_account(hass, GatewayId.STREAM, emulator)
     logins = emulator.logins
 
     result = await start_reconfigure(hass, entry)
-    result = await configure(hass, result, login_input(Provider.STREAM, emulator))
+    result = await configure(hass, result, login_input(GatewayId.STREAM, emulator))
     await hass.async_block_till_done()
 
     assert result["reason"] == "reconfigure_successful"
@@ -827,8 +827,8 @@ async def test_reconfigure_without_changes_reloads(
 
 
 async def test_reconfigure_to_another_account(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = await add_account(hass, Provider.DEVINO, emulator)
+    emulator = await start_emulator(GatewayId.DEVINO)
+    entry = await add_account(hass, GatewayId.DEVINO, emulator)
     emulator.accounts["other"] = "other-pass"
     data = dict(entry.data)
 
@@ -836,7 +836,7 @@ async def test_reconfigure_to_another_account(hass: HomeAssistant, start_emulato
     result = await configure(
         hass,
         result,
-        login_input(Provider.DEVINO, emulator, username="other", password="other-pass"),
+        login_input(GatewayId.DEVINO, emulator, username="other", password="other-pass"),
     )
 
     assert result["type"] is FlowResultType.ABORT
@@ -847,7 +847,7 @@ async def test_reconfigure_to_another_account(hass: HomeAssistant, start_emulato
 async def test_reconfigure_smstele_to_another_host(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.SMSTELE)
+    emulator = await start_emulator(GatewayId.SMSTELE)
     entry = smstele_elsewhere()
     entry.add_to_hass(hass)
 
@@ -872,19 +872,19 @@ async def test_reconfigure_smstele_to_another_host(
 
 
 async def test_reconfigure_errors_then_success(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    entry = await add_account(hass, Provider.SMSC, emulator)
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = await add_account(hass, GatewayId.SMSC, emulator)
     result = await start_reconfigure(hass, entry)
 
     result = await configure(
-        hass, result, login_input(Provider.SMSC, emulator, password=WRONG_PASSWORD)
+        hass, result, login_input(GatewayId.SMSC, emulator, password=WRONG_PASSWORD)
     )
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "invalid_auth"}
     assert suggested(result)["password"] == WRONG_PASSWORD
 
     result = await configure(
-        hass, result, login_input(Provider.SMSC, emulator, sender="Too-long-sender")
+        hass, result, login_input(GatewayId.SMSC, emulator, sender="Too-long-sender")
     )
     assert result["errors"] == {"sender": "invalid_sender"}
 
@@ -892,10 +892,10 @@ async def test_reconfigure_errors_then_success(hass: HomeAssistant, start_emulat
     assert result["errors"] == {"base": "missing_credentials"}
 
     emulator.inject(Fault.RATE_LIMIT, "balance.php")
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator))
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator))
     assert result["errors"] == {"base": "rate_limited"}
 
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator))
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator))
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
@@ -903,7 +903,7 @@ async def test_reconfigure_errors_then_success(hass: HomeAssistant, start_emulat
 
 
 async def test_reconfigure_to_a_new_smsc_key(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     entry = await add_key_account(hass, emulator)
     old_unique_id = entry.unique_id
     emulator.api_key = NEW_KEY
@@ -928,7 +928,7 @@ async def test_reconfigure_to_a_new_smsc_key(hass: HomeAssistant, start_emulator
 
 async def test_reconfigure_smstele_by_host(hass: HomeAssistant, start_emulator: Any) -> None:
     """Without advanced mode and without a URL, the address is host, port and HTTPS."""
-    emulator = await start_emulator(Provider.SMSTELE)
+    emulator = await start_emulator(GatewayId.SMSTELE)
     port = emulator_port(emulator)
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -972,7 +972,7 @@ async def test_reconfigure_smstele_by_host(hass: HomeAssistant, start_emulator: 
 
 @pytest.mark.parametrize("provider", BALANCE_PROVIDERS)
 async def test_options_of_a_gateway_with_balance(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = await add_account(hass, provider, emulator)
@@ -981,7 +981,7 @@ async def test_options_of_a_gateway_with_balance(
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    extra = {Provider.SMSC: ["callbacks"]}.get(provider, ["incoming_interval"])
+    extra = {GatewayId.SMSC: ["callbacks"]}.get(provider, ["incoming_interval"])
     assert schema_keys(result) == [
         "sender",
         "transliterate",
@@ -1028,8 +1028,8 @@ async def test_options_of_a_gateway_with_balance(
 
 
 async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSTELE)
-    entry = await add_account(hass, Provider.SMSTELE, emulator)
+    emulator = await start_emulator(GatewayId.SMSTELE)
+    entry = await add_account(hass, GatewayId.SMSTELE, emulator)
 
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
     assert schema_keys(result) == [
@@ -1062,8 +1062,8 @@ async def test_options_of_smstele(hass: HomeAssistant, start_emulator: Any) -> N
 async def test_options_invalid_sender_then_cleared(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    entry = await add_account(hass, Provider.SMSC, emulator)
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = await add_account(hass, GatewayId.SMSC, emulator)
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
     user_input = {
         "transliterate": False,
@@ -1099,8 +1099,8 @@ async def test_options_invalid_sender_then_cleared(
 async def test_options_sender_cannot_be_cleared_where_required(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = await add_account(hass, Provider.DEVINO, emulator)
+    emulator = await start_emulator(GatewayId.DEVINO)
+    entry = await add_account(hass, GatewayId.DEVINO, emulator)
     result = checked(await hass.config_entries.options.async_init(entry.entry_id))
 
     result = checked(
@@ -1118,15 +1118,15 @@ async def test_options_sender_cannot_be_cleared_where_required(
 
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"sender": "sender_required"}
-    assert entry.options["sender"] == ACCOUNTS[Provider.DEVINO].sender
+    assert entry.options["sender"] == ACCOUNTS[GatewayId.DEVINO].sender
 
 
 # -- recipients ------------------------------------------------------------------------
 
 
 async def test_add_recipient(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = await add_account(hass, Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = await add_account(hass, GatewayId.STREAM, emulator)
     assert recipient_entities(hass, entry) == {}
 
     result = checked(
@@ -1168,8 +1168,8 @@ async def test_add_recipient(hass: HomeAssistant, start_emulator: Any) -> None:
 
 
 async def test_recipient_errors(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    entry = await add_account(hass, Provider.SMSC, emulator)
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = await add_account(hass, GatewayId.SMSC, emulator)
     result = checked(
         await hass.config_entries.subentries.async_init(
             (entry.entry_id, SUBENTRY_RECIPIENT), context={"source": SOURCE_USER}
@@ -1215,8 +1215,8 @@ async def test_recipient_errors(hass: HomeAssistant, start_emulator: Any) -> Non
 
 
 async def test_reconfigure_recipient(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = await add_account(hass, Provider.DEVINO, emulator)
+    emulator = await start_emulator(GatewayId.DEVINO)
+    entry = await add_account(hass, GatewayId.DEVINO, emulator)
     hass.config_entries.async_add_subentry(
         entry,
         ConfigSubentry(
@@ -1282,8 +1282,8 @@ async def test_smsc_login_with_key_signs_in_again_by_key(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
     """A login typed with an API key and no password: the key is what signs in."""
-    emulator = await start_emulator(Provider.SMSC)
-    result = await start_user_flow(hass, Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
     result = await configure(
         hass, result, {"username": "alerts", "api_key": SMSC_KEY, "url": emulator.base_url}
     )
@@ -1308,14 +1308,14 @@ async def test_smsc_login_with_key_signs_in_again_by_key(
 async def test_reconfigure_entry_without_unique_id(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
+    emulator = await start_emulator(GatewayId.STREAM)
     entry = MockConfigEntry(
-        domain=DOMAIN, title="Stream", data=expected_data(Provider.STREAM, emulator)
+        domain=DOMAIN, title="Stream", data=expected_data(GatewayId.STREAM, emulator)
     )
     entry.add_to_hass(hass)
 
     result = await start_reconfigure(hass, entry)
-    result = await configure(hass, result, login_input(Provider.STREAM, emulator))
+    result = await configure(hass, result, login_input(GatewayId.STREAM, emulator))
 
     assert result["reason"] == "reconfigure_successful"
     assert entry.unique_id == "stream:user"
@@ -1432,7 +1432,9 @@ def test_flow_translations(language: str) -> None:
     for step, tree in steps.items():
         assert placeholders_in(tree) <= STEP_PLACEHOLDERS[step], step
     # Every field of the forms is named: each field a gateway declares, sender and URL.
-    declared = {field.key for client in CLIENTS.values() for field in client.description.fields}
+    declared = {
+        field.key for client in GATEWAY_TYPES.values() for field in client.description.fields
+    }
     assert declared == {"username", "password", "api_key", "host", "port", "ssl"}
     assert set(config["step"]["credentials"]["data"]) == declared | {"sender", "url"}
     assert config["step"]["reconfigure"]["data"] == config["step"]["credentials"]["data"]

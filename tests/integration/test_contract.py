@@ -25,7 +25,7 @@ from custom_components.ru_sms.errors import (
     validation_error,
 )
 from custom_components.ru_sms.providers import (
-    CLIENTS,
+    GATEWAY_TYPES,
     ErrorKind,
     SmsGatewayError,
     errors as provider_errors,
@@ -105,9 +105,9 @@ async def test_gateway_words_only_in_parentheses(hass: HomeAssistant) -> None:
 
 def test_home_assistant_side_never_asks_which_gateway() -> None:
     """Gateway knowledge lives in providers/: no module outside it names a gateway."""
-    gateways = "|".join(re.escape(gateway_id) for gateway_id in CLIENTS)
+    gateways = "|".join(re.escape(gateway_id) for gateway_id in GATEWAY_TYPES)
     pattern = re.compile(
-        rf"Provider\.(SMSC|SMSTELE|STREAM|DEVINO)\b|[=!]= *[\"']({gateways})[\"']"
+        rf"GatewayId\.(SMSC|SMSTELE|STREAM|DEVINO)\b|[=!]= *[\"']({gateways})[\"']"
         rf"|\bproviders\.(smsc|smstele|stream|devino|restapi)\b"
     )
     offenders = [

@@ -21,7 +21,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import IncomingMessage
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import async_fire_incoming_sms
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import Fault
@@ -34,11 +34,11 @@ STATISTICS_PATH = by_gateway(lambda account: account.statistics_path)
 STATISTICS_GATEWAYS = list(STATISTICS_PATH)
 PETR = "79167654321"
 """A second number, the one made to fail."""
-FAILED_OUTCOME: dict[Provider, Any] = {
-    Provider.SMSC: 20,
-    Provider.SMSTELE: "UNDELIV",
-    Provider.STREAM: Outcome.FAILED,
-    Provider.DEVINO: Outcome.FAILED,
+FAILED_OUTCOME: dict[GatewayId, Any] = {
+    GatewayId.SMSC: 20,
+    GatewayId.SMSTELE: "UNDELIV",
+    GatewayId.STREAM: Outcome.FAILED,
+    GatewayId.DEVINO: Outcome.FAILED,
 }
 """What each emulator reports for a number that cannot be reached."""
 
@@ -54,7 +54,7 @@ def quiet_access_log(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="aiohttp.access")
 
 
-def ids(provider: Provider) -> dict[str, str]:
+def ids(provider: GatewayId) -> dict[str, str]:
     """Entity ids of an account's delivery entities (recipient Ivan)."""
     slug = SLUG[provider]
     return {
@@ -99,7 +99,7 @@ def params(request: Any) -> dict[str, str]:
 
 
 async def enable_statistics(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     """Enable both statistics sensors in the entity registry; the account then reloads."""
     registry = er.async_get(hass)
@@ -127,13 +127,13 @@ def state_changes(hass: HomeAssistant, entity_id: str) -> list[Any]:
 # -- the entities ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_entities_per_gateway(
     hass: HomeAssistant,
     emulators: Any,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -202,13 +202,13 @@ async def test_entities_per_gateway(
         assert emulator.count(STATISTICS_PATH[provider]) == 0
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_snapshot_after_deliveries(
     hass: HomeAssistant,
     emulators: Any,
     freezer: FrozenDateTimeFactory,
     snapshot: SnapshotAssertion,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     """One message delivered to Ivan, then one that fails to Petr."""
     freezer.move_to("2026-11-02T10:00:00+00:00")
@@ -253,9 +253,9 @@ def replace_values(value: Any, volatile: dict[str, str]) -> Any:
 # -- last message and messages in flight ---------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_last_message_follows_delivery(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -299,11 +299,11 @@ async def test_last_message_follows_delivery(
 async def test_account_shows_latest_of_any_recipient(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
+    emulator = await emulators(GatewayId.STREAM)
     await setup_account(
-        hass, Provider.STREAM, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]}
+        hass, GatewayId.STREAM, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]}
     )
-    entity = ids(Provider.STREAM)
+    entity = ids(GatewayId.STREAM)
     await notify(hass)
     await run(hass, freezer, emulator, 120)
     await notify(hass, "notify.petr", "Door closed")
@@ -319,17 +319,17 @@ async def test_account_shows_latest_of_any_recipient(
 @pytest.mark.parametrize(
     ("provider", "expected"),
     [
-        (Provider.SMSC, ("Undeliverable", "255", "20")),
-        (Provider.SMSTELE, ("UNDELIV", None, "-99")),
-        (Provider.STREAM, ("NotDelivered", None, "42")),
-        (Provider.DEVINO, ("Rejected by SMSC", None, "42")),
+        (GatewayId.SMSC, ("Undeliverable", "255", "20")),
+        (GatewayId.SMSTELE, ("UNDELIV", None, "-99")),
+        (GatewayId.STREAM, ("NotDelivered", None, "42")),
+        (GatewayId.DEVINO, ("Rejected by SMSC", None, "42")),
     ],
 )
 async def test_failed_message_shows_error(
     hass: HomeAssistant,
     emulators: Any,
     freezer: FrozenDateTimeFactory,
-    provider: Provider,
+    provider: GatewayId,
     expected: tuple[str, str | None, str],
 ) -> None:
     """The gateway's words for the failure: text, error code, raw status code."""
@@ -378,9 +378,9 @@ EVENT_STATUS_ATTRIBUTES = (
 async def test_in_flight_counts_up_and_down(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]})
-    entity = ids(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]})
+    entity = ids(GatewayId.SMSC)
     changes = state_changes(hass, entity["in_flight"])
 
     await hass.services.async_call(
@@ -407,10 +407,10 @@ async def test_in_flight_counts_up_and_down(
 async def test_event_fires_final_states_only(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, outcome: Outcome
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
     emulator.outcomes[IVAN] = outcome
-    entity = ids(Provider.STREAM)
+    entity = ids(GatewayId.STREAM)
     events = state_changes(hass, entity["event"])
     recipient = state_changes(hass, entity["recipient"])
 
@@ -440,10 +440,10 @@ async def test_event_fires_final_states_only(
 async def test_event_for_delivered_and_failed_in_order(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]})
-    emulator.outcomes[PETR] = FAILED_OUTCOME[Provider.SMSC]
-    events = state_changes(hass, ids(Provider.SMSC)["event"])
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]})
+    emulator.outcomes[PETR] = FAILED_OUTCOME[GatewayId.SMSC]
+    events = state_changes(hass, ids(GatewayId.SMSC)["event"])
 
     await notify(hass)
     await run(hass, freezer, emulator, 60)
@@ -461,10 +461,10 @@ async def test_event_for_delivered_and_failed_in_order(
 
 async def test_event_incoming_sms(hass: HomeAssistant, emulators: Any) -> None:
     """Only the account the message came to fires it."""
-    stream = await emulators(Provider.STREAM)
-    smsc = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.STREAM, stream)
-    await setup_account(hass, Provider.SMSC, smsc)
+    stream = await emulators(GatewayId.STREAM)
+    smsc = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.STREAM, stream)
+    await setup_account(hass, GatewayId.SMSC, smsc)
     received_at = datetime(2026, 11, 2, 10, 0, 5, tzinfo=UTC)
 
     async_fire_incoming_sms(
@@ -498,11 +498,11 @@ async def test_event_incoming_sms(hass: HomeAssistant, emulators: Any) -> None:
 async def test_states_survive_reload(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.DEVINO)
+    emulator = await emulators(GatewayId.DEVINO)
     entry = await setup_account(
-        hass, Provider.DEVINO, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]}
+        hass, GatewayId.DEVINO, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR]}
     )
-    entity = ids(Provider.DEVINO)
+    entity = ids(GatewayId.DEVINO)
     await notify(hass)
     await run(hass, freezer, emulator, 120)
     await notify(hass, "notify.petr", "Door closed")
@@ -534,7 +534,7 @@ async def test_states_survive_reload(
 
 @pytest.mark.parametrize("provider", STATISTICS_GATEWAYS)
 async def test_statistics_disabled_cost_nothing(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -550,13 +550,13 @@ async def test_statistics_disabled_cost_nothing(
 @pytest.mark.parametrize(
     ("provider", "ratio_before"),
     # Stream says 0 % of nothing; Devino gives no ratio, and none can be computed
-    [(Provider.STREAM, 0.0), (Provider.DEVINO, None)],
+    [(GatewayId.STREAM, 0.0), (GatewayId.DEVINO, None)],
 )
 async def test_statistics_sensors(
     hass: HomeAssistant,
     emulators: Any,
     freezer: FrozenDateTimeFactory,
-    provider: Provider,
+    provider: GatewayId,
     ratio_before: float | None,
 ) -> None:
     """Enabled, they show the gateway's figures of the last 24 hours."""
@@ -603,7 +603,7 @@ async def test_statistics_sensors(
 
 @pytest.mark.parametrize("provider", STATISTICS_GATEWAYS)
 async def test_statistics_polled_every_30_minutes(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -643,7 +643,7 @@ async def test_statistics_failure_never_fails_setup(
     emulators: Any,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -679,12 +679,12 @@ async def test_statistics_unload_while_first_request_hangs(
     hass: HomeAssistant, emulators: Any
 ) -> None:
     """The first request runs in the background: unloading does not wait for it."""
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
-    emulator.inject(Fault.TIMEOUT_BEFORE, STATISTICS_PATH[Provider.STREAM])
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
+    emulator.inject(Fault.TIMEOUT_BEFORE, STATISTICS_PATH[GatewayId.STREAM])
     registry = er.async_get(hass)
     for key in ("sent", "ratio"):
-        registry.async_update_entity(ids(Provider.STREAM)[key], disabled_by=None)
+        registry.async_update_entity(ids(GatewayId.STREAM)[key], disabled_by=None)
 
     # the reload Home Assistant makes after the change; the request then hangs
     async_fire_time_changed(
@@ -692,7 +692,7 @@ async def test_statistics_unload_while_first_request_hangs(
     )
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert state_of(hass, ids(Provider.STREAM)["sent"]).state == STATE_UNKNOWN
+    assert state_of(hass, ids(GatewayId.STREAM)["sent"]).state == STATE_UNKNOWN
     coordinator = entry.runtime_data.statistics
     assert coordinator is not None
 
@@ -714,8 +714,8 @@ async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: flo
 
 
 async def test_translations_and_icons(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    await setup_account(hass, GatewayId.STREAM, emulator)
     icons = (await async_get_icons(hass, "entity", [DOMAIN]))[DOMAIN]
     states = ["queued", "sent", "delivered", "failed", "expired", "status_unknown"]
     event_types = ["delivered", "failed", "expired", "incoming"]

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import CONF_BALANCE_INTERVAL, CONF_LOW_BALANCE
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.catalog import ACCOUNTS
@@ -30,7 +30,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/."""
 
 
-def entry_for(provider: Provider, emulator: Any) -> MockConfigEntry:
+def entry_for(provider: GatewayId, emulator: Any) -> MockConfigEntry:
     """An account with options, two recipients, and (SMSC.ru) an API key as well."""
     return make_entry(
         provider,
@@ -40,7 +40,7 @@ def entry_for(provider: Provider, emulator: Any) -> MockConfigEntry:
     )
 
 
-def secrets_of(provider: Provider, entry: MockConfigEntry) -> list[str]:
+def secrets_of(provider: GatewayId, entry: MockConfigEntry) -> list[str]:
     """Strings that must not appear anywhere in the diagnostics."""
     credentials = ACCOUNTS[provider].credentials
     found = [
@@ -69,18 +69,18 @@ async def diagnostics_of(
     return json.loads(json.dumps(result).replace(emulator.base_url, "http://emulator/"))
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: Any,
     start_emulator: Any,
     snapshot: SnapshotAssertion,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     entry = entry_for(provider, emulator)
     entry.add_to_hass(hass)
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_API_KEY: SMSC_API_KEY}
         )
@@ -100,7 +100,7 @@ async def test_diagnostics(
     assert result["options"][CONF_LOW_BALANCE] == 10
     assert result["options"][CONF_BALANCE_INTERVAL] == 30
     assert result["state"] == "loaded"
-    if provider is Provider.SMSTELE:
+    if provider is GatewayId.SMSTELE:
         assert result["balance"] is None
     else:
         assert result["balance"]["last_update_success"] is True
@@ -112,8 +112,8 @@ async def test_diagnostics_last_balance_after_failed_poll(
     hass: HomeAssistant, hass_client: Any, start_emulator: Any, no_client_retry_delay: None
 ) -> None:
     """The last balance read stays, marked as not current."""
-    emulator = await start_emulator(Provider.STREAM)
-    entry = entry_for(Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = entry_for(GatewayId.STREAM, emulator)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -128,9 +128,9 @@ async def test_diagnostics_last_balance_after_failed_poll(
     }
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.SMSTELE])
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.SMSTELE])
 async def test_diagnostics_of_account_with_credentials_refused(
-    hass: HomeAssistant, hass_client: Any, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, hass_client: Any, start_emulator: Any, provider: GatewayId
 ) -> None:
     """Credentials refused at setup: loaded all the same, no balance read, no secret."""
     emulator = await start_emulator(provider)
@@ -149,7 +149,7 @@ async def test_diagnostics_of_account_with_credentials_refused(
     assert result["state"] == "loaded"
     assert result["gateway"]["provider"] == provider.value
     assert result["balance"] == (
-        None if provider is Provider.SMSTELE else {"last_update_success": False, "data": None}
+        None if provider is GatewayId.SMSTELE else {"last_update_success": False, "data": None}
     )
     assert result["outbox"]["queued"] == 0
     assert result["options"][CONF_LOW_BALANCE] == 10
@@ -159,8 +159,8 @@ async def test_diagnostics_after_unload(
     hass: HomeAssistant, hass_client: Any, start_emulator: Any
 ) -> None:
     """An unloaded account shows no stale balance."""
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = entry_for(Provider.DEVINO, emulator)
+    emulator = await start_emulator(GatewayId.DEVINO)
+    entry = entry_for(GatewayId.DEVINO, emulator)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -177,8 +177,8 @@ async def test_diagnostics_after_unload(
 async def test_diagnostics_count_tracked_messages_without_numbers(
     hass: HomeAssistant, hass_client: Any, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = entry_for(Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = entry_for(GatewayId.STREAM, emulator)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -15,7 +15,7 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import Fault, gateway_segments
 from tests.integration.money import send, sent_texts, tick
@@ -58,14 +58,14 @@ async def learn_the_price(
     assert entry.runtime_data.spending.price == emulator.price
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_parts_and_cost_are_what_the_gateway_bills(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     # A dozen alerts to one number in a minute: more than the storm guard lets through.
     entry = await setup_account(hass, provider, emulator, options={"burst_limit": 50})
-    if provider in (Provider.STREAM, Provider.DEVINO):
+    if provider in (GatewayId.STREAM, GatewayId.DEVINO):
         await learn_the_price(hass, entry, emulator, freezer)
 
     figures = {}
@@ -81,7 +81,7 @@ async def test_parts_and_cost_are_what_the_gateway_bills(
         parts = gateway_segments(text)
         figures[name] = (number["parts"], number["cost"], billed)
         assert number["parts"] == response["parts"] == parts, name
-        if provider is Provider.SMSTELE:
+        if provider is GatewayId.SMSTELE:
             assert number["cost"] is None  # it tells no price at all
             assert response["cost_source"] is None
             assert billed == parts, name  # its credits are parts
@@ -89,7 +89,7 @@ async def test_parts_and_cost_are_what_the_gateway_bills(
             assert Decimal(str(number["cost"])) == billed, name
             assert response["cost"] == number["cost"]
             assert response["cost_source"] == (
-                "gateway" if provider is Provider.SMSC else "known_price"
+                "gateway" if provider is GatewayId.SMSC else "known_price"
             )
         assert number["encoding"] == (
             "GSM-7" if name in ("Latin", "160 Latin", "161 Latin") else "UCS-2"
@@ -105,8 +105,8 @@ async def test_parts_and_cost_are_what_the_gateway_bills(
 async def test_what_forces_ucs2_and_the_parts_before_and_after_replacement(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     response = await dry_run(hass, entry, EM_DASH_ALERT)
 
@@ -130,9 +130,9 @@ async def test_what_forces_ucs2_and_the_parts_before_and_after_replacement(
 async def test_typographic_replacement_halves_the_parts_of_an_english_alert(
     hass: HomeAssistant, emulators: Any, where: str
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
+    emulator = await emulators(GatewayId.STREAM)
     options = {"replace_typography": True} if where == "option" else {}
-    entry = await setup_account(hass, Provider.STREAM, emulator, options=options)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator, options=options)
     plain = await send(hass, entry, EM_DASH_ALERT, replace_typography=False)
     spent = bill(emulator)
 
@@ -149,8 +149,8 @@ async def test_typographic_replacement_halves_the_parts_of_an_english_alert(
 
 
 async def test_the_checks_per_number_and_of_the_sender(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.DEVINO)
-    entry = await setup_account(hass, Provider.DEVINO, emulator)
+    emulator = await emulators(GatewayId.DEVINO)
+    entry = await setup_account(hass, GatewayId.DEVINO, emulator)
 
     response = await dry_run(
         hass, entry, "Door open", phones=["12", "+7 916 123-45-67"], sender="Too long a name"
@@ -176,8 +176,8 @@ async def test_the_checks_per_number_and_of_the_sender(hass: HomeAssistant, emul
 
 
 async def test_what_the_guard_and_the_limits_would_do(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"daily_parts_limit": 3})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"daily_parts_limit": 3})
     await send(hass, entry, "Door open")
     await send(hass, entry, "Door open")
 
@@ -208,8 +208,8 @@ async def test_what_the_guard_and_the_limits_would_do(hass: HomeAssistant, emula
 async def test_a_price_that_cannot_be_asked_falls_back_to_the_known_one(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     await send(hass, entry, "Door open")  # SMSC.ru says what it cost: the price is known
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php")
 
@@ -223,8 +223,8 @@ async def test_a_price_that_cannot_be_asked_falls_back_to_the_known_one(
 async def test_a_long_list_is_checked_off_the_event_loop(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSTELE)
-    entry = await setup_account(hass, Provider.SMSTELE, emulator)
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(hass, GatewayId.SMSTELE, emulator)
     phones = [f"7916{n:07d}" for n in range(150)]
 
     response = await dry_run(hass, entry, "Door open", phones=phones)
@@ -234,8 +234,8 @@ async def test_a_long_list_is_checked_off_the_event_loop(
 
 
 async def test_a_dry_run_needs_the_response(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
@@ -248,8 +248,8 @@ async def test_a_dry_run_needs_the_response(hass: HomeAssistant, emulators: Any)
 
 
 async def test_a_title_no_valid_number_and_no_sender(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator, options={"sender": ""})
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator, options={"sender": ""})
 
     response = await dry_run(hass, entry, "Door open", title="Alarm", phones=["12"])
 
@@ -264,8 +264,8 @@ async def test_a_title_no_valid_number_and_no_sender(hass: HomeAssistant, emulat
 async def test_a_price_without_per_number_details_is_the_one_number_s(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.answer_next({"cost": "2.50", "cnt": 1}, "send.php")
 
     response = await dry_run(hass, entry, "Door open")
@@ -277,8 +277,8 @@ async def test_a_price_without_per_number_details_is_the_one_number_s(
 async def test_a_note_that_makes_a_text_longer_costs_its_part(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     await send(hass, entry, "a" * 155)
     await send(hass, entry, "a" * 155)
 

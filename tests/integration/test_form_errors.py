@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
-from custom_components.ru_sms.providers import Provider
+from custom_components.ru_sms.providers import GatewayId
 from tests.conftest import GUARD_OPTIONS
 from tests.integration.test_config_flow import add_account, configure, login_input, start_user_flow
 
@@ -37,19 +37,19 @@ OPTIONS = {"transliterate": False, "balance_interval": 60, "low_balance_threshol
 @pytest.mark.parametrize(
     ("provider", "case"),
     [
-        (Provider.SMSC, ("balance_interval", 1)),
-        (Provider.SMSC, ("balance_interval", 1441)),
-        (Provider.STREAM, ("incoming_interval", 1441)),
-        (Provider.DEVINO, ("incoming_interval", -1)),
+        (GatewayId.SMSC, ("balance_interval", 1)),
+        (GatewayId.SMSC, ("balance_interval", 1441)),
+        (GatewayId.STREAM, ("incoming_interval", 1441)),
+        (GatewayId.DEVINO, ("incoming_interval", -1)),
     ],
 )
 async def test_an_interval_out_of_range_gets_our_error_then_clears(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider, case: tuple[str, int]
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId, case: tuple[str, int]
 ) -> None:
     field, value = case
     emulator = await start_emulator(provider)
     entry = await add_account(hass, provider, emulator)
-    extra = {"callbacks": False} if provider is Provider.SMSC else {"incoming_interval": 0}
+    extra = {"callbacks": False} if provider is GatewayId.SMSC else {"incoming_interval": 0}
     user_input = {**OPTIONS, **extra, "sender": "Alarm"}
     result = await hass.config_entries.options.async_init(entry.entry_id)
     # The selector itself takes any number: the schema would answer in English.
@@ -83,9 +83,9 @@ async def test_an_interval_out_of_range_gets_our_error_then_clears(
     )
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.STREAM])
 async def test_units_are_translated(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = await add_account(hass, provider, emulator)
@@ -103,8 +103,8 @@ async def test_units_are_translated(
 async def test_threshold_unit_without_a_loaded_account(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    entry = await add_account(hass, Provider.SMSC, emulator)
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = await add_account(hass, GatewayId.SMSC, emulator)
     await hass.config_entries.async_unload(entry.entry_id)
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -116,12 +116,12 @@ async def test_threshold_unit_without_a_loaded_account(
 async def test_a_port_out_of_range_gets_our_error(
     hass: HomeAssistant, start_emulator: Any, port: int
 ) -> None:
-    emulator = await start_emulator(Provider.SMSTELE)
-    result = await start_user_flow(hass, Provider.SMSTELE)
+    emulator = await start_emulator(GatewayId.SMSTELE)
+    result = await start_user_flow(hass, GatewayId.SMSTELE)
     assert "max" not in selector_config(result, "port")
 
     result = await configure(
-        hass, result, login_input(Provider.SMSTELE, emulator, port=float(port))
+        hass, result, login_input(GatewayId.SMSTELE, emulator, port=float(port))
     )
 
     assert result["type"] is FlowResultType.FORM
@@ -131,8 +131,8 @@ async def test_a_port_out_of_range_gets_our_error(
 
 async def test_every_range_error_at_once(hass: HomeAssistant, start_emulator: Any) -> None:
     """A negative threshold gets our message, beside the other fields' (no selector minimum)."""
-    emulator = await start_emulator(Provider.STREAM)
-    entry = await add_account(hass, Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = await add_account(hass, GatewayId.STREAM, emulator)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert "min" not in selector_config(result, "low_balance_threshold")
     user_input = {**OPTIONS, "incoming_interval": 0, "sender": "Alarm"}

@@ -11,7 +11,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_ALERT_HELD, EVENT_ALERT_RELEASED
 from custom_components.ru_sms.storage import StoreKind, ThrottledSave, store_key
 from tests.conftest import IVAN, make_entry, setup_account
@@ -31,9 +31,9 @@ def sensor(hass: HomeAssistant, name: str = "ivan") -> Any:
     return state
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.STREAM])
 async def test_a_hundred_identical_alerts_in_a_minute_go_once(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -81,8 +81,8 @@ async def test_a_hundred_identical_alerts_in_a_minute_go_once(
 async def test_the_next_different_alert_tells_the_repeats(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     for _ in range(3):
         await send(hass, entry, "Door open")
     # A refused alert does not count: its repeat goes.
@@ -103,8 +103,8 @@ async def test_a_burst_of_thirty_alerts_sends_ten_and_one_summary(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     held = collect(hass, EVENT_ALERT_HELD)
     released = collect(hass, EVENT_ALERT_RELEASED)
 
@@ -161,9 +161,9 @@ async def test_a_burst_of_thirty_alerts_sends_ten_and_one_summary(
 async def test_a_critical_alert_passes_and_is_counted(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"burst_limit": 2, "burst_window": 5}
+        hass, GatewayId.SMSC, emulator, options={"burst_limit": 2, "burst_window": 5}
     )
     await send(hass, entry, "Smoke in the hall")
     repeat = await send(hass, entry, "Smoke in the hall", priority="critical")
@@ -186,13 +186,13 @@ async def test_a_critical_alert_passes_and_is_counted(
 async def test_notify_entities_and_the_account_service_go_through_the_guard(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     for _ in range(2):
         await hass.services.async_call(
             "notify", "send_message", {"entity_id": "notify.ivan", "message": "Gate"}, blocking=True
         )
-    service = f"{ACCOUNTS[Provider.SMSC].slug}"
+    service = f"{ACCOUNTS[GatewayId.SMSC].slug}"
     await hass.services.async_call(
         "notify", service, {"message": "Gate", "target": [IVAN]}, blocking=True
     )
@@ -210,8 +210,8 @@ async def test_notify_entities_and_the_account_service_go_through_the_guard(
 async def test_one_alert_to_many_numbers_is_guarded_number_by_number(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     await send(hass, entry, "Power cut")
     await send(hass, entry, "Power cut")
 
@@ -226,8 +226,8 @@ async def test_one_alert_to_many_numbers_is_guarded_number_by_number(
 
 
 async def test_the_guard_can_be_turned_off(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSTELE)
-    entry = await setup_account(hass, Provider.SMSTELE, emulator, options={"storm_guard": False})
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(hass, GatewayId.SMSTELE, emulator, options={"storm_guard": False})
     for _ in range(12):
         await send(hass, entry, "Same again")
     assert sent_texts(emulator) == ["Same again"] * 12
@@ -237,8 +237,8 @@ async def test_the_guard_can_be_turned_off(hass: HomeAssistant, emulators: Any) 
 async def test_what_was_held_goes_at_once_when_the_guard_is_turned_off(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"burst_limit": 1})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"burst_limit": 1})
     await send(hass, entry, "First")
     await send(hass, entry, "Second")
     await send(hass, entry, "Third")
@@ -253,9 +253,9 @@ async def test_what_was_held_goes_at_once_when_the_guard_is_turned_off(
 async def test_a_summary_the_gateway_refuses_is_told(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"burst_limit": 1, "burst_window": 1}
+        hass, GatewayId.SMSC, emulator, options={"burst_limit": 1, "burst_window": 1}
     )
     released = collect(hass, EVENT_ALERT_RELEASED)
     await send(hass, entry, "First")
@@ -276,8 +276,8 @@ async def test_an_unreadable_stored_record_is_dropped_with_a_warning(
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     key = store_key(StoreKind.GUARD, entry.entry_id)
     hass_storage[key] = {
         "version": 1,
@@ -304,9 +304,9 @@ async def test_an_unreadable_stored_record_is_dropped_with_a_warning(
 async def test_a_send_at_time_that_passed_while_held_is_dropped(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"burst_limit": 1, "burst_window": 2}
+        hass, GatewayId.SMSC, emulator, options={"burst_limit": 1, "burst_window": 2}
     )
     await send(hass, entry, "First")
     soon = (dt_util.now() + timedelta(minutes=1)).isoformat()

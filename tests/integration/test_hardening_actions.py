@@ -18,8 +18,8 @@ import pytest
 
 from custom_components.ru_sms import validation as validation_module
 from custom_components.ru_sms.providers import (
+    GatewayId,
     InvalidRequestError,
-    Provider,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -35,7 +35,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: .
 
 
 async def refused(
-    hass: HomeAssistant, emulators: Any, provider: Provider, **fields: Any
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, **fields: Any
 ) -> ServiceValidationError:
     """Send with `fields`; the translated refusal, with nothing sent."""
     emulator = await emulators(provider)
@@ -49,14 +49,14 @@ async def refused(
 @pytest.mark.parametrize(
     ("provider", "validity", "max_hours"),
     [
-        (Provider.SMSC, {"hours": 25}, "24"),
-        (Provider.SMSTELE, {"days": 8}, "168"),
-        (Provider.STREAM, {"days": 30}, "168"),
-        (Provider.DEVINO, {"hours": 169}, "168"),
+        (GatewayId.SMSC, {"hours": 25}, "24"),
+        (GatewayId.SMSTELE, {"days": 8}, "168"),
+        (GatewayId.STREAM, {"days": 30}, "168"),
+        (GatewayId.DEVINO, {"hours": 169}, "168"),
     ],
 )
 async def test_validity_over_the_gateway_limit(
-    hass: HomeAssistant, emulators: Any, provider: Provider, validity: Any, max_hours: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, validity: Any, max_hours: str
 ) -> None:
     err = await refused(hass, emulators, provider, validity=validity)
     assert err.translation_key == "validity_too_long"
@@ -69,11 +69,11 @@ async def test_validity_over_the_gateway_limit(
 async def test_a_validity_too_long_for_a_date_is_refused_by_the_schema(
     hass: HomeAssistant, emulators: Any, validity: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     with pytest.raises(vol.Invalid):
         await send(hass, entry, phones=[IVAN], message="Hi", validity=validity)
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 @pytest.mark.parametrize(
@@ -85,9 +85,9 @@ async def test_a_validity_too_long_for_a_date_is_refused_by_the_schema(
         ("2000-01-01T12:00:00+03:00", "send_at_in_past"),
     ],
 )
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_send_at_outside_the_window(
-    hass: HomeAssistant, emulators: Any, provider: Provider, send_at: str, key: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, send_at: str, key: str
 ) -> None:
     err = await refused(hass, emulators, provider, send_at=send_at)
     assert err.translation_key == key
@@ -126,8 +126,8 @@ def test_smsc_two_digit_year_never_makes_2100_now() -> None:
 async def test_smsc_client_refuses_2100_before_any_request(
     hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     monkeypatch.setattr(
         type(entry.runtime_data.gateway), "max_send_at_ahead", timedelta(days=40000)
     )
@@ -139,7 +139,7 @@ async def test_smsc_client_refuses_2100_before_any_request(
         "first_year": "2000",
         "last_year": "2099",
     }
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 @pytest.mark.parametrize(
@@ -150,9 +150,9 @@ async def test_smsc_client_refuses_2100_before_any_request(
         ({"message": "Hi", "title": "Котёл \udc00"}, "invalid_title"),
     ],
 )
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_unpaired_surrogates_are_refused(
-    hass: HomeAssistant, emulators: Any, provider: Provider, fields: dict[str, str], key: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, fields: dict[str, str], key: str
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -165,8 +165,8 @@ async def test_unpaired_surrogates_are_refused(
 async def test_notify_entity_refuses_unpaired_surrogates(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             "notify",
@@ -175,7 +175,7 @@ async def test_notify_entity_refuses_unpaired_surrogates(
             blocking=True,
         )
     assert err.value.translation_key == "invalid_text"
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_a_failing_tracker_never_fails_an_accepted_send(
@@ -184,8 +184,8 @@ async def test_a_failing_tracker_never_fails_an_accepted_send(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     async def broken(*args: Any) -> None:
         raise RuntimeError("tracker bug")
@@ -194,7 +194,7 @@ async def test_a_failing_tracker_never_fails_an_accepted_send(
     response = await send(hass, entry, phones=[IVAN], message="Boiler failure")
 
     assert response["accepted"] == 1
-    assert len(sends(Provider.SMSC, emulator)) == 1
+    assert len(sends(GatewayId.SMSC, emulator)) == 1
     await hass.async_block_till_done()  # following it comes after the caller's answer
     assert caplog.text.count("a sent message cannot be followed") == 1
 
@@ -202,8 +202,8 @@ async def test_a_failing_tracker_never_fails_an_accepted_send(
 async def test_the_tracker_skips_a_record_it_cannot_make(
     hass: HomeAssistant, emulators: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     tracker = entry.runtime_data.tracker
     result = SendResult(
         recipients=(
@@ -224,8 +224,8 @@ async def test_the_tracker_skips_a_record_it_cannot_make(
 async def test_5000_numbers_are_checked_off_the_event_loop(
     hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     client = entry.runtime_data.gateway
     threads: list[bool] = []
     original = client.prepare
@@ -254,8 +254,8 @@ async def test_long_number_lists_of_lookups_and_statuses_are_checked_off_the_loo
     action: str,
     fields: dict[str, Any],
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     threads: list[bool] = []
     original = validation_module.normalize_phones
 

@@ -18,7 +18,7 @@ import pytest
 
 from custom_components.ru_sms.config_flow import _out_of_range
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers import Provider
+from custom_components.ru_sms.providers import GatewayId
 from custom_components.ru_sms.validation import host_problem, url_problem
 from tests.conftest import setup_account
 from tests.integration.test_config_flow import configure, login_input, start_user_flow
@@ -78,9 +78,9 @@ HOSTS = [
 async def test_base_url_refused(
     hass: HomeAssistant, start_emulator: Any, url: str, error: str
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    result = await start_user_flow(hass, Provider.SMSC)
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator, url=url))
+    emulator = await start_emulator(GatewayId.SMSC)
+    result = await start_user_flow(hass, GatewayId.SMSC)
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator, url=url))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"url": error}
     assert emulator.requests == []  # refused before any request
@@ -92,9 +92,9 @@ async def test_base_url_refused(
 async def test_smstele_host_refused(
     hass: HomeAssistant, start_emulator: Any, host: str, error: str
 ) -> None:
-    emulator = await start_emulator(Provider.SMSTELE)
-    result = await start_user_flow(hass, Provider.SMSTELE)
-    user_input = login_input(Provider.SMSTELE, emulator, url=None, host=host)
+    emulator = await start_emulator(GatewayId.SMSTELE)
+    result = await start_user_flow(hass, GatewayId.SMSTELE)
+    user_input = login_input(GatewayId.SMSTELE, emulator, url=None, host=host)
     result = await configure(hass, result, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"host": error}
@@ -103,9 +103,9 @@ async def test_smstele_host_refused(
 async def test_credentials_with_a_lone_surrogate_are_refused(
     hass: HomeAssistant, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    result = await start_user_flow(hass, Provider.STREAM)
-    user_input = login_input(Provider.STREAM, emulator, username="us\ud800er", password="\udfff")
+    emulator = await start_emulator(GatewayId.STREAM)
+    result = await start_user_flow(hass, GatewayId.STREAM)
+    user_input = login_input(GatewayId.STREAM, emulator, username="us\ud800er", password="\udfff")
     result = await configure(hass, result, user_input)
     assert result["errors"] == {
         "username": "invalid_characters",
@@ -117,13 +117,13 @@ async def test_credentials_with_a_lone_surrogate_are_refused(
 async def test_reconfigure_refuses_credentials_in_the_url(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
     )
     url = emulator.base_url.replace("http://", "http://alerts:s3cret-pass@")
-    result = await configure(hass, result, login_input(Provider.SMSC, emulator, url=url))
+    result = await configure(hass, result, login_input(GatewayId.SMSC, emulator, url=url))
     assert result["errors"] == {"url": "url_credentials"}
     assert "alerts:" not in json.dumps(dict(entry.data))
 
@@ -131,8 +131,8 @@ async def test_reconfigure_refuses_credentials_in_the_url(
 async def test_recipient_name_with_a_lone_surrogate_is_refused(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, "recipient"), context={"source": "user"}
     )

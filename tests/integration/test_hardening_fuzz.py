@@ -23,7 +23,7 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers import Provider
+from custom_components.ru_sms.providers import GatewayId
 from custom_components.ru_sms.schema import vol
 from tests import fuzz_corpus as corpus
 from tests.conftest import IVAN, setup_account
@@ -122,7 +122,7 @@ async def test_action_fields_fuzz(
 ) -> None:
     caplog.set_level(logging.WARNING)
     entries = []
-    for provider in Provider:
+    for provider in GatewayId:
         emulator = await start_emulator(provider)
         entries.append(await setup_account(hass, provider, emulator))
     inputs = ACTION_FIELDS[field](zlib.crc32(field.encode()) % 1000 + 8)
@@ -146,19 +146,19 @@ async def test_action_fields_fuzz(
 
 # -- config flow ------------------------------------------------------------------------
 
-FLOW_FIELDS: dict[str, tuple[Provider, Callable[..., list[Any]]]] = {
-    "username": (Provider.STREAM, corpus.texts),
-    "password": (Provider.DEVINO, corpus.texts),
-    "api_key": (Provider.SMSC, corpus.texts),
-    "sender": (Provider.SMSC, corpus.senders),
-    "url": (Provider.SMSTELE, corpus.urls),
-    "host": (Provider.SMSTELE, corpus.hosts),
-    "port": (Provider.SMSTELE, corpus.ports),
-    "ssl": (Provider.SMSTELE, corpus.flags),
+FLOW_FIELDS: dict[str, tuple[GatewayId, Callable[..., list[Any]]]] = {
+    "username": (GatewayId.STREAM, corpus.texts),
+    "password": (GatewayId.DEVINO, corpus.texts),
+    "api_key": (GatewayId.SMSC, corpus.texts),
+    "sender": (GatewayId.SMSC, corpus.senders),
+    "url": (GatewayId.SMSTELE, corpus.urls),
+    "host": (GatewayId.SMSTELE, corpus.hosts),
+    "port": (GatewayId.SMSTELE, corpus.ports),
+    "ssl": (GatewayId.SMSTELE, corpus.flags),
 }
 
 
-def flow_input(provider: Provider, emulator: Any, field: str, value: Any) -> dict[str, Any]:
+def flow_input(provider: GatewayId, emulator: Any, field: str, value: Any) -> dict[str, Any]:
     credentials = ACCOUNTS[provider].credentials
     user_input: dict[str, Any] = {
         "username": credentials.login,
@@ -166,7 +166,7 @@ def flow_input(provider: Provider, emulator: Any, field: str, value: Any) -> dic
         "sender": ACCOUNTS[provider].sender,
         "url": emulator.base_url,
     }
-    if provider is Provider.SMSTELE:
+    if provider is GatewayId.SMSTELE:
         # Host, port and SSL count only without a URL: a refused loopback port.
         user_input = {
             "username": credentials.login,
@@ -186,7 +186,7 @@ def flow_input(provider: Provider, emulator: Any, field: str, value: Any) -> dic
 class Flow:
     """One credentials form, submitted again and again while it shows errors."""
 
-    def __init__(self, hass: HomeAssistant, provider: Provider) -> None:
+    def __init__(self, hass: HomeAssistant, provider: GatewayId) -> None:
         self.hass = hass
         self.provider = provider
         self.flow_id: str | None = None

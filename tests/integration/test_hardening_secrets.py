@@ -35,7 +35,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 
 from custom_components.ru_sms.const import CONF_PROVIDER, DOMAIN
 from custom_components.ru_sms.diagnostics import redact_address
-from custom_components.ru_sms.providers import Credentials, HttpMethod, Provider, SmsGatewayError
+from custom_components.ru_sms.providers import Credentials, GatewayId, HttpMethod, SmsGatewayError
 from custom_components.ru_sms.providers.redact import Redactor
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.catalog import ACCOUNTS
@@ -74,17 +74,17 @@ def echo_text(body: bytes) -> str:
     return body.decode("latin-1") + " | " + " | ".join(FORMS.values())
 
 
-ERROR_SHAPES: dict[Provider, Callable[[str, bool], web.Response]] = {
-    Provider.SMSC: lambda text, auth: web.json_response(
+ERROR_SHAPES: dict[GatewayId, Callable[[str, bool], web.Response]] = {
+    GatewayId.SMSC: lambda text, auth: web.json_response(
         {"error": text, "error_code": 2 if auth else 1}
     ),
-    Provider.SMSTELE: lambda text, auth: web.json_response(
+    GatewayId.SMSTELE: lambda text, auth: web.json_response(
         {"error": "-23" if auth else "-1", "description": text}
     ),
-    Provider.STREAM: lambda text, auth: web.json_response(
+    GatewayId.STREAM: lambda text, auth: web.json_response(
         {"Code": 4 if auth else 9, "Desc": text}, status=401 if auth else 500
     ),
-    Provider.DEVINO: lambda text, auth: web.json_response(
+    GatewayId.DEVINO: lambda text, auth: web.json_response(
         {"Code": 4 if auth else 9, "Desc": text}, status=401 if auth else 500
     ),
 }
@@ -93,7 +93,7 @@ ERROR_SHAPES: dict[Provider, Callable[[str, bool], web.Response]] = {
 class Echo:
     """An echo gateway for one provider; `auth` makes its errors refuse the credentials."""
 
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: GatewayId) -> None:
         self.provider = provider
         self.auth = False
         self.base_url = ""
@@ -119,10 +119,10 @@ class Echo:
 
 
 @pytest.fixture
-async def echo(socket_enabled: None) -> AsyncIterator[Callable[[Provider], Any]]:
+async def echo(socket_enabled: None) -> AsyncIterator[Callable[[GatewayId], Any]]:
     started: list[Echo] = []
 
-    async def start(provider: Provider) -> Echo:
+    async def start(provider: GatewayId) -> Echo:
         server = Echo(provider)
         await server.start()
         started.append(server)
@@ -159,7 +159,7 @@ def assert_clean(place: str, text: str) -> None:
     CHECKED[place] = CHECKED.get(place, 0) + len(FORMS)
 
 
-def echo_entry(provider: Provider, url: str) -> MockConfigEntry:
+def echo_entry(provider: GatewayId, url: str) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"{provider.value} ({LOGIN})",
@@ -179,12 +179,12 @@ def issues_text(hass: HomeAssistant) -> str:
 
 
 @pytest.mark.parametrize("auth", [False, True], ids=["error", "refused"])
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_setup_failure_reason_and_logs_carry_no_secret(
     hass: HomeAssistant,
     echo: Any,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
     auth: bool,
 ) -> None:
     server = await echo(provider)
@@ -208,13 +208,13 @@ async def test_setup_failure_reason_and_logs_carry_no_secret(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_action_error_and_logs_carry_no_secret(
     hass: HomeAssistant,
     echo: Any,
     emulators: Any,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -257,7 +257,7 @@ async def test_diagnostics_hide_credentials_inside_url_and_host(
     hass: HomeAssistant, hass_client: Any, key: str, address: str
 ) -> None:
     """An address typed before the flow refused credentials in it."""
-    provider = Provider.SMSTELE if key == "host" else Provider.SMSC
+    provider = GatewayId.SMSTELE if key == "host" else GatewayId.SMSC
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="account",
@@ -305,7 +305,7 @@ async def test_a_get_login_that_never_connects_leaves_no_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Devino's login is a GET, the password in its query (devino-rest.txt, table 1)."""
-    entry = echo_entry(Provider.DEVINO, "http://127.0.0.1:9/rest/")
+    entry = echo_entry(GatewayId.DEVINO, "http://127.0.0.1:9/rest/")
     entry.add_to_hass(hass)
     with connections_never_come(monkeypatch):
         await hass.config_entries.async_setup(entry.entry_id)
@@ -351,13 +351,13 @@ async def _status(hass: HomeAssistant, entry: MockConfigEntry) -> BaseException 
     return err.value
 
 
-GET_REQUESTS: dict[str, tuple[Provider, str, Callable[..., Awaitable[BaseException | None]]]] = {
-    "devino User/Balance": (Provider.DEVINO, "User/Balance", _balance),
-    "devino Sms/State": (Provider.DEVINO, "Sms/State", _status),
-    "devino Sms/In": (Provider.DEVINO, "Sms/In", _incoming),
-    "devino Sms/Statistics": (Provider.DEVINO, "Sms/Statistics", _statistics),
-    "stream Incoming/": (Provider.STREAM, "Incoming/", _incoming),
-    "stream Statistic/": (Provider.STREAM, "Statistic/", _statistics),
+GET_REQUESTS: dict[str, tuple[GatewayId, str, Callable[..., Awaitable[BaseException | None]]]] = {
+    "devino User/Balance": (GatewayId.DEVINO, "User/Balance", _balance),
+    "devino Sms/State": (GatewayId.DEVINO, "Sms/State", _status),
+    "devino Sms/In": (GatewayId.DEVINO, "Sms/In", _incoming),
+    "devino Sms/Statistics": (GatewayId.DEVINO, "Sms/Statistics", _statistics),
+    "stream Incoming/": (GatewayId.STREAM, "Incoming/", _incoming),
+    "stream Statistic/": (GatewayId.STREAM, "Statistic/", _statistics),
 }
 
 

@@ -17,11 +17,11 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 
 from custom_components.ru_sms.providers import (
+    GatewayId,
     GatewayUnavailableError,
-    Provider,
     RateLimitedError,
     SendOptions,
-    create_client,
+    build_gateway,
 )
 from custom_components.ru_sms.providers.errors import AlreadySentError
 from tests.conftest import IVAN, setup_account
@@ -45,17 +45,17 @@ ANSWERED_FAULTS = [
 """Faults where the request reached the gateway (processed or not, nobody can tell)."""
 
 
-def delivered(provider: Provider, emulator: Any) -> int:
+def delivered(provider: GatewayId, emulator: Any) -> int:
     """Messages the emulated gateway took (one number, one short text: one each)."""
-    if provider in (Provider.STREAM, Provider.DEVINO):
+    if provider in (GatewayId.STREAM, GatewayId.DEVINO):
         return len(emulator.segments)
     return len(emulator.messages)
 
 
 @pytest.mark.parametrize("fault", ANSWERED_FAULTS)
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_an_answered_send_is_never_sent_again(
-    hass: HomeAssistant, emulators: Any, provider: Provider, fault: Fault
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, fault: Fault
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -73,17 +73,17 @@ async def test_an_answered_send_is_never_sent_again(
     assert entry.runtime_data.tracker.in_flight == 0
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_a_send_that_never_reached_the_gateway_is_tried_once_more(
     http_session: aiohttp.ClientSession,
     start_emulator: Any,
     refused_url: str,
-    provider: Provider,
+    provider: GatewayId,
     no_client_retry_delay: None,
 ) -> None:
     emulator: EmulatedGateway = await start_emulator(provider)
     account = ACCOUNTS[provider]
-    client = create_client(provider, http_session, account.credentials, base_url=refused_url)
+    client = build_gateway(provider, http_session, account.credentials, base_url=refused_url)
     client._base_urls = (refused_url, emulator.base_url)
     result = await client.send([IVAN], "Boiler failure", SendOptions(sender=account.sender))
     assert len(result.accepted) == 1
@@ -91,15 +91,15 @@ async def test_a_send_that_never_reached_the_gateway_is_tried_once_more(
     assert delivered(provider, emulator) == 1
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_a_refused_connection_everywhere_sends_nothing(
     http_session: aiohttp.ClientSession,
     refused_url: str,
-    provider: Provider,
+    provider: GatewayId,
     no_client_retry_delay: None,
 ) -> None:
     account = ACCOUNTS[provider]
-    client = create_client(provider, http_session, account.credentials, base_url=refused_url)
+    client = build_gateway(provider, http_session, account.credentials, base_url=refused_url)
     with pytest.raises(GatewayUnavailableError) as err:
         await client.send([IVAN], "Boiler failure", SendOptions(sender=account.sender))
     assert err.value.unsent
@@ -109,8 +109,8 @@ async def test_a_refused_connection_everywhere_sends_nothing(
 async def test_smsc_error_9_after_an_unanswered_send_means_it_went_out(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.hang_seconds = 2.0
     entry.runtime_data.gateway._timeout = 0.3
     emulator.inject(Fault.TIMEOUT_AFTER, "send.php")
@@ -132,11 +132,11 @@ async def test_smsc_error_9_after_an_unanswered_send_means_it_went_out(
 async def test_smsc_error_9_without_an_unanswered_send_is_a_rate_limit(
     http_session: aiohttp.ClientSession, start_emulator: Any
 ) -> None:
-    emulator = await start_emulator(Provider.SMSC)
-    client = create_client(
-        Provider.SMSC,
+    emulator = await start_emulator(GatewayId.SMSC)
+    client = build_gateway(
+        GatewayId.SMSC,
         http_session,
-        ACCOUNTS[Provider.SMSC].credentials,
+        ACCOUNTS[GatewayId.SMSC].credentials,
         base_url=emulator.base_url,
     )
     emulator.inject(Fault.TIMEOUT_AFTER, "send.php")

@@ -23,14 +23,14 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.ru_sms import incoming
 from custom_components.ru_sms.incoming import message_key
 from custom_components.ru_sms.providers import IncomingMessage
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_INCOMING_SMS
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
 
-REST = [Provider.STREAM, Provider.DEVINO]
+REST = [GatewayId.STREAM, GatewayId.DEVINO]
 INCOMING_PATH = by_gateway(lambda account: account.incoming_path)
 OPTIONS = {"incoming_interval": 5}
 WIRE = "%Y-%m-%dT%H:%M:%S"
@@ -65,7 +65,7 @@ async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: flo
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def setup(hass: HomeAssistant, provider: Provider, emulator: Any, **kwargs: Any) -> Any:
+async def setup(hass: HomeAssistant, provider: GatewayId, emulator: Any, **kwargs: Any) -> Any:
     """Set up the account; the first poll (at start) finishes before anything else."""
     entry = await setup_account(hass, provider, emulator, **kwargs)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -94,7 +94,7 @@ def receive(
     return stamped
 
 
-def windows(emulator: Any, provider: Provider) -> list[tuple[datetime, datetime]]:
+def windows(emulator: Any, provider: GatewayId) -> list[tuple[datetime, datetime]]:
     """The (start, end) of every incoming request, in order."""
     return [
         (
@@ -120,7 +120,7 @@ def stored(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, An
 
 @pytest.mark.parametrize("provider", REST)
 async def test_incoming_sms_fires_event(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     assert emulator.now() == dt_util.utcnow().timestamp()  # one clock
@@ -159,7 +159,7 @@ async def test_one_request_per_interval_and_no_repeats(
     hass_storage: dict[str, Any],
     emulators: Any,
     freezer: FrozenDateTimeFactory,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     """A minute apart, every window overlaps the five before it: still one event each."""
     emulator = await emulators(provider)
@@ -194,7 +194,7 @@ async def test_one_request_per_interval_and_no_repeats(
 
 @pytest.mark.parametrize("provider", REST)
 async def test_messages_without_id(
-    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory, provider: GatewayId
 ) -> None:
     """Told apart by number, text and time; one id listed twice is one message."""
     emulator = await emulators(provider)
@@ -241,7 +241,7 @@ async def test_no_repeat_after_restart(
     hass_storage: dict[str, Any],
     emulators: Any,
     freezer: FrozenDateTimeFactory,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
     path = INCOMING_PATH[provider]
@@ -285,7 +285,7 @@ async def test_reported_before_restart_in_storage(
     hass_storage: dict[str, Any],
     emulators: Any,
     freezer: FrozenDateTimeFactory,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
     events = async_capture_events(hass, EVENT_INCOMING_SMS)
@@ -336,8 +336,8 @@ async def test_first_window(
     window_end: timedelta | None,
     reach: timedelta,
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator, options=OPTIONS)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator, options=OPTIONS)
     now = dt_util.utcnow()
     if window_end is not None:
         hass_storage[store_key(StoreKind.INCOMING, entry.entry_id)] = {
@@ -350,7 +350,7 @@ async def test_first_window(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert windows(emulator, Provider.STREAM) == [(now - reach, now)]
+    assert windows(emulator, GatewayId.STREAM) == [(now - reach, now)]
 
 
 @pytest.mark.parametrize(
@@ -370,9 +370,9 @@ async def test_unreadable_storage(
     data: dict[str, Any],
 ) -> None:
     """Whatever cannot be read counts as never reported: the first poll's hour."""
-    emulator = await emulators(Provider.STREAM)
+    emulator = await emulators(GatewayId.STREAM)
     events = async_capture_events(hass, EVENT_INCOMING_SMS)
-    entry = make_entry(Provider.STREAM, emulator, options=OPTIONS)
+    entry = make_entry(GatewayId.STREAM, emulator, options=OPTIONS)
     for message_id in (5, 6, 7):
         receive(emulator, f"message {message_id}", message_id=message_id, ago=600)
     hass_storage[store_key(StoreKind.INCOMING, entry.entry_id)] = {
@@ -386,7 +386,7 @@ async def test_unreadable_storage(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     now = dt_util.utcnow()
-    assert windows(emulator, Provider.STREAM) == [(now - timedelta(hours=1), now)]
+    assert windows(emulator, GatewayId.STREAM) == [(now - timedelta(hours=1), now)]
     assert texts(events) == ["message 5", "message 6", "message 7"]
 
 
@@ -396,10 +396,10 @@ async def test_unreadable_storage(
 @pytest.mark.parametrize(
     ("provider", "options"),
     [
-        (Provider.STREAM, {}),
-        (Provider.DEVINO, {"incoming_interval": 0}),
-        (Provider.SMSC, OPTIONS),
-        (Provider.SMSTELE, OPTIONS),
+        (GatewayId.STREAM, {}),
+        (GatewayId.DEVINO, {"incoming_interval": 0}),
+        (GatewayId.SMSC, OPTIONS),
+        (GatewayId.SMSTELE, OPTIONS),
     ],
 )
 async def test_nothing_asked(
@@ -408,7 +408,7 @@ async def test_nothing_asked(
     hass_storage: dict[str, Any],
     emulators: Any,
     freezer: FrozenDateTimeFactory,
-    provider: Provider,
+    provider: GatewayId,
     options: dict[str, Any],
 ) -> None:
     """Option off, or a gateway without incoming messages: no request, no storage."""
@@ -443,7 +443,7 @@ async def test_outage_logged_once_and_nothing_lost(
     emulators: Any,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     caplog.set_level(logging.INFO, logger=incoming.__name__)
     emulator = await emulators(provider)
@@ -492,7 +492,7 @@ async def test_refused_credentials_start_reauth(
     emulators: Any,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup(hass, provider, emulator, options=OPTIONS)
@@ -535,10 +535,10 @@ async def test_one_poll_at_a_time_and_unload_drops_it(
     pollers: list[incoming.IncomingPoller],
 ) -> None:
     caplog.set_level(logging.DEBUG, logger=incoming.__name__)
-    emulator = await emulators(Provider.STREAM)
-    path = INCOMING_PATH[Provider.STREAM]
+    emulator = await emulators(GatewayId.STREAM)
+    path = INCOMING_PATH[GatewayId.STREAM]
     events = async_capture_events(hass, EVENT_INCOMING_SMS)
-    entry = await setup(hass, Provider.STREAM, emulator, options=OPTIONS)
+    entry = await setup(hass, GatewayId.STREAM, emulator, options=OPTIONS)
     window_end = stored(hass_storage, entry)["window_end"]
     receive(emulator, "hello", message_id=3)
 
@@ -572,12 +572,12 @@ async def test_waits_for_home_assistant_to_start(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Events before automations are loaded would be lost: the first ask waits."""
-    emulator = await emulators(Provider.STREAM)
-    path = INCOMING_PATH[Provider.STREAM]
+    emulator = await emulators(GatewayId.STREAM)
+    path = INCOMING_PATH[GatewayId.STREAM]
     receive(emulator, "hello", message_id=3)
     events = async_capture_events(hass, EVENT_INCOMING_SMS)
     hass.set_state(CoreState.starting)
-    entry = make_entry(Provider.STREAM, emulator, options=OPTIONS)
+    entry = make_entry(GatewayId.STREAM, emulator, options=OPTIONS)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -597,9 +597,9 @@ async def test_unloaded_before_start(
     hass_storage: dict[str, Any],
     emulators: Any,
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
+    emulator = await emulators(GatewayId.STREAM)
     hass.set_state(CoreState.starting)
-    entry = make_entry(Provider.STREAM, emulator, options=OPTIONS)
+    entry = make_entry(GatewayId.STREAM, emulator, options=OPTIONS)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -608,7 +608,7 @@ async def test_unloaded_before_start(
 
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert emulator.count(INCOMING_PATH[Provider.STREAM]) == 0
+    assert emulator.count(INCOMING_PATH[GatewayId.STREAM]) == 0
     assert stored(hass_storage, entry) == {"window_end": None, "seen": {}, "pushed": {}}
 
 
@@ -618,9 +618,9 @@ async def test_removed_account_forgets(
     emulators: Any,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    emulator = await emulators(Provider.DEVINO)
+    emulator = await emulators(GatewayId.DEVINO)
     receive(emulator, "hello", message_id=3)
-    entry = await setup(hass, Provider.DEVINO, emulator, options=OPTIONS)
+    entry = await setup(hass, GatewayId.DEVINO, emulator, options=OPTIONS)
     assert stored(hass_storage, entry)["seen"]
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()

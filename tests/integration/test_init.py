@@ -31,7 +31,7 @@ from custom_components.ru_sms.const import (
 )
 from custom_components.ru_sms.coordinator import BalanceCoordinator
 from custom_components.ru_sms.providers import description_of
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
@@ -104,9 +104,12 @@ async def test_setup_without_accounts(hass: HomeAssistant) -> None:
 # -- setup per gateway -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_setup_entities_per_gateway(
-    hass: HomeAssistant, start_emulator: Any, entity_registry: er.EntityRegistry, provider: Provider
+    hass: HomeAssistant,
+    start_emulator: Any,
+    entity_registry: er.EntityRegistry,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator)
@@ -122,12 +125,12 @@ async def test_setup_entities_per_gateway(
         f"sensor.{slug}_messages_in_flight": f"{entry.entry_id}_in_flight",
         f"event.{slug}_messages": f"{entry.entry_id}_messages",
     }
-    if provider is not Provider.SMSTELE:
+    if provider is not GatewayId.SMSTELE:
         expected[f"sensor.{slug}_balance"] = f"{entry.entry_id}_balance"
         expected[f"binary_sensor.{slug}_low_balance"] = f"{entry.entry_id}_low_balance"
     # statistics sensors: registered, disabled by default (no state)
     disabled = {}
-    if provider in (Provider.STREAM, Provider.DEVINO):
+    if provider in (GatewayId.STREAM, GatewayId.DEVINO):
         disabled = {
             f"sensor.{slug}_sent_last_24_hours": f"{entry.entry_id}_sent_24h",
             f"sensor.{slug}_delivery_ratio_last_24_hours": f"{entry.entry_id}_delivery_ratio_24h",
@@ -140,14 +143,14 @@ async def test_setup_entities_per_gateway(
         assert state.state != STATE_UNAVAILABLE
     assert {s.entity_id for s in hass.states.async_all()} == set(expected)
     assert hass.services.has_service("notify", slug)
-    assert (entry.runtime_data.balance is None) is (provider is Provider.SMSTELE)
+    assert (entry.runtime_data.balance is None) is (provider is GatewayId.SMSTELE)
     assert emulator.breaches == []
 
 
 async def test_smstele_checks_credentials_once(hass: HomeAssistant, start_emulator: Any) -> None:
     """Without a balance, the setup makes one cheap request and polls nothing."""
-    emulator = await start_emulator(Provider.SMSTELE)
-    entry = make_entry(Provider.SMSTELE, emulator)
+    emulator = await start_emulator(GatewayId.SMSTELE)
+    entry = make_entry(GatewayId.SMSTELE, emulator)
     await setup_entry(hass, entry)
 
     assert entry.state is ConfigEntryState.LOADED
@@ -156,9 +159,12 @@ async def test_smstele_checks_credentials_once(hass: HomeAssistant, start_emulat
     assert emulator.messages == []
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_devices(
-    hass: HomeAssistant, start_emulator: Any, device_registry: dr.DeviceRegistry, provider: Provider
+    hass: HomeAssistant,
+    start_emulator: Any,
+    device_registry: dr.DeviceRegistry,
+    provider: GatewayId,
 ) -> None:
     """One service device per account, one per recipient."""
     emulator = await start_emulator(provider)
@@ -195,7 +201,7 @@ async def test_account_entities_on_account_device(
     start_emulator: Any,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator)
@@ -221,8 +227,8 @@ async def test_account_entities_on_account_device(
 async def test_unique_ids_stable_across_reload(
     hass: HomeAssistant, start_emulator: Any, entity_registry: er.EntityRegistry
 ) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     await setup_entry(hass, entry)
     before = {
         e.entity_id: (e.id, e.unique_id)
@@ -243,7 +249,7 @@ async def test_unique_ids_stable_across_reload(
 # -- setup errors ------------------------------------------------------------------------
 
 
-def balance_state(hass: HomeAssistant, provider: Provider) -> str | None:
+def balance_state(hass: HomeAssistant, provider: GatewayId) -> str | None:
     """The balance sensor's state (None: the gateway reports no balance)."""
     state = hass.states.get(f"sensor.{SERVICE_NAMES[provider]}_balance")
     return None if state is None else state.state
@@ -259,9 +265,9 @@ async def send(hass: HomeAssistant, entry: MockConfigEntry, text: str) -> Any:
     )
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_setup_wrong_credentials_starts_reauth(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     """Refused credentials: the account loads, and reauthentication starts.
 
@@ -288,15 +294,15 @@ async def test_setup_wrong_credentials_starts_reauth(
     assert entry.runtime_data.outbox.queued == 0
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.usefixtures("no_client_retry_delay")
 async def test_setup_with_the_gateway_unreachable_loads_and_queues(
-    hass: HomeAssistant, start_emulator: Any, refused_url: str, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, refused_url: str, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator)
     entry.add_to_hass(hass)
-    url = refused_url + ("cgibin/" if provider is Provider.SMSTELE else "")
+    url = refused_url + ("cgibin/" if provider is GatewayId.SMSTELE else "")
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: url})
 
     await hass.config_entries.async_setup(entry.entry_id)
@@ -312,10 +318,10 @@ async def test_setup_with_the_gateway_unreachable_loads_and_queues(
     assert emulator.count() == 0
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.usefixtures("no_client_retry_delay")
 async def test_setup_with_the_gateway_down_loads_and_recovers(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     """A proxy's 502 on the request and on its one retry: loaded all the same.
 
@@ -339,9 +345,9 @@ async def test_setup_with_the_gateway_down_loads_and_recovers(
 # -- unload and reload -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_unload_releases_everything(
-    hass: HomeAssistant, start_emulator: Any, issue_registry: ir.IssueRegistry, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, issue_registry: ir.IssueRegistry, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator, options={CONF_LOW_BALANCE: 1000})
@@ -374,9 +380,9 @@ async def test_unload_releases_everything(
     assert emulator.count() == requests
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_reload_restores_everything(
-    hass: HomeAssistant, start_emulator: Any, issue_registry: ir.IssueRegistry, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, issue_registry: ir.IssueRegistry, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator, options={CONF_LOW_BALANCE: 1000})
@@ -393,7 +399,7 @@ async def test_reload_restores_everything(
     assert entry.runtime_data.gateway is not old_client
     assert hass.services.has_service("notify", slug)
     assert hass.states.get("notify.ivan").state != STATE_UNAVAILABLE
-    has_balance = provider is not Provider.SMSTELE
+    has_balance = provider is not GatewayId.SMSTELE
     assert (
         issue_registry.async_get_issue(DOMAIN, f"low_balance_{entry.entry_id}") is not None
     ) is has_balance
@@ -409,8 +415,8 @@ async def test_reload_restores_everything(
 
 
 async def test_options_change_reloads(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await start_emulator(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     await setup_entry(hass, entry)
     coordinator = entry.runtime_data.balance
     assert coordinator is not None
@@ -436,8 +442,8 @@ async def test_added_recipient_gets_entity_and_device(
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    emulator = await start_emulator(Provider.DEVINO)
-    entry = make_entry(Provider.DEVINO, emulator)
+    emulator = await start_emulator(GatewayId.DEVINO)
+    entry = make_entry(GatewayId.DEVINO, emulator)
     await setup_entry(hass, entry)
 
     subentry = ConfigSubentry(
@@ -467,8 +473,8 @@ async def test_failed_unload_keeps_the_account(
     hass: HomeAssistant, start_emulator: Any, issue_registry: ir.IssueRegistry
 ) -> None:
     """A platform that refuses to unload: the account stays as it was, issue included."""
-    emulator = await start_emulator(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator, options={CONF_LOW_BALANCE: 1000})
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator, options={CONF_LOW_BALANCE: 1000})
     await setup_entry(hass, entry)
 
     with patch.object(hass.config_entries, "async_unload_platforms", return_value=False):

@@ -15,7 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
 from tests.emulators.catalog import by_gateway
@@ -34,16 +34,16 @@ SERVICES = by_gateway(lambda account: account.slug)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
 
 
-def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest]:
+def sends(provider: GatewayId, emulator: EmulatedGateway) -> list[RecordedRequest]:
     return [r for r in emulator.requests if r.path.endswith(SEND_PATHS[provider])]
 
 
 # -- the recipient entities ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_entity_texts_the_recipient(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     await setup_account(hass, provider, emulator)
@@ -60,7 +60,7 @@ async def test_entity_texts_the_recipient(
     (request,) = sends(provider, emulator)
     text, sender, phones = FIELDS[provider]
     assert request.form[text] == "Boiler\nPressure low"
-    assert request.form[sender] == ("HomeAlert" if provider is Provider.SMSC else "ALERTS")
+    assert request.form[sender] == ("HomeAlert" if provider is GatewayId.SMSC else "ALERTS")
     assert request.form[phones] == IVAN
     # The entity's state is the time of the last message.
     state = hass.states.get("notify.ivan")
@@ -70,14 +70,14 @@ async def test_entity_texts_the_recipient(
 
 
 async def test_entity_without_title(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator, recipients={"Ivan": [IVAN, PETR]})
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator, recipients={"Ivan": [IVAN, PETR]})
 
     await hass.services.async_call(
         "notify", "send_message", {"entity_id": "notify.ivan", "message": "Hi"}, blocking=True
     )
 
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     assert request.form["mes"] == "Hi"
     assert request.form["phones"] == f"{IVAN},{PETR}"
 
@@ -86,18 +86,18 @@ async def test_entity_without_title(hass: HomeAssistant, emulators: Any) -> None
     ("provider", "wire"),
     [
         # SMSC transliterates itself; for Stream, ru_sms does it.
-        (Provider.SMSC, {"mes": "Котёл", "translit": "1", "sender": "ALERTS"}),
-        (Provider.STREAM, {"data": "Kotyol", "translit": None, "sourceAddress": "ALERTS"}),
+        (GatewayId.SMSC, {"mes": "Котёл", "translit": "1", "sender": "ALERTS"}),
+        (GatewayId.STREAM, {"data": "Kotyol", "translit": None, "sourceAddress": "ALERTS"}),
     ],
 )
 async def test_entity_uses_the_account_options(
-    hass: HomeAssistant, emulators: Any, provider: Provider, wire: dict[str, str | None]
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, wire: dict[str, str | None]
 ) -> None:
     emulator = await emulators(provider)
     await setup_account(
         hass, provider, emulator, options={"transliterate": True, "sender": "ALERTS"}
     )
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         emulator.senders.add("ALERTS")
 
     await hass.services.async_call(
@@ -111,8 +111,8 @@ async def test_entity_uses_the_account_options(
 async def test_entity_failure_is_raised_and_not_recorded(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.inject(Fault.NO_MONEY, "send.php")
 
     with pytest.raises(HomeAssistantError) as err:
@@ -126,8 +126,8 @@ async def test_entity_failure_is_raised_and_not_recorded(
 
 
 async def test_entity_empty_message(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -135,13 +135,13 @@ async def test_entity_empty_message(hass: HomeAssistant, emulators: Any) -> None
         )
 
     assert err.value.translation_key == "empty_message"
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_one_entity_per_recipient(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.DEVINO)
+    emulator = await emulators(GatewayId.DEVINO)
     await setup_account(
-        hass, Provider.DEVINO, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR, OLGA]}
+        hass, GatewayId.DEVINO, emulator, recipients={"Ivan": [IVAN], "Petr": [PETR, OLGA]}
     )
 
     await hass.services.async_call(
@@ -151,7 +151,7 @@ async def test_one_entity_per_recipient(hass: HomeAssistant, emulators: Any) -> 
         blocking=True,
     )
 
-    requests = sends(Provider.DEVINO, emulator)
+    requests = sends(GatewayId.DEVINO, emulator)
     assert sorted(
         tuple(v for k, v in r.multi if k.startswith("Destination")) for r in requests
     ) == [
@@ -169,9 +169,9 @@ async def notify(hass: HomeAssistant, service: str, **data: Any) -> None:
     await hass.services.async_call("notify", service, data, blocking=True)
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_account_service_is_named_after_the_account(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     await setup_account(hass, provider, emulator)
@@ -180,8 +180,8 @@ async def test_account_service_is_named_after_the_account(
 
 
 async def test_account_service_to_target_numbers(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
 
     await notify(
         hass,
@@ -191,19 +191,19 @@ async def test_account_service_to_target_numbers(hass: HomeAssistant, emulators:
         target=["+7 903 123-45-67", "8 925 123 45 67"],
     )
 
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     assert request.form["phones"] == f"{PETR},{OLGA}"
     assert request.form["mes"] == "Boiler\nPressure low"
     assert request.form["sender"] == "HomeAlert"
 
 
 async def test_account_service_one_target(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    await setup_account(hass, GatewayId.STREAM, emulator)
 
     await notify(hass, "stream_user", message="Hi", target=PETR)
 
-    (request,) = sends(Provider.STREAM, emulator)
+    (request,) = sends(GatewayId.STREAM, emulator)
     assert request.form["destinationAddress"] == PETR
     assert request.form["data"] == "Hi"
 
@@ -211,17 +211,17 @@ async def test_account_service_one_target(hass: HomeAssistant, emulators: Any) -
 async def test_account_service_without_target_texts_every_recipient(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     await setup_account(
         hass,
-        Provider.SMSC,
+        GatewayId.SMSC,
         emulator,
         recipients={"Ivan": [IVAN], "Night shift": [PETR, OLGA, IVAN]},
     )
 
     await notify(hass, "smsc_alerts", message="Alarm")
 
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     # Ivan is in both recipients: texted once.
     assert request.form["phones"] == f"{IVAN},{PETR},{OLGA}"
     assert request.form["mes"] == "Alarm"
@@ -229,8 +229,8 @@ async def test_account_service_without_target_texts_every_recipient(
 
 async def test_account_service_data_send_options(hass: HomeAssistant, emulators: Any) -> None:
     await hass.config.async_set_time_zone("Europe/Moscow")
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
 
     await notify(
         hass,
@@ -246,7 +246,7 @@ async def test_account_service_data_send_options(hass: HomeAssistant, emulators:
         },
     )
 
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     assert request.form["sender"] == "SMSC.RU"
     assert request.form["flash"] == "1"
     assert request.form["valid"] == "02:00"
@@ -255,14 +255,14 @@ async def test_account_service_data_send_options(hass: HomeAssistant, emulators:
 
 
 async def test_account_service_option_not_supported(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    await setup_account(hass, GatewayId.STREAM, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await notify(hass, "stream_user", message="Hi", target=[IVAN], data={"flash": True})
 
     assert err.value.translation_key == "flash"
-    assert sends(Provider.STREAM, emulator) == []
+    assert sends(GatewayId.STREAM, emulator) == []
 
 
 @pytest.mark.parametrize(
@@ -277,34 +277,34 @@ async def test_account_service_option_not_supported(hass: HomeAssistant, emulato
 async def test_account_service_invalid_data(
     hass: HomeAssistant, emulators: Any, data: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await notify(hass, "smsc_alerts", message="Hi", target=[IVAN], data=data)
 
     assert err.value.translation_key == "invalid_data"
     assert err.value.translation_placeholders["error"]
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_account_service_without_target_or_recipients(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator, recipients={})
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator, recipients={})
     assert hass.states.async_entity_ids("notify") == []
 
     with pytest.raises(ServiceValidationError) as err:
         await notify(hass, "smsc_alerts", message="Hi")
 
     assert err.value.translation_key == "no_recipients"
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_account_service_invalid_target(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await notify(hass, "smsc_alerts", message="Hi", target=[IVAN, "not a number"])
@@ -316,8 +316,8 @@ async def test_account_service_invalid_target(hass: HomeAssistant, emulators: An
 async def test_account_service_gateway_failure_is_raised(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.invalid_numbers = {PETR}
 
     with pytest.raises(HomeAssistantError) as err:
@@ -328,8 +328,8 @@ async def test_account_service_gateway_failure_is_raised(
 
 
 async def test_account_service_unloaded_and_reloaded(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     assert hass.services.has_service("notify", "smsc_alerts")
 
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -343,12 +343,12 @@ async def test_account_service_unloaded_and_reloaded(hass: HomeAssistant, emulat
     assert hass.services.has_service("notify", "smsc_alerts")
     assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 1
     await notify(hass, "smsc_alerts", message="Back", target=[IVAN])
-    assert [r.form["mes"] for r in sends(Provider.SMSC, emulator)] == ["Back"]
+    assert [r.form["mes"] for r in sends(GatewayId.SMSC, emulator)] == ["Back"]
 
 
 async def test_account_service_after_reload(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
@@ -356,23 +356,23 @@ async def test_account_service_after_reload(hass: HomeAssistant, emulators: Any)
     assert hass.services.has_service("notify", "smsc_alerts")
     assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 1
     await notify(hass, "smsc_alerts", message="Hi", target=[IVAN])
-    assert len(sends(Provider.SMSC, emulator)) == 1
+    assert len(sends(GatewayId.SMSC, emulator)) == 1
 
 
 async def test_two_accounts_two_services(hass: HomeAssistant, emulators: Any) -> None:
-    smsc = await emulators(Provider.SMSC)
-    smsc_entry = await setup_account(hass, Provider.SMSC, smsc)
-    stream = await emulators(Provider.STREAM)
-    await setup_account(hass, Provider.STREAM, stream, recipients={"Petr": [PETR]})
+    smsc = await emulators(GatewayId.SMSC)
+    smsc_entry = await setup_account(hass, GatewayId.SMSC, smsc)
+    stream = await emulators(GatewayId.STREAM)
+    await setup_account(hass, GatewayId.STREAM, stream, recipients={"Petr": [PETR]})
 
     await notify(hass, "smsc_alerts", message="One")
     await notify(hass, "stream_user", message="Two")
 
-    assert [(r.form["phones"], r.form["mes"]) for r in sends(Provider.SMSC, smsc)] == [
+    assert [(r.form["phones"], r.form["mes"]) for r in sends(GatewayId.SMSC, smsc)] == [
         (IVAN, "One")
     ]
     assert [
-        (r.form["destinationAddress"], r.form["data"]) for r in sends(Provider.STREAM, stream)
+        (r.form["destinationAddress"], r.form["data"]) for r in sends(GatewayId.STREAM, stream)
     ] == [(PETR, "Two")]
 
     assert await hass.config_entries.async_unload(smsc_entry.entry_id)
@@ -391,8 +391,8 @@ async def test_no_service_from_yaml(hass: HomeAssistant) -> None:
 
 
 async def test_account_service_unload_twice(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    await setup_account(hass, GatewayId.SMSC, emulator)
     (service,) = hass.data[NOTIFY_SERVICES][DOMAIN]
 
     await service.async_unregister_services()
@@ -409,9 +409,9 @@ async def same_title_accounts(
 ) -> tuple[list[MockConfigEntry], list[EmulatedGateway]]:
     """Two SMSC.ru accounts titled alike (as two added by API key are), not yet set up."""
     assert await async_setup_component(hass, DOMAIN, {})  # each account set up on its own
-    gateways = [await emulators(Provider.SMSC), await emulators(Provider.SMSC)]
+    gateways = [await emulators(GatewayId.SMSC), await emulators(GatewayId.SMSC)]
     entries = [
-        make_entry(Provider.SMSC, emulator, title="SMSC.ru", unique_id=f"smsc:account{n}")
+        make_entry(GatewayId.SMSC, emulator, title="SMSC.ru", unique_id=f"smsc:account{n}")
         for n, emulator in enumerate(gateways)
     ]
     for entry in entries:
@@ -431,8 +431,8 @@ async def test_accounts_titled_the_same_each_have_their_service(
     await notify(hass, "smsc_ru", message="One", target=[IVAN])
     await notify(hass, "smsc_ru_2", message="Two", target=[PETR])
 
-    assert [r.form["mes"] for r in sends(Provider.SMSC, first_gateway)] == ["One"]
-    assert [r.form["mes"] for r in sends(Provider.SMSC, second_gateway)] == ["Two"]
+    assert [r.form["mes"] for r in sends(GatewayId.SMSC, first_gateway)] == ["One"]
+    assert [r.form["mes"] for r in sends(GatewayId.SMSC, second_gateway)] == ["Two"]
     assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 2
 
 
@@ -459,11 +459,11 @@ async def test_an_account_service_survives_the_others_unload_and_reload(
     await notify(hass, names[kept], message="And here", target=[IVAN])
     await notify(hass, names[unloaded], message="Back", target=[IVAN])
 
-    assert [r.form["mes"] for r in sends(Provider.SMSC, gateways[kept])] == [
+    assert [r.form["mes"] for r in sends(GatewayId.SMSC, gateways[kept])] == [
         "Still here",
         "And here",
     ]
-    assert [r.form["mes"] for r in sends(Provider.SMSC, gateways[unloaded])] == ["Back"]
+    assert [r.form["mes"] for r in sends(GatewayId.SMSC, gateways[unloaded])] == ["Back"]
     # Made once per account, registered again at each load.
     assert len(hass.data[NOTIFY_SERVICES][DOMAIN]) == 2
 
@@ -473,8 +473,8 @@ async def test_a_name_another_integration_holds_is_left_to_it(
 ) -> None:
     calls: list[ServiceCall] = []
     hass.services.async_register("notify", "smsc_alerts", calls.append)
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     assert "notify.smsc_alerts belongs to another integration" in caplog.text
 
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -482,7 +482,7 @@ async def test_a_name_another_integration_holds_is_left_to_it(
     await notify(hass, "smsc_alerts", message="Theirs")
 
     assert len(calls) == 1
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 # -- the recipients' entities record what the action texts them --------------------------
@@ -495,11 +495,11 @@ RECORDS = hasattr(NotifyEntity, "_async_record_notification")
 async def test_the_action_records_the_notification_on_the_recipients_it_texts(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.invalid_numbers = {OLGA}
     await setup_account(
         hass,
-        Provider.SMSC,
+        GatewayId.SMSC,
         emulator,
         recipients={"Ivan": [IVAN], "Petr": [PETR], "Olga": [OLGA], "Anna": ["79261234567"]},
     )

@@ -17,7 +17,7 @@ from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnost
 from custom_components.ru_sms.options import options_to_dict
 from custom_components.ru_sms.outbox import QueuedAlert
 from custom_components.ru_sms.providers import SendOptions
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
@@ -37,7 +37,7 @@ def fast_client(no_client_retry_delay: None) -> None:
 
 
 async def account_on_clock(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> tuple[Any, MockConfigEntry, Clock]:
     """An account set up on an emulated gateway, its outbox on a hand-moved clock."""
     emulator = await emulators(provider)
@@ -51,11 +51,11 @@ async def primary_and_backup(
     hass: HomeAssistant, emulators: Any
 ) -> tuple[Any, MockConfigEntry, Any, MockConfigEntry]:
     """An SMSC.ru account whose fallback is a Stream account: emulators and entries."""
-    backup_emulator = await emulators(Provider.STREAM)
-    backup = await setup_account(hass, Provider.STREAM, backup_emulator)
-    emulator = await emulators(Provider.SMSC)
+    backup_emulator = await emulators(GatewayId.STREAM)
+    backup = await setup_account(hass, GatewayId.STREAM, backup_emulator)
+    emulator = await emulators(GatewayId.SMSC)
     entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"fallback_entry_id": backup.entry_id}
+        hass, GatewayId.SMSC, emulator, options={"fallback_entry_id": backup.entry_id}
     )
     return emulator, entry, backup_emulator, backup
 
@@ -101,9 +101,9 @@ def events(hass: HomeAssistant) -> list[dict[str, Any]]:
     return fired
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.STREAM])
 async def test_queued_alert_goes_out_after_a_restart(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     emulator, entry, clock = await account_on_clock(hass, emulators, provider)
     emulator.inject(Fault.SERVER_ERROR_HTML, ACCOUNTS[provider].send_paths[0], times=100)
@@ -189,8 +189,8 @@ async def start_and_wait(
 async def test_alert_in_flight_at_a_restart_is_asked_about_first(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any], went_out: bool
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     options = SendOptions(sender="HomeAlert", client_message_id="rs0123456789abcdef01")
     if went_out:
         # The gateway took it just before Home Assistant stopped.
@@ -219,8 +219,8 @@ async def test_alert_in_flight_at_a_restart_is_asked_about_first(
 async def test_in_flight_at_a_restart_without_our_id_is_asked_about_by_the_report(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     stored_alert(hass_storage, entry, "Water leak", SendOptions(sender="ALERTS"))
     fired = await start_and_wait(hass, entry, emulator, 150)
 
@@ -232,8 +232,8 @@ async def test_in_flight_at_a_restart_without_our_id_is_asked_about_by_the_repor
 
 
 async def test_queue_false_fails_at_once(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=2)
 
     with pytest.raises(HomeAssistantError) as err:
@@ -246,7 +246,7 @@ async def test_queue_false_fails_at_once(hass: HomeAssistant, emulators: Any) ->
 
 
 async def test_past_the_deadline_fails_with_the_reason(hass: HomeAssistant, emulators: Any) -> None:
-    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.SMSC)
+    emulator, entry, clock = await account_on_clock(hass, emulators, GatewayId.SMSC)
     fired = events(hass)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10_000)
 
@@ -267,8 +267,8 @@ async def test_past_the_deadline_fails_with_the_reason(hass: HomeAssistant, emul
 
 async def test_a_second_alert_waits_for_no_one(hass: HomeAssistant, emulators: Any) -> None:
     """An alert whose first attempt meets a fault does not hold up the next one."""
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     # Issue 8: the client no longer repeats a send that got a 5xx answer (it may have
     # gone out), so one fault is the first alert's only attempt.
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=1)
@@ -309,14 +309,14 @@ async def test_failover_carries_what_the_account_cannot(
     assert taken(backup_emulator, "Fire alarm") == 1
     # The backup's default sender, not the primary's.
     (request,) = [r for r in backup_emulator.requests if r.path.endswith("SendSms/")]
-    assert request.form["sourceAddress"] == ACCOUNTS[Provider.STREAM].sender
+    assert request.form["sourceAddress"] == ACCOUNTS[GatewayId.STREAM].sender
     (event,) = [e for e in fired if e["state"] == "queued"]
     assert event["account"] == backup.title
 
     # Both refuse: the caller hears it, and nothing loops.
     backup_emulator.inject(Fault.NO_MONEY, "SendSms/")
     emulator.inject(Fault.NO_MONEY, "send.php")
-    emulator.password = ACCOUNTS[Provider.SMSC].credentials.password
+    emulator.password = ACCOUNTS[GatewayId.SMSC].credentials.password
     with pytest.raises(HomeAssistantError) as err:
         await send(hass, entry, "Second alarm")
     assert err.value.translation_key == "gateway_insufficient_funds"
@@ -346,7 +346,7 @@ async def test_failover_after_the_gateway_is_down_for_minutes(
 async def test_repair_issue_and_diagnostics_while_failing(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.SMSC)
+    emulator, entry, clock = await account_on_clock(hass, emulators, GatewayId.SMSC)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10_000)
     await send(hass, entry, "Heating off")
     registry = ir.async_get(hass)
@@ -373,8 +373,8 @@ async def test_repair_issue_and_diagnostics_while_failing(
 async def test_options_offer_the_other_accounts_as_fallback(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    primary = await setup_account(hass, Provider.SMSC, await emulators(Provider.SMSC))
-    backup = await setup_account(hass, Provider.STREAM, await emulators(Provider.STREAM))
+    primary = await setup_account(hass, GatewayId.SMSC, await emulators(GatewayId.SMSC))
+    backup = await setup_account(hass, GatewayId.STREAM, await emulators(GatewayId.STREAM))
 
     result = await hass.config_entries.options.async_init(primary.entry_id)
     schema = result["data_schema"].schema
@@ -401,8 +401,8 @@ async def test_options_offer_the_other_accounts_as_fallback(
 async def test_alert_and_acceptance_are_written_before_anything_else(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     outbox = entry.runtime_data.outbox
     heard: list[int] = []
     outbox.async_add_listener(lambda: heard.append(outbox.queued))

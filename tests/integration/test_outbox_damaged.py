@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import SendOptions
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import make_entry
 from tests.integration.clock import Clock
@@ -95,8 +95,8 @@ RECORDS = {
 async def test_unreadable_alerts_are_said_the_rest_go_out(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any], bad: str
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     good_and(hass_storage, entry, *RECORDS[bad])
 
     await load(hass, entry, emulator)
@@ -119,8 +119,8 @@ async def test_unreadable_alerts_are_said_the_rest_go_out(
 async def test_wrong_json_types_lose_the_file_not_the_account(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any], data: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     stored_file(hass_storage, StoreKind.OUTBOX, entry, data)
 
     await load(hass, entry, emulator)
@@ -175,8 +175,8 @@ ON_DISK = {
 async def test_a_file_that_cannot_be_read_is_kept_aside_and_said(
     hass: HomeAssistant, emulators: Any, tmp_path: Path, kind: StoreKind, damage: str
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     written, kept_as = ON_DISK[damage]
     path = disk(hass, tmp_path) / store_key(kind, entry.entry_id)
     path.write_text(written, "utf-8")
@@ -193,8 +193,8 @@ async def test_a_file_that_cannot_be_read_is_kept_aside_and_said(
 async def test_damaged_delivery_records_are_said_the_rest_followed(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     rows = ["[1, 2", 7, {"phone": "7916"}, None]
     stored_file(hass_storage, StoreKind.TRACKER, entry, {"rows": rows, "last_list_poll": 5}, 2)
 
@@ -209,8 +209,8 @@ async def test_damaged_delivery_records_are_said_the_rest_followed(
 async def test_a_damaged_record_of_incoming_sms_is_said(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     seen = {"id:1": "2026-01-01T00:00:00+00:00", "id:2": 5}
     stored_file(hass_storage, StoreKind.INCOMING, entry, {"seen": seen, "pushed": []})
 

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ru_sms.const import CONF_WEBHOOK_SECRET, DOMAIN
 from custom_components.ru_sms.providers import MessageRef, SendOptions
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
@@ -61,9 +61,9 @@ async def reload(hass: HomeAssistant, entry: MockConfigEntry, clock: Clock, emul
     clock.attach(entry, emulator)
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.STREAM])
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.STREAM])
 async def test_a_reload_loses_nothing_queued_or_under_way(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     """Three queued alerts, a first attempt and a retry under way: each arrives once."""
     emulator, entry, clock = await account_on_clock(hass, emulators, provider)
@@ -92,9 +92,9 @@ async def test_a_reload_loses_nothing_queued_or_under_way(
     assert entry.runtime_data.outbox.queued == 0
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_a_gateway_down_at_start_up_still_takes_alerts(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     emulator.inject(Fault.SERVER_ERROR_HTML, times=MANY)
@@ -142,8 +142,8 @@ async def test_removal_without_a_fallback_fails_each_alert_and_says_so(
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     await queue_two(hass, entry, emulator)
     fired = events(hass)
 
@@ -163,8 +163,8 @@ async def test_removal_without_a_fallback_fails_each_alert_and_says_so(
 async def test_an_account_that_cannot_load_says_its_alerts_wait(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     stored_alert(
         hass_storage,
         entry,
@@ -199,8 +199,8 @@ async def test_the_gateways_windows_are_kept_across_a_reload(
     hass: HomeAssistant, emulators: Any
 ) -> None:
     """SMSC.ru counts one status list a minute whatever happens to Home Assistant."""
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     refs = [MessageRef("1", IVAN), MessageRef("2", IVAN)]
     await entry.runtime_data.gateway.delivery_status(refs)  # a list: counted for a minute
     assert await hass.config_entries.async_reload(entry.entry_id)

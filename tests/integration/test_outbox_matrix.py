@@ -36,7 +36,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import CONF_GIVE_UP_AFTER, DEFAULT_MAX_COPIES, DOMAIN
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
 from scripts.emulators import fund
 from tests.conftest import setup_account
@@ -101,7 +101,7 @@ class Cell:
         return f"{self.form.name}/{self.fault}/{self.lasting}"
 
 
-def cells(provider: Provider) -> Iterator[Cell]:
+def cells(provider: GatewayId) -> Iterator[Cell]:
     """Each loss in each not-found form once; every fault for longer in the first form."""
     forms = NOT_FOUND_FORMS[provider]
     for form in forms:
@@ -188,7 +188,7 @@ class Matrix:
         hass: HomeAssistant,
         entry: MockConfigEntry,
         emulator: Any,
-        provider: Provider,
+        provider: GatewayId,
         refused_url: str,
     ) -> None:
         self.hass = hass
@@ -226,7 +226,7 @@ class Matrix:
             else:
                 self.emulator.password = "changed-pass"
         elif cell.fault is Other.SMSC_ERROR_9:
-            if self.provider is Provider.SMSC:
+            if self.provider is GatewayId.SMSC:
                 self.emulator.inject(Fault.RATE_LIMIT, "send.php", times)
         elif isinstance(cell.fault, Other):
             self.emulator.inject(Fault(cell.fault.value), send_path, times)
@@ -279,7 +279,7 @@ class Matrix:
     # -- a cell -------------------------------------------------------------------------
 
     async def run(self, cell: Cell) -> tuple[dict[str, int], Said]:
-        if self.provider is Provider.DEVINO:
+        if self.provider is GatewayId.DEVINO:
             # Devino's statistics can prove that nothing was taken only when nothing else
             # was sent in the period asked about, which reaches back three hours (its
             # start is written in UTC and may be read in Moscow time).
@@ -334,18 +334,18 @@ class Matrix:
         return {phone: count // alerts for phone, count in counted.items()}, said
 
 
-def evidence_exact(provider: Provider, cell: Cell) -> bool:
+def evidence_exact(provider: GatewayId, cell: Cell) -> bool:
     """Whether the gateway's evidence settles this cell (exactly one copy is due)."""
-    return provider is not Provider.DEVINO or cell.fault not in LOST_AFTER_TAKEN
+    return provider is not GatewayId.DEVINO or cell.fault not in LOST_AFTER_TAKEN
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_fault_matrix(
     hass: HomeAssistant,
     start_emulator: Any,
     refused_url: str,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     # Every cell texts the same number: the storm guard would hold all but the first ten.

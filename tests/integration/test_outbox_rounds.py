@@ -10,7 +10,7 @@ import pytest
 
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers import SendOptions
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
@@ -59,8 +59,8 @@ async def test_unreadable_stored_alerts_are_dropped_the_rest_sent(
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     good = stored_alert(hass_storage, entry, "Door open", SendOptions(sender="ALERTS"))
     broken = [
         "not a record",
@@ -83,8 +83,8 @@ async def test_unreadable_stored_alerts_are_dropped_the_rest_sent(
 async def test_found_for_some_numbers_sends_only_to_the_others(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     already_taken(emulator, IVAN, "Gas leak")
     options = SendOptions(sender="HomeAlert", client_message_id=OUR_ID)
     stored_alert(hass_storage, entry, "Gas leak", options, phones=(IVAN, MARIA))
@@ -101,8 +101,8 @@ async def test_found_for_some_numbers_sends_only_to_the_others(
 async def test_no_answer_about_our_id_sends_nothing_until_there_is_one(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     # Two asks (the client repeats a failed read once): both without an answer.
     emulator.inject(Fault.SERVER_ERROR_HTML, "status.php", times=4)
     options = SendOptions(sender="HomeAlert", client_message_id=OUR_ID)
@@ -121,7 +121,7 @@ async def test_no_answer_about_our_id_sends_nothing_until_there_is_one(
 async def test_refused_for_good_on_a_later_round_fails_with_the_gateways_code(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.STREAM)
+    emulator, entry, clock = await account_on_clock(hass, emulators, GatewayId.STREAM)
     fired = events(hass)
     emulator.inject(Fault.RATE_LIMIT, "SendSms/")
 
@@ -140,7 +140,7 @@ async def test_refused_for_good_on_a_later_round_fails_with_the_gateways_code(
 async def test_a_number_refused_on_a_later_round_fires_failed(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.SMSC)
+    emulator, entry, clock = await account_on_clock(hass, emulators, GatewayId.SMSC)
     fired = events(hass)
     emulator.invalid_numbers.add(MARIA)
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php")
@@ -161,7 +161,7 @@ async def test_a_round_that_breaks_is_logged_and_tried_again(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    emulator, entry, clock = await account_on_clock(hass, emulators, Provider.STREAM)
+    emulator, entry, clock = await account_on_clock(hass, emulators, GatewayId.STREAM)
     emulator.inject(Fault.RATE_LIMIT, "SendSms/")
     response = await send(hass, entry, "Smoke")
     assert response["queued"] == 1

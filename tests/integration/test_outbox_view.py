@@ -25,7 +25,7 @@ from custom_components.ru_sms.const import CONF_GIVE_UP_AFTER, DOMAIN
 from custom_components.ru_sms.options import options_to_dict
 from custom_components.ru_sms.outbox import QueuedAlert
 from custom_components.ru_sms.providers import SendOptions
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
@@ -46,7 +46,7 @@ def fast_client(no_client_retry_delay: None) -> None:
     """A read the client repeats goes at once."""
 
 
-def last_message(hass: HomeAssistant, provider: Provider, sensor: str | None = None) -> Any:
+def last_message(hass: HomeAssistant, provider: GatewayId, sensor: str | None = None) -> Any:
     """The state of an account's last-message sensor (or of `sensor`)."""
     state = hass.states.get(sensor or f"sensor.{ACCOUNTS[provider].slug}_last_message")
     assert state is not None
@@ -66,9 +66,9 @@ def recipient_sensor(hass: HomeAssistant, entry: Any, name: str = "Ivan") -> str
 async def test_waiting_in_the_outbox_has_a_state_of_its_own(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
+    emulator = await emulators(GatewayId.STREAM)
     entry = await setup_account(
-        hass, Provider.STREAM, emulator, recipients={"Ivan": [IVAN], "Maria": [MARIA]}
+        hass, GatewayId.STREAM, emulator, recipients={"Ivan": [IVAN], "Maria": [MARIA]}
     )
     clock = Clock(hass)
     clock.attach(entry, emulator)
@@ -84,9 +84,9 @@ async def test_waiting_in_the_outbox_has_a_state_of_its_own(
     assert all(e["alert_id"] == alert_id and not e["final"] for e in waiting)
     sensors = [recipient_sensor(hass, entry, name) for name in ("Ivan", "Maria")]
     for sensor in (None, *sensors):
-        state = last_message(hass, Provider.STREAM, sensor)
+        state = last_message(hass, GatewayId.STREAM, sensor)
         assert (state.state, state.attributes["alert_id"]) == ("waiting", alert_id)
-    in_flight = hass.states.get(f"sensor.{ACCOUNTS[Provider.STREAM].slug}_messages_in_flight")
+    in_flight = hass.states.get(f"sensor.{ACCOUNTS[GatewayId.STREAM].slug}_messages_in_flight")
     assert (in_flight.state, in_flight.attributes["waiting"]) == ("2", 2)
 
     await clock.tick(60, emulator)
@@ -94,8 +94,8 @@ async def test_waiting_in_the_outbox_has_a_state_of_its_own(
     # Taken on a later round: the gateway's first report names the same alert.
     first = [e for e in fired if e.get("queued") and e["state"] not in ("waiting",)]
     assert {e["alert_id"] for e in first} == {alert_id}
-    assert last_message(hass, Provider.STREAM).state in ("queued", "sent", "delivered")
-    in_flight = hass.states.get(f"sensor.{ACCOUNTS[Provider.STREAM].slug}_messages_in_flight")
+    assert last_message(hass, GatewayId.STREAM).state in ("queued", "sent", "delivered")
+    in_flight = hass.states.get(f"sensor.{ACCOUNTS[GatewayId.STREAM].slug}_messages_in_flight")
     assert in_flight.attributes["waiting"] == 0
 
 
@@ -109,7 +109,7 @@ async def test_an_alert_carried_by_the_fallback_stays_in_view(
     clock.attach(backup, backup_emulator)
     await send(hass, entry, "Earlier, delivered")
     await clock.tick(120, emulator)
-    assert last_message(hass, Provider.SMSC).state == "delivered"
+    assert last_message(hass, GatewayId.SMSC).state == "delivered"
 
     emulator.inject(Fault.NO_MONEY, "send.php")
     response = await send(hass, entry, "Fire alarm")
@@ -119,18 +119,18 @@ async def test_an_alert_carried_by_the_fallback_stays_in_view(
     assert taken(backup_emulator, "Fire alarm") == 1
     ivan = recipient_sensor(hass, entry)
     for sensor in (None, ivan):
-        state = last_message(hass, Provider.SMSC, sensor)
+        state = last_message(hass, GatewayId.SMSC, sensor)
         assert state.attributes["alert_id"] == response["alert_id"]
         assert state.attributes["account"] == backup.title
         assert state.state in ("queued", "sent")  # not the earlier "delivered"
     for _ in range(24):
         await clock.step(5, (emulator, backup_emulator))
-    assert last_message(hass, Provider.SMSC).state == "delivered"
-    assert last_message(hass, Provider.SMSC, ivan).attributes["alert_id"] == response["alert_id"]
+    assert last_message(hass, GatewayId.SMSC).state == "delivered"
+    assert last_message(hass, GatewayId.SMSC, ivan).attributes["alert_id"] == response["alert_id"]
     # Kept across a reload of the primary.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    state = last_message(hass, Provider.SMSC)
+    state = last_message(hass, GatewayId.SMSC)
     assert (state.state, state.attributes["alert_id"]) == ("delivered", response["alert_id"])
     assert state.attributes["error"] is None
 
@@ -138,8 +138,8 @@ async def test_an_alert_carried_by_the_fallback_stays_in_view(
 async def test_an_alert_given_up_shows_failed_not_an_older_delivered_one(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={CONF_GIVE_UP_AFTER: 2})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={CONF_GIVE_UP_AFTER: 2})
     clock = Clock(hass)
     clock.attach(entry, emulator)
     await send(hass, entry, "Earlier, delivered")
@@ -149,7 +149,7 @@ async def test_an_alert_given_up_shows_failed_not_an_older_delivered_one(
     response = await send(hass, entry, "Smoke")
     await clock.tick(180, emulator)
 
-    state = last_message(hass, Provider.SMSC)
+    state = last_message(hass, GatewayId.SMSC)
     assert (state.state, state.attributes["alert_id"]) == ("failed", response["alert_id"])
     assert "503" in state.attributes["error"]
 
@@ -157,8 +157,8 @@ async def test_an_alert_given_up_shows_failed_not_an_older_delivered_one(
 async def test_the_caller_is_answered_before_what_follows_which_runs_in_order(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     tracker = entry.runtime_data.tracker
     go_on = asyncio.Event()
     followed: list[str] = []
@@ -189,8 +189,8 @@ async def test_the_caller_is_answered_before_what_follows_which_runs_in_order(
 
 
 async def test_the_deadline_counts_from_send_at(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={CONF_GIVE_UP_AFTER: 60})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={CONF_GIVE_UP_AFTER: 60})
     emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=MANY)
     send_at = dt_util.now() + timedelta(hours=2)
 
@@ -208,9 +208,9 @@ async def test_a_hanging_gateway_holds_no_alert_past_its_deadline(
     In real time: a request times out after 0.1 s; one after the other, the 100 would
     take 10 s, longer than their 6 s to the deadline.
     """
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.hang_seconds = 0.3
-    entry = make_entry(Provider.SMSC, emulator)
+    entry = make_entry(GatewayId.SMSC, emulator)
     now = dt_util.utcnow()
     deadline = now + timedelta(seconds=6)
     alerts = [
@@ -247,8 +247,8 @@ async def test_the_fate_of_an_alert_is_kept_across_a_restart(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
     """What the outbox noted (an alert carried elsewhere, or given up) is read back."""
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     created = dt_util.utcnow().isoformat()
     note = {
         "id": "rs0123456789abcdef11",
@@ -268,7 +268,7 @@ async def test_the_fate_of_an_alert_is_kept_across_a_restart(
     await hass.async_block_till_done()
 
     for sensor in (None, recipient_sensor(hass, entry)):
-        state = last_message(hass, Provider.SMSC, sensor)
+        state = last_message(hass, GatewayId.SMSC, sensor)
         assert (state.state, state.attributes["alert_id"]) == ("failed", note["id"])
         assert state.attributes["account"] == "Backup"
     notes = entry.runtime_data.outbox.reports.log.notes

@@ -20,7 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import CONF_BALANCE_INTERVAL, CONF_LOW_BALANCE, DOMAIN
 from custom_components.ru_sms.coordinator import BalanceCoordinator
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.conftest import IVAN, make_entry
 from tests.emulators.base import Fault
 from tests.emulators.catalog import by_gateway
@@ -120,9 +120,9 @@ def entities_of(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
 # -- the entities ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_entities(
-    hass: HomeAssistant, start_emulator: Any, snapshot: SnapshotAssertion, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, snapshot: SnapshotAssertion, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator, options={CONF_LOW_BALANCE: 10})
@@ -135,8 +135,8 @@ async def test_entities(
 
 async def test_translations_and_icons(hass: HomeAssistant, start_emulator: Any) -> None:
     """Every entity's translation key has a name in both languages and an icon."""
-    emulator = await start_emulator(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     await setup_entry(hass, entry)
     icons = (await async_get_icons(hass, "entity", [DOMAIN]))[DOMAIN]
 
@@ -173,7 +173,7 @@ async def test_translations_and_icons(hass: HomeAssistant, start_emulator: Any) 
 
 @pytest.mark.parametrize("provider", BALANCE_GATEWAYS)
 async def test_balance_value_and_unit(
-    hass: HomeAssistant, start_emulator: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     emulator.balance = Decimal("123.45")
@@ -188,10 +188,10 @@ async def test_balance_value_and_unit(
 
 
 async def test_balance_in_the_gateways_currency(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     emulator.currency = "KZT"
     emulator.balance = Decimal("5400.00")
-    entry = make_entry(Provider.SMSC, emulator, options={CONF_LOW_BALANCE: 6000})
+    entry = make_entry(GatewayId.SMSC, emulator, options={CONF_LOW_BALANCE: 6000})
     await setup_entry(hass, entry)
 
     state = hass.states.get("sensor.smsc_alerts_balance")
@@ -204,9 +204,9 @@ async def test_balance_in_the_gateways_currency(hass: HomeAssistant, start_emula
 
 
 async def test_credit_attribute(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     emulator.credit = Decimal("500.00")
-    entry = make_entry(Provider.SMSC, emulator)
+    entry = make_entry(GatewayId.SMSC, emulator)
     coordinator = await setup_entry(hass, entry)
     assert hass.states.get("sensor.smsc_alerts_balance").attributes["credit"] == 500.0
 
@@ -217,7 +217,7 @@ async def test_credit_attribute(hass: HomeAssistant, start_emulator: Any) -> Non
 
 @pytest.mark.parametrize("provider", BALANCE_GATEWAYS)
 async def test_balance_polled_on_schedule(
-    hass: HomeAssistant, start_emulator: Any, freezer: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, freezer: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator, options={CONF_BALANCE_INTERVAL: 10})
@@ -249,7 +249,7 @@ async def test_unavailable_while_gateway_down(
     start_emulator: Any,
     freezer: Any,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     """Unavailable while the gateway is down, back after; one log line each way."""
     emulator = await start_emulator(provider)
@@ -291,7 +291,7 @@ async def test_unavailable_while_gateway_down(
 
 @pytest.mark.parametrize("provider", BALANCE_GATEWAYS)
 async def test_refused_credentials_during_poll_start_reauth(
-    hass: HomeAssistant, start_emulator: Any, freezer: Any, provider: Provider
+    hass: HomeAssistant, start_emulator: Any, freezer: Any, provider: GatewayId
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator, options={CONF_BALANCE_INTERVAL: 5})
@@ -299,7 +299,7 @@ async def test_refused_credentials_during_poll_start_reauth(
     assert list(entry.async_get_active_flows(hass, {SOURCE_REAUTH})) == []
 
     # the password was changed on the gateway's website
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         emulator.password = "changed"
     else:
         emulator.accounts["user"] = "changed"
@@ -316,10 +316,10 @@ async def test_refused_credentials_during_poll_start_reauth(
 
 
 async def test_threshold_zero_never_low(hass: HomeAssistant, start_emulator: Any) -> None:
-    emulator = await start_emulator(Provider.SMSC)
+    emulator = await start_emulator(GatewayId.SMSC)
     emulator.balance = Decimal("-5.00")
     emulator.credit = Decimal("100.00")
-    entry = make_entry(Provider.SMSC, emulator)
+    entry = make_entry(GatewayId.SMSC, emulator)
     coordinator = await setup_entry(hass, entry)
 
     state = hass.states.get("binary_sensor.smsc_alerts_low_balance")
@@ -341,7 +341,7 @@ async def test_low_balance_issue_lifecycle(
     hass: HomeAssistant,
     start_emulator: Any,
     issue_registry: ir.IssueRegistry,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await start_emulator(provider)
     entry = make_entry(provider, emulator, options={CONF_LOW_BALANCE: 50})
@@ -405,11 +405,11 @@ async def test_issue_per_account(
     hass: HomeAssistant, start_emulator: Any, issue_registry: ir.IssueRegistry
 ) -> None:
     """Two accounts, one of them low: one issue, for that one."""
-    smsc = await start_emulator(Provider.SMSC)
-    stream = await start_emulator(Provider.STREAM)
+    smsc = await start_emulator(GatewayId.SMSC)
+    stream = await start_emulator(GatewayId.STREAM)
     smsc.balance = Decimal("5.00")
-    low = make_entry(Provider.SMSC, smsc, options={CONF_LOW_BALANCE: 10})
-    fine = make_entry(Provider.STREAM, stream, options={CONF_LOW_BALANCE: 10})
+    low = make_entry(GatewayId.SMSC, smsc, options={CONF_LOW_BALANCE: 10})
+    fine = make_entry(GatewayId.STREAM, stream, options={CONF_LOW_BALANCE: 10})
     await setup_entry(hass, low)
     await setup_entry(hass, fine)
 
@@ -439,8 +439,8 @@ async def test_send_answer_updates_balance(
     hass: HomeAssistant, start_emulator: Any, domain: str, service: str, data: dict[str, Any]
 ) -> None:
     """SMSC.ru tells the new balance in its send answer: no balance request needed."""
-    emulator = await start_emulator(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator, options={CONF_LOW_BALANCE: 99})
+    emulator = await start_emulator(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator, options={CONF_LOW_BALANCE: 99})
     await setup_entry(hass, entry)
     assert hass.states.get("binary_sensor.smsc_alerts_low_balance").state == STATE_OFF
     if domain == DOMAIN:

@@ -42,7 +42,7 @@ from custom_components.ru_sms.providers import (
     description_of,
 )
 from custom_components.ru_sms.providers.errors import SendProblem as P
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.conftest import IVAN, patch_description, setup_account
 from tests.emulators import smsc as smsc_emulator
 from tests.emulators.base import EmulatedGateway, Fault, RecordedRequest
@@ -82,7 +82,7 @@ async def call(hass: HomeAssistant, service: str, entry: MockConfigEntry, **data
     )
 
 
-def assert_no_secret(err: Exception, provider: Provider) -> None:
+def assert_no_secret(err: Exception, provider: GatewayId) -> None:
     """Neither the text of the error nor its placeholders carry the password."""
     password = ACCOUNTS[provider].credentials.password
     assert password
@@ -97,7 +97,7 @@ GATEWAY_NAMES = {provider: description_of(provider).name for provider in ACCOUNT
 TEXT_FIELD = by_gateway(lambda account: account.fields[0])
 
 
-def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest]:
+def sends(provider: GatewayId, emulator: EmulatedGateway) -> list[RecordedRequest]:
     """The send requests (not lookups) the emulator received."""
     return [
         r
@@ -106,11 +106,11 @@ def sends(provider: Provider, emulator: EmulatedGateway) -> list[RecordedRequest
     ]
 
 
-def phones_of(provider: Provider, request: RecordedRequest) -> list[str]:
+def phones_of(provider: GatewayId, request: RecordedRequest) -> list[str]:
     """The numbers one send request went to."""
-    if provider in (Provider.SMSC, Provider.SMSTELE):
+    if provider in (GatewayId.SMSC, GatewayId.SMSTELE):
         return request.form["phones"].split(",")
-    if provider is Provider.STREAM:
+    if provider is GatewayId.STREAM:
         field = request.form.get("destinationAddress") or request.form["destinationAddresses"]
         return field.split(",")
     return [v for k, v in request.multi if k.startswith("DestinationAddress")]
@@ -122,8 +122,8 @@ def phones_of(provider: Provider, request: RecordedRequest) -> list[str]:
 async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     assert hass.states.get("sensor.smsc_alerts_balance").state == "100.00"
     assert emulator.count("balance.php") == 1
 
@@ -131,7 +131,7 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
 
     # One identity from the call to the final state: SMSC.ru keeps it as our id.
     alert_id = response.pop("alert_id")
-    assert alert_id == sends(Provider.SMSC, emulator)[0].form["id"]
+    assert alert_id == sends(GatewayId.SMSC, emulator)[0].form["id"]
     assert response == {
         "recipients": [
             {
@@ -170,7 +170,7 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
         "held": 0,
         "guard": [],
     }
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     assert request.form["phones"] == f"{IVAN},{PETR}"
     assert request.form["mes"] == "Hi"
     assert request.form["sender"] == "HomeAlert"
@@ -182,26 +182,26 @@ async def test_smsc_response_has_cost_balance_and_updates_the_sensor(
 
 
 async def test_without_response_nothing_is_returned(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     assert await send(hass, entry, response=False, phones=[IVAN], message="Hi") is None
-    assert len(sends(Provider.SMSC, emulator)) == 1
+    assert len(sends(GatewayId.SMSC, emulator)) == 1
 
 
 async def test_title_goes_on_the_line_before(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
 
     await send(hass, entry, phones=[IVAN], title="Boiler", message="Pressure low")
 
-    (request,) = sends(Provider.STREAM, emulator)
+    (request,) = sends(GatewayId.STREAM, emulator)
     assert request.form["data"] == "Boiler\nPressure low"
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_multi_segment_cyrillic(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -212,7 +212,7 @@ async def test_multi_segment_cyrillic(
     assert recipient["accepted"] is True
     assert recipient["segments"] == 2
     assert response["segments"] == 2
-    if provider in (Provider.STREAM, Provider.DEVINO):
+    if provider in (GatewayId.STREAM, GatewayId.DEVINO):
         # One id per segment.
         assert len(recipient["message_ids"]) == 2
         assert len(set(recipient["message_ids"])) == 2
@@ -220,7 +220,7 @@ async def test_multi_segment_cyrillic(
         assert response["balance"] is None
     else:
         assert len(recipient["message_ids"]) == 1
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         assert recipient["cost"] == 3.8
         assert response["balance"] == 96.2
     (request,) = sends(provider, emulator)
@@ -228,10 +228,10 @@ async def test_multi_segment_cyrillic(
 
 
 async def test_entity_recipients_and_phones_together(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.DEVINO)
+    emulator = await emulators(GatewayId.DEVINO)
     entry = await setup_account(
         hass,
-        Provider.DEVINO,
+        GatewayId.DEVINO,
         emulator,
         recipients={"Ivan": [IVAN], "Night shift": [PETR, "79251234567"]},
     )
@@ -248,20 +248,22 @@ async def test_entity_recipients_and_phones_together(hass: HomeAssistant, emulat
     expected = [IVAN, "79261234567", PETR, "79251234567"]
     assert [r["phone"] for r in response["recipients"]] == expected
     assert response["accepted"] == 4
-    (request,) = sends(Provider.DEVINO, emulator)
+    (request,) = sends(GatewayId.DEVINO, emulator)
     assert request.path.endswith("Sms/SendBulk")
-    assert phones_of(Provider.DEVINO, request) == expected
+    assert phones_of(GatewayId.DEVINO, request) == expected
 
 
 async def test_entity_recipients_alone(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSTELE)
-    entry = await setup_account(hass, Provider.SMSTELE, emulator, recipients={"Ivan": [IVAN, PETR]})
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(
+        hass, GatewayId.SMSTELE, emulator, recipients={"Ivan": [IVAN, PETR]}
+    )
 
     response = await send(hass, entry, entity_id="notify.ivan", message="Alarm")
 
     assert [r["phone"] for r in response["recipients"]] == [IVAN, PETR]
-    (request,) = sends(Provider.SMSTELE, emulator)
-    assert phones_of(Provider.SMSTELE, request) == [IVAN, PETR]
+    (request,) = sends(GatewayId.SMSTELE, emulator)
+    assert phones_of(GatewayId.SMSTELE, request) == [IVAN, PETR]
     assert request.form["sender"] == "ALERTS"
 
 
@@ -269,24 +271,24 @@ async def test_entity_recipients_alone(hass: HomeAssistant, emulators: Any) -> N
 
 
 async def test_sender_overrides_the_default(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     await send(hass, entry, phones=[IVAN], message="Hi", sender="SMSC.RU")
 
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     assert request.form["sender"] == "SMSC.RU"
 
 
 async def test_no_sender_anywhere_leaves_it_to_the_gateway(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"sender": ""})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"sender": ""})
 
     await send(hass, entry, phones=[IVAN], message="Hi")
 
-    (request,) = sends(Provider.SMSC, emulator)
+    (request,) = sends(GatewayId.SMSC, emulator)
     assert "sender" not in request.form
 
 
@@ -294,14 +296,14 @@ async def test_no_sender_anywhere_leaves_it_to_the_gateway(
     ("provider", "field", "expected"),
     [
         # 10:00 in Yekaterinburg (UTC+5) is 05:00 UTC, 08:00 in Moscow.
-        (Provider.SMSC, "time", "0201300800"),
-        (Provider.SMSTELE, "deferred", "2030-01-02 08:00:00"),
-        (Provider.STREAM, "sendDate", "2030-01-02T05:00:00"),
-        (Provider.DEVINO, "SendDate", "2030-01-02T08:00:00"),
+        (GatewayId.SMSC, "time", "0201300800"),
+        (GatewayId.SMSTELE, "deferred", "2030-01-02 08:00:00"),
+        (GatewayId.STREAM, "sendDate", "2030-01-02T05:00:00"),
+        (GatewayId.DEVINO, "SendDate", "2030-01-02T08:00:00"),
     ],
 )
 async def test_naive_send_at_is_in_home_assistant_time_zone(
-    hass: HomeAssistant, emulators: Any, provider: Provider, field: str, expected: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, field: str, expected: str
 ) -> None:
     await hass.config.async_set_time_zone("Asia/Yekaterinburg")
     emulator = await emulators(provider)
@@ -316,24 +318,24 @@ async def test_naive_send_at_is_in_home_assistant_time_zone(
 
 async def test_send_at_with_a_zone_keeps_it(hass: HomeAssistant, emulators: Any) -> None:
     await hass.config.async_set_time_zone("Asia/Yekaterinburg")
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
 
     await send(hass, entry, phones=[IVAN], message="Later", send_at="2030-01-02T10:00:00+01:00")
 
-    (request,) = sends(Provider.STREAM, emulator)
+    (request,) = sends(GatewayId.STREAM, emulator)
     assert request.form["sendDate"] == "2030-01-02T09:00:00"
 
 
 @pytest.mark.parametrize(
     ("provider", "path", "field"),
     [
-        (Provider.STREAM, "Send/SendByTime/", "sendDate"),
-        (Provider.DEVINO, "Sms/SendByTimeZone", "SendDate"),
+        (GatewayId.STREAM, "Send/SendByTime/", "sendDate"),
+        (GatewayId.DEVINO, "Sms/SendByTimeZone", "SendDate"),
     ],
 )
 async def test_recipient_local_time(
-    hass: HomeAssistant, emulators: Any, provider: Provider, path: str, field: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, path: str, field: str
 ) -> None:
     await hass.config.async_set_time_zone("Asia/Yekaterinburg")
     emulator = await emulators(provider)
@@ -357,8 +359,8 @@ async def test_recipient_local_time(
 
 
 async def test_recipient_local_time_not_on_smsc(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await send(
@@ -372,31 +374,31 @@ async def test_recipient_local_time_not_on_smsc(hass: HomeAssistant, emulators: 
 
     assert err.value.translation_key == "recipient_local_time"
     assert err.value.translation_placeholders == {"gateway": "SMSC.ru"}
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_recipient_local_time_needs_send_at(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", recipient_local_time=True)
 
     assert err.value.translation_key == "local_time_without_send_at"
-    assert sends(Provider.STREAM, emulator) == []
+    assert sends(GatewayId.STREAM, emulator) == []
 
 
 @pytest.mark.parametrize(
     ("provider", "field", "expected"),
     [
-        (Provider.SMSC, "valid", "01:30"),
-        (Provider.SMSTELE, "validity", "90"),
-        (Provider.STREAM, "validity", "90"),
-        (Provider.DEVINO, "Validity", "90"),
+        (GatewayId.SMSC, "valid", "01:30"),
+        (GatewayId.SMSTELE, "validity", "90"),
+        (GatewayId.STREAM, "validity", "90"),
+        (GatewayId.DEVINO, "Validity", "90"),
     ],
 )
 async def test_validity(
-    hass: HomeAssistant, emulators: Any, provider: Provider, field: str, expected: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, field: str, expected: str
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -408,19 +410,19 @@ async def test_validity(
 
 
 async def test_validity_out_of_range(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi", validity={"hours": 48})
 
     assert err.value.translation_key == "validity_too_long"
     assert err.value.translation_placeholders == {"gateway": "SMSC.ru", "max_hours": "24"}
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.SMSTELE])
-async def test_flash(hass: HomeAssistant, emulators: Any, provider: Provider) -> None:
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.SMSTELE])
+async def test_flash(hass: HomeAssistant, emulators: Any, provider: GatewayId) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
 
@@ -430,8 +432,10 @@ async def test_flash(hass: HomeAssistant, emulators: Any, provider: Provider) ->
     assert request.form["flash"] == "1"
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
-async def test_flash_not_supported(hass: HomeAssistant, emulators: Any, provider: Provider) -> None:
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
+async def test_flash_not_supported(
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
+) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
 
@@ -447,14 +451,14 @@ async def test_flash_not_supported(hass: HomeAssistant, emulators: Any, provider
     ("provider", "translit", "text"),
     [
         # SMSC and SMStele transliterate themselves; ru_sms does it for the others.
-        (Provider.SMSC, "1", "Котёл"),
-        (Provider.SMSTELE, "1", "Котёл"),
-        (Provider.STREAM, None, "Kotyol"),
-        (Provider.DEVINO, None, "Kotyol"),
+        (GatewayId.SMSC, "1", "Котёл"),
+        (GatewayId.SMSTELE, "1", "Котёл"),
+        (GatewayId.STREAM, None, "Kotyol"),
+        (GatewayId.DEVINO, None, "Kotyol"),
     ],
 )
 async def test_transliterate(
-    hass: HomeAssistant, emulators: Any, provider: Provider, translit: str | None, text: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, translit: str | None, text: str
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -467,21 +471,21 @@ async def test_transliterate(
 
 
 async def test_transliterate_default_and_override(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator, options={"transliterate": True})
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator, options={"transliterate": True})
 
     await send(hass, entry, phones=[IVAN], message="Котёл")
     await send(hass, entry, phones=[IVAN], message="Котёл", transliterate=False)
 
-    assert [r.form["data"] for r in sends(Provider.STREAM, emulator)] == ["Kotyol", "Котёл"]
+    assert [r.form["data"] for r in sends(GatewayId.STREAM, emulator)] == ["Kotyol", "Котёл"]
 
 
 # -- send_message: bad input -----------------------------------------------------------
 
 
 async def test_invalid_phone_names_the_numbers(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN, "12", "call me"], message="Hi")
@@ -489,7 +493,7 @@ async def test_invalid_phone_names_the_numbers(hass: HomeAssistant, emulators: A
     assert err.value.translation_key == "invalid_phone"
     assert err.value.translation_placeholders == {"numbers": "12, call me"}
     assert "12, call me" in str(err.value)
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 @pytest.mark.parametrize(
@@ -514,8 +518,8 @@ async def test_bad_input(
     key: str,
     placeholders: dict[str, str] | None,
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[IVAN], **data)
@@ -524,14 +528,14 @@ async def test_bad_input(
     assert err.value.translation_key == key
     if placeholders is not None:
         assert err.value.translation_placeholders == placeholders
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_message_too_long_after_transliteration_is_judged_on_the_sent_text(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
 
     # 1000 "щ" become 4000 Latin letters ("shch"): more than Stream's 2000.
     with pytest.raises(ServiceValidationError) as err:
@@ -542,8 +546,8 @@ async def test_message_too_long_after_transliteration_is_judged_on_the_sent_text
 
 
 async def test_no_recipients(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, message="Hi")
@@ -552,14 +556,14 @@ async def test_no_recipients(hass: HomeAssistant, emulators: Any) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await send(hass, entry, phones=[], entity_id=[], message="Hi")
     assert err.value.translation_key == "no_recipients"
-    assert sends(Provider.SMSC, emulator) == []
+    assert sends(GatewayId.SMSC, emulator) == []
 
 
 async def test_unknown_recipients(hass: HomeAssistant, emulators: Any) -> None:
-    smsc = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, smsc)
-    stream = await emulators(Provider.STREAM)
-    await setup_account(hass, Provider.STREAM, stream, recipients={"Petr": [PETR]})
+    smsc = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, smsc)
+    stream = await emulators(GatewayId.STREAM)
+    await setup_account(hass, GatewayId.STREAM, stream, recipients={"Petr": [PETR]})
     assert hass.states.get("notify.petr") is not None
 
     for entity_id in (
@@ -574,13 +578,13 @@ async def test_unknown_recipients(hass: HomeAssistant, emulators: Any) -> None:
             "entity_id": entity_id,
             "account": "smsc (alerts)",
         }
-    assert sends(Provider.SMSC, smsc) == []
-    assert sends(Provider.STREAM, stream) == []
+    assert sends(GatewayId.SMSC, smsc) == []
+    assert sends(GatewayId.STREAM, stream) == []
 
 
 async def test_unknown_or_unloaded_account(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     other = MockConfigEntry(domain="smtp")
     other.add_to_hass(hass)
 
@@ -620,8 +624,8 @@ async def test_unknown_or_unloaded_account(hass: HomeAssistant, emulators: Any) 
 
 
 async def test_authentication_failed_starts_reauth(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.password = "changed-on-the-website"
 
     with pytest.raises(HomeAssistantError) as err:
@@ -630,7 +634,7 @@ async def test_authentication_failed_starts_reauth(hass: HomeAssistant, emulator
     assert not isinstance(err.value, ServiceValidationError)
     assert err.value.translation_key == "authentication_failed"
     assert err.value.translation_placeholders["gateway"] == "SMSC.ru"
-    assert_no_secret(err.value, Provider.SMSC)
+    assert_no_secret(err.value, GatewayId.SMSC)
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [(f["context"]["source"], f["context"]["entry_id"]) for f in flows] == [
@@ -641,8 +645,8 @@ async def test_authentication_failed_starts_reauth(hass: HomeAssistant, emulator
 async def test_authentication_failed_on_a_session_gateway(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
     # The password changed; the old session runs out.
     emulator.accounts = {"user": "another-pass"}
     emulator.inject(Fault.EXPIRED_SESSION)
@@ -651,7 +655,7 @@ async def test_authentication_failed_on_a_session_gateway(
         await send(hass, entry, phones=[IVAN], message="Hi")
 
     assert err.value.translation_key == "authentication_failed"
-    assert_no_secret(err.value, Provider.STREAM)
+    assert_no_secret(err.value, GatewayId.STREAM)
     await hass.async_block_till_done()
     assert [
         f["context"]["source"] for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -661,17 +665,17 @@ async def test_authentication_failed_on_a_session_gateway(
 @pytest.mark.parametrize(
     ("provider", "fault", "key"),
     [
-        (Provider.SMSC, Fault.NO_MONEY, "gateway_insufficient_funds"),
-        (Provider.SMSTELE, Fault.NO_MONEY, "gateway_insufficient_funds"),
-        (Provider.STREAM, Fault.NO_MONEY, "gateway_insufficient_funds"),
-        (Provider.DEVINO, Fault.NO_MONEY, "gateway_insufficient_funds"),
-        (Provider.SMSC, Fault.RATE_LIMIT, "rate_limited"),
-        (Provider.SMSTELE, Fault.RATE_LIMIT, "rate_limited"),
-        (Provider.STREAM, Fault.RATE_LIMIT, "rate_limited"),
+        (GatewayId.SMSC, Fault.NO_MONEY, "gateway_insufficient_funds"),
+        (GatewayId.SMSTELE, Fault.NO_MONEY, "gateway_insufficient_funds"),
+        (GatewayId.STREAM, Fault.NO_MONEY, "gateway_insufficient_funds"),
+        (GatewayId.DEVINO, Fault.NO_MONEY, "gateway_insufficient_funds"),
+        (GatewayId.SMSC, Fault.RATE_LIMIT, "rate_limited"),
+        (GatewayId.SMSTELE, Fault.RATE_LIMIT, "rate_limited"),
+        (GatewayId.STREAM, Fault.RATE_LIMIT, "rate_limited"),
     ],
 )
 async def test_gateway_refuses_the_send(
-    hass: HomeAssistant, emulators: Any, provider: Provider, fault: Fault, key: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, fault: Fault, key: str
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -692,8 +696,8 @@ async def test_gateway_refuses_the_send(
 
 
 async def test_gateway_refuses_the_text(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(HomeAssistantError) as err:
         await send(hass, entry, phones=[IVAN], message="Лучшее казино")
@@ -703,7 +707,7 @@ async def test_gateway_refuses_the_text(hass: HomeAssistant, emulators: Any) -> 
     with pytest.raises(HomeAssistantError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi")
     assert err.value.translation_key == "gateway_invalid_request"
-    assert_no_secret(err.value, Provider.SMSC)
+    assert_no_secret(err.value, GatewayId.SMSC)
     assert emulator.messages == {}
 
 
@@ -711,12 +715,12 @@ async def test_gateway_refuses_the_text(hass: HomeAssistant, emulators: Any) -> 
     ("provider", "sender", "key"),
     [
         # SMSC answers error 6 for text and sender alike; Stream names the sender.
-        (Provider.SMSC, "Unknown", "gateway_message_rejected"),
-        (Provider.STREAM, "Unknown", "gateway_invalid_sender"),
+        (GatewayId.SMSC, "Unknown", "gateway_message_rejected"),
+        (GatewayId.STREAM, "Unknown", "gateway_invalid_sender"),
     ],
 )
 async def test_unregistered_sender(
-    hass: HomeAssistant, emulators: Any, provider: Provider, sender: str, key: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, sender: str, key: str
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -729,8 +733,10 @@ async def test_unregistered_sender(
 
 
 @pytest.mark.usefixtures("no_client_retry_delay")
-@pytest.mark.parametrize("provider", list(Provider))
-async def test_gateway_unavailable(hass: HomeAssistant, emulators: Any, provider: Provider) -> None:
+@pytest.mark.parametrize("provider", list(GatewayId))
+async def test_gateway_unavailable(
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
+) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
     emulator.inject(Fault.SERVER_ERROR_HTML, SEND_PATHS[provider][0], times=2)
@@ -746,8 +752,8 @@ async def test_gateway_unavailable(hass: HomeAssistant, emulators: Any, provider
 
 @pytest.mark.usefixtures("no_client_retry_delay")
 async def test_gateway_refuses_connections(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     await emulator.stop()
     # Let the client see the kept-alive connection closed.
     for _ in range(10):
@@ -758,20 +764,20 @@ async def test_gateway_refuses_connections(hass: HomeAssistant, emulators: Any) 
 
     assert err.value.translation_key == "gateway_unavailable"
     assert "127.0.0.1" not in str(err.value)
-    assert_no_secret(err.value, Provider.SMSC)
+    assert_no_secret(err.value, GatewayId.SMSC)
 
 
 @pytest.mark.parametrize(
     ("provider", "fault"),
     [
-        (Provider.SMSC, Fault.TIMEOUT_AFTER),
-        (Provider.SMSTELE, Fault.TIMEOUT_AFTER),
-        (Provider.STREAM, Fault.TIMEOUT_AFTER),
-        (Provider.DEVINO, Fault.DISCONNECT_AFTER),
+        (GatewayId.SMSC, Fault.TIMEOUT_AFTER),
+        (GatewayId.SMSTELE, Fault.TIMEOUT_AFTER),
+        (GatewayId.STREAM, Fault.TIMEOUT_AFTER),
+        (GatewayId.DEVINO, Fault.DISCONNECT_AFTER),
     ],
 )
 async def test_may_have_been_sent_is_not_sent_again(
-    hass: HomeAssistant, emulators: Any, provider: Provider, fault: Fault
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, fault: Fault
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -791,8 +797,8 @@ async def test_may_have_been_sent_is_not_sent_again(
 async def test_one_number_refused_raises_without_response(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.invalid_numbers = {PETR}
 
     with pytest.raises(HomeAssistantError) as err:
@@ -804,15 +810,15 @@ async def test_one_number_refused_raises_without_response(
     # The gateway's own code (and text, when it gives one): no sentence of ours.
     assert err.value.translation_placeholders["error"] == "7"
     # The other number was sent to, once.
-    assert len(sends(Provider.SMSC, emulator)) == 1
+    assert len(sends(GatewayId.SMSC, emulator)) == 1
     assert [key[1] for key in emulator.messages] == [IVAN]
     await hass.async_block_till_done()
     assert hass.states.get("sensor.smsc_alerts_balance").state == "98.10"
 
 
 async def test_refused_numbers_are_in_the_response(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.undeliverable_numbers = {PETR}
 
     response = await send(hass, entry, phones=[IVAN, PETR], message="Hi")
@@ -836,15 +842,15 @@ async def test_refused_numbers_are_in_the_response(hass: HomeAssistant, emulator
 
 
 async def test_every_number_refused(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.invalid_numbers = {IVAN}
 
     with pytest.raises(HomeAssistantError) as err:
         await send(hass, entry, phones=[IVAN], message="Hi")
 
     assert err.value.translation_key == "gateway_invalid_recipient"
-    assert_no_secret(err.value, Provider.SMSC)
+    assert_no_secret(err.value, GatewayId.SMSC)
 
 
 # -- lookup_number ---------------------------------------------------------------------
@@ -875,8 +881,8 @@ async def test_lookup_smsc(
     virtual_sleep: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.hlr_outcomes = {PETR: 20}
     monkeypatch.setitem(smsc_emulator.HLR_INFO, "rcn", "Турция")
     monkeypatch.setitem(smsc_emulator.HLR_INFO, "rnet", "Turkcell")
@@ -913,8 +919,8 @@ async def test_lookup_smsc(
 async def test_lookup_smsc_waits_a_minute_between_list_requests(
     hass: HomeAssistant, emulators: Any, virtual_sleep: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.hlr_seconds = 30.0
     waited = virtual_sleep(emulator)
     entry.runtime_data.gateway.budget.clock = emulator.now  # the waits are virtual
@@ -930,10 +936,10 @@ async def test_lookup_smsc_waits_a_minute_between_list_requests(
 async def test_lookup_smsc_answers_at_once(
     hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.hlr_seconds = 0
-    patch_description(monkeypatch, Provider.SMSC, lookup_wait=(0.0, 0.0))
+    patch_description(monkeypatch, GatewayId.SMSC, lookup_wait=(0.0, 0.0))
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN])
 
@@ -943,8 +949,8 @@ async def test_lookup_smsc_answers_at_once(
 
 
 async def test_lookup_smstele(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSTELE)
-    entry = await setup_account(hass, Provider.SMSTELE, emulator)
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(hass, GatewayId.SMSTELE, emulator)
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN, "79991234567"])
 
@@ -963,8 +969,8 @@ async def test_lookup_smstele(hass: HomeAssistant, emulators: Any) -> None:
 
 
 async def test_lookup_stream(hass: HomeAssistant, emulators: Any, virtual_sleep: Any) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
     emulator.hlr_unreachable = {PETR}
     emulator.ported = {IVAN}
     waited = virtual_sleep(emulator)
@@ -987,9 +993,9 @@ async def test_lookup_stream(hass: HomeAssistant, emulators: Any, virtual_sleep:
 async def test_lookup_gives_up_after_a_bounded_wait(
     hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
-    patch_description(monkeypatch, Provider.STREAM, lookup_wait=(0.0,))
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
+    patch_description(monkeypatch, GatewayId.STREAM, lookup_wait=(0.0,))
 
     response = await call(hass, "lookup_number", entry, phones=[IVAN])
 
@@ -1001,8 +1007,8 @@ async def test_lookup_gives_up_after_a_bounded_wait(
 
 
 async def test_lookup_not_on_devino(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.DEVINO)
-    entry = await setup_account(hass, Provider.DEVINO, emulator)
+    emulator = await emulators(GatewayId.DEVINO)
+    entry = await setup_account(hass, GatewayId.DEVINO, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "lookup_number", entry, phones=[IVAN])
@@ -1012,8 +1018,8 @@ async def test_lookup_not_on_devino(hass: HomeAssistant, emulators: Any) -> None
 
 
 async def test_lookup_invalid_phone(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "lookup_number", entry, phones=["12345"])
@@ -1024,23 +1030,23 @@ async def test_lookup_invalid_phone(hass: HomeAssistant, emulators: Any) -> None
 
 
 async def test_lookup_gateway_error(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.inject(Fault.NO_MONEY, "send.php")
 
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "lookup_number", entry, phones=[IVAN])
 
     assert err.value.translation_key == "gateway_insufficient_funds"
-    assert_no_secret(err.value, Provider.SMSC)
+    assert_no_secret(err.value, GatewayId.SMSC)
 
 
 # -- get_status ------------------------------------------------------------------------
 
 
 async def test_get_status_smsc(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     entry.runtime_data.gateway.budget.clock = emulator.now  # the minute below is virtual
     emulator.outcomes = {PETR: 20}
     sent = await send(hass, entry, phones=[IVAN, PETR], message="Hi")
@@ -1069,8 +1075,8 @@ async def test_get_status_smsc(hass: HomeAssistant, emulators: Any) -> None:
 
 
 async def test_get_status_smsc_needs_phones(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "get_status", entry, message_ids=["1001"])
@@ -1080,8 +1086,8 @@ async def test_get_status_smsc_needs_phones(hass: HomeAssistant, emulators: Any)
 
 
 async def test_get_status_invalid_phone(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "get_status", entry, message_ids=["1001"], phones=["nope"])
@@ -1090,9 +1096,9 @@ async def test_get_status_invalid_phone(hass: HomeAssistant, emulators: Any) -> 
     assert err.value.translation_placeholders == {"numbers": "nope"}
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_get_status_per_segment(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -1122,10 +1128,10 @@ async def test_get_status_per_segment(
 
 
 @pytest.mark.parametrize(
-    ("provider", "path"), [(Provider.STREAM, "State/state.php"), (Provider.DEVINO, "Sms/State")]
+    ("provider", "path"), [(GatewayId.STREAM, "State/state.php"), (GatewayId.DEVINO, "Sms/State")]
 )
 async def test_get_status_phones_add_no_requests_where_ids_are_per_number(
-    hass: HomeAssistant, emulators: Any, provider: Provider, path: str
+    hass: HomeAssistant, emulators: Any, provider: GatewayId, path: str
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator)
@@ -1141,8 +1147,8 @@ async def test_get_status_phones_add_no_requests_where_ids_are_per_number(
 
 
 async def test_get_status_smstele(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSTELE)
-    entry = await setup_account(hass, Provider.SMSTELE, emulator)
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(hass, GatewayId.SMSTELE, emulator)
     sent = await send(hass, entry, phones=[IVAN], message="Hi")
     (message_id,) = sent["recipients"][0]["message_ids"]
 
@@ -1155,8 +1161,8 @@ async def test_get_status_smstele(hass: HomeAssistant, emulators: Any) -> None:
 
 
 async def test_get_status_unknown_id(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.DEVINO)
-    entry = await setup_account(hass, Provider.DEVINO, emulator)
+    emulator = await emulators(GatewayId.DEVINO)
+    entry = await setup_account(hass, GatewayId.DEVINO, emulator)
 
     response = await call(hass, "get_status", entry, message_ids=["GW0000000000"])
 
@@ -1167,22 +1173,22 @@ async def test_get_status_unknown_id(hass: HomeAssistant, emulators: Any) -> Non
 
 @pytest.mark.usefixtures("no_client_retry_delay")
 async def test_get_status_gateway_error(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     emulator.inject(Fault.SERVER_ERROR_HTML, "status.php", times=2)
 
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "get_status", entry, message_ids=["1001"], phones=[IVAN])
 
     assert err.value.translation_key == "gateway_unavailable"
-    assert_no_secret(err.value, Provider.SMSC)
+    assert_no_secret(err.value, GatewayId.SMSC)
 
 
 async def test_status_of_a_scheduled_message_stays_queued(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
     sent = await send(hass, entry, phones=[IVAN], message="Hi", send_at="2030-01-01 10:00")
     (message_id,) = sent["recipients"][0]["message_ids"]
 
@@ -1210,7 +1216,7 @@ def test_gateway_base_url() -> None:
 
 async def test_create_gateway(hass: HomeAssistant) -> None:
     client = create_gateway(hass, {"provider": "smsc", "api_key": "k3y-0123456789"})
-    assert client.provider is Provider.SMSC
+    assert client.gateway_id is GatewayId.SMSC
     assert client.base_url == "https://smsc.ru/sys/"
     assert client.account_id.startswith("key-")
     assert "k3y" not in repr(client)
@@ -1218,7 +1224,7 @@ async def test_create_gateway(hass: HomeAssistant) -> None:
     client = create_gateway(
         hass, {"provider": "devino", "username": "User", "password": "p", "api_key": ""}
     )
-    assert client.provider is Provider.DEVINO
+    assert client.gateway_id is GatewayId.DEVINO
     assert client.account_id == "user"
 
 
@@ -1274,8 +1280,8 @@ VALIDATION_ERRORS: list[tuple[SmsGatewayError, str]] = [
 async def test_every_error_has_its_translation(
     hass: HomeAssistant, emulators: Any, language: str
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator)
     exceptions = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))["exceptions"]
 
     errors = [(translated_error(hass, entry, err), key) for err, key in GATEWAY_ERRORS]
@@ -1336,9 +1342,9 @@ async def test_services_yaml_describes_every_field(
     assert hass.services.supports_response(DOMAIN, "get_status") == SupportsResponse.ONLY
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_sender_required_where_the_gateway_has_no_default(
-    hass: HomeAssistant, emulators: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await setup_account(hass, provider, emulator, options={"sender": ""})

@@ -16,7 +16,7 @@ import pytest
 
 from custom_components.ru_sms import spending as spending_module
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import (
     EVENT_ALERT_HELD,
     EVENT_ALERT_RELEASED,
@@ -44,8 +44,8 @@ async def test_a_parts_limit_warns_holds_survives_a_restart_and_resets_at_midnig
 ) -> None:
     await hass.config.async_set_time_zone("Europe/Moscow")
     freezer.move_to("2026-11-02T10:00:00+03:00")
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"daily_parts_limit": 10})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"daily_parts_limit": 10})
     limits = collect(hass, EVENT_SPENDING_LIMIT)
     held = collect(hass, EVENT_ALERT_HELD)
     released = collect(hass, EVENT_ALERT_RELEASED)
@@ -119,8 +119,8 @@ async def test_a_parts_limit_warns_holds_survives_a_restart_and_resets_at_midnig
 
 
 async def test_raising_the_limit_lets_held_alerts_go(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"daily_parts_limit": 1})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"daily_parts_limit": 1})
     await send(hass, entry, "One")
     assert (await send(hass, entry, "Two"))["held"] == 1
 
@@ -136,8 +136,8 @@ async def test_raising_the_limit_lets_held_alerts_go(hass: HomeAssistant, emulat
 async def test_a_money_limit_counts_what_smsc_says_a_send_cost(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"daily_cost_limit": 4.5})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"daily_cost_limit": 4.5})
     await send(hass, entry, "One")
     assert issue(hass, "spending_near_limit", entry) is None
     await send(hass, entry, "Two")
@@ -157,8 +157,8 @@ async def test_a_price_a_delivery_report_tells_is_counted(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
     """Stream tells no cost when it takes a send: its delivery report's price is counted."""
-    emulator = await emulators(Provider.STREAM)
-    entry = await setup_account(hass, Provider.STREAM, emulator, options={"daily_cost_limit": 10})
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await setup_account(hass, GatewayId.STREAM, emulator, options={"daily_cost_limit": 10})
     spending = entry.runtime_data.spending
     await send(hass, entry, "Я" * 71)  # two parts, no price known yet
     assert (spending.parts, spending.cost, spending.price) == (2, 0, None)
@@ -177,8 +177,8 @@ async def test_a_price_a_delivery_report_tells_is_counted(
 async def test_counts_of_another_day_start_from_nothing(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator, options={"daily_parts_limit": 10})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator, options={"daily_parts_limit": 10})
     key = store_key(StoreKind.SPENDING, entry.entry_id)
     yesterday = (dt_util.now() - timedelta(days=1)).date().isoformat()
     hass_storage[key] = {
@@ -207,8 +207,8 @@ async def test_counts_of_another_day_start_from_nothing(
 async def test_unreadable_counts_start_from_nothing(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any], stored: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     key = store_key(StoreKind.SPENDING, entry.entry_id)
     hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": stored}
     entry.add_to_hass(hass)
@@ -236,8 +236,8 @@ async def test_unreadable_counts_start_from_nothing(
 async def test_options_out_of_range_get_our_error(
     hass: HomeAssistant, emulators: Any, field: str, value: float
 ) -> None:
-    emulator = await emulators(Provider.SMSTELE)
-    entry = await setup_account(hass, Provider.SMSTELE, emulator)
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(hass, GatewayId.SMSTELE, emulator)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     user_input = {"sender": "ALERTS", "transliterate": False}
 
@@ -260,8 +260,8 @@ async def test_prices_a_report_may_still_tell_are_kept_for_the_latest_messages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(spending_module, "MAX_PRICED_LATER", 1)
-    emulator = await emulators(Provider.DEVINO)
-    entry = await setup_account(hass, Provider.DEVINO, emulator)
+    emulator = await emulators(GatewayId.DEVINO)
+    entry = await setup_account(hass, GatewayId.DEVINO, emulator)
     await send(hass, entry, "First")
     await send(hass, entry, "Second")
 
@@ -275,8 +275,8 @@ async def test_an_alert_a_note_makes_too_long_for_the_limit_stays_held(
     hass: HomeAssistant, emulators: Any, freezer: FrozenDateTimeFactory
 ) -> None:
     """One part plain, two with "(+1 more)": released only when the two parts fit."""
-    emulator = await emulators(Provider.SMSC)
-    entry = await setup_account(hass, Provider.SMSC, emulator, options={"daily_parts_limit": 2})
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"daily_parts_limit": 2})
     await send(hass, entry, "Door open")
     await send(hass, entry, "Door open")  # merged: the next SMS says "(+1 more)"
 

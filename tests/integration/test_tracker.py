@@ -25,7 +25,7 @@ from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
-    Provider,
+    GatewayId,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -85,7 +85,7 @@ async def tick(hass: HomeAssistant, freezer: Any, seconds: float, step: float = 
             return
 
 
-def status_times(emulator: Any, provider: Provider, start: float) -> list[float]:
+def status_times(emulator: Any, provider: GatewayId, start: float) -> list[float]:
     """Seconds from `start` of every status request about a message the emulator received.
 
     SMStele's credentials check (at setup) asks about an id that cannot exist: left out.
@@ -152,7 +152,7 @@ def stored_messages(hass_storage: dict[str, Any], entry: Any) -> list[TrackedMes
 
 
 async def account(
-    hass: HomeAssistant, provider: Provider, emulator: Any, *, entry: Any = None, **kwargs: Any
+    hass: HomeAssistant, provider: GatewayId, emulator: Any, *, entry: Any = None, **kwargs: Any
 ) -> Any:
     """A loaded account (a new one, or `entry`).
 
@@ -173,10 +173,10 @@ async def account(
 # -- state progressions ----------------------------------------------------------------
 
 POLL_TIMES = {
-    Provider.SMSC: ([15.0], [15.0]),
-    Provider.SMSTELE: ([10.0, 60.0], [10.0, 60.0]),
-    Provider.STREAM: ([10.0, 60.0], [10.0, 60.0, 60.0]),
-    Provider.DEVINO: ([10.0, 60.0], [10.0, 60.0, 60.0]),
+    GatewayId.SMSC: ([15.0], [15.0]),
+    GatewayId.SMSTELE: ([10.0, 60.0], [10.0, 60.0]),
+    GatewayId.STREAM: ([10.0, 60.0], [10.0, 60.0, 60.0]),
+    GatewayId.DEVINO: ([10.0, 60.0], [10.0, 60.0, 60.0]),
 }
 """When the status requests go out (seconds after the send) with the emulators' default
 timings, for a message of one and of two segments. SMSC.ru and SMStele keep one id per
@@ -185,15 +185,15 @@ then the other is settled at once."""
 FIGURES = {provider: tuple(len(t) for t in times) for provider, times in POLL_TIMES.items()}
 """Status HTTP requests a message costs until it is final: (one segment, two segments)."""
 DELIVERED = {
-    Provider.SMSC: ("1", "Delivered", 1.9),
-    Provider.SMSTELE: ("-99", "DELIVRD", None),
-    Provider.STREAM: ("0", "Delivered", 1.5),
-    Provider.DEVINO: ("0", "Delivered", 1.5),
+    GatewayId.SMSC: ("1", "Delivered", 1.9),
+    GatewayId.SMSTELE: ("-99", "DELIVRD", None),
+    GatewayId.STREAM: ("0", "Delivered", 1.5),
+    GatewayId.DEVINO: ("0", "Delivered", 1.5),
 }
 """raw_code, raw_text and the cost of one segment in the final event."""
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.parametrize(
     ("text", "segments"), [("Котёл: авария", 1), (LONG_TEXT, 2)], ids=["one_part", "two_parts"]
 )
@@ -202,7 +202,7 @@ async def test_progress_until_delivered(
     emulators: Any,
     freezer: Any,
     *,
-    provider: Provider,
+    provider: GatewayId,
     text: str,
     segments: int,
 ) -> None:
@@ -220,7 +220,7 @@ async def test_progress_until_delivered(
 
     answer = await send(hass, entry, text)
     ids = answer["recipients"][0]["message_ids"]
-    assert len(ids) == (segments if provider in (Provider.STREAM, Provider.DEVINO) else 1)
+    assert len(ids) == (segments if provider in (GatewayId.STREAM, GatewayId.DEVINO) else 1)
     message = only_message(entry)
     assert message.expires_at - message.sent_at == timedelta(hours=25)  # 24 h + margin
     assert tracker_of(entry).in_flight == 1
@@ -230,7 +230,7 @@ async def test_progress_until_delivered(
     assert len(times) == FIGURES[provider][segments - 1]
     assert times == POLL_TIMES[provider][segments - 1]
     expected = (
-        ["queued", "delivered"] if provider is Provider.SMSC else ["queued", "sent", "delivered"]
+        ["queued", "delivered"] if provider is GatewayId.SMSC else ["queued", "sent", "delivered"]
     )
     assert states(events) == expected
     raw_code, raw_text, cost = DELIVERED[provider]
@@ -262,16 +262,16 @@ async def test_progress_until_delivered(
 async def test_smsc_reports_queued_then_sent(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.queued_seconds = 30
     emulator.final_seconds = 100
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     events = async_capture_events(hass, EVENT)
     start = time.time()
     await send(hass, entry)
     await tick(hass, freezer, 300)
 
-    assert status_times(emulator, Provider.SMSC, start) == [15.0, 75.0, 195.0]
+    assert status_times(emulator, GatewayId.SMSC, start) == [15.0, 75.0, 195.0]
     assert [(e.data["state"], e.data["raw_code"]) for e in events] == [
         ("queued", None),
         ("queued", "-1"),  # the gateway's own word for it
@@ -284,33 +284,33 @@ async def test_smsc_reports_queued_then_sent(
 async def test_smstele_stays_sent_until_final(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSTELE)
+    emulator = await emulators(GatewayId.SMSTELE)
     emulator.final_after = 100
-    entry = await account(hass, Provider.SMSTELE, emulator)
+    entry = await account(hass, GatewayId.SMSTELE, emulator)
     events = async_capture_events(hass, EVENT)
     start = time.time()
     await send(hass, entry)
     await tick(hass, freezer, 300)
 
     # A poll that finds nothing new fires nothing.
-    assert status_times(emulator, Provider.SMSTELE, start) == [10.0, 60.0, 180.0]
+    assert status_times(emulator, GatewayId.SMSTELE, start) == [10.0, 60.0, 180.0]
     assert states(events) == ["queued", "sent", "delivered"]
 
 
 # -- partial failures --------------------------------------------------------------------
 
 FAILURES = {
-    Provider.SMSC: (20, ("20", "Undeliverable", "255")),
-    Provider.SMSTELE: ("UNDELIV", ("-99", "UNDELIV", None)),
-    Provider.STREAM: (Outcome.FAILED, ("42", "NotDelivered", None)),
-    Provider.DEVINO: (Outcome.FAILED, ("42", "Rejected by SMSC", None)),
+    GatewayId.SMSC: (20, ("20", "Undeliverable", "255")),
+    GatewayId.SMSTELE: ("UNDELIV", ("-99", "UNDELIV", None)),
+    GatewayId.STREAM: (Outcome.FAILED, ("42", "NotDelivered", None)),
+    GatewayId.DEVINO: (Outcome.FAILED, ("42", "Rejected by SMSC", None)),
 }
 """How the emulator is told a number fails, and the raw code, text, error code reported."""
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_one_number_fails_the_other_is_delivered(
-    hass: HomeAssistant, emulators: Any, freezer: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     outcome, (raw_code, raw_text, error_code) = FAILURES[provider]
@@ -339,14 +339,14 @@ async def test_one_number_fails_the_other_is_delivered(
     assert {e["recipient"] for e in by_number[OTHER]} == {None}
     assert tracker_of(entry).in_flight == 0
     # SMSC.ru and SMStele answer both numbers of one send in one request per poll.
-    per_poll = 2 if provider in (Provider.STREAM, Provider.DEVINO) else 1
+    per_poll = 2 if provider in (GatewayId.STREAM, GatewayId.DEVINO) else 1
     assert len(status_times(emulator, provider, start)) == per_poll * len(POLL_TIMES[provider][0])
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 @pytest.mark.parametrize("failing", [0, 1])
 async def test_one_failed_segment_fails_the_message(
-    hass: HomeAssistant, emulators: Any, freezer: Any, provider: Provider, failing: int
+    hass: HomeAssistant, emulators: Any, freezer: Any, provider: GatewayId, failing: int
 ) -> None:
     emulator = await emulators(provider)
     entry = await account(hass, provider, emulator)
@@ -364,9 +364,9 @@ async def test_one_failed_segment_fails_the_message(
     assert describe(only_message(entry))["error"] == FAILURES[provider][1][1]
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_delivered_only_when_every_segment_is(
-    hass: HomeAssistant, emulators: Any, freezer: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await account(hass, provider, emulator)
@@ -378,14 +378,14 @@ async def test_delivered_only_when_every_segment_is(
     await tick(hass, freezer, 100)
 
     # Devino says "queued" of a part not gone yet, Stream "sent".
-    late = DeliveryState.QUEUED if provider is Provider.DEVINO else DeliveryState.SENT
+    late = DeliveryState.QUEUED if provider is GatewayId.DEVINO else DeliveryState.SENT
     assert only_message(entry).segment_states == {first: DeliveryState.DELIVERED, second: late}
     assert only_message(entry).state is late
     await tick(hass, freezer, 500)
     # Devino says the late part is queued: the message steps back to queued.
     assert states(events) == (
         ["queued", "sent", "queued", "delivered"]
-        if provider is Provider.DEVINO
+        if provider is GatewayId.DEVINO
         else ["queued", "sent", "delivered"]
     )
     # The first part is asked until it is final, then the second is settled at once;
@@ -406,7 +406,7 @@ async def test_delivered_only_when_every_segment_is(
 
 
 def list_requests(emulator: Any) -> list[Any]:
-    return [r for r in emulator.requests if r.path == STATUS_PATH[Provider.SMSC]]
+    return [r for r in emulator.requests if r.path == STATUS_PATH[GatewayId.SMSC]]
 
 
 def asked_ids(request: Any) -> list[str]:
@@ -416,9 +416,9 @@ def asked_ids(request: Any) -> list[str]:
 async def test_smsc_one_list_request_a_minute_for_everything_in_flight(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.final_seconds = 600
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     events = async_capture_events(hass, EVENT)
     start = time.time()
     for number in range(10):
@@ -439,9 +439,9 @@ async def test_smsc_one_list_request_a_minute_for_everything_in_flight(
 async def test_smsc_staggered_sends_share_the_list_request(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.final_seconds = 150
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     start = time.time()
     for number in range(10):
         await send(hass, entry, f"Датчик {number}: протечка")
@@ -456,16 +456,16 @@ async def test_smsc_staggered_sends_share_the_list_request(
     assert emulator.breaches == []
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSTELE, Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.SMSTELE, GatewayId.STREAM, GatewayId.DEVINO])
 async def test_backoff_of_a_message_that_stays_sent(
     hass: HomeAssistant,
     emulators: Any,
     freezer: Any,
     monkeypatch: pytest.MonkeyPatch,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
-    if provider is Provider.SMSTELE:
+    if provider is GatewayId.SMSTELE:
         emulator.final_after = 10**6
     else:
         stick(monkeypatch, emulator, -1)
@@ -486,9 +486,9 @@ async def test_backoff_of_a_message_that_stays_sent(
 
 RATE_LIMITS = {
     # How the gateway says "too many requests", and when the poll after it goes out.
-    Provider.SMSC: ("blocked", [15.0, 615.0]),  # error 4: blocked for ten minutes
-    Provider.SMSTELE: ("fault", [10.0, 70.0]),  # HTTP 429
-    Provider.STREAM: ("fault", [10.0, 70.0]),  # Code 10 "Flood SMS"
+    GatewayId.SMSC: ("blocked", [15.0, 615.0]),  # error 4: blocked for ten minutes
+    GatewayId.SMSTELE: ("fault", [10.0, 70.0]),  # HTTP 429
+    GatewayId.STREAM: ("fault", [10.0, 70.0]),  # Code 10 "Flood SMS"
 }
 
 
@@ -498,7 +498,7 @@ async def test_rate_limit_postpones_the_next_poll(
     emulators: Any,
     freezer: Any,
     caplog: pytest.LogCaptureFixture,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     caplog.set_level(logging.INFO, logger="custom_components.ru_sms.tracker")
     emulator = await emulators(provider)
@@ -529,8 +529,8 @@ async def test_rate_limit_postpones_the_next_poll(
 async def test_rate_limit_holds_every_message_of_the_account(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     start = time.time()
     await send(hass, entry, "Первое")
     await tick(hass, freezer, 5)
@@ -538,19 +538,19 @@ async def test_rate_limit_holds_every_message_of_the_account(
     later = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
     answer = await send(hass, entry, "Третье", send_at=later.isoformat())
     (third,) = answer["recipients"][0]["message_ids"]
-    emulator.inject(Fault.RATE_LIMIT, STATUS_PATH[Provider.STREAM])
+    emulator.inject(Fault.RATE_LIMIT, STATUS_PATH[GatewayId.STREAM])
     await tick(hass, freezer, 200)
 
-    assert status_times(emulator, Provider.STREAM, start) == [10.0, 70.0, 70.0]
+    assert status_times(emulator, GatewayId.STREAM, start) == [10.0, 70.0, 70.0]
     # A message due after the wait keeps its time.
     assert tracker_of(entry).messages[f"{third}:{IVAN}"].next_poll == later + timedelta(seconds=10)
     assert tracker_of(entry).in_flight == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_no_requests_while_nothing_is_pending(
-    hass: HomeAssistant, emulators: Any, freezer: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await account(hass, provider, emulator)
@@ -568,13 +568,13 @@ VALIDITY = 61 * 60
 
 
 def never_delivered(
-    monkeypatch: pytest.MonkeyPatch, emulator: Any, provider: Provider, state: str
+    monkeypatch: pytest.MonkeyPatch, emulator: Any, provider: GatewayId, state: str
 ) -> None:
     """Keep every message queued or sent for good."""
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         emulator.queued_seconds = 10**7 if state == "queued" else 1
         emulator.final_seconds = 10**7
-    elif provider is Provider.SMSTELE:
+    elif provider is GatewayId.SMSTELE:
         emulator.final_after = 10**7
     else:
         codes = {"queued": -2, "sent": -1}
@@ -584,12 +584,12 @@ def never_delivered(
 @pytest.mark.parametrize(
     ("provider", "last_state", "final_state"),
     [
-        (Provider.SMSC, "sent", "expired"),
-        (Provider.SMSC, "queued", "unknown"),
-        (Provider.SMSTELE, "sent", "expired"),
-        (Provider.STREAM, "sent", "expired"),
-        (Provider.DEVINO, "queued", "unknown"),
-        (Provider.DEVINO, "sent", "expired"),
+        (GatewayId.SMSC, "sent", "expired"),
+        (GatewayId.SMSC, "queued", "unknown"),
+        (GatewayId.SMSTELE, "sent", "expired"),
+        (GatewayId.STREAM, "sent", "expired"),
+        (GatewayId.DEVINO, "queued", "unknown"),
+        (GatewayId.DEVINO, "sent", "expired"),
     ],
 )
 async def test_given_up_after_validity_and_margin(
@@ -598,7 +598,7 @@ async def test_given_up_after_validity_and_margin(
     freezer: Any,
     monkeypatch: pytest.MonkeyPatch,
     *,
-    provider: Provider,
+    provider: GatewayId,
     last_state: str,
     final_state: str,
 ) -> None:
@@ -637,16 +637,16 @@ async def test_given_up_after_validity_and_margin(
 # -- restarts and storage ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_reload_with_messages_in_flight(
     hass: HomeAssistant,
     emulators: Any,
     freezer: Any,
     hass_storage: dict[str, Any],
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
-    if provider is Provider.SMSC:
+    if provider is GatewayId.SMSC:
         emulator.final_seconds = 100
     entry = await account(hass, provider, emulator)
     events = async_capture_events(hass, EVENT)
@@ -667,7 +667,7 @@ async def test_reload_with_messages_in_flight(
 
     await tick(hass, freezer, 300)
     # The schedule goes on where it was: no extra poll for the restart, no repeated event.
-    expected = [15.0, 75.0, 195.0] if provider is Provider.SMSC else POLL_TIMES[provider][0]
+    expected = [15.0, 75.0, 195.0] if provider is GatewayId.SMSC else POLL_TIMES[provider][0]
     assert status_times(emulator, provider, start) == expected
     assert states(events) == ["queued", "sent", "delivered"]
     assert events[-1].data["recipient"] == "Ivan"
@@ -676,9 +676,9 @@ async def test_reload_with_messages_in_flight(
 async def test_smsc_reload_keeps_the_list_pace(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.final_seconds = 300
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     start = time.time()
     await send(hass, entry, "Первое")
     await send(hass, entry, "Второе")
@@ -743,8 +743,8 @@ async def test_follows_what_the_store_holds(
     hass_storage: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     now = datetime.now(UTC)
     sent = now - timedelta(seconds=30)
     on_stream(emulator, "900001", sent.timestamp())
@@ -770,7 +770,7 @@ async def test_follows_what_the_store_holds(
     }
     events = async_capture_events(hass, EVENT)
     start = time.time()
-    entry = await account(hass, Provider.STREAM, emulator, entry=entry)
+    entry = await account(hass, GatewayId.STREAM, emulator, entry=entry)
 
     tracker = tracker_of(entry)
     assert sorted(m.message_id for m in tracker.messages.values()) == ["900001", "900002"]
@@ -782,7 +782,7 @@ async def test_follows_what_the_store_holds(
 
     await tick(hass, freezer, 0)  # what is due now runs
     await tick(hass, freezer, 140)
-    requests = [r for r in emulator.requests if r.path == STATUS_PATH[Provider.STREAM]]
+    requests = [r for r in emulator.requests if r.path == STATUS_PATH[GatewayId.STREAM]]
     # The unplanned one at once, the planned one at its time; both go on with their
     # backoff from the poll count on record.
     assert [(round(r.at - start), r.form["messageId"]) for r in requests] == [
@@ -803,23 +803,23 @@ async def test_follows_what_the_store_holds(
 async def test_unreadable_store_is_ignored(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any], data: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     hass_storage[storage_key(entry)] = {
         "version": 1,
         "minor_version": 1,
         "key": storage_key(entry),
         "data": data,
     }
-    entry = await account(hass, Provider.SMSC, emulator, entry=entry)
+    entry = await account(hass, GatewayId.SMSC, emulator, entry=entry)
     assert tracker_of(entry).messages == {}
 
 
 async def test_restored_message_past_its_validity_is_given_up(
     hass: HomeAssistant, emulators: Any, freezer: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     sent = datetime.now(UTC) - timedelta(hours=30)
     hass_storage[storage_key(entry)] = {
         "version": 1,
@@ -828,19 +828,19 @@ async def test_restored_message_past_its_validity_is_given_up(
         "data": {"messages": [stored_record(entry, "900001", sent)]},
     }
     events = async_capture_events(hass, EVENT)
-    entry = await account(hass, Provider.STREAM, emulator, entry=entry)
+    entry = await account(hass, GatewayId.STREAM, emulator, entry=entry)
     await tick(hass, freezer, 0)
 
     assert states(events) == ["expired"]
-    assert emulator.count(STATUS_PATH[Provider.STREAM]) == 0
+    assert emulator.count(STATUS_PATH[GatewayId.STREAM]) == 0
     assert tracker_of(entry).in_flight == 0
 
 
 async def test_finished_messages_pruned_after_seven_days(
     hass: HomeAssistant, emulators: Any, freezer: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = await account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     await send(hass, entry, "Первое")
     await tick(hass, freezer, 20)
     first = only_message(entry)
@@ -868,10 +868,10 @@ async def test_finished_messages_pruned_after_seven_days(
 async def test_in_flight_and_last_message(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.final_seconds = 100
     emulator.outcomes[OTHER] = 20
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     (ivan,) = entry.subentries
     tracker = tracker_of(entry)
     assert tracker.last_message() is None
@@ -920,8 +920,8 @@ async def test_in_flight_and_last_message(
 async def test_store_removed_with_the_entry(
     hass: HomeAssistant, emulators: Any, freezer: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     answer = await send(hass, entry)
     assert await hass.config_entries.async_unload(entry.entry_id)
     (stored,) = stored_messages(hass_storage, entry)
@@ -936,8 +936,8 @@ async def test_store_removed_with_the_entry(
 async def test_direct_tracking_skips_numbers_without_ids(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     result = SendResult(
         recipients=(
             RecipientResult(phone=IVAN, accepted=True),
@@ -969,14 +969,14 @@ async def listen_again(emulator: Any, port: int) -> None:
 
 FAILED_POLLS = {
     # Two failed polls, then the one that finds the message delivered.
-    Provider.SMSC: [15.0, 75.0, 195.0],
-    Provider.SMSTELE: [10.0, 60.0, 180.0],
-    Provider.STREAM: [10.0, 60.0, 180.0],
-    Provider.DEVINO: [10.0, 60.0, 180.0],
+    GatewayId.SMSC: [15.0, 75.0, 195.0],
+    GatewayId.SMSTELE: [10.0, 60.0, 180.0],
+    GatewayId.STREAM: [10.0, 60.0, 180.0],
+    GatewayId.DEVINO: [10.0, 60.0, 180.0],
 }
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.parametrize("failure", ["server_error", "refused"])
 async def test_failed_polls_are_retried_and_logged_once(
     hass: HomeAssistant,
@@ -985,7 +985,7 @@ async def test_failed_polls_are_retried_and_logged_once(
     caplog: pytest.LogCaptureFixture,
     no_client_retry_delay: None,
     *,
-    provider: Provider,
+    provider: GatewayId,
     failure: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="custom_components.ru_sms.tracker")
@@ -1024,15 +1024,15 @@ def asked_at(emulator: Any, start: float) -> list[float]:
     return sorted({round(r.at - start, 3) for r in emulator.requests if r.at > start})
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSC, Provider.SMSTELE, Provider.STREAM])
+@pytest.mark.parametrize("provider", [GatewayId.SMSC, GatewayId.SMSTELE, GatewayId.STREAM])
 async def test_refused_credentials_start_reauthentication(
-    hass: HomeAssistant, emulators: Any, freezer: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, freezer: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = await account(hass, provider, emulator)
     start = time.time()
     await send(hass, entry)
-    if provider in (Provider.SMSC, Provider.SMSTELE):
+    if provider in (GatewayId.SMSC, GatewayId.SMSTELE):
         emulator.password = "changed"
     else:
         emulator.accounts = {}
@@ -1057,9 +1057,9 @@ async def test_refused_credentials_start_reauthentication(
 async def test_unknown_answer_keeps_a_known_state(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSTELE)
+    emulator = await emulators(GatewayId.SMSTELE)
     emulator.final_after = 100
-    entry = await account(hass, Provider.SMSTELE, emulator)
+    entry = await account(hass, GatewayId.SMSTELE, emulator)
     events = async_capture_events(hass, EVENT)
     await send(hass, entry, "Первое")
     await send(hass, entry, "Второе")
@@ -1079,8 +1079,8 @@ async def test_unknown_answer_keeps_a_known_state(
 async def test_unknown_first_answer_is_reported(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     events = async_capture_events(hass, EVENT)
     answer = await send(hass, entry)
     (message_id,) = answer["recipients"][0]["message_ids"]
@@ -1098,8 +1098,8 @@ async def test_smsc_later_message_keeps_its_own_pace(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
     freezer.move_to("2026-05-01T09:00:00+00:00")
-    emulator = await emulators(Provider.SMSC)
-    entry = await account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     events = async_capture_events(hass, EVENT)
     start = time.time()
     await send(hass, entry, "Сейчас")
@@ -1122,9 +1122,9 @@ async def test_smsc_later_message_keeps_its_own_pace(
 async def test_status_callbacks_leave_polling_a_safety_net(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.final_seconds = 1000
-    entry = await account(hass, Provider.SMSC, emulator, options={"callbacks": True})
+    entry = await account(hass, GatewayId.SMSC, emulator, options={"callbacks": True})
     tracker = tracker_of(entry)
     assert tracker.callbacks is True
     events = async_capture_events(hass, EVENT)
@@ -1162,24 +1162,24 @@ async def test_status_callbacks_leave_polling_a_safety_net(
 async def test_unload_during_a_poll_stops_the_poll(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     events = async_capture_events(hass, EVENT)
     await send(hass, entry)
     tracker = tracker_of(entry)
-    emulator.inject(Fault.TIMEOUT_BEFORE, STATUS_PATH[Provider.STREAM])  # hangs
+    emulator.inject(Fault.TIMEOUT_BEFORE, STATUS_PATH[GatewayId.STREAM])  # hangs
     freezer.tick(timedelta(seconds=10))
     async_fire_time_changed(hass)
     for _ in range(1000):
-        if emulator.count(STATUS_PATH[Provider.STREAM]):
+        if emulator.count(STATUS_PATH[GatewayId.STREAM]):
             break
         await asyncio.sleep(0)
-    assert emulator.count(STATUS_PATH[Provider.STREAM]) == 1
+    assert emulator.count(STATUS_PATH[GatewayId.STREAM]) == 1
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await tick(hass, freezer, 600, step=10)
     # The poll under way ended with the entry: no answer taken, no new timer, no request.
-    assert emulator.count(STATUS_PATH[Provider.STREAM]) == 1
+    assert emulator.count(STATUS_PATH[GatewayId.STREAM]) == 1
     assert tracker._unsub_timer is None
     assert states(events) == ["queued"]
 
@@ -1190,8 +1190,8 @@ async def test_broken_listener_neither_fails_sends_nor_stops_polling(
     freezer: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     tracker = tracker_of(entry)
     calls: list[int] = []
 
@@ -1206,7 +1206,7 @@ async def test_broken_listener_neither_fails_sends_nor_stops_polling(
     await tick(hass, freezer, 200)
 
     assert states(events) == ["queued", "sent", "delivered"]
-    assert status_times(emulator, Provider.STREAM, start) == POLL_TIMES[Provider.STREAM][0]
+    assert status_times(emulator, GatewayId.STREAM, start) == POLL_TIMES[GatewayId.STREAM][0]
     assert calls[0] == 1
     assert calls[-1] == 0
     assert "error in a listener" in caplog.text

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
     DeliveryStatus,
-    Provider,
+    GatewayId,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -100,8 +100,8 @@ def check_against_a_scan(tracker: MessageTracker, recipients: list[str]) -> None
 async def test_indexes_agree_with_a_full_scan(
     hass: HomeAssistant, emulators: Any, freezer: Any
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = await account(hass, Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await account(hass, GatewayId.STREAM, emulator)
     tracker = tracker_of(entry)
     (ivan,) = entry.subentries
     tracker.polling = True  # this test moves the records by hand: no polls
@@ -143,9 +143,9 @@ async def test_indexes_agree_with_a_full_scan(
 async def test_a_poll_that_changes_nothing_neither_saves_nor_notifies(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.SMSTELE)
+    emulator = await emulators(GatewayId.SMSTELE)
     emulator.final_after = 10**6
-    entry = await account(hass, Provider.SMSTELE, emulator)
+    entry = await account(hass, GatewayId.SMSTELE, emulator)
     tracker = tracker_of(entry)
     await send(hass, entry)
     await tick(hass, freezer, 10)  # queued -> sent: a change
@@ -157,22 +157,22 @@ async def test_a_poll_that_changes_nothing_neither_saves_nor_notifies(
         tracker._store, "async_delay_save", lambda *args, **kwargs: saves.append(args)
     )
     tracker.async_add_listener(lambda: heard.append(None))
-    asked = emulator.count(STATUS_PATH[Provider.SMSTELE])
+    asked = emulator.count(STATUS_PATH[GatewayId.SMSTELE])
 
     await tick(hass, freezer, 200)  # polls at 60 and 180 s: still sent
-    assert emulator.count(STATUS_PATH[Provider.SMSTELE]) == asked + 2
+    assert emulator.count(STATUS_PATH[GatewayId.SMSTELE]) == asked + 2
     assert saves == []
     assert heard == []
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_split_message_delivered_after_two_minutes_costs_four_requests(
     hass: HomeAssistant,
     emulators: Any,
     freezer: Any,
     monkeypatch: pytest.MonkeyPatch,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     emulator = await emulators(provider)
 
@@ -204,9 +204,9 @@ async def test_split_message_delivered_after_two_minutes_costs_four_requests(
 async def test_bulk_send_is_tracked_in_steps(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.balance = type(emulator.balance)(10**6)
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     tracker = tracker_of(entry)
     changes: list[int] = []
     tracker.async_add_listener(lambda: changes.append(tracker.in_flight))
@@ -229,8 +229,8 @@ async def test_smsc_list_request_names_at_most_its_limit(
 ) -> None:
     monkeypatch.setattr("custom_components.ru_sms.tracker.tracker.LIST_POLL_MAX", 2)
     monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every step yields
-    emulator = await emulators(Provider.SMSC)
-    entry = await account(hass, Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     start = emulator.now()
     for number in range(3):
         await send(hass, entry, f"Датчик {number}: протечка")
@@ -246,8 +246,8 @@ async def test_smsc_list_request_names_at_most_its_limit(
 async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.STREAM)
-    entry = make_entry(Provider.STREAM, emulator)
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator)
     now = datetime.now(UTC)
     later = stored_record(entry, "900002", now - timedelta(minutes=1))
     earlier = stored_record(entry, "900001", now - timedelta(minutes=5))
@@ -257,7 +257,7 @@ async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
         "key": storage_key(entry),
         "data": {"messages": [later, earlier]},
     }
-    entry = await account(hass, Provider.STREAM, emulator, entry=entry)
+    entry = await account(hass, GatewayId.STREAM, emulator, entry=entry)
 
     tracker = tracker_of(entry)
     assert list(tracker.messages) == [f"900001:{IVAN}", f"900002:{IVAN}"]
@@ -274,10 +274,10 @@ async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every message a step
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.queued_seconds = 0
     emulator.final_seconds = 5  # delivered at the first poll
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     tracker = tracker_of(entry)
     numbers = [f"+7916{n:07d}" for n in range(12)]
     await send(hass, entry, phones=numbers, recipient=False)
@@ -309,9 +309,9 @@ async def test_a_list_poll_takes_its_limit_and_leaves_the_rest_due(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("custom_components.ru_sms.tracker.tracker.LIST_POLL_MAX", 4)
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     emulator.final_seconds = 10**6
-    entry = await account(hass, Provider.SMSC, emulator)
+    entry = await account(hass, GatewayId.SMSC, emulator)
     tracker = tracker_of(entry)
     numbers = [f"+7916{n:07d}" for n in range(10)]
     await send(hass, entry, phones=numbers, recipient=False)

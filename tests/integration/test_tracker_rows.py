@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant
 import orjson
 import pytest
 
-from custom_components.ru_sms.providers.models import DeliveryState, DeliveryStatus, Provider
+from custom_components.ru_sms.providers.models import DeliveryState, DeliveryStatus, GatewayId
 from custom_components.ru_sms.tracker import SegmentReport, TrackedMessage
 from custom_components.ru_sms.tracker.index import Index, Loader, load_index
 from custom_components.ru_sms.tracker.record import ROW_FIELDS
@@ -211,8 +211,8 @@ def test_the_prune_order_is_the_order_they_finished_whatever_the_file_says() -> 
 async def test_version_2_store_is_rewritten_compact(
     hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     now = datetime.now(UTC)
     delivered = message(("900001",))
     delivered.sent_at = delivered.updated_at = now - timedelta(minutes=5)
@@ -224,7 +224,7 @@ async def test_version_2_store_is_rewritten_compact(
     assert delivered.delivered_at is not None
     version_2[ROW_FIELDS.index("delivered_at")] = delivered.delivered_at.isoformat()
     stored_rows(hass_storage, entry, 2, [orjson.dumps(version_2).decode(), "not a row"])
-    entry = await account(hass, Provider.SMSC, emulator, entry=entry)
+    entry = await account(hass, GatewayId.SMSC, emulator, entry=entry)
 
     tracker = tracker_of(entry)
     assert tracker.messages == {delivered.key: delivered}
@@ -244,8 +244,8 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Rows decoded in worker threads would hold the interpreter's lock against the loop."""
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     now = datetime.now(UTC)
     rows = []
     for n in range(1000):
@@ -255,7 +255,7 @@ async def test_a_big_store_is_indexed_on_the_loop_in_steps(
         tracked.finished_at = now - timedelta(seconds=n % 10)  # not in the order sent
         rows.append(tracked.to_row().decode())
     stored_rows(hass_storage, entry, 3, rows)
-    entry = await account(hass, Provider.SMSC, emulator, entry=entry)
+    entry = await account(hass, GatewayId.SMSC, emulator, entry=entry)
     tracker = tracker_of(entry)
     assert tracker.on_record == 1000
 

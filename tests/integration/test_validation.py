@@ -38,7 +38,7 @@ import pytest
 from custom_components.ru_sms.config_flow import OPTION_RANGES
 from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.errors import ERROR_KEYS
-from custom_components.ru_sms.providers import CLIENTS, ErrorKind, FieldType, description_of
+from custom_components.ru_sms.providers import GATEWAY_TYPES, ErrorKind, FieldType, description_of
 from custom_components.ru_sms.providers.errors import SendProblem
 from tests.integration.hassfest_rules import (
     icons_problems,
@@ -458,7 +458,7 @@ def test_flow_keys_exist_and_are_used() -> None:
     # Range errors are built from the field's key (`_check_ranges`).
     numbers = set(OPTION_RANGES) | {
         field.key
-        for provider in CLIENTS
+        for provider in GATEWAY_TYPES
         for field in description_of(provider).fields
         if field.type is FieldType.NUMBER
     }

@@ -37,7 +37,7 @@ from custom_components.ru_sms import services as services_module
 from custom_components.ru_sms.const import CONF_WEBHOOK_SECRET, DOMAIN
 from custom_components.ru_sms.lookups import KEPT_ANSWERS, LookupWaiters
 from custom_components.ru_sms.providers import DeliveryState, LookupResult, LookupState
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.providers.smsc import (
     callback_kind,
     callback_signature_ok,
@@ -192,9 +192,9 @@ async def smsc_account(
     hass: HomeAssistant, emulators: Any, *, callbacks: bool = False
 ) -> tuple[Any, MockConfigEntry]:
     """An SMSC.ru account on the emulator, with recipient Ivan (webhook data by migration)."""
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     entry = await setup_account(
-        hass, Provider.SMSC, emulator, options={"callbacks": True} if callbacks else None
+        hass, GatewayId.SMSC, emulator, options={"callbacks": True} if callbacks else None
     )
     return emulator, entry
 
@@ -577,7 +577,7 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def patch_waits(callback_wait: float, poll_delays: tuple[float, ...]) -> None:
         monkeypatch.setattr(services_module, "LOOKUP_CALLBACK_WAIT", callback_wait)
-        patch_description(monkeypatch, Provider.SMSC, lookup_wait=poll_delays)
+        patch_description(monkeypatch, GatewayId.SMSC, lookup_wait=poll_delays)
 
     return patch_waits
 
@@ -799,8 +799,8 @@ def shown_url(result: Any) -> str | None:
 
 
 async def test_migration_gives_smsc_accounts_a_webhook(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
-    entry = make_entry(Provider.SMSC, emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = make_entry(GatewayId.SMSC, emulator)
     assert (entry.version, entry.minor_version) == (1, 1)
     before = dict(entry.data)
     entry.add_to_hass(hass)
@@ -820,9 +820,9 @@ async def test_migration_gives_smsc_accounts_a_webhook(hass: HomeAssistant, emul
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", entry.data[CONF_WEBHOOK_SECRET])
 
 
-@pytest.mark.parametrize("provider", [Provider.SMSTELE, Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.SMSTELE, GatewayId.STREAM, GatewayId.DEVINO])
 async def test_migration_leaves_other_gateways_alone(
-    hass: HomeAssistant, emulators: Any, hass_client_no_auth: Any, provider: Provider
+    hass: HomeAssistant, emulators: Any, hass_client_no_auth: Any, provider: GatewayId
 ) -> None:
     emulator = await emulators(provider)
     entry = make_entry(provider, emulator)
@@ -840,13 +840,13 @@ async def test_migration_leaves_other_gateways_alone(
 
 
 async def test_migration_keeps_an_existing_webhook(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     webhook = {CONF_WEBHOOK_ID: "a" * 64, CONF_WEBHOOK_SECRET: "Our_secret-1"}
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="smsc (alerts)",
         unique_id="smsc:alerts",
-        data={**gateway_data(Provider.SMSC, emulator), **webhook},
+        data={**gateway_data(GatewayId.SMSC, emulator), **webhook},
         minor_version=1,
     )
     entry.add_to_hass(hass)
@@ -862,8 +862,8 @@ async def test_an_entry_of_a_later_minor_version_is_loaded_as_it_is(
     hass: HomeAssistant, emulators: Any, hass_client_no_auth: Any
 ) -> None:
     """A downgrade within version 1: a later minor version only added to the data."""
-    emulator = await emulators(Provider.SMSC)
-    data = {**gateway_data(Provider.SMSC, emulator), **new_webhook_data(), "later": True}
+    emulator = await emulators(GatewayId.SMSC)
+    data = {**gateway_data(GatewayId.SMSC, emulator), **new_webhook_data(), "later": True}
     entry = MockConfigEntry(domain=DOMAIN, data=data, version=1, minor_version=3)
     entry.add_to_hass(hass)
 
@@ -879,9 +879,9 @@ async def test_an_entry_of_a_later_minor_version_is_loaded_as_it_is(
 async def test_an_entry_of_a_later_version_is_not_loaded(
     hass: HomeAssistant, emulators: Any
 ) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     entry = MockConfigEntry(
-        domain=DOMAIN, data=gateway_data(Provider.SMSC, emulator), version=2, minor_version=1
+        domain=DOMAIN, data=gateway_data(GatewayId.SMSC, emulator), version=2, minor_version=1
     )
     entry.add_to_hass(hass)
 
@@ -892,12 +892,12 @@ async def test_an_entry_of_a_later_version_is_not_loaded(
 
 
 async def test_new_smsc_accounts_get_a_webhook(hass: HomeAssistant, emulators: Any) -> None:
-    emulator = await emulators(Provider.SMSC)
+    emulator = await emulators(GatewayId.SMSC)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": "user", "show_advanced_options": True}
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"provider": "smsc"})
-    credentials = ACCOUNTS[Provider.SMSC].credentials
+    credentials = ACCOUNTS[GatewayId.SMSC].credentials
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
@@ -921,7 +921,7 @@ async def test_reconfigure_keeps_the_webhook(
     emulator, entry = await smsc_account(hass, emulators)
     webhook = {k: entry.data[k] for k in (CONF_WEBHOOK_ID, CONF_WEBHOOK_SECRET)}
     emulator.password = "new-pass-2024"
-    credentials = ACCOUNTS[Provider.SMSC].credentials
+    credentials = ACCOUNTS[GatewayId.SMSC].credentials
 
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
@@ -972,7 +972,7 @@ async def test_the_webhook_lives_as_long_as_the_account(
 async def test_each_account_answers_on_its_own_webhook(
     hass: HomeAssistant, emulators: Any, hass_client_no_auth: Any
 ) -> None:
-    other = await setup_account(hass, Provider.STREAM, await emulators(Provider.STREAM))
+    other = await setup_account(hass, GatewayId.STREAM, await emulators(GatewayId.STREAM))
     _, entry = await smsc_account(hass, emulators)
     events = async_capture_events(hass, INCOMING_EVENT)
 

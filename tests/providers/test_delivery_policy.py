@@ -7,7 +7,7 @@ import random
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import CLIENTS, SendOptions
+from custom_components.ru_sms.providers import GATEWAY_TYPES, SendOptions
 from custom_components.ru_sms.providers.delivery_policy import keeps_our_id, new_message_id
 from tests.emulators.catalog import ACCOUNTS
 
@@ -22,7 +22,7 @@ def test_ids_do_not_repeat_when_someone_seeds_random() -> None:
     assert len({new_message_id() for _ in range(10_000)}) == 10_000
 
 
-KEEPING_OUR_ID = [p for p, client in CLIENTS.items() if client.capabilities.client_message_id]
+KEEPING_OUR_ID = [p for p, client in GATEWAY_TYPES.items() if client.capabilities.client_message_id]
 
 
 def test_two_gateways_keep_our_id() -> None:
@@ -32,7 +32,7 @@ def test_two_gateways_keep_our_id() -> None:
 @pytest.mark.parametrize("provider", KEEPING_OUR_ID)
 async def test_gateways_that_keep_our_id_take_it(provider: str) -> None:
     async with aiohttp.ClientSession() as session:
-        client = CLIENTS[provider](
+        client = GATEWAY_TYPES[provider](
             session, ACCOUNTS[provider].credentials, base_url="http://127.0.0.1:9/"
         )
         assert keeps_our_id(client)

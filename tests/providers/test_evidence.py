@@ -28,7 +28,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.ru_sms.providers import CLIENTS, SmsGateway
+from custom_components.ru_sms.providers import GATEWAY_TYPES, SmsGateway
 from custom_components.ru_sms.providers.base import EVIDENCE_CLOCK_MARGIN
 from custom_components.ru_sms.providers.delivery_policy import sent_phones
 from custom_components.ru_sms.providers.description import StatusMode, StatusPolicy
@@ -41,7 +41,7 @@ from custom_components.ru_sms.providers.evidence import (
     LostSend,
 )
 from custom_components.ru_sms.providers.ids import new_message_id
-from custom_components.ru_sms.providers.models import Provider, SendOptions
+from custom_components.ru_sms.providers.models import GatewayId, SendOptions
 from custom_components.ru_sms.providers.stream import StreamClient
 from tests.emulators.base import LOST_AFTER_TAKEN, LOST_BEFORE_TAKEN, EmulatedGateway, Fault
 from tests.emulators.catalog import ACCOUNTS
@@ -78,23 +78,23 @@ class NotFoundForm:
     phones: tuple[str, ...] = (ALICE,)
 
 
-NOT_FOUND_FORMS: dict[Provider, tuple[NotFoundForm, ...]] = {
-    Provider.SMSC: (
+NOT_FOUND_FORMS: dict[GatewayId, tuple[NotFoundForm, ...]] = {
+    GatewayId.SMSC: (
         NotFoundForm("error 3", {"not_found": NotFound.ERROR}),
         NotFoundForm("status -3", {"not_found": NotFound.ITEM}),
         NotFoundForm("error 3 items of a list", {"not_found": NotFound.ERROR}, (ALICE, BOB)),
         NotFoundForm("status -3 items of a list", {"not_found": NotFound.ITEM}, (ALICE, BOB)),
     ),
-    Provider.SMSTELE: (
+    GatewayId.SMSTELE: (
         NotFoundForm("empty results, as documented", {"documented_shapes": True}),
         NotFoundForm("empty results, clean JSON", {"documented_shapes": False}),
         NotFoundForm("no item for the number", {"documented_shapes": True}, (ALICE, BOB)),
     ),
-    Provider.STREAM: (
+    GatewayId.STREAM: (
         NotFoundForm("report without the number", {"report_headers": "english"}),
         NotFoundForm("report in Russian", {"report_headers": "russian"}, (ALICE, BOB)),
     ),
-    Provider.DEVINO: (
+    GatewayId.DEVINO: (
         NotFoundForm("statistics count nothing"),
         NotFoundForm("statistics count nothing, two numbers", {}, (ALICE, BOB)),
     ),
@@ -104,7 +104,7 @@ NOT_FOUND_FORMS: dict[Provider, tuple[NotFoundForm, ...]] = {
 LOSSES = sorted(LOST_BEFORE_TAKEN | LOST_AFTER_TAKEN)
 """Every way of losing a send's answer, before or after the gateway took it."""
 
-SHOWS_WHAT_IT_TOOK = frozenset({Provider.SMSC, Provider.SMSTELE, Provider.STREAM})
+SHOWS_WHAT_IT_TOOK = frozenset({GatewayId.SMSC, GatewayId.SMSTELE, GatewayId.STREAM})
 """Gateways whose records show the message they took (Devino's statistics only count)."""
 
 CELLS = [
@@ -115,7 +115,7 @@ CELLS = [
 ]
 
 
-def expected(provider: Provider, took: bool) -> Evidence:
+def expected(provider: GatewayId, took: bool) -> Evidence:
     """What the evidence must say of a send the gateway took (or did not)."""
     if not took:
         return Evidence.NOT_TAKEN
@@ -133,7 +133,7 @@ def took_the_message(emulator: EmulatedGateway) -> bool:
 class Cell:
     """One emulated gateway and its client, on the emulator's clock."""
 
-    def __init__(self, provider: Provider, emulator: EmulatedGateway, client: SmsGateway) -> None:
+    def __init__(self, provider: GatewayId, emulator: EmulatedGateway, client: SmsGateway) -> None:
         self.provider = provider
         self.emulator = emulator
         self.client = client
@@ -152,7 +152,7 @@ class Cell:
     ) -> LostSend:
         """Send with `fault` on the send request; the send whose answer was lost."""
         options = SendOptions(sender=ACCOUNTS[self.provider].sender, client_message_id=self.our_id)
-        if self.provider in (Provider.STREAM, Provider.DEVINO):
+        if self.provider in (GatewayId.STREAM, GatewayId.DEVINO):
             await self.client.check_credentials()  # the session first: the fault is the send's
         sent_at = self.now()
         if fault is not None:
@@ -193,7 +193,7 @@ async def cells(
     monkeypatch.setattr(StreamClient, "report_wait", (0.0,))
     started: list[EmulatedGateway] = []
 
-    async def start(provider: Provider, variant: Mapping[str, Any] | None = None) -> Cell:
+    async def start(provider: GatewayId, variant: Mapping[str, Any] | None = None) -> Cell:
         emulator = ACCOUNTS[provider].emulator()
         emulator.hang_seconds = 0.4
         if isinstance(emulator, StreamEmulator):
@@ -203,7 +203,7 @@ async def cells(
             setattr(emulator, name, value)
         await emulator.start()
         started.append(emulator)
-        client = CLIENTS[provider](
+        client = GATEWAY_TYPES[provider](
             http_session,
             ACCOUNTS[provider].credentials,
             base_url=emulator.base_url,
@@ -221,7 +221,7 @@ async def cells(
 
 @pytest.mark.parametrize(("provider", "form", "loss"), CELLS)
 async def test_evidence_says_what_the_gateway_took(
-    cells: Callable[..., Any], provider: Provider, form: NotFoundForm, loss: Fault
+    cells: Callable[..., Any], provider: GatewayId, form: NotFoundForm, loss: Fault
 ) -> None:
     cell: Cell = await cells(provider, form.variant)
     lost = await cell.lose(form.phones, loss)
@@ -240,9 +240,9 @@ async def test_evidence_says_what_the_gateway_took(
     assert cell.emulator.breaches == []
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_a_send_that_was_answered_is_taken(
-    cells: Callable[..., Any], provider: Provider
+    cells: Callable[..., Any], provider: GatewayId
 ) -> None:
     """The plain case, for reference: the answer came, and the records agree."""
     cell: Cell = await cells(provider)
@@ -255,10 +255,10 @@ async def test_a_send_that_was_answered_is_taken(
 # -- the settle time --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.parametrize("loss", [TAKEN_BUT_LOST, LOST_UNTAKEN])
 async def test_a_gateway_slow_to_record_is_asked_after_its_settle_time(
-    cells: Callable[..., Any], provider: Provider, loss: Fault
+    cells: Callable[..., Any], provider: GatewayId, loss: Fault
 ) -> None:
     """Before the settle time a "not there" proves nothing; after it, the records are in."""
     cell: Cell = await cells(provider)
@@ -276,9 +276,9 @@ async def test_a_gateway_slow_to_record_is_asked_after_its_settle_time(
     assert late.settles_at is None
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_a_gateway_slower_than_its_settle_time_is_caught_by_the_second_ask(
-    cells: Callable[..., Any], provider: Provider
+    cells: Callable[..., Any], provider: GatewayId
 ) -> None:
     """Why a "not there" is asked again (`confirm_after`) before it is believed."""
     cell: Cell = await cells(provider)
@@ -296,12 +296,12 @@ async def test_a_gateway_slower_than_its_settle_time_is_caught_by_the_second_ask
 
 def test_every_gateway_declares_its_evidence() -> None:
     """Strongest first; a settle time, and a second ask before a "not there" is believed."""
-    policies = {provider: CLIENTS[provider].description.evidence for provider in Provider}
+    policies = {provider: GATEWAY_TYPES[provider].description.evidence for provider in GatewayId}
     assert {provider: policy.sources for provider, policy in policies.items()} == {
-        Provider.SMSC: (EvidenceSource.OUR_ID,),
-        Provider.SMSTELE: (EvidenceSource.OUR_ID,),
-        Provider.STREAM: (EvidenceSource.DETAILED_REPORT, EvidenceSource.PERIOD_COUNT),
-        Provider.DEVINO: (EvidenceSource.PERIOD_COUNT,),
+        GatewayId.SMSC: (EvidenceSource.OUR_ID,),
+        GatewayId.SMSTELE: (EvidenceSource.OUR_ID,),
+        GatewayId.STREAM: (EvidenceSource.DETAILED_REPORT, EvidenceSource.PERIOD_COUNT),
+        GatewayId.DEVINO: (EvidenceSource.PERIOD_COUNT,),
     }
     for policy in policies.values():
         assert policy.can_tell
@@ -310,7 +310,7 @@ def test_every_gateway_declares_its_evidence() -> None:
         assert policy.confirm_after > 0
     # By our id only where the gateway keeps it.
     for provider, policy in policies.items():
-        keeps = CLIENTS[provider].capabilities.client_message_id
+        keeps = GATEWAY_TYPES[provider].capabilities.client_message_id
         assert (EvidenceSource.OUR_ID in policy.sources) is keeps
 
 
@@ -328,11 +328,11 @@ EVIDENCE_FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.parametrize("loss", [TAKEN_BUT_LOST, LOST_UNTAKEN])
 @pytest.mark.parametrize("fault", EVIDENCE_FAULTS)
 async def test_an_evidence_answer_that_cannot_be_read_tells_nothing(
-    cells: Callable[..., Any], provider: Provider, loss: Fault, fault: Fault
+    cells: Callable[..., Any], provider: GatewayId, loss: Fault, fault: Fault
 ) -> None:
     cell: Cell = await cells(provider)
     lost = await cell.lose((ALICE,), loss)
@@ -351,7 +351,7 @@ async def test_an_evidence_answer_that_cannot_be_read_tells_nothing(
 async def test_smsc_status_item_without_a_status_tells_nothing(
     cells: Callable[..., Any],
 ) -> None:
-    cell: Cell = await cells(Provider.SMSC)
+    cell: Cell = await cells(GatewayId.SMSC)
     lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, SmscEmulator)
     cell.emulator.answer_next({"last_date": "28.12.2019 19:20:22", "err": 0}, "status.php")
@@ -365,7 +365,7 @@ async def test_smsc_status_item_without_a_status_tells_nothing(
 async def test_smsc_list_answer_missing_a_number_tells_nothing_of_it(
     cells: Callable[..., Any],
 ) -> None:
-    cell: Cell = await cells(Provider.SMSC, {"not_found": NotFound.ITEM})
+    cell: Cell = await cells(GatewayId.SMSC, {"not_found": NotFound.ITEM})
     lost = await cell.lose_and_settle((ALICE, BOB))
     assert isinstance(cell.emulator, SmscEmulator)
     item = {"id": lost.client_message_id, "phone": ALICE, "status": -3}
@@ -385,7 +385,7 @@ async def test_smsc_list_answer_missing_a_number_tells_nothing_of_it(
 async def test_smstele_status_without_results_tells_nothing(
     cells: Callable[..., Any], answer: str
 ) -> None:
-    cell: Cell = await cells(Provider.SMSTELE)
+    cell: Cell = await cells(GatewayId.SMSTELE)
     lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, SmsteleEmulator)
     cell.emulator.reply_raw(answer, path="status")
@@ -398,7 +398,7 @@ async def test_smstele_status_without_results_tells_nothing(
 async def test_smstele_item_without_a_number_answers_for_the_one_asked(
     cells: Callable[..., Any],
 ) -> None:
-    cell: Cell = await cells(Provider.SMSTELE)
+    cell: Cell = await cells(GatewayId.SMSTELE)
     lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, SmsteleEmulator)
     cell.emulator.reply_raw(
@@ -420,7 +420,7 @@ async def test_smstele_item_without_a_number_answers_for_the_one_asked(
 async def test_devino_statistics_that_count_anything_tell_nothing(
     cells: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any]
 ) -> None:
-    cell: Cell = await cells(Provider.DEVINO)
+    cell: Cell = await cells(GatewayId.DEVINO)
     lost = await cell.lose_and_settle()
     assert isinstance(cell.emulator, DevinoEmulator)
 
@@ -434,12 +434,12 @@ async def test_devino_statistics_that_count_anything_tell_nothing(
     assert (await cell.client.find_evidence(lost)).of(ALICE) is Evidence.NO_EVIDENCE
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_other_sends_in_the_period_leave_the_count_undecided(
-    cells: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, provider: Provider
+    cells: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, provider: GatewayId
 ) -> None:
     """Another message of the account in the period: a count of it proves nothing."""
-    if provider is Provider.STREAM:
+    if provider is GatewayId.STREAM:
         monkeypatch.setattr(StreamClient, "report_wait", ())  # no report: the count alone
     cell: Cell = await cells(provider)
     other = await cell.lose((BOB,), None, text="Another alert")
@@ -455,7 +455,7 @@ async def test_other_sends_in_the_period_leave_the_count_undecided(
 
 async def test_stream_report_knows_our_text_from_another(cells: Callable[..., Any]) -> None:
     """A message to the number with another text is not ours: not taken."""
-    cell: Cell = await cells(Provider.STREAM)
+    cell: Cell = await cells(GatewayId.STREAM)
     await cell.lose((ALICE,), None, text="Water leak in the bathroom")
     lost = await cell.lose_and_settle()
     report = await cell.client.find_evidence(lost)
@@ -466,7 +466,7 @@ async def test_stream_report_knows_our_text_from_another(cells: Callable[..., An
 async def test_stream_report_not_ready_in_time_falls_back_to_the_count(
     cells: Callable[..., Any],
 ) -> None:
-    cell: Cell = await cells(Provider.STREAM)
+    cell: Cell = await cells(GatewayId.STREAM)
     assert isinstance(cell.emulator, StreamEmulator)
     cell.emulator.report_ready_after = 3600
     lost = await cell.lose_and_settle()
@@ -495,7 +495,7 @@ async def test_stream_report_files_read_by_their_header(
 ) -> None:
     """The file's columns are not documented: found by name; one without a number is unread."""
     monkeypatch.setattr(StreamClient, "report_wait", (0.0,))
-    cell: Cell = await cells(Provider.STREAM)
+    cell: Cell = await cells(GatewayId.STREAM)
     assert isinstance(cell.emulator, StreamEmulator)
     # Another message in the period: the count cannot decide in the report's place.
     await cell.lose((BOB,), None, text="Another alert")
@@ -533,7 +533,7 @@ def test_stream_report_rows() -> None:
 async def test_a_source_the_gateway_lacks_is_no_evidence(
     cells: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cell: Cell = await cells(Provider.SMSC)
+    cell: Cell = await cells(GatewayId.SMSC)
     lost = await cell.lose_and_settle()
     description = type(cell.client).description
     policy = EvidencePolicy(
@@ -566,7 +566,7 @@ def test_stream_report_texts(listed: str, same: bool) -> None:
 
 
 async def test_a_send_without_our_id_cannot_be_found(cells: Callable[..., Any]) -> None:
-    cell: Cell = await cells(Provider.SMSC)
+    cell: Cell = await cells(GatewayId.SMSC)
     cell.our_id = None
     lost = await cell.lose_and_settle()
     report = await cell.client.find_evidence(lost)
@@ -579,8 +579,8 @@ async def test_a_gateway_that_cannot_tell(
     http_session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No evidence declared: every number undecided at once, nothing asked."""
-    client = CLIENTS[Provider.DEVINO](
-        http_session, ACCOUNTS[Provider.DEVINO].credentials, base_url="http://127.0.0.1:9/"
+    client = GATEWAY_TYPES[GatewayId.DEVINO](
+        http_session, ACCOUNTS[GatewayId.DEVINO].credentials, base_url="http://127.0.0.1:9/"
     )
     monkeypatch.setattr(
         type(client),
@@ -600,7 +600,7 @@ async def test_a_gateway_that_cannot_tell(
 async def test_no_evidence_by_our_id_where_the_gateway_keeps_none(
     cells: Callable[..., Any],
 ) -> None:
-    cell: Cell = await cells(Provider.STREAM)
+    cell: Cell = await cells(GatewayId.STREAM)
     with pytest.raises(SmsGatewayError):
         await cell.client.evidence_by_our_id("rs0", [ALICE])
     with pytest.raises(SmsGatewayError):
@@ -614,13 +614,13 @@ async def test_no_evidence_by_our_id_where_the_gateway_keeps_none(
     ("provider", "form"),
     [
         pytest.param(provider, form, id=f"{provider}-{form.name}")
-        for provider in (Provider.SMSC, Provider.SMSTELE)
+        for provider in (GatewayId.SMSC, GatewayId.SMSTELE)
         for form in NOT_FOUND_FORMS[provider]
     ],
 )
 @pytest.mark.parametrize("loss", [TAKEN_BUT_LOST, LOST_UNTAKEN])
 async def test_sent_phones_counts_only_what_the_gateway_has(
-    cells: Callable[..., Any], provider: Provider, form: NotFoundForm, loss: Fault
+    cells: Callable[..., Any], provider: GatewayId, form: NotFoundForm, loss: Fault
 ) -> None:
     """A "not found" (error 3, status -3, no item) is not sent: the bug where `-3` was."""
     cell: Cell = await cells(provider, form.variant)
@@ -633,7 +633,7 @@ async def test_sent_phones_counts_only_what_the_gateway_has(
 async def test_sent_phones_raises_when_the_answer_cannot_be_read(
     cells: Callable[..., Any],
 ) -> None:
-    cell: Cell = await cells(Provider.SMSC)
+    cell: Cell = await cells(GatewayId.SMSC)
     lost = await cell.lose((ALICE,), TAKEN_BUT_LOST)
     assert isinstance(cell.emulator, SmscEmulator)
     assert lost.client_message_id is not None

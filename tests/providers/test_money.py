@@ -13,14 +13,14 @@ import aiohttp
 import pytest
 
 from custom_components.ru_sms.providers import (
-    CLIENTS,
+    GATEWAY_TYPES,
     Credentials,
+    GatewayId,
     GatewayResponseError,
     InvalidRecipientError,
     NotSupportedError,
-    Provider,
     SendOptions,
-    create_client,
+    build_gateway,
 )
 from custom_components.ru_sms.providers.segments import (
     GSM7_BASIC,
@@ -96,8 +96,8 @@ def test_the_characters_that_force_ucs2(text: str, found: list[str]) -> None:
 
 
 async def test_prepare_replaces_where_asked(http_session: aiohttp.ClientSession) -> None:
-    for gateway in CLIENTS:
-        client = create_client(gateway, http_session, Credentials(login="a", password="b"))
+    for gateway in GATEWAY_TYPES:
+        client = build_gateway(gateway, http_session, Credentials(login="a", password="b"))
         options = SendOptions(sender="ALERTS", replace_typography=True)
         assert client.prepare([PHONE], EM_DASH_ALERT, options)[1] == replace_typography(
             EM_DASH_ALERT
@@ -228,11 +228,11 @@ async def test_a_lost_answer_is_not_asked_again_at_once(
     assert emulator.count("send.php") == 1
 
 
-@pytest.mark.parametrize("gateway", [Provider.SMSTELE, Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("gateway", [GatewayId.SMSTELE, GatewayId.STREAM, GatewayId.DEVINO])
 async def test_the_others_tell_no_price_without_sending(
-    http_session: aiohttp.ClientSession, gateway: Provider
+    http_session: aiohttp.ClientSession, gateway: GatewayId
 ) -> None:
-    client = create_client(gateway, http_session, Credentials(login="a", password="b"))
+    client = build_gateway(gateway, http_session, Credentials(login="a", password="b"))
     assert client.capabilities.quote is False
     with pytest.raises(NotSupportedError):
         await client.quote([PHONE], "Door open", SendOptions())

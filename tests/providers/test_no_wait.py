@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import CLIENTS, SendOptions, base as base_module
+from custom_components.ru_sms.providers import GATEWAY_TYPES, SendOptions, base as base_module
 from custom_components.ru_sms.providers.delivery_policy import Verdict, decide
 from custom_components.ru_sms.providers.errors import (
     GatewayConnectionError,
@@ -21,7 +21,7 @@ from custom_components.ru_sms.providers.errors import (
     RateLimitedError,
     SmsGatewayError,
 )
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.emulators.base import Fault
 from tests.emulators.catalog import ACCOUNTS
 from tests.emulators.smsc import SmscEmulator
@@ -37,15 +37,17 @@ def slow_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(base_module, "RETRY_DELAY", SLOW)
 
 
-def options_for(provider: Provider) -> SendOptions:
+def options_for(provider: GatewayId) -> SendOptions:
     return SendOptions(sender=ACCOUNTS[provider].sender)
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_a_send_that_cannot_connect_is_raised_at_once(
-    http_session: aiohttp.ClientSession, refused_url: str, provider: Provider
+    http_session: aiohttp.ClientSession, refused_url: str, provider: GatewayId
 ) -> None:
-    client = CLIENTS[provider](http_session, ACCOUNTS[provider].credentials, base_url=refused_url)
+    client = GATEWAY_TYPES[provider](
+        http_session, ACCOUNTS[provider].credentials, base_url=refused_url
+    )
     async with asyncio.timeout(SLOW / 3):
         with pytest.raises(GatewayConnectionError) as info:
             await client.send([PHONE], "Boiler failure", options_for(provider))
@@ -53,7 +55,7 @@ async def test_a_send_that_cannot_connect_is_raised_at_once(
     assert decide(provider, info.value).verdict is Verdict.RETRY
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
@@ -64,16 +66,16 @@ async def test_a_send_that_cannot_connect_is_raised_at_once(
 async def test_a_send_refused_for_now_is_not_taken_and_waits_as_told(
     http_session: aiohttp.ClientSession,
     start_emulator: Any,
-    provider: Provider,
+    provider: GatewayId,
     fault: Fault,
     error: type[SmsGatewayError],
 ) -> None:
     """HTTP 503 and 429 take nothing: a retry, after the gateway's `Retry-After`."""
     emulator = await start_emulator(provider)
-    client = CLIENTS[provider](
+    client = GATEWAY_TYPES[provider](
         http_session, ACCOUNTS[provider].credentials, base_url=emulator.base_url
     )
-    if provider in (Provider.STREAM, Provider.DEVINO):
+    if provider in (GatewayId.STREAM, GatewayId.DEVINO):
         await client.check_credentials()  # the session first: the fault is the send's
     emulator.retry_after_header = "90"
     emulator.inject(fault)
@@ -90,8 +92,8 @@ async def test_a_send_refused_for_now_is_not_taken_and_waits_as_told(
 async def test_the_backup_host_is_tried_at_once(
     http_session: aiohttp.ClientSession, start_emulator: Any, refused_url: str
 ) -> None:
-    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
-    client = CLIENTS[Provider.SMSC](http_session, ACCOUNTS[Provider.SMSC].credentials)
+    emulator: SmscEmulator = await start_emulator(GatewayId.SMSC)
+    client = GATEWAY_TYPES[GatewayId.SMSC](http_session, ACCOUNTS[GatewayId.SMSC].credentials)
     client._base_urls = (refused_url, emulator.base_url)
     async with asyncio.timeout(SLOW / 3):
         result = await client.send([PHONE], "Backup host")
@@ -103,9 +105,9 @@ async def test_a_read_keeps_one_retry(
     http_session: aiohttp.ClientSession, start_emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(base_module, "RETRY_DELAY", 0)
-    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
-    client = CLIENTS[Provider.SMSC](
-        http_session, ACCOUNTS[Provider.SMSC].credentials, base_url=emulator.base_url
+    emulator: SmscEmulator = await start_emulator(GatewayId.SMSC)
+    client = GATEWAY_TYPES[GatewayId.SMSC](
+        http_session, ACCOUNTS[GatewayId.SMSC].credentials, base_url=emulator.base_url
     )
     emulator.inject(Fault.SERVER_ERROR_HTML)
     assert (await client.balance()).amount > 0
@@ -115,9 +117,9 @@ async def test_a_read_keeps_one_retry(
 async def test_a_read_told_to_wait_is_not_retried(
     http_session: aiohttp.ClientSession, start_emulator: Any
 ) -> None:
-    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
-    client = CLIENTS[Provider.SMSC](
-        http_session, ACCOUNTS[Provider.SMSC].credentials, base_url=emulator.base_url
+    emulator: SmscEmulator = await start_emulator(GatewayId.SMSC)
+    client = GATEWAY_TYPES[GatewayId.SMSC](
+        http_session, ACCOUNTS[GatewayId.SMSC].credentials, base_url=emulator.base_url
     )
     emulator.inject(Fault.SERVICE_UNAVAILABLE)
     async with asyncio.timeout(SLOW / 3):
@@ -127,16 +129,16 @@ async def test_a_read_told_to_wait_is_not_retried(
     assert emulator.count("balance.php") == 1
 
 
-@pytest.mark.parametrize("provider", [Provider.STREAM, Provider.DEVINO])
+@pytest.mark.parametrize("provider", [GatewayId.STREAM, GatewayId.DEVINO])
 async def test_a_read_logs_in_again_later_but_a_send_does_not(
     http_session: aiohttp.ClientSession,
     start_emulator: Any,
     monkeypatch: pytest.MonkeyPatch,
-    provider: Provider,
+    provider: GatewayId,
 ) -> None:
     """The session login stands on both ways: a read waits to log in again, a send never."""
     emulator = await start_emulator(provider)
-    client = CLIENTS[provider](
+    client = GATEWAY_TYPES[provider](
         http_session, ACCOUNTS[provider].credentials, base_url=emulator.base_url
     )
     login = ACCOUNTS[provider].check_path

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.emulators.devino import DevinoEmulator
 from tests.emulators.stream import REPORT_READY_AFTER, StreamEmulator
 
@@ -26,13 +26,13 @@ BOB = "79057654321"
 
 @pytest.fixture
 async def devino(start_emulator: Any) -> DevinoEmulator:
-    emulator: DevinoEmulator = await start_emulator(Provider.DEVINO)
+    emulator: DevinoEmulator = await start_emulator(GatewayId.DEVINO)
     return emulator
 
 
 @pytest.fixture
 async def stream(start_emulator: Any) -> StreamEmulator:
-    emulator: StreamEmulator = await start_emulator(Provider.STREAM)
+    emulator: StreamEmulator = await start_emulator(GatewayId.STREAM)
     return emulator
 
 

@@ -20,7 +20,7 @@ import pytest
 from custom_components.ru_sms.providers.budget import RequestBudget
 from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.http import request_form
-from custom_components.ru_sms.providers.models import Credentials, MessageRef, Provider
+from custom_components.ru_sms.providers.models import Credentials, GatewayId, MessageRef
 from custom_components.ru_sms.providers.smsc import SmscClient
 from tests.emulators.smsc import SmscEmulator
 
@@ -31,7 +31,7 @@ OTHER = "79162223344"
 
 @pytest.fixture
 async def emulator(start_emulator: Any) -> SmscEmulator:
-    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
+    emulator: SmscEmulator = await start_emulator(GatewayId.SMSC)
     return emulator
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.http import request_form
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.emulators.smsc import NotFound, SmscEmulator
 
 PHONE = "79161234567"
@@ -25,7 +25,7 @@ AUTH = {"login": "alerts", "psw": "s3cret-pass", "charset": "utf-8"}
 
 @pytest.fixture
 async def emulator(start_emulator: Any) -> SmscEmulator:
-    emulator: SmscEmulator = await start_emulator(Provider.SMSC)
+    emulator: SmscEmulator = await start_emulator(GatewayId.SMSC)
     return emulator
 
 

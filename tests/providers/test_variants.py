@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import create_client
+from custom_components.ru_sms.providers import build_gateway
 from custom_components.ru_sms.providers.models import (
     DeliveryState,
+    GatewayId,
     LookupState,
     MessageRef,
-    Provider,
     SendOptions,
 )
 from tests.emulators.base import Fault
@@ -44,13 +44,13 @@ def test_every_gateway_has_a_strictest_reading() -> None:
 @pytest.mark.usefixtures("no_client_retry_delay")
 @pytest.mark.parametrize(("provider", "variant"), VARIANTS)
 async def test_a_round_trip_in_every_variant(
-    http_session: aiohttp.ClientSession, provider: Provider, variant: str
+    http_session: aiohttp.ClientSession, provider: GatewayId, variant: str
 ) -> None:
     account = ACCOUNTS[provider]
     emulator = account.emulator_for(variant)
     await emulator.start()
     try:
-        client = create_client(
+        client = build_gateway(
             provider, http_session, account.credentials, base_url=emulator.base_url
         )
         await client.check_credentials()

@@ -16,10 +16,10 @@ import re
 import aiohttp
 import pytest
 
-from custom_components.ru_sms.providers import CLIENTS, create_client
+from custom_components.ru_sms.providers import GATEWAY_TYPES, build_gateway
 from custom_components.ru_sms.providers.description import HttpMethod
 from custom_components.ru_sms.providers.evidence import LostSend
-from custom_components.ru_sms.providers.models import MessageRef, Provider, SendOptions
+from custom_components.ru_sms.providers.models import GatewayId, MessageRef, SendOptions
 from tests.emulators.base import RecordedRequest
 from tests.emulators.catalog import ACCOUNTS
 from tests.emulators.stream import StreamEmulator
@@ -34,16 +34,16 @@ type Wire = dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]
 """Per request (its path, with what tells two requests to one path apart): the method,
 the fields in the query, the fields in the body, in the order sent."""
 
-WIRE: dict[Provider, Wire] = {}
+WIRE: dict[GatewayId, Wire] = {}
 
 
-async def record(provider: Provider, session: aiohttp.ClientSession) -> list[RecordedRequest]:
+async def record(provider: GatewayId, session: aiohttp.ClientSession) -> list[RecordedRequest]:
     """Every kind of request the client makes, against its emulator."""
     account = ACCOUNTS[provider]
     emulator = account.emulator()
     await emulator.start()
     try:
-        client = create_client(provider, session, account.credentials, base_url=emulator.base_url)
+        client = build_gateway(provider, session, account.credentials, base_url=emulator.base_url)
         caps = client.capabilities
         sender = SendOptions(sender=account.sender)
         await client.check_credentials()
@@ -102,8 +102,8 @@ def fields(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key for key, _ in pairs))
 
 
-EXPECTED: dict[Provider, Wire] = {
-    Provider.SMSC: {
+EXPECTED: dict[GatewayId, Wire] = {
+    GatewayId.SMSC: {
         "send.php": (
             "POST",
             (),
@@ -115,13 +115,13 @@ EXPECTED: dict[Provider, Wire] = {
         "status.php (HLR)": ("POST", (), ("login", "psw", "all", "id", "phone", "fmt", "charset")),
         "balance.php": ("POST", (), ("login", "psw", "cur", "fmt", "charset")),
     },
-    Provider.SMSTELE: {
+    GatewayId.SMSTELE: {
         "sendsms": ("POST", (), ("login", "psw", "charset", "phones", "mes", "id", "sender")),
         "sendsms (HLR)": ("POST", (), ("login", "psw", "charset", "phones", "hlr")),
         "status": ("POST", (), ("login", "psw", "charset", "id")),
         "status (one number)": ("POST", (), ("login", "psw", "charset", "id", "phone")),
     },
-    Provider.STREAM: {
+    GatewayId.STREAM: {
         "Session/session.php": ("POST", (), ("login", "password")),
         "Send/SendSms/": ("POST", (), ("sessionId", "destinationAddress", "data", "sourceAddress")),
         "Send/SendBulk/": (
@@ -147,7 +147,7 @@ EXPECTED: dict[Provider, Wire] = {
         "Send/SendHLR/": ("POST", (), ("sessionId", "destinationAddress")),
         "State/HLR/": ("GET", ("sessionId", "messageId"), ()),
     },
-    Provider.DEVINO: {
+    GatewayId.DEVINO: {
         "user/sessionid": ("GET", ("login", "password"), ()),
         "Sms/Send": ("POST", (), ("SessionID", "DestinationAddress", "Data", "SourceAddress")),
         "Sms/SendBulk": (
@@ -169,9 +169,9 @@ EXPECTED: dict[Provider, Wire] = {
 """The wire, as the documents give it (see the README's table for the sections)."""
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", list(GatewayId))
 async def test_each_request_on_the_wire(
-    http_session: aiohttp.ClientSession, provider: Provider
+    http_session: aiohttp.ClientSession, provider: GatewayId
 ) -> None:
     requests = await record(provider, http_session)
 
@@ -182,7 +182,7 @@ async def test_each_request_on_the_wire(
     assert wire == EXPECTED[provider]
     # Each request is declared by its gateway, with the method it went by, and each
     # declared request was made.
-    description = CLIENTS[provider].description
+    description = GATEWAY_TYPES[provider].description
     paths = {request.path.split("/", 2)[-1] for request in requests}
     assert paths == {endpoint.path for endpoint in description.endpoints}
     for request in requests:
@@ -215,7 +215,7 @@ def readme_table() -> dict[tuple[str, str], tuple[str, str]]:
 def test_the_readme_says_what_goes_on_the_wire() -> None:
     expected: dict[tuple[str, str], tuple[str, str]] = {}
     for provider, wire in EXPECTED.items():
-        name = CLIENTS[provider].description.name
+        name = GATEWAY_TYPES[provider].description.name
         for request, (method, in_query, _) in wire.items():
             path = request.split(" (")[0]
             where = "query" if set(in_query) & CREDENTIALS else "body"

@@ -25,7 +25,7 @@ import uuid
 
 import pytest
 
-from custom_components.ru_sms.providers.models import Provider
+from custom_components.ru_sms.providers.models import GatewayId
 from tests.emulators.devino import DevinoEmulator
 from tests.emulators.smsc import SmscEmulator
 
@@ -36,13 +36,13 @@ OTHER = "79162223344"
 @pytest.fixture
 async def smsc_gateway(emulators: Any) -> SmscEmulator:
     """The fixture checks that no documented limit was broken."""
-    emulator: SmscEmulator = await emulators(Provider.SMSC)
+    emulator: SmscEmulator = await emulators(GatewayId.SMSC)
     return emulator
 
 
 @pytest.fixture
 async def devino_gateway(emulators: Any) -> DevinoEmulator:
-    emulator: DevinoEmulator = await emulators(Provider.DEVINO)
+    emulator: DevinoEmulator = await emulators(GatewayId.DEVINO)
     return emulator
 
 

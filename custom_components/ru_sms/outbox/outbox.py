@@ -315,7 +315,7 @@ class Outbox:
             # SMSC.ru's "already sent" (error 9 after a lost answer) proves nothing by
             # itself (it counts a request it never took as well): like any other doubt,
             # the gateway's evidence is asked before anything is sent again.
-            decision = decide(self.gateway.provider, err)
+            decision = decide(self.gateway.gateway_id, err)
             if decision.verdict is Verdict.AMBIGUOUS:
                 self._lost_answer(alert, self.now())
             return Failure(err, decision.verdict, decision.retry_after, decision.account_level)

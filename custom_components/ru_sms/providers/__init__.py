@@ -1,7 +1,8 @@
 """Async clients for Russian SMS gateways: SMSC.ru, SMStele (REX400), Stream Telecom, Devino.
 
-Plain asyncio + aiohttp, no Home Assistant import. Every client implements `SmsGateway`;
-`create_client` builds the one for a provider on an injected `aiohttp.ClientSession`.
+Plain asyncio + aiohttp, no Home Assistant import. Every gateway's client implements
+`SmsGateway`; `build_gateway` builds the one for a `GatewayId` on an injected
+`aiohttp.ClientSession`.
 """
 
 from __future__ import annotations
@@ -51,11 +52,11 @@ from .models import (
     DeliveryState,
     DeliveryStatus,
     ErrorKind,
+    GatewayId,
     IncomingMessage,
     LookupResult,
     LookupState,
     MessageRef,
-    Provider,
     Quote,
     RecipientResult,
     SendOptions,
@@ -69,49 +70,49 @@ from .smsc import SmscClient
 from .smstele import SmsteleClient
 from .stream import StreamClient
 
-CLIENTS: dict[str, type[SmsGateway]] = {}
+GATEWAY_TYPES: dict[str, type[SmsGateway]] = {}
 """Every known gateway's client class, by its description's id (in the picker's order)."""
 
 
 def register[C: type[SmsGateway]](client: C) -> C:
     """Make a gateway known: its client class, found by its description's id."""
-    CLIENTS[client.description.id] = client
+    GATEWAY_TYPES[client.description.id] = client
     return client
 
 
 def unregister(gateway_id: str) -> None:
     """Forget a gateway (tests that register one of their own)."""
-    CLIENTS.pop(gateway_id, None)
+    GATEWAY_TYPES.pop(gateway_id, None)
 
 
 def client_class(gateway_id: str) -> type[SmsGateway]:
     """The client class of a gateway id (KeyError for an unknown one)."""
-    return CLIENTS[gateway_id]
+    return GATEWAY_TYPES[gateway_id]
 
 
 def description_of(gateway_id: str) -> GatewayDescription:
     """What a gateway declares about itself."""
-    return CLIENTS[gateway_id].description
+    return GATEWAY_TYPES[gateway_id].description
 
 
 for _client in (SmscClient, SmsteleClient, StreamClient, DevinoClient):
     register(_client)
 
 
-def create_client(
-    provider: str,
+def build_gateway(
+    gateway_id: str,
     session: aiohttp.ClientSession,
     credentials: Credentials,
     *,
     base_url: str | None = None,
 ) -> SmsGateway:
-    """The client for gateway id `provider`, on the caller's session."""
-    return CLIENTS[provider](session, credentials, base_url=base_url)
+    """The client for `gateway_id`, on the caller's session."""
+    return GATEWAY_TYPES[gateway_id](session, credentials, base_url=base_url)
 
 
 __all__ = [
     "CANNOT_TELL",
-    "CLIENTS",
+    "GATEWAY_TYPES",
     "AccountField",
     "AuthenticationError",
     "Balance",
@@ -130,6 +131,7 @@ __all__ = [
     "FieldType",
     "GatewayConnectionError",
     "GatewayDescription",
+    "GatewayId",
     "GatewayResponseError",
     "GatewayTimeoutError",
     "GatewayUnavailableError",
@@ -145,7 +147,6 @@ __all__ = [
     "MessageRef",
     "MessageRejectedError",
     "NotSupportedError",
-    "Provider",
     "Quote",
     "RateLimit",
     "RateLimitedError",
@@ -160,10 +161,10 @@ __all__ = [
     "StatusMode",
     "StatusPolicy",
     "StreamClient",
+    "build_gateway",
     "client_class",
     "combine_states",
     "count_segments",
-    "create_client",
     "description_of",
     "normalize_phone",
     "normalize_phones",

@@ -122,7 +122,7 @@ class SmsGateway(ABC):
         return f"<{type(self).__name__} {self._base_url}>"
 
     @property
-    def provider(self) -> str:
+    def gateway_id(self) -> str:
         """The gateway's id (its description's)."""
         return self.description.id
 
@@ -211,11 +211,11 @@ class SmsGateway(ABC):
 
         Only where `capabilities.quote`: the others raise `NotSupportedError`.
         """
-        raise NotSupportedError(f"{self.provider} does not tell a price without sending")
+        raise NotSupportedError(f"{self.gateway_id} does not tell a price without sending")
 
     async def balance(self) -> Balance:
         """The account balance."""
-        raise NotSupportedError(f"{self.provider} has no balance request")
+        raise NotSupportedError(f"{self.gateway_id} has no balance request")
 
     async def lookup(self, phones: Iterable[str]) -> list[LookupResult]:
         """Ask the operators' registers (HLR) about numbers; no SMS is sent.
@@ -223,21 +223,21 @@ class SmsGateway(ABC):
         Where `capabilities.lookup_is_deferred`, the results are `pending`: pass them to
         `lookup_result` until they are final.
         """
-        raise NotSupportedError(f"{self.provider} has no number lookup")
+        raise NotSupportedError(f"{self.gateway_id} has no number lookup")
 
     async def lookup_result(self, pending: Sequence[LookupResult]) -> list[LookupResult]:
         """Fetch the answers of deferred lookups."""
         if not self.capabilities.lookup:
-            raise NotSupportedError(f"{self.provider} has no number lookup")
+            raise NotSupportedError(f"{self.gateway_id} has no number lookup")
         return list(pending)
 
     async def incoming(self, start: datetime, end: datetime) -> list[IncomingMessage]:
         """Messages subscribers sent to the account between `start` and `end`."""
-        raise NotSupportedError(f"{self.provider} does not report incoming messages")
+        raise NotSupportedError(f"{self.gateway_id} does not report incoming messages")
 
     async def statistics(self, start: datetime, end: datetime) -> Statistics:
         """Delivery statistics of messages sent between `start` and `end`."""
-        raise NotSupportedError(f"{self.provider} does not report statistics")
+        raise NotSupportedError(f"{self.gateway_id} does not report statistics")
 
     async def find_evidence(self, lost: LostSend) -> EvidenceReport:
         """Whether the gateway took a send whose answer was lost, per number.
@@ -262,7 +262,7 @@ class SmsGateway(ABC):
             try:
                 answers = await self._evidence_from(source, replace(lost, phones=asking))
             except SmsGatewayError as err:
-                _LOGGER.debug("%s: no evidence from %s: %s", self.provider, source, err)
+                _LOGGER.debug("%s: no evidence from %s: %s", self.gateway_id, source, err)
                 errors.append(err)
                 continue
             for phone in asking:
@@ -288,7 +288,7 @@ class SmsGateway(ABC):
         `NO_EVIDENCE`. Raises the gateway's error when it cannot be asked; no settle time
         is applied here (see `find_evidence`).
         """
-        raise NotSupportedError(f"{self.provider} keeps no id of ours")
+        raise NotSupportedError(f"{self.gateway_id} keeps no id of ours")
 
     async def _evidence_from(self, source: EvidenceSource, lost: LostSend) -> dict[str, Evidence]:
         """One source's evidence about the numbers of `lost` (errors raised)."""
@@ -304,11 +304,11 @@ class SmsGateway(ABC):
 
     async def _evidence_from_report(self, lost: LostSend) -> dict[str, Evidence]:
         """`EvidenceSource.DETAILED_REPORT`, where the gateway has it."""
-        raise NotSupportedError(f"{self.provider} has no detailed report")
+        raise NotSupportedError(f"{self.gateway_id} has no detailed report")
 
     async def _evidence_from_count(self, lost: LostSend) -> dict[str, Evidence]:
         """`EvidenceSource.PERIOD_COUNT`, where the gateway has it."""
-        raise NotSupportedError(f"{self.provider} does not count messages by period")
+        raise NotSupportedError(f"{self.gateway_id} does not count messages by period")
 
     def _evidence_period(self, lost: LostSend) -> tuple[datetime, datetime]:
         """The period a lost send's message would be recorded in, by the gateway's clock.
@@ -406,7 +406,7 @@ class SmsGateway(ABC):
             except GatewayUnavailableError as err:
                 if not (err.never_connected and len(self._base_urls) > 1):
                     raise
-            _LOGGER.debug("%s: trying the backup host", self.provider)
+            _LOGGER.debug("%s: trying the backup host", self.gateway_id)
             return await attempt(self._base_urls[1])
 
         try:
@@ -429,7 +429,7 @@ class SmsGateway(ABC):
         except GatewayUnavailableError as err:
             if err.may_have_been_accepted or err.retry_after:
                 raise
-            _LOGGER.debug("%s: retrying once after: %s", self.provider, type(err).__name__)
+            _LOGGER.debug("%s: retrying once after: %s", self.gateway_id, type(err).__name__)
         await asyncio.sleep(RETRY_DELAY)
         return await read()
 
@@ -534,7 +534,7 @@ class SmsGateway(ABC):
         if len(text) > limit:
             raise self._refuse(
                 MessageRejectedError,
-                f"The message is {len(text)} characters long; {self.provider} takes {limit}",
+                f"The message is {len(text)} characters long; {self.gateway_id} takes {limit}",
                 SendProblem.MESSAGE_TOO_LONG,
                 limit=str(limit),
             )
@@ -546,18 +546,18 @@ class SmsGateway(ABC):
         elif caps.sender_required:
             raise self._refuse(
                 InvalidSenderError,
-                f"{self.provider} needs a sender name registered with it",
+                f"{self.gateway_id} needs a sender name registered with it",
                 SendProblem.SENDER_REQUIRED,
             )
         if options.flash and not caps.flash:
             raise self._refuse(
-                NotSupportedError, f"{self.provider} cannot send flash SMS", SendProblem.FLASH
+                NotSupportedError, f"{self.gateway_id} cannot send flash SMS", SendProblem.FLASH
             )
         if options.recipient_local_time:
             if not caps.recipient_local_time:
                 raise self._refuse(
                     NotSupportedError,
-                    f"{self.provider} cannot send at the recipient's local time",
+                    f"{self.gateway_id} cannot send at the recipient's local time",
                     SendProblem.RECIPIENT_LOCAL_TIME,
                 )
             if options.send_at is None:
@@ -586,7 +586,7 @@ class SmsGateway(ABC):
         if message_id is not None and not pattern.fullmatch(message_id):
             raise self._refuse(
                 InvalidRequestError,
-                f"{self.provider} takes a message id of Latin letters, digits and . _ - only",
+                f"{self.gateway_id} takes a message id of Latin letters, digits and . _ - only",
                 SendProblem.INVALID_MESSAGE_ID,
             )
 

@@ -19,7 +19,7 @@ from .description import (
     StatusPolicy,
 )
 from .evidence import EvidencePolicy, EvidenceSource
-from .models import Capabilities, DeliveryState, Provider
+from .models import Capabilities, DeliveryState, GatewayId
 from .parsing import MOSCOW
 from .restapi import RestApiForms, RestApiGateway
 
@@ -76,7 +76,7 @@ class DevinoClient(RestApiGateway):
 
     forms = FORMS
     description = GatewayDescription(
-        id=Provider.DEVINO,
+        id=GatewayId.DEVINO,
         name="Devino Telecom",
         fields=LOGIN_AND_PASSWORD,
         # One state request per segment id; flood errors ask to wait a minute.

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 
-class Provider(StrEnum):
+class GatewayId(StrEnum):
     """The gateways ru_sms speaks to."""
 
     SMSC = "smsc"

@@ -469,7 +469,7 @@ class RestApiGateway(SmsGateway):
         login = self._credentials.login
         password = self._credentials.password
         if not login or not password:
-            raise AuthenticationError(f"{self.provider} needs a login and a password")
+            raise AuthenticationError(f"{self.gateway_id} needs a login and a password")
         if self._session_id is not None:
             self._old_session_ids = [self._session_id, *self._old_session_ids][:4]
         self._session_id = None
@@ -479,7 +479,7 @@ class RestApiGateway(SmsGateway):
             answer = await self._submit(self.forms.login, form, base_url=base)
             return _read_session_id(answer)
 
-        _LOGGER.debug("%s: logging in", self.provider)
+        _LOGGER.debug("%s: logging in", self.gateway_id)
         # Under the session lock, maybe on a send's way: never a wait here (a read that
         # needs the session waits to try again outside the lock, in `_request`).
         session_id = await self._call(attempt, retry_later=False)
@@ -524,7 +524,7 @@ class RestApiGateway(SmsGateway):
         try:
             return await self._call(attempt_with(session_id), may_deliver=may_deliver)
         except SessionRejectedError:
-            _LOGGER.debug("%s: session refused, logging in again", self.provider)
+            _LOGGER.debug("%s: session refused, logging in again", self.gateway_id)
         session_id = await self._renewed_session(session_id)
         return await self._call(attempt_with(session_id), may_deliver=may_deliver)
 
@@ -654,7 +654,7 @@ class RestApiGateway(SmsGateway):
         limit = self.forms.max_statistics_period
         if limit is not None and end - start > limit:
             raise InvalidRequestError(
-                f"{self.provider} reports statistics for {limit.days} days at most"
+                f"{self.gateway_id} reports statistics for {limit.days} days at most"
             )
         tz = self.forms.statistics_tz
         return await self._statistics_between(format_date(start, tz), format_date(end, tz))

@@ -46,9 +46,9 @@ from .models import (
     Balance,
     Capabilities,
     DeliveryStatus,
+    GatewayId,
     LookupResult,
     MessageRef,
-    Provider,
     Quote,
     SendOptions,
     SendResult,
@@ -101,7 +101,7 @@ PER_MESSAGE_SCOPE = "status requests per message"
 BALANCE_SCOPE = "balance requests"
 
 DESCRIPTION = GatewayDescription(
-    id=Provider.SMSC,
+    id=GatewayId.SMSC,
     name="SMSC.ru",
     # A login and password, or an API key alone.
     fields=(

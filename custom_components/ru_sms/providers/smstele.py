@@ -50,10 +50,10 @@ from .models import (
     Capabilities,
     DeliveryState,
     DeliveryStatus,
+    GatewayId,
     LookupResult,
     LookupState,
     MessageRef,
-    Provider,
     RecipientResult,
     SendOptions,
     SendResult,
@@ -132,7 +132,7 @@ def base_url(data: Mapping[str, Any]) -> str:
 
 
 DESCRIPTION = GatewayDescription(
-    id=Provider.SMSTELE,
+    id=GatewayId.SMSTELE,
     name="SMStele (REX400)",
     fields=(
         *LOGIN_AND_PASSWORD,

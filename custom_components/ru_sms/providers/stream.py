@@ -26,7 +26,7 @@ from .description import (
 from .errors import GatewayResponseError, InvalidRequestError
 from .evidence import Evidence, EvidencePolicy, EvidenceSource, LostSend
 from .http import HttpAnswer, unreadable
-from .models import Capabilities, DeliveryState, LookupResult, LookupState, Provider
+from .models import Capabilities, DeliveryState, GatewayId, LookupResult, LookupState
 from .parsing import to_int, to_str
 from .phone import normalize_phones, phone_digits
 from .restapi import Form, RestApiForms, RestApiGateway, check_answer, field, read_ids
@@ -92,7 +92,7 @@ class StreamClient(RestApiGateway):
 
     forms = FORMS
     description = GatewayDescription(
-        id=Provider.STREAM,
+        id=GatewayId.STREAM,
         name="Stream Telecom",
         fields=LOGIN_AND_PASSWORD,
         # One state request per segment id; flood errors ask to wait a minute.
