@@ -12,6 +12,7 @@ written back. Either way a `Damage` says what was lost, for a repair issue.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,6 +143,9 @@ class ThrottledSave:
     Not Home Assistant's delayed save alone, which each change puts off again: a flood of
     alerts would keep the counts from the disk for as long as it lasts. One write is
     planned at a time; `async_now` writes at once (and stands for the planned one).
+
+    Callers of `async_now` that come while a write runs share the next one: a storm of a
+    thousand held alerts is a few writes of the whole file, not a thousand.
     """
 
     def __init__(
@@ -152,6 +156,11 @@ class ThrottledSave:
         self._data = data
         self._delay = delay
         self._planned = False
+        self._changes = 0
+        """Changes asked to be written now, counted."""
+        self._written = 0
+        """The count the last write of `async_now` took in."""
+        self._writing = asyncio.Lock()
         self.stopped = False
         """Unloaded: nothing more is written (the unload wrote the last)."""
 
@@ -163,9 +172,19 @@ class ThrottledSave:
         self._store.async_delay_save(self._planned_data, self._delay)
 
     async def async_now(self) -> None:
-        """Write now (a planned write is taken over by this one)."""
-        if not self.stopped:
+        """Write now, or with the write that follows the one under way; return when written.
+
+        A planned write is taken over by this one.
+        """
+        if self.stopped:
+            return
+        self._changes += 1
+        mine = self._changes
+        async with self._writing:
+            if self._written >= mine or self.stopped:
+                return  # a write that began after this change took it in
             self._planned = False
+            self._written = self._changes
             await self._store.async_save(self._data())
 
     def _planned_data(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -151,7 +152,7 @@ async def test_a_burst_of_thirty_alerts_sends_ten_and_one_summary(
         }
     ]
     assert "held" not in sensor(hass).attributes
-    assert entry.runtime_data.guard.held == []
+    assert list(entry.runtime_data.guard.held) == []
     # Nothing more goes: everything held was told once.
     await tick(hass, freezer, emulator, 30 * 60, step=300)
     assert len(sent_texts(emulator)) == 11
@@ -267,7 +268,7 @@ async def test_a_summary_the_gateway_refuses_is_told(
     assert sent_texts(emulator) == ["First"]
     assert len(released) == 1
     assert released[0]["error"]
-    assert entry.runtime_data.guard.held == []
+    assert list(entry.runtime_data.guard.held) == []
 
 
 async def test_an_unreadable_stored_record_is_dropped_with_a_warning(
@@ -293,7 +294,7 @@ async def test_an_unreadable_stored_record_is_dropped_with_a_warning(
     await hass.async_block_till_done()
 
     guard = entry.runtime_data.guard
-    assert guard.held == []
+    assert list(guard.held) == []
     assert guard.numbers[IVAN].merged == 2
     assert guard.numbers[IVAN].sent == ()
     assert "dropping an unreadable held alert" in caplog.text
@@ -355,3 +356,61 @@ async def test_a_write_is_planned_once_however_often_it_changes() -> None:
     await saves.async_now()
     saves.schedule()
     assert (len(store.planned), store.written) == (3, [{"n": 1}])
+
+
+class SlowStore(FakeStore):
+    """A store whose write takes a few turns of the loop, as a write in a worker thread does."""
+
+    async def async_save(self, data: Any) -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        self.written.append(data)
+
+
+async def test_writes_asked_for_at_once_share_one() -> None:
+    """Everyone asking for a write while one runs is written by the next, and waits for it."""
+    store = SlowStore()
+    changes: list[int] = []
+    saves = ThrottledSave(store, lambda: {"changes": list(changes)}, 1.0)  # type: ignore[arg-type]
+
+    async def change(n: int) -> int:
+        changes.append(n)
+        await saves.async_now()
+        # Returned only once a write holding this change is done.
+        assert any(n in written["changes"] for written in store.written)
+        return n
+
+    assert await asyncio.gather(*(change(n) for n in range(50))) == list(range(50))
+    assert len(store.written) == 2  # the first change's write, then one for the other 49
+    assert store.written[-1]["changes"] == list(range(50))
+
+
+async def test_a_storm_of_two_hundred_alerts_at_once_is_held_in_a_few_writes(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
+    guard = entry.runtime_data.guard
+    store = guard._store
+    writes = 0
+    save = store.async_save
+
+    async def counted(data: Any) -> None:
+        """A write takes a few turns of the loop (a worker thread's), not none as in tests."""
+        nonlocal writes
+        writes += 1
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await save(data)
+
+    store.async_save = counted  # type: ignore[method-assign]
+    responses = await asyncio.gather(
+        *(send(hass, entry, f"Протечка в зоне {n}") for n in range(200))
+    )
+
+    assert sum(r["held"] for r in responses) == 190  # ten went, the burst limit
+    assert len(guard.held) == 190
+    assert sensor(hass).attributes["held"] == 190
+    stored = hass_storage[store_key(StoreKind.GUARD, entry.entry_id)]["data"]
+    assert len(stored["held"]) == 190
+    assert writes <= 10

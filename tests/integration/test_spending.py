@@ -113,7 +113,7 @@ async def test_a_parts_limit_warns_holds_survives_a_restart_and_resets_at_midnig
     assert sent_texts(emulator)[11:] == ["x" * 400, "Alert 11"]
     assert [e["reason"] for e in released] == ["daily_parts", "daily_parts"]
     assert entry.runtime_data.spending.parts == 4
-    assert entry.runtime_data.guard.held == []
+    assert list(entry.runtime_data.guard.held) == []
     assert issue(hass, "spending_limit_reached", entry) is None
     assert "held" not in hass.states.get("sensor.ivan_last_message").attributes
 

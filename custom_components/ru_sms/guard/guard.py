@@ -47,6 +47,7 @@ from .records import (
     Guarded,
     GuardSettings,
     HeldAlert,
+    HeldAlerts,
     NumberState,
     Plan,
     digest_of,
@@ -93,7 +94,7 @@ class StormGuard:
         self.settings = GuardSettings.of(entry.options)
         self._max_length = max_text_length
         self.numbers: dict[str, NumberState] = {}
-        self.held: list[HeldAlert] = []
+        self.held = HeldAlerts()
         self._store = account_store(hass, StoreKind.GUARD, entry.entry_id, STORAGE_VERSION)
         self._saves = ThrottledSave(self._store, self._data, SAVE_DELAY)
         self._listeners = ChangeListeners(_LOGGER, entry.title)
@@ -151,7 +152,7 @@ class StormGuard:
                     guarded.append(Guarded(phone, GuardAction.MERGED, REPEAT, state.merged + 1))
                     continue
                 if (room := state.room_at(self.settings)) is not None:
-                    held = len(self._held_for(phone)) + 1
+                    held = self.held.burst_count(phone) + 1
                     guarded.append(Guarded(phone, GuardAction.HELD, BURST, held, room))
                     continue
             sent = self._with_note(text, state.merged)
@@ -259,15 +260,9 @@ class StormGuard:
         state.prune(self.now(), self.settings)
         return state
 
-    def _held_for(self, phone: str) -> list[HeldAlert]:
-        """What a burst holds for `phone`."""
-        return [h for h in self.held if h.reason == BURST and phone in h.phones]
-
     def _held_repeat(self, phone: str, digest: str) -> HeldAlert | None:
         """An alert of the same text to the number that is held already (for any reason)."""
-        if not self.held:
-            return None
-        return next((h for h in self.held if h.key == digest and phone in h.phones), None)
+        return self.held.repeat_of(digest, phone)
 
     def _merge(self, phone: str, digest: str) -> None:
         if (held := self._held_repeat(phone, digest)) is not None:
@@ -284,7 +279,7 @@ class StormGuard:
         reason: str,
         now: datetime,
     ) -> None:
-        self.held.append(
+        self.held.add(
             HeldAlert(
                 id=new_message_id(),
                 phones=list(phones),
@@ -331,10 +326,9 @@ class StormGuard:
             return
         now = self.now()
         moments = [
-            self._state(phone).room_at(self.settings) or now
-            for phone in {p for h in self.held if h.reason == BURST for p in h.phones}
+            self._state(phone).room_at(self.settings) or now for phone in self.held.burst_phones
         ]
-        if any(h.reason != BURST for h in self.held) and self._limit_let_go():
+        if self.held.by_limit and self._limit_let_go():
             moments.append(now)
         if moments:
             self._unsub_timer = async_track_point_in_utc_time(
@@ -347,7 +341,7 @@ class StormGuard:
         Asked as a new alert would be (a "(+N more)" note may make it a part longer): one
         that would be held again is not released, so a release never turns into a loop.
         """
-        first = next(h for h in self.held if h.reason != BURST)
+        first = self.held.by_limit[0]
         options = options_from_dict(first.options)
         return self._plan(first.phones, first.text, options, "", critical=False).limit is None
 
@@ -366,12 +360,12 @@ class StormGuard:
     async def _async_release_due(self) -> None:
         """Send the summaries whose windows have room, and what the limits let go."""
         async with self._lock:
-            for phone in {p for h in self.held if h.reason == BURST for p in h.phones}:
+            for phone in self.held.burst_phones:
                 if self._stopped:
                     return
                 if self._state(phone).room_at(self.settings) is None:
                     await self._async_release_burst(phone)
-            for held in [h for h in self.held if h.reason != BURST]:
+            for held in self.held.by_limit:
                 if self._stopped or not self._limit_let_go():
                     break
                 await self._async_release_held(held)
@@ -380,9 +374,10 @@ class StormGuard:
 
     async def _async_release_burst(self, phone: str) -> None:
         """One summary of what a burst held for `phone`: the latest, "(+N more)"."""
-        alerts = self._held_for(phone)
+        alerts = self.held.bursts_for(phone)
         latest = max(alerts, key=lambda h: h.held_at)
-        self.held = [h for h in self.held if h not in alerts]
+        for alert in alerts:
+            self.held.remove(alert)
         # The others are told by the note (their repeats are counted there already).
         self._state(phone).merged += len(alerts) - 1
         await self._async_save_now()
@@ -427,32 +422,37 @@ class StormGuard:
     # -- what people see ----------------------------------------------------------------
 
     def attributes(self, phones: Iterable[str] | None = None) -> dict[str, Any]:
-        """What the guard holds and merged for `phones` (all numbers: None), for a sensor."""
+        """What the guard holds and merged for `phones` (all numbers: None), for a sensor.
+
+        Read after every change of a storm: from the held alerts' indexes, per number,
+        never alert by alert.
+        """
         wanted = None if phones is None else set(phones)
-        held = [h for h in self.held if wanted is None or not wanted.isdisjoint(h.phones)]
-        # A recipient's few numbers are looked up; the account's sensor sums them all.
-        states = (
-            self.numbers.values()
-            if wanted is None
-            else [s for p in wanted if (s := self.numbers.get(p)) is not None]
-        )
+        if wanted is None:
+            burst_phones = self.held.burst_phones
+            limited = self.held.by_limit
+            states: Iterable[NumberState] = self.numbers.values()
+        else:
+            burst_phones = [p for p in wanted if self.held.burst_count(p)]
+            limited = [h for h in self.held.by_limit if not wanted.isdisjoint(h.phones)]
+            # A recipient's few numbers are looked up; the account's sensor sums them all.
+            states = [s for p in wanted if (s := self.numbers.get(p)) is not None]
         merged = sum(state.merged for state in states)
-        if not held and not merged:
+        count = sum(self.held.burst_count(p) for p in burst_phones) + len(limited)
+        if not count and not merged:
             return {}
-        latest = max(held, key=lambda h: h.held_at, default=None)
-        release = [self._release_at(h) for h in held]
+        latest = [h for p in burst_phones if (h := self.held.last_burst(p)) is not None]
+        latest += limited[-1:]
+        release = [self._state(p).room_at(self.settings) or self.now() for p in burst_phones]
+        if limited:
+            release.append(self.spending.resets_at)
+        last = max(latest, key=lambda h: h.held_at, default=None)
         return {
-            "held": len(held),
-            "held_reason": None if latest is None else latest.reason,
+            "held": count,
+            "held_reason": None if last is None else last.reason,
             "release_at": min(release).isoformat() if release else None,
             "merged": merged,
         }
-
-    def _release_at(self, held: HeldAlert) -> datetime:
-        """When a held alert goes on (at the earliest)."""
-        if held.reason != BURST:
-            return self.spending.resets_at
-        return self._state(held.phones[0]).room_at(self.settings) or self.now()
 
     def diagnostics(self) -> dict[str, Any]:
         """Counts only (no numbers, no texts)."""
@@ -546,7 +546,7 @@ class StormGuard:
         held = data.get("held")
         for item in held if isinstance(held, list) else []:
             try:
-                self.held.append(HeldAlert.from_dict(item))
+                self.held.add(HeldAlert.from_dict(item))
             except TypeError, ValueError:
                 _LOGGER.warning("%s: dropping an unreadable held alert", self.entry.title)
 

@@ -5,8 +5,8 @@ Plain records with their stored forms; `guard.py` decides and sends with them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 import hashlib
@@ -179,12 +179,16 @@ class HeldAlert:
     held_at: datetime
     merged: int = 0
     """Repeats of it that came while it was held."""
+    _stored: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    """Its stored form, made once: every write of a storm writes every held alert."""
 
     def as_dict(self) -> dict[str, Any]:
         """As stored."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["held_at"] = self.held_at.isoformat()
-        return data
+        if self._stored is None or self._stored["merged"] != self.merged:
+            data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+            data["held_at"] = self.held_at.isoformat()
+            self._stored = data
+        return self._stored
 
     @classmethod
     def from_dict(cls, data: Any) -> HeldAlert:
@@ -212,6 +216,88 @@ class HeldAlert:
             held_at=read_time(data.get("held_at")),
             merged=merged if isinstance(merged, int) and merged >= 0 else 0,
         )
+
+
+class HeldAlerts:
+    """The alerts the guard holds, in the order held, indexed as the guard asks of them.
+
+    Each alert of a storm asks "is this text held for this number already?" and "how many
+    are held for it?": dictionaries answer, so a thousand alerts held at once cost a
+    thousand lookups, not half a million comparisons.
+    """
+
+    __slots__ = ("_bursts", "_items", "_limits", "_repeats")
+
+    def __init__(self) -> None:
+        """Nothing held."""
+        self._items: dict[str, HeldAlert] = {}
+        self._bursts: dict[str, dict[str, HeldAlert]] = {}
+        """Per number, what a burst holds for it (by id, in the order held)."""
+        self._repeats: dict[tuple[str, str], HeldAlert] = {}
+        """Per (text digest, number), the alert held with that text."""
+        self._limits: dict[str, HeldAlert] = {}
+        """What a spending limit holds (by id, in the order held)."""
+
+    def __iter__(self) -> Iterator[HeldAlert]:
+        """Every held alert, in the order held (a copy: the loop may release meanwhile)."""
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        """How many are held."""
+        return len(self._items)
+
+    def add(self, held: HeldAlert) -> None:
+        """Hold one more."""
+        self._items[held.id] = held
+        for phone in held.phones:
+            self._repeats.setdefault((held.key, phone), held)
+            if held.reason == BURST:
+                self._bursts.setdefault(phone, {})[held.id] = held
+        if held.reason != BURST:
+            self._limits[held.id] = held
+
+    def remove(self, held: HeldAlert) -> None:
+        """Hold it no more."""
+        if self._items.pop(held.id, None) is None:
+            return
+        self._limits.pop(held.id, None)
+        for phone in held.phones:
+            if self._repeats.get((held.key, phone)) is held:
+                # A text held for a number is not held twice (its repeats are merged).
+                del self._repeats[(held.key, phone)]
+            if (bursts := self._bursts.get(phone)) is not None:
+                bursts.pop(held.id, None)
+                if not bursts:
+                    del self._bursts[phone]
+
+    def repeat_of(self, key: str, phone: str) -> HeldAlert | None:
+        """An alert of the text `key` to `phone` held already (for any reason)."""
+        return self._repeats.get((key, phone))
+
+    def bursts_for(self, phone: str) -> list[HeldAlert]:
+        """What a burst holds for `phone`, in the order held."""
+        found = self._bursts.get(phone)
+        return list(found.values()) if found else []
+
+    def last_burst(self, phone: str) -> HeldAlert | None:
+        """The alert a burst held last for `phone`."""
+        found = self._bursts.get(phone)
+        return next(reversed(found.values())) if found else None
+
+    def burst_count(self, phone: str) -> int:
+        """How many a burst holds for `phone`."""
+        found = self._bursts.get(phone)
+        return len(found) if found else 0
+
+    @property
+    def burst_phones(self) -> list[str]:
+        """The numbers a burst holds alerts for."""
+        return list(self._bursts)
+
+    @property
+    def by_limit(self) -> list[HeldAlert]:
+        """What a spending limit holds, in the order held."""
+        return list(self._limits.values())
 
 
 @dataclass(frozen=True, slots=True)
