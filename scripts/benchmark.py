@@ -233,8 +233,16 @@ def concurrency_table(found: dict[str, Any]) -> str:
             )
     lines.append(
         f"  throughput at 200 callers: {found['at_200_vs_peak']:.0%} of the peak; "
-        f"gateway limits broken: {len(found['breaches'])}"
+        f"gateway limits broken: {len(found['breaches'])} (storm guard off)"
     )
+    if (storm := found.get("storm")) is not None:
+        lines.append(
+            f"  storm guard on, {storm['alerts']:,} alerts to one number by {storm['callers']} "
+            f"callers: {storm['per_second']:.0f} alerts/s, p50 {storm['p50_ms']:.1f} ms, "
+            f"p99 {storm['p99_ms']:.1f} ms, max loop lag {storm['max_loop_lag_ms']:.1f} ms "
+            f"({storm['max_loop_cpu_ms']:.1f}); {storm['held']:,} held, "
+            f"{storm['requests']} requests"
+        )
     return "\n".join(lines)
 
 

@@ -39,6 +39,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ru_sms.const import CONF_STORM_GUARD
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
 from custom_components.ru_sms.tracker.index import Index
@@ -77,13 +78,24 @@ MEMORY_RECORDS = 10_000
 SEND_PATH = "send.php"
 
 
-def entry(provider: GatewayId, emulator: RemoteEmulator, title: str) -> MockConfigEntry:
+UNGUARDED = {CONF_STORM_GUARD: False}
+"""A thousand alerts to one number are a storm the guard holds (all but ten): the send path
+and the outbox are measured without it, the guard's own cost in a row of its own."""
+
+
+def entry(
+    provider: GatewayId,
+    emulator: RemoteEmulator,
+    title: str,
+    options: dict[str, Any] | None = UNGUARDED,
+) -> MockConfigEntry:
     """A config entry of its own for the emulated account (`make_entry` reads `base_url`)."""
     return make_entry(
         provider,
         cast("EmulatedGateway", emulator),
         title=title,
         unique_id=f"{provider.value}:{title}",
+        options=options,
     )
 
 
@@ -169,7 +181,39 @@ async def concurrency(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any
         assert await hass.config_entries.async_unload(account.entry_id)
         await hass.config_entries.async_remove(account.entry_id)
         await net.stop(emulator)
+    results["storm"] = await storm(hass, net)
     return results
+
+
+async def storm(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any]:
+    """The storm guard's own cost: 1,000 alerts to one number by 200 callers at once."""
+    emulator = await net.start(GatewayId.SMSC)
+    account = entry(GatewayId.SMSC, emulator, "storm", options=None)
+    await set_up(hass, account)
+    try:
+        count = max(ALERTS_PER_LEVEL, CONCURRENCY[-1] * 5)
+        emulator.reset_counts()
+        async with LagMonitor(fresh_gc=True) as lag:
+            wall, times = await callers(
+                count,
+                CONCURRENCY[-1],
+                lambda i: send_action(hass, account, [IVAN], f"Котёл {i}: авария"),
+            )
+        await hass.async_block_till_done()
+        return {
+            "alerts": count,
+            "callers": CONCURRENCY[-1],
+            "per_second": count / wall,
+            **spread(times),
+            "max_loop_lag_ms": lag.max_ms,
+            "max_loop_cpu_ms": lag.max_cpu_ms,
+            "held": len(account.runtime_data.guard.held),
+            "requests": emulator.count(),
+        }
+    finally:
+        assert await hass.config_entries.async_unload(account.entry_id)
+        await hass.config_entries.async_remove(account.entry_id)
+        await net.stop(emulator)
 
 
 # -- an outage, a restart during it, the drain ----------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -180,3 +181,36 @@ async def test_a_round_that_breaks_is_logged_and_tried_again(
     assert "error sending a queued alert" in caplog.text
     assert taken(emulator, "Smoke") == 1
     assert outbox.queued == 0
+
+
+async def test_when_the_gateway_is_back_what_waits_out_a_backoff_goes_at_once(
+    hass: HomeAssistant, emulators: Any, refused_url: str
+) -> None:
+    """Alerts queued while the host refused connections (certainly not sent) go together.
+
+    Each waits out its own backoff (the later ones, queued after more failures, longer):
+    once the first one's retry is taken, the rest are due at once, paced by the budget.
+    """
+    emulator, entry, clock = await account_on_clock(hass, emulators, GatewayId.SMSC)
+    gateway = entry.runtime_data.gateway
+    working = gateway._base_urls
+    gateway._base_url, gateway._base_urls = refused_url, (refused_url,)
+    outbox = entry.runtime_data.outbox
+
+    for n in range(5):
+        response = await send(hass, entry, f"Протечка {n}")
+        assert response["queued"] == 1
+        await clock.tick(5)
+    waits = sorted(a.next_attempt for a in outbox.alerts.values())
+    assert waits[-1] - waits[0] >= timedelta(seconds=5)  # their own backoffs, apart
+    gateway._base_url, gateway._base_urls = working[0], working
+
+    # Up to the first alert's retry: it is taken, and the others follow in that round.
+    await clock.step((waits[0] - clock.now).total_seconds(), (emulator,))
+    assert outbox.queued == 4
+    await clock.step(1, (emulator,))  # the timer the others are now due at
+
+    assert clock.now < waits[-1] - timedelta(seconds=5)
+    assert outbox.queued == 0
+    assert [taken(emulator, f"Протечка {n}") for n in range(5)] == [1] * 5
+    assert emulator.breaches == []

@@ -168,3 +168,42 @@ class Failure:
     verdict: Verdict
     retry_after: float = 0.0
     account_level: bool = False
+
+
+class Backoffs:
+    """Alerts certainly not sent that wait out our backoff, not a wait the gateway asked for.
+
+    When the gateway takes a send again (it is back), they are due at once: a queue of a
+    thousand drains at the pace of the request budget (the gateway's documented limits),
+    not of each alert's own backoff. An alert in doubt still waits for its evidence, and
+    one the gateway asked to wait (`Retry-After`, SMSC.ru's minute) waits it out.
+    """
+
+    __slots__ = ("_ids",)
+
+    def __init__(self) -> None:
+        """None waiting."""
+        self._ids: set[str] = set()
+
+    def kept(self, alert: QueuedAlert, attempt: Failure) -> None:
+        """`alert` waits for another attempt after `attempt` failed."""
+        if attempt.verdict is Verdict.RETRY and not attempt.retry_after and not alert.in_doubt:
+            self._ids.add(alert.id)
+        else:
+            self._ids.discard(alert.id)
+
+    def taken(self, alert_id: str) -> bool:
+        """The gateway took `alert_id`'s send; whether others wait out a backoff."""
+        self._ids.discard(alert_id)
+        return bool(self._ids)
+
+    def bring_forward(self, alerts: dict[str, QueuedAlert], now: datetime) -> list[QueuedAlert]:
+        """Make the waiting ones due `now`; those changed (to be written)."""
+        moved = []
+        for alert_id in self._ids:
+            alert = alerts.get(alert_id)
+            if alert is not None and not alert.in_doubt and not alert.in_flight:
+                alert.next_attempt = min(now, alert.next_attempt)
+                moved.append(alert)
+        self._ids.clear()
+        return moved

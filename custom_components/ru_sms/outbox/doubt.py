@@ -99,3 +99,11 @@ def resolve_doubt(
     if alert.possibly_sent >= max_copies:
         return Resolution(taken=taken, no_more_copies=True, report=report)
     return Resolution(taken=taken, resend=True, report=report)
+
+
+def cannot_tell(alert: QueuedAlert) -> str:
+    """Why an alert that may have gone is given up: the gateway cannot tell."""
+    return (
+        f"{alert.possibly_sent} request(s) may have been taken; the gateway cannot tell "
+        f"(last error: {alert.last_error or '-'})"
+    )

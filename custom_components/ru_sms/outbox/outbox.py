@@ -66,8 +66,8 @@ from ..providers.phone import phone_digits
 from ..status import STATE_WAITING
 from ..tracker import MessageTracker
 from .after import AfterSend
-from .alert import Failure, QueuedAlert, SendOutcome
-from .doubt import async_evidence, resolve_doubt
+from .alert import Backoffs, Failure, QueuedAlert, SendOutcome
+from .doubt import async_evidence, cannot_tell, resolve_doubt
 from .reports import FAILING_ISSUE_AFTER, Reports
 from .store import OutboxStore
 
@@ -109,6 +109,7 @@ class Outbox:
         self.after = AfterSend(hass, entry.title)
         self._busy: set[str] = set()
         self._requests = 0
+        self._backoffs = Backoffs()
         """Requests under way (a removal waits for their end)."""
         self._quiet = asyncio.Event()
         """Alerts a round is working on."""
@@ -352,12 +353,20 @@ class Outbox:
         if self.alerts.get(alert.id) is alert:
             del self.alerts[alert.id]
         self.store.drop(alert.id)
+        if self._backoffs.taken(alert.id):
+            self._gateway_back()
         note = {
             "possible_duplicate": alert.possible_duplicate,
             "queued": not first,
             "alert_id": alert.id,
         }
         self.after.add(partial(self._async_follow, alert, result, options, note, first=first))
+
+    def _gateway_back(self) -> None:
+        """The gateway took a send again: the drain is paced by its limits (`Backoffs`)."""
+        for waiting in self._backoffs.bring_forward(self.alerts, self.now()):
+            self.store.put(waiting)
+        self._changed()
 
     async def _async_follow(
         self,
@@ -395,6 +404,7 @@ class Outbox:
         # Past the deadline the alert is given up: at the deadline, not at the next try.
         alert.next_attempt = min(self._settled(alert, now + wait), alert.deadline)
         self.alerts[alert.id] = alert
+        self._backoffs.kept(alert, attempt)
         self.store.put(alert)
         if first:
             for phone in alert.phones:
@@ -478,7 +488,7 @@ class Outbox:
             if what.taken and self._taken_on_evidence(alert, what.taken, options):
                 return
             if what.no_more_copies:
-                self._give_up(alert, self._cannot_tell(alert), maybe_sent=True)
+                self._give_up(alert, cannot_tell(alert), maybe_sent=True)
                 return
             if what.ask_at is not None:
                 if what.first_not_there:
@@ -533,15 +543,9 @@ class Outbox:
                 report.of(phone) is Evidence.NOT_TAKEN for phone in alert.phones
             )
             if not proven:
-                self._give_up(alert, self._cannot_tell(alert), maybe_sent=True)
+                self._give_up(alert, cannot_tell(alert), maybe_sent=True)
                 return
         self._give_up(alert, alert.last_error or "-")
-
-    def _cannot_tell(self, alert: QueuedAlert) -> str:
-        return (
-            f"{alert.possibly_sent} request(s) may have been taken; the gateway cannot tell "
-            f"(last error: {alert.last_error or '-'})"
-        )
 
     def _taken_on_evidence(
         self, alert: QueuedAlert, taken: tuple[str, ...], options: SendOptions
