@@ -18,7 +18,6 @@ from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .account import RuSmsAccount, RuSmsConfigEntry
-from .delivery_wait import async_wait_for_delivery, carrier_tracker, checked_wait
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_DRY_RUN,
@@ -45,6 +44,7 @@ from .const import (
     SERVICE_LOOKUP_NUMBER,
     SERVICE_SEND_MESSAGE,
 )
+from .delivery_wait import async_wait_for_delivery, carrier_tracker, checked_wait
 from .errors import gateway_name, translated_error
 from .guard import GuardAction, GuardedOutcome
 from .options import send_options
