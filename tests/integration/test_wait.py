@@ -351,3 +351,26 @@ async def test_a_waiter_adds_no_request_to_a_poll_of_a_thousand(
     else:
         assert "delivery" not in response
     assert tracker_of(entry).in_flight == 0
+
+
+async def test_wait_follows_an_alert_the_fallback_account_carried(
+    hass: HomeAssistant, emulators: Any, freezer: Any
+) -> None:
+    backup_emulator = await emulators(GatewayId.STREAM)
+    backup = await account(hass, GatewayId.STREAM, backup_emulator)
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await account(
+        hass, GatewayId.SMSC, emulator, options={"fallback_entry_id": backup.entry_id}
+    )
+    emulator.inject(Fault.NO_MONEY, ACCOUNTS[GatewayId.SMSC].send_paths[0])
+    task = start_wait(hass, entry, phones=[IVAN], recipient=False)
+    await until_sent(hass, task, backup, 1)
+    await tick(hass, freezer, 100)
+
+    assert task.done()
+    response = task.result()
+    assert response["account"] == backup.title
+    (item,) = response["delivery"]
+    assert (item["phone"], item["state"]) == (IVAN, "delivered")
+    assert tracker_of(entry).in_flight == 0
+    assert not tracker_of(backup)._waiters
