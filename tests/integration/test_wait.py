@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -374,3 +375,24 @@ async def test_wait_follows_an_alert_the_fallback_account_carried(
     assert (item["phone"], item["state"]) == (IVAN, "delivered")
     assert tracker_of(entry).in_flight == 0
     assert not tracker_of(backup)._waiters
+
+
+async def test_stop_ends_the_wait_pending(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = await emulators(GatewayId.SMSTELE)
+    never_delivered(monkeypatch, emulator, GatewayId.SMSTELE, "sent")
+    entry = await account(hass, GatewayId.SMSTELE, emulator)
+    task = start_wait(hass, entry, "00:30:00")
+    await until_sent(hass, task, entry, 1)
+    await tick(hass, freezer, 20)
+    assert not task.done()
+
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    await asyncio.sleep(0)
+
+    assert task.done()
+    (item,) = task.result()["delivery"]
+    assert (item["state"], item["last_state"]) == ("pending", "sent")
+    assert tracker_of(entry).in_flight == 1  # followed again after the start
