@@ -89,8 +89,10 @@ async def async_wait_for_delivery(
     answer: list[dict[str, Any]] = []
     for recipient in result.recipients:
         key = keys.get(recipient.phone)
-        if key is None:
+        if not recipient.accepted:
             answer.append(_unsent(recipient.phone, STATE_REJECTED, recipient.error_text, True))
+        elif key is None:  # taken without an id to follow (should not happen): never final
+            answer.append(_unsent(recipient.phone, STATE_PENDING, None, False))
         elif (status := final.get(key)) is not None:
             answer.append(_final(recipient.phone, status))
         else:

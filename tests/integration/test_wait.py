@@ -396,3 +396,21 @@ async def test_stop_ends_the_wait_pending(
     (item,) = task.result()["delivery"]
     assert (item["state"], item["last_state"]) == ("pending", "sent")
     assert tracker_of(entry).in_flight == 1  # followed again after the start
+
+
+async def test_a_refused_number_is_rejected_the_others_waited_for(
+    hass: HomeAssistant, emulators: Any, freezer: Any
+) -> None:
+    emulator = await emulators(GatewayId.SMSC)
+    emulator.undeliverable_numbers = {OTHER}
+    entry = await account(hass, GatewayId.SMSC, emulator)
+    task = start_wait(hass, entry, phones=[OTHER])
+    await until_sent(hass, task, entry, 1)
+    assert not task.done()  # Ivan's message is in flight
+    await tick(hass, freezer, 20)
+
+    assert task.done()
+    delivery = by_phone(task.result())
+    assert (delivery[IVAN]["state"], delivery[IVAN]["final"]) == ("delivered", True)
+    assert (delivery[OTHER]["state"], delivery[OTHER]["final"]) == ("rejected", True)
+    assert delivery[OTHER]["message_id"] is None
