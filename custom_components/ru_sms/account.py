@@ -25,8 +25,8 @@ import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_URL, CONF_WEBHOOK_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_URL, CONF_WEBHOOK_ID, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
@@ -145,6 +145,13 @@ class RuSmsAccount:
             hass, entry, gateway, callbacks=bool(entry.options.get(CONF_CALLBACKS, False))
         )
         await tracker.async_load()
+
+        @callback
+        def _end_waits(_event: Event) -> None:
+            """A stop ends the actions' waits for delivery (the alerts go on after it)."""
+            tracker.async_end_waits()
+
+        entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _end_waits))
 
         # Created unstarted: its sensors are disabled by default and start it when added.
         statistics = (

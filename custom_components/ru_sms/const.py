@@ -86,6 +86,8 @@ PRIORITY_CRITICAL: Final = "critical"
 PRIORITY_NORMAL: Final = "normal"
 ATTR_DRY_RUN: Final = "dry_run"
 """On: nothing is sent; the response tells what would be (parts, cost, checks, guard)."""
+ATTR_WAIT_FOR_DELIVERY: Final = "wait_for_delivery"
+"""A duration: the action returns once every number's message is final, or when it ends."""
 
 SERVICE_SEND_MESSAGE: Final = "send_message"
 SERVICE_LOOKUP_NUMBER: Final = "lookup_number"

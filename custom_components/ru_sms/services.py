@@ -17,7 +17,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er, service
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .account import RuSmsConfigEntry
+from .account import RuSmsAccount, RuSmsConfigEntry
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
     ATTR_DRY_RUN,
@@ -35,6 +35,7 @@ from .const import (
     ATTR_TITLE,
     ATTR_TRANSLITERATE,
     ATTR_VALIDITY,
+    ATTR_WAIT_FOR_DELIVERY,
     CONF_PHONES,
     DOMAIN,
     PRIORITY_CRITICAL,
@@ -43,6 +44,7 @@ from .const import (
     SERVICE_LOOKUP_NUMBER,
     SERVICE_SEND_MESSAGE,
 )
+from .delivery_wait import async_wait_for_delivery, carrier_tracker, checked_wait
 from .errors import gateway_name, translated_error
 from .guard import GuardAction, GuardedOutcome
 from .options import send_options
@@ -75,6 +77,7 @@ SEND_MESSAGE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_TITLE): cv.string,
         vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
         vol.Optional(ATTR_DRY_RUN, default=False): cv.boolean,
+        vol.Optional(ATTR_WAIT_FOR_DELIVERY): time_period,
         **SEND_OPTIONS_FIELDS,
     }
 )
@@ -162,6 +165,7 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
     if not phones:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
     critical = is_critical(call.data)
+    wait = checked_wait(call.data, return_response=call.return_response)
     if call.data[ATTR_DRY_RUN]:
         if not call.return_response:
             # Nothing is sent: without the response, nobody would learn anything.
@@ -175,7 +179,8 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
             title=call.data.get(ATTR_TITLE),
             critical=critical,
         )
-    outcome = await entry.runtime_data.async_send(
+    account = entry.runtime_data  # kept: an unload during a wait takes it off the entry
+    outcome = await account.async_send(
         phones,
         call.data[ATTR_MESSAGE],
         send_options(entry.options, call.data),
@@ -185,7 +190,13 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         critical=critical,
     )
     _tell_texted(call.hass, entry, recipients, outcome)
-    return _send_response(entry, outcome) if call.return_response else None
+    if not call.return_response:
+        return None
+    response = _send_response(entry, account, outcome)
+    if wait is not None:
+        tracker = carrier_tracker(call.hass, entry, outcome, account.tracker)
+        response["delivery"] = await async_wait_for_delivery(tracker, outcome, wait)
+    return response
 
 
 def is_critical(fields: Any) -> bool:
@@ -229,13 +240,16 @@ def _recipient(r: RecipientResult, *, queued: bool) -> dict[str, Any]:
     }
 
 
-def _send_response(entry: RuSmsConfigEntry, outcome: GuardedOutcome) -> ServiceResponse:
+def _send_response(
+    entry: RuSmsConfigEntry, account: RuSmsAccount, outcome: GuardedOutcome
+) -> dict[str, Any]:
     """Per number: accepted, refused (with the reason) or queued for another attempt.
 
     And what the storm guard did: `guard` lists the numbers merged as repeats, held, or
-    sent with "(+N more)".
+    sent with "(+N more)". With `wait_for_delivery`, `delivery` is added after the wait:
+    each number's final state (`async_wait_for_delivery`).
     """
-    balance = entry.runtime_data.balance
+    balance = account.balance
     result = outcome.result
     recipients: list[Any] = [_recipient(r, queued=False) for r in result.recipients]
     recipients += [

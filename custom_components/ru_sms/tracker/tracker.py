@@ -50,6 +50,7 @@ from .pacing import Pacing
 from .record import TrackedMessage
 from .steps import batches, steps
 from .store import TrackerStore
+from .waiters import DeliveryWaiter, DeliveryWaiters
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class MessageTracker(GatewayPoller):
         self._recent: deque[TrackedMessage] = deque(maxlen=RECENT_VIEWS)
         self._store = TrackerStore(hass, entry.entry_id)
         self._listeners = ChangeListeners(_LOGGER, entry.title)
+        self._waiters = DeliveryWaiters()
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: float | None = None
         self._last_list_poll: datetime | None = None
@@ -149,6 +151,7 @@ class MessageTracker(GatewayPoller):
         """
         self._stopped = True
         self._cancel_timer()
+        self.async_end_waits()
         await self.async_save()
 
     async def async_save(self) -> None:
@@ -161,6 +164,29 @@ class MessageTracker(GatewayPoller):
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
         """Call `listener` after every change; returns the function that stops it."""
         return self._listeners.add(listener)
+
+    @callback
+    def async_wait_for(self, keys: Iterable[str]) -> DeliveryWaiter:
+        """A wait for the messages of `keys` (record keys) to reach a final state.
+
+        Told by the polls and callbacks the tracker makes anyway: no request of its own.
+        Records not there yet (a send whose tracking follows the caller's answer) are
+        taken when they come. The caller removes it (`async_stop_waiting`) when done.
+        """
+        waiter = self._waiters.add(keys, self._peek)
+        if self._stopped:
+            waiter.end()
+        return waiter
+
+    @callback
+    def async_stop_waiting(self, waiter: DeliveryWaiter) -> None:
+        """`waiter` waits no more."""
+        self._waiters.remove(waiter)
+
+    @callback
+    def async_end_waits(self) -> None:
+        """End every wait now (an unload, a stop): what is not final stays pending."""
+        self._waiters.end_all()
 
     @callback
     def async_track(
@@ -342,6 +368,7 @@ class MessageTracker(GatewayPoller):
             self.entry.entry_id, self.entry.title, recipient.title if recipient else None
         )
         async_fire_message_status(self.hass, self.entry.entry_id, data | (note or {}))
+        self._waiters.changed(message)
 
     def _changed(self) -> None:
         """Something people see changed: prune, save, schedule and tell the listeners."""
