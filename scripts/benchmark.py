@@ -221,7 +221,8 @@ def status_table(status: dict[str, Any]) -> str:
 def concurrency_table(found: dict[str, Any]) -> str:
     """Callers at once: ours beside a bare POST."""
     lines = [
-        "Callers at once (SMSC.ru)   alerts/s    p50    p95    p99 (ms)  max loop lag (CPU)",
+        "Callers at once (SMSC.ru)   alerts/s    p50    p95    p99 (ms)  max loop lag (CPU)"
+        "  full GC pass",
     ]
     for level in (k for k in found if k.isdigit()):
         for name, label in (("ours", "ru_sms.send_message"), ("bare_post", "bare POST")):
@@ -229,7 +230,8 @@ def concurrency_table(found: dict[str, Any]) -> str:
             lines.append(
                 f"  {level:>4} {label:20} {row['per_second']:>8.0f} {row['p50_ms']:>6.1f} "
                 f"{row['p95_ms']:>6.1f} {row['p99_ms']:>6.1f}  "
-                f"{row['max_loop_lag_ms']:>10.1f} ({row['max_loop_cpu_ms']:.1f})"
+                f"{row['max_loop_lag_ms']:>10.1f} ({row['max_loop_cpu_ms']:5.1f})"
+                f"  {row.get('max_full_gc_ms', 0.0):>8.1f}"
             )
     lines.append(
         f"  throughput at 200 callers: {found['at_200_vs_peak']:.0%} of the peak; "

@@ -171,6 +171,7 @@ async def concurrency(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any
                     **spread(times),
                     "max_loop_lag_ms": lag.max_ms,
                     "max_loop_cpu_ms": lag.max_cpu_ms,
+                    "max_full_gc_ms": lag.max_gc_ms,
                     "requests": emulator.count(),
                 }
             results[str(level)] = row

@@ -178,8 +178,10 @@ async def test_a_critical_alert_passes_and_is_counted(
     assert normal["held"] == 1
     assert critical["accepted"] == 1
     assert sent_texts(emulator) == ["Smoke in the hall", "Smoke in the hall", "Fire in the bedroom"]
-    # Counted: the window is full for longer (three went in it).
-    assert len(entry.runtime_data.guard.numbers[IVAN].sent) == 3
+    # Counted: the window is full for longer (three went in it: room when the second leaves).
+    guard = entry.runtime_data.guard
+    state = guard.numbers[IVAN]
+    assert state.room_at(guard.settings) == state.sent[-2] + timedelta(minutes=5)
     await tick(hass, freezer, emulator, 5 * 60 + 30)
     assert sent_texts(emulator)[-1] == "Smoke in the bedroom"
 
@@ -233,6 +235,8 @@ async def test_the_guard_can_be_turned_off(hass: HomeAssistant, emulators: Any) 
         await send(hass, entry, "Same again")
     assert sent_texts(emulator) == ["Same again"] * 12
     assert entry.runtime_data.guard.diagnostics()["enabled"] is False
+    # Off, it keeps no count (a storm to one number costs it nothing).
+    assert entry.runtime_data.guard.numbers == {}
 
 
 async def test_what_was_held_goes_at_once_when_the_guard_is_turned_off(

@@ -299,8 +299,11 @@ class StormGuard:
         """
         state = self.numbers.get(phone)
         if state is None:
+            if not self.settings.enabled:
+                return 0  # off, the guard counts nothing (a note it owes still goes)
             state = self.numbers[phone] = NumberState()
-        state.add(digest, now)
+        if self.settings.enabled:
+            state.add(digest, now, self.settings.burst_limit)
         merged, state.merged = state.merged, 0
         return merged
 

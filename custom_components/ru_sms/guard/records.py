@@ -140,9 +140,14 @@ class NumberState:
         """Whether the text went to the number within the repeat window (pruned)."""
         return any(k == digest for k, _ in self.texts)
 
-    def add(self, digest: str, now: datetime) -> None:
-        """An alert goes to the number now."""
-        self.sent += (now,)
+    def add(self, digest: str, now: datetime, burst_limit: int) -> None:
+        """An alert goes to the number now.
+
+        Only the last `burst_limit` times tell when the window has room (`room_at`): a
+        storm of critical alerts keeps no more.
+        """
+        keep = self.sent[len(self.sent) - burst_limit + 1 :] if burst_limit > 1 else ()
+        self.sent = (*keep, now) if len(self.sent) >= burst_limit else (*self.sent, now)
         self.texts = (*((k, t) for k, t in self.texts if k != digest), (digest, now))
 
     def remove(self, digest: str, now: datetime) -> None:
