@@ -268,7 +268,9 @@ def drain_line(drain: dict[str, Any], when: str) -> str:
         f"{drain['waiting']:,} in {drain['draining_ms'] / 1000:.1f} s "
         f"({drain['per_second']:.0f}/s; first after {drain['until_first_ms'] / 1000:.1f} s), "
         f"{drain['requests']:,} requests, max loop lag {drain['max_loop_lag_ms']:.1f} ms "
-        f"({drain['max_loop_cpu_ms']:.1f}), gateway limits broken: {len(drain['breaches'])}"
+        f"({drain['max_loop_cpu_ms']:.1f}), gateway limits broken: {len(drain['breaches'])}; "
+        f"the {drain['certain']:,} certainly not sent in {drain['certain_ms'] / 1000:.1f} s, "
+        f"the {drain['waiting'] - drain['certain']:,} in doubt after the gateway's evidence"
     )
 
 

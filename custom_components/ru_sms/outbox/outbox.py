@@ -108,12 +108,11 @@ class Outbox:
         self.reports = Reports(hass, entry, self.store, self._changed)
         self.after = AfterSend(hass, entry.title)
         self._busy: set[str] = set()
+        """Alerts a round is working on."""
         self._requests = 0
-        self._backoffs = Backoffs()
         """Requests under way (a removal waits for their end)."""
         self._quiet = asyncio.Event()
-        """Alerts a round is working on."""
-        self._slots = asyncio.Semaphore(max(1, gateway.max_concurrent_requests))
+        self._backoffs = Backoffs()
         self._stopped = False
         self._change_pending = False
         self._unsub_timer: CALLBACK_TYPE | None = None
@@ -459,18 +458,22 @@ class Outbox:
             self._changed()
 
     async def _async_round_of(self, alert: QueuedAlert) -> None:
-        """One alert's round, in one of the budget's slots."""
-        async with self._slots:
-            if self._stopped or self.alerts.get(alert.id) is not alert:
-                return
-            try:
-                await self._async_retry(alert)
-            except Exception:
-                _LOGGER.exception("%s: error sending a queued alert", self.entry.title)
-                alert.next_attempt = self.now() + timedelta(seconds=backoff(alert.attempts))
-                self.store.put(alert)
-            finally:
-                self._changed()
+        """One alert's round.
+
+        The alerts of a round go side by side: their marks reach the disk in one write,
+        and their requests wait for room in the client's request budget (its requests at
+        once and the gateway's limits), not for each other's writes.
+        """
+        if self._stopped or self.alerts.get(alert.id) is not alert:
+            return
+        try:
+            await self._async_retry(alert)
+        except Exception:
+            _LOGGER.exception("%s: error sending a queued alert", self.entry.title)
+            alert.next_attempt = self.now() + timedelta(seconds=backoff(alert.attempts))
+            self.store.put(alert)
+        finally:
+            self._changed()
 
     async def _async_retry(self, alert: QueuedAlert) -> None:
         """Another round for a queued alert that is due."""
