@@ -52,6 +52,7 @@ from scripts.benchmark_ha import (
     alert_overhead,
     bulk_send,
     home_assistant,
+    smstele_bulk_poll,
     status_requests,
     with_history,
 )
@@ -172,6 +173,7 @@ def bulk_table(bulk: dict[str, Any]) -> str:
     add = lines.append
     bulk = dict(bulk)
     polls = [bulk.pop("poll"), bulk.pop("poll_pending")]
+    smstele = bulk.pop("smstele_poll", None)
     for count, row in bulk.items():
         add(
             f"  {int(count):>6} numbers {row['requests']:>14} {row['wall_ms']:>9.0f} "
@@ -184,6 +186,12 @@ def bulk_table(bulk: dict[str, Any]) -> str:
             f"{poll['wall_ms']:>9.0f} {poll['max_loop_lag_ms']:>8.1f} "
             f"({poll['max_loop_cpu_ms']:4.1f}) {poll['promoted']:>9,}  "
             f"({poll['final_after']:,} final after it)" + gc_note(poll)
+        )
+    if smstele is not None:
+        add(
+            f"  SMStele poll, {smstele['pending']:,} numbers under one id: "
+            f"{smstele['requests']} requests, {smstele['wall_ms']:.0f} ms, max loop lag "
+            f"{smstele['max_loop_lag_ms']:.1f} ms ({smstele['max_loop_cpu_ms']:.1f})"
         )
     return "\n".join(lines)
 
@@ -340,6 +348,7 @@ async def measure_ha(args: argparse.Namespace, sections: set[str], apprise: Any)
                     results["alert"] = await alert_overhead(hass, net, args.sends, others)
                 if "bulk" in sections:
                     results["bulk"] = await bulk_send(hass, net, BULK, PENDING)
+                    results["bulk"]["smstele_poll"] = await smstele_bulk_poll(hass, net, BULK[-1])
                 if "status" in sections:
                     results["status_requests"] = await status_requests_all(hass, net)
                 if "history" in sections:

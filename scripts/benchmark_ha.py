@@ -389,7 +389,27 @@ async def bulk_send(
     return results
 
 
-async def timed_poll(hass: HomeAssistant, tracker: Any, emulator: RemoteEmulator) -> dict[str, Any]:
+async def smstele_bulk_poll(hass: HomeAssistant, net: NetworkProcess, count: int) -> dict[str, Any]:
+    """SMStele: one send to `count` numbers (its numbers share one id), then its first poll."""
+    emulator = await net.start(GatewayId.SMSTELE)
+    entry = entry_for(GatewayId.SMSTELE, emulator)
+    await set_up(hass, entry)
+    tracker = entry.runtime_data.tracker
+    try:
+        await send_action(hass, entry, phones(count), "Котёл: авария")
+        await hass.async_block_till_done()
+        return await timed_poll(hass, tracker, emulator, GatewayId.SMSTELE)
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await net.stop(emulator)
+
+
+async def timed_poll(
+    hass: HomeAssistant,
+    tracker: Any,
+    emulator: RemoteEmulator,
+    provider: GatewayId = GatewayId.SMSC,
+) -> dict[str, Any]:
     """The next status poll of `tracker`: requests, wall, loop lag."""
     pending = tracker.in_flight
     clock = SimulatedClock(tracker, emulator)
@@ -404,7 +424,7 @@ async def timed_poll(hass: HomeAssistant, tracker: Any, emulator: RemoteEmulator
         clock.release()
     return {
         "pending": pending,
-        "requests": emulator.count(STATUS_PATH[GatewayId.SMSC]),
+        "requests": emulator.count(STATUS_PATH[provider]),
         "wall_ms": wall * 1000,
         **lag_figures(lag),
         "final_after": pending - tracker.in_flight,

@@ -51,6 +51,35 @@ def test_loads_lenient_repairs_known_faults(text: str, expected: object) -> None
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # SMStele's documented answers stop before their last brackets.
+        (
+            '{"results": [{"id": "7", "stat": "DELIVRD"}',
+            {"results": [{"id": "7", "stat": "DELIVRD"}]},
+        ),
+        # Brackets and escaped quotes inside strings are text.
+        ('{"a": ["x]}\\"", "y\\\\"]', {"a": ['x]}"', "y\\"]}),
+        # Closed, then repaired: a bare key and a trailing comma besides.
+        ("{ Code: [1, 2,]", {"Code": [1, 2]}),
+    ],
+)
+def test_loads_lenient_closes_what_was_left_open(text: str, expected: object) -> None:
+    assert loads_lenient(text) == expected
+
+
+def test_a_long_answer_left_open_is_closed() -> None:
+    """Ten thousand numbers under one id, as SMStele's document writes the answer."""
+    items = ", ".join(
+        f'{{"id": "7", "phone": "7916{n:07d}", "stat": "DELIVRD", "err": "0"}}'
+        for n in range(10_000)
+    )
+    answer = loads_lenient('{"cnt": "10000", "results": [' + items)
+    assert len(answer["results"]) == 10_000
+    assert answer["results"][-1]["phone"] == "79160009999"
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "",
@@ -62,6 +91,7 @@ def test_loads_lenient_repairs_known_faults(text: str, expected: object) -> None
         '{"a": [1}',  # mismatched
         '{"a": 1}}',  # nothing left open
         '{"a": 1,, "b": [2]',  # still broken once closed
+        '{"a": ["x\\"]',  # the last quote escaped: inside a string
     ],
 )
 def test_loads_lenient_refuses_what_cannot_be_read(text: str) -> None:

@@ -65,6 +65,7 @@ from ..providers.delivery_policy import (
 from ..providers.phone import phone_digits
 from ..status import STATE_WAITING
 from ..tracker import MessageTracker
+from ..tracker.steps import batches
 from .after import AfterSend
 from .alert import Backoffs, Failure, QueuedAlert, SendOutcome
 from .doubt import async_evidence, cannot_tell, resolve_doubt
@@ -452,18 +453,17 @@ class Outbox:
         )
         self._busy.update(alert.id for alert in due)
         try:
-            await asyncio.gather(*(self._async_round_of(alert) for alert in due))
+            # A batch at a time: a thousand first steps in one turn would hold the loop.
+            rounds: list[asyncio.Task[None]] = []
+            async for batch in batches(due):
+                rounds += [asyncio.create_task(self._async_round_of(a)) for a in batch]
+            await asyncio.gather(*rounds)
         finally:
             self._busy.difference_update(alert.id for alert in due)
             self._changed()
 
     async def _async_round_of(self, alert: QueuedAlert) -> None:
-        """One alert's round.
-
-        The alerts of a round go side by side: their marks reach the disk in one write,
-        and their requests wait for room in the client's request budget (its requests at
-        once and the gateway's limits), not for each other's writes.
-        """
+        """One alert's round, beside the others (one write, the client's budget)."""
         if self._stopped or self.alerts.get(alert.id) is not alert:
             return
         try:

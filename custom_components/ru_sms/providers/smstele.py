@@ -58,7 +58,7 @@ from .models import (
     SendOptions,
     SendResult,
 )
-from .parsing import MOSCOW, format_local, loads_lenient, parse_iso, to_int, to_str
+from .parsing import MOSCOW, format_local, in_turns, loads_lenient, parse_iso, to_int, to_str
 from .phone import normalize_phones, phone_digits
 
 _LOGGER = logging.getLogger(__name__)
@@ -298,19 +298,19 @@ class SmsteleClient(SmsGateway):
         if len(phones) == 1 and phones[0]:
             form["phone"] = phone_digits(phones[0])
         data = await self._request("status", form)
-        results = [
-            item
-            for item in _records(data.get("results"))
-            if to_str(item.get("id")) in (None, message_id)
-        ]
+        results: list[dict[str, Any]] = []
         by_phone: dict[str, list[dict[str, Any]]] = {}
-        for item in results:
-            by_phone.setdefault(phone_digits(item.get("phone")), []).append(item)
-        return [
+        async for item in in_turns(_records(data.get("results"))):
+            if to_str(item.get("id")) in (None, message_id):
+                results.append(item)
+                by_phone.setdefault(phone_digits(item.get("phone")), []).append(item)
+        statuses: list[DeliveryStatus] = []
+        async for phone in in_turns(phones):
+            digits = phone_digits(phone)
             # A number we do not know (none given) takes whatever the id answered.
-            _delivery_status(message_id, phone, by_phone.get(digits, []) if digits else results)
-            for phone, digits in ((phone, phone_digits(phone)) for phone in phones)
-        ]
+            matching = by_phone.get(digits, []) if digits else results
+            statuses.append(_delivery_status(message_id, phone, matching))
+        return statuses
 
     async def _lookup_chunk(self, phones: list[str]) -> list[LookupResult]:
         data = await self._request("sendsms", {"phones": ",".join(phones), "hlr": "1"})
