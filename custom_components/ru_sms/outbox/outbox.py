@@ -453,11 +453,12 @@ class Outbox:
         )
         self._busy.update(alert.id for alert in due)
         try:
-            # A batch at a time: a thousand first steps in one turn would hold the loop.
-            rounds: list[asyncio.Task[None]] = []
-            async for batch in batches(due):
-                rounds += [asyncio.create_task(self._async_round_of(a)) for a in batch]
-            await asyncio.gather(*rounds)
+            # A batch at a time (a thousand first steps in one turn would hold the loop),
+            # in a group: an unload that cancels the round cancels every alert's.
+            async with asyncio.TaskGroup() as group:
+                async for batch in batches(due):
+                    for alert in batch:
+                        group.create_task(self._async_round_of(alert))
         finally:
             self._busy.difference_update(alert.id for alert in due)
             self._changed()
