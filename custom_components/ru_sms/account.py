@@ -47,7 +47,8 @@ from .errors import (
     rejection_details,
     translated_error,
 )
-from .guard import GuardedOutcome, StormGuard
+from .escalation import EscalationPlan, Escalations, with_code
+from .guard import GuardAction, GuardedOutcome, StormGuard
 from .incoming import MIN_INTERVAL, Inbox, IncomingPoller
 from .lookups import LookupWaiters
 from .outbox import Outbox, async_open_outbox
@@ -119,6 +120,8 @@ class RuSmsAccount:
     """The day's parts and money, against the account's spending limits."""
     guard: StormGuard = field(kw_only=True)
     """In front of the outbox: repeats merged, bursts and alerts past a limit held."""
+    escalations: Escalations = field(kw_only=True)
+    """Alerts that go further when not delivered (or acknowledged) in time."""
 
     @classmethod
     async def async_create(cls, hass: HomeAssistant, entry: RuSmsConfigEntry) -> RuSmsAccount:
@@ -182,6 +185,16 @@ class RuSmsAccount:
         # Held alerts go on from where they were (a summary, a limit raised meanwhile).
         await guard.async_load()
         entry.async_on_unload(guard.async_unload)
+        escalations = Escalations(
+            hass,
+            entry,
+            delivered=tracker.is_delivered,
+            fallback=partial(fallback_account, hass, entry),
+            accounts=partial(loaded_account, hass),
+        )
+        # Escalations go on from their step (after Home Assistant has started).
+        await escalations.async_load()
+        entry.async_on_unload(escalations.async_unload)
         lookups = LookupWaiters()
         if CONF_WEBHOOK_ID in entry.data:
             async_register_webhook(hass, entry, inbox=inbox, lookups=lookups, tracker=tracker)
@@ -197,6 +210,7 @@ class RuSmsAccount:
             statistics,
             spending=spending,
             guard=guard,
+            escalations=escalations,
         )
 
     async def async_start(self) -> None:
@@ -219,6 +233,8 @@ class RuSmsAccount:
         allow_rejected: bool = False,
         queue: bool = True,
         critical: bool = False,
+        escalate: EscalationPlan | None = None,
+        recipients: Iterable[str] = (),
     ) -> GuardedOutcome:
         """Send through the storm guard and the outbox; every failure becomes a translated error.
 
@@ -230,10 +246,14 @@ class RuSmsAccount:
         refused raise (naming them, masked), unless the caller takes the per-number
         answer (`allow_rejected`). A repeat is merged and an alert in a burst or past a
         spending limit held (the outcome says so); a `critical` one passes.
+        `escalate`: what happens when the alert is not delivered (or acknowledged) in
+        time (checked by `escalation.checked_plan`); `recipients` are the account's
+        recipients it names (their subentry ids).
         """
         check_text(message, title)
         if title:
             message = f"{title}\n{message}"
+        message, code = with_code(escalate, message)
         phones = list(phones)
         numbers, text = await async_checked(
             self.hass, len(phones), self.gateway.prepare, phones, message, options
@@ -254,6 +274,18 @@ class RuSmsAccount:
                     "accepted": str(len(result.accepted)),
                     "error": rejection_details(result.rejected[0]),
                 },
+            )
+        merged = outcome.numbers(GuardAction.MERGED)
+        if escalate is not None and len(merged) < len(numbers):
+            # A repeat merged into an alert sent before follows that alert's escalation.
+            self.escalations.async_start(
+                escalate,
+                outcome,
+                phones=numbers,
+                text=text,
+                code=code,
+                critical=critical,
+                recipients=recipients,
             )
         return outcome
 
@@ -313,16 +345,25 @@ async def _async_stop_sending(outbox: Outbox, tracker: MessageTracker) -> None:
     await tracker.async_unload()
 
 
+def loaded_account(hass: HomeAssistant, entry_id: str | None) -> RuSmsAccount | None:
+    """The account of `entry_id`, while it is loaded."""
+    entry: RuSmsConfigEntry | None = (
+        hass.config_entries.async_get_entry(entry_id) if entry_id else None
+    )
+    if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+        return None
+    return entry.runtime_data
+
+
+def fallback_account(hass: HomeAssistant, entry: RuSmsConfigEntry) -> RuSmsAccount | None:
+    """The account's fallback account, while that one is loaded."""
+    fallback_id = entry.options.get(CONF_FALLBACK)
+    if fallback_id == entry.entry_id:
+        return None
+    return loaded_account(hass, fallback_id)
+
+
 def fallback_outbox(hass: HomeAssistant, entry: RuSmsConfigEntry) -> Outbox | None:
     """The outbox of the account's fallback account, while that one is loaded."""
-    fallback_id = entry.options.get(CONF_FALLBACK)
-    fallback: RuSmsConfigEntry | None = (
-        hass.config_entries.async_get_entry(fallback_id) if fallback_id else None
-    )
-    if (
-        fallback is None
-        or fallback.entry_id == entry.entry_id
-        or fallback.state is not ConfigEntryState.LOADED
-    ):
-        return None
-    return fallback.runtime_data.outbox
+    account = fallback_account(hass, entry)
+    return None if account is None else account.outbox

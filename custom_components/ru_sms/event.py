@@ -1,4 +1,4 @@
-"""The messages event entity of an account: final delivery reports and incoming SMS."""
+"""The messages event entity of an account: final delivery reports, incoming SMS, escalations."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .account import RuSmsConfigEntry
 from .entity import AccountPushEntity
 from .providers import DeliveryState
-from .signals import signal_incoming_sms, signal_message_status
+from .signals import signal_escalation, signal_incoming_sms, signal_message_status
 
 PARALLEL_UPDATES = 0
 
@@ -34,11 +34,17 @@ STATUS_ATTRIBUTES = (
     "cost",
 )
 INCOMING_ATTRIBUTES = ("number", "text", "to", "message_id", "received_at")
+EVENT_ESCALATED = "escalated"
+EVENT_ACKNOWLEDGED = "acknowledged"
+ESCALATION_ATTRIBUTES = {
+    EVENT_ESCALATED: ("alert_id", "step", "target", "reason", "error"),
+    EVENT_ACKNOWLEDGED: ("alert_id", "number", "text", "by"),
+}
 
 MESSAGES = EventEntityDescription(
     key="messages",
     translation_key="messages",
-    event_types=[*FINAL_STATES, EVENT_INCOMING],
+    event_types=[*FINAL_STATES, EVENT_INCOMING, EVENT_ESCALATED, EVENT_ACKNOWLEDGED],
 )
 
 
@@ -66,6 +72,9 @@ class MessagesEventEntity(AccountPushEntity, EventEntity):
         self.async_on_remove(
             async_dispatcher_connect(self.hass, signal_incoming_sms(entry_id), self._async_incoming)
         )
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal_escalation(entry_id), self._async_escalation)
+        )
 
     @callback
     def _async_message_status(self, data: dict[str, Any]) -> None:
@@ -79,4 +88,10 @@ class MessagesEventEntity(AccountPushEntity, EventEntity):
     def _async_incoming(self, data: dict[str, Any]) -> None:
         """A subscriber sent the account an SMS."""
         self._trigger_event(EVENT_INCOMING, {name: data[name] for name in INCOMING_ATTRIBUTES})
+        self.async_write_ha_state()
+
+    @callback
+    def _async_escalation(self, kind: str, data: dict[str, Any]) -> None:
+        """An alert escalated a step, or was acknowledged."""
+        self._trigger_event(kind, {name: data[name] for name in ESCALATION_ATTRIBUTES[kind]})
         self.async_write_ha_state()

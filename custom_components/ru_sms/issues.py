@@ -56,6 +56,8 @@ DAMAGE_KEYS: dict[tuple[StoreKind, bool], str] = {
     (StoreKind.TRACKER, False): "tracker_damaged",
     (StoreKind.INCOMING, True): "incoming_unreadable",
     (StoreKind.INCOMING, False): "incoming_damaged",
+    (StoreKind.ESCALATIONS, True): "escalations_unreadable",
+    (StoreKind.ESCALATIONS, False): "escalations_damaged",
 }
 """The repair issue of each file that could not be read at all (True) or in part."""
 
@@ -75,7 +77,7 @@ def async_show_damage(hass: HomeAssistant, entry_id: str, account: str, damage: 
         is_fixable=False,
         is_persistent=True,
         severity=ir.IssueSeverity.ERROR
-        if damage.kind is StoreKind.OUTBOX
+        if damage.kind in (StoreKind.OUTBOX, StoreKind.ESCALATIONS)
         else ir.IssueSeverity.WARNING,
         translation_key=DAMAGE_KEYS[damage.kind, whole],
         translation_placeholders={

@@ -30,6 +30,7 @@ from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, SUBENTRY_RECIPIENT
 from .coordinator import BalanceCoordinator, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
+from .escalation import Escalation, EscalationState
 from .outbox import AlertNote, QueuedAlert
 from .providers import DeliveryState, Statistics
 from .status import STATE_WAITING
@@ -70,7 +71,19 @@ LAST_MESSAGE = SensorEntityDescription(
     key="last_message",
     translation_key="last_message",
     device_class=SensorDeviceClass.ENUM,
-    options=[STATE_WAITING, *(last_message_state(state) for state in DeliveryState)],
+    options=[
+        STATE_WAITING,
+        *(last_message_state(state) for state in DeliveryState),
+        *(
+            state.value
+            for state in (
+                EscalationState.AWAITING_ACKNOWLEDGEMENT,
+                EscalationState.ACKNOWLEDGED,
+                EscalationState.ESCALATED,
+                EscalationState.NOT_ACKNOWLEDGED,
+            )
+        ),
+    ],
 )
 IN_FLIGHT = SensorEntityDescription(
     key="in_flight",
@@ -172,6 +185,8 @@ class TrackerSensor(SensorEntity):
         self.async_on_remove(outbox.async_add_listener(self.async_write_ha_state))
         guard = self.entry.runtime_data.guard
         self.async_on_remove(guard.async_add_listener(self.async_write_ha_state))
+        escalations = self.entry.runtime_data.escalations
+        self.async_on_remove(escalations.async_add_listener(self.async_write_ha_state))
 
     def _phones(self, recipient_id: str | None) -> list[str] | None:
         """A recipient's numbers (None: the account's, every number)."""
@@ -208,8 +223,16 @@ class LastMessageSensor(TrackerSensor):
 
     @property
     def native_value(self) -> str | None:
-        """The message's delivery state (`waiting` while it waits in the outbox)."""
-        match self._latest(self.recipient_id):
+        """The message's delivery state (`waiting` while it waits in the outbox).
+
+        Where its alert escalates: awaiting acknowledgement, acknowledged, escalated or
+        not acknowledged, before its delivery state.
+        """
+        latest = self._latest(self.recipient_id)
+        escalation = self._escalation(latest)
+        if escalation is not None and (shown := escalation.shown_state()) is not None:
+            return shown
+        match latest:
             case QueuedAlert():
                 return STATE_WAITING
             case AlertNote() as note:
@@ -222,7 +245,21 @@ class LastMessageSensor(TrackerSensor):
     def extra_state_attributes(self) -> dict[str, Any]:
         """Number, id, times, error and cost of the message; its alert id; what the guard holds."""
         guarded = self.entry.runtime_data.guard.attributes(self._phones(self.recipient_id))
-        return self._message_attributes() | guarded
+        escalation = self._escalation(self._latest(self.recipient_id))
+        escalated = escalation.attributes() if escalation is not None else {}
+        return self._message_attributes() | guarded | escalated
+
+    def _escalation(
+        self, latest: QueuedAlert | AlertNote | TrackedMessage | None
+    ) -> Escalation | None:
+        """The escalation of the latest message's alert, if it has one."""
+        escalations = self.entry.runtime_data.escalations
+        match latest:
+            case QueuedAlert() | AlertNote() as alert:
+                return escalations.of_alert(alert.id)
+            case TrackedMessage() as message:
+                return escalations.of_message(message.key)
+        return None
 
     def _message_attributes(self) -> dict[str, Any]:
         match self._latest(self.recipient_id):

@@ -19,9 +19,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .account import RuSmsAccount, RuSmsConfigEntry
 from .const import (
+    ATTR_ALERT_ID,
     ATTR_CONFIG_ENTRY_ID,
     ATTR_DRY_RUN,
     ATTR_ENTITY_ID,
+    ATTR_ESCALATE,
     ATTR_FLASH,
     ATTR_MESSAGE,
     ATTR_MESSAGE_IDS,
@@ -40,12 +42,19 @@ from .const import (
     DOMAIN,
     PRIORITY_CRITICAL,
     PRIORITY_NORMAL,
+    SERVICE_ACKNOWLEDGE,
     SERVICE_GET_STATUS,
     SERVICE_LOOKUP_NUMBER,
     SERVICE_SEND_MESSAGE,
 )
 from .delivery_wait import async_wait_for_delivery, carrier_tracker, checked_wait
 from .errors import gateway_name, translated_error
+from .escalation import (
+    CONF_NOT_ACKNOWLEDGED_WITHIN,
+    CONF_NOT_DELIVERED_WITHIN,
+    CONF_STEPS,
+    checked_plan,
+)
 from .guard import GuardAction, GuardedOutcome
 from .options import send_options
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
@@ -68,6 +77,14 @@ SEND_OPTIONS_FIELDS: dict[vol.Marker, Any] = {
 SEND_OPTIONS_SCHEMA = vol.Schema(SEND_OPTIONS_FIELDS)
 """The send options, as the account's notify service takes them in `data`."""
 
+ESCALATE_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_NOT_DELIVERED_WITHIN): time_period,
+        vol.Optional(CONF_NOT_ACKNOWLEDGED_WITHIN): time_period,
+        vol.Optional(CONF_STEPS, default=list): vol.All(cv.ensure_list, [cv.string]),
+    }
+)
+"""An alert's escalation, checked further (translated errors) by `checked_plan`."""
 SEND_MESSAGE_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -78,7 +95,14 @@ SEND_MESSAGE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_QUEUE, default=True): cv.boolean,
         vol.Optional(ATTR_DRY_RUN, default=False): cv.boolean,
         vol.Optional(ATTR_WAIT_FOR_DELIVERY): time_period,
+        vol.Optional(ATTR_ESCALATE): ESCALATE_SCHEMA,
         **SEND_OPTIONS_FIELDS,
+    }
+)
+ACKNOWLEDGE_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_ALERT_ID): cv.string,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
     }
 )
 LOOKUP_NUMBER_SCHEMA = vol.Schema(
@@ -123,6 +147,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=GET_STATUS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    hass.services.async_register(
+        DOMAIN, SERVICE_ACKNOWLEDGE, _async_acknowledge, schema=ACKNOWLEDGE_SCHEMA
+    )
 
 
 def _entry(call: ServiceCall) -> RuSmsConfigEntry:
@@ -166,6 +193,7 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_recipients")
     critical = is_critical(call.data)
     wait = checked_wait(call.data, return_response=call.return_response)
+    escalate = checked_plan(call.hass, entry, call.data.get(ATTR_ESCALATE), recipients=recipients)
     if call.data[ATTR_DRY_RUN]:
         if not call.return_response:
             # Nothing is sent: without the response, nobody would learn anything.
@@ -188,11 +216,15 @@ async def _async_send_message(call: ServiceCall) -> ServiceResponse:
         allow_rejected=call.return_response,
         queue=call.data[ATTR_QUEUE],
         critical=critical,
+        escalate=escalate,
+        recipients=recipients,
     )
     _tell_texted(call.hass, entry, recipients, outcome)
     if not call.return_response:
         return None
     response = _send_response(entry, account, outcome)
+    if escalate is not None and (record := account.escalations.of_alert(outcome.alert_id)):
+        response["escalation"] = {"state": str(record.state), "code": record.code}
     if wait is not None:
         tracker = carrier_tracker(call.hass, entry, outcome, account.tracker)
         response["delivery"] = await async_wait_for_delivery(tracker, outcome, wait)
@@ -275,6 +307,24 @@ def _send_response(
         "held": len(outcome.numbers(GuardAction.HELD)),
         "guard": [item.as_dict() for item in outcome.guarded],
     }
+
+
+async def _async_acknowledge(call: ServiceCall) -> None:
+    """Acknowledge an alert from Home Assistant (a dashboard button, a notification action)."""
+    alert_id: str = call.data[ATTR_ALERT_ID]
+    entries: list[RuSmsConfigEntry] = (
+        [_entry(call)]
+        if ATTR_CONFIG_ENTRY_ID in call.data
+        else call.hass.config_entries.async_loaded_entries(DOMAIN)
+    )
+    for entry in entries:
+        if entry.runtime_data.escalations.async_acknowledge(alert_id, number=None, text=None):
+            return
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_awaiting_acknowledgement",
+        translation_placeholders={"alert_id": alert_id},
+    )
 
 
 async def _async_lookup_number(call: ServiceCall) -> ServiceResponse:

@@ -23,6 +23,10 @@ EVENT_ALERT_RELEASED = f"{DOMAIN}_alert_released"
 """Fired when what the storm guard held goes on (a summary, or an alert after a limit)."""
 EVENT_SPENDING_LIMIT = f"{DOMAIN}_spending_limit"
 """Fired once a day at 80 % of a daily spending limit, and once when it is reached."""
+EVENT_ESCALATION = f"{DOMAIN}_escalation"
+"""Fired when a step of an alert's escalation runs (not delivered, or not acknowledged, in time)."""
+EVENT_ACKNOWLEDGED = f"{DOMAIN}_acknowledged"
+"""Fired when an alert that asks for it is acknowledged (a reply, or `ru_sms.acknowledge`)."""
 
 
 def signal_message_status(entry_id: str) -> str:
@@ -33,6 +37,11 @@ def signal_message_status(entry_id: str) -> str:
 def signal_incoming_sms(entry_id: str) -> str:
     """Dispatcher signal of an account's incoming SMS (payload: the event data)."""
     return f"{DOMAIN}_incoming_sms_{entry_id}"
+
+
+def signal_escalation(entry_id: str) -> str:
+    """Dispatcher signal of an account's escalations (payload: the event type and data)."""
+    return f"{DOMAIN}_escalation_{entry_id}"
 
 
 def signal_recipient_texted(entry_id: str, subentry_id: str) -> str:

@@ -47,6 +47,8 @@ class StoreKind(StrEnum):
     """The storm guard's counts and the alerts it holds."""
     SPENDING = "spending"
     """The day's parts and money spent, and the price per part last told."""
+    ESCALATIONS = "escalations"
+    """The alerts that escalate when not delivered or acknowledged in time, and their steps."""
 
 
 def store_key(kind: StoreKind, entry_id: str) -> str:

@@ -177,6 +177,10 @@ async def test_entities_per_gateway(
             "failed",
             "expired",
             "status_unknown",
+            "awaiting_acknowledgement",
+            "acknowledged",
+            "escalated",
+            "not_acknowledged",
         ]
     in_flight = state_of(hass, entity["in_flight"])
     assert in_flight.state == "0"
@@ -184,7 +188,14 @@ async def test_entities_per_gateway(
     assert "unit_of_measurement" not in in_flight.attributes
     event = state_of(hass, entity["event"])
     assert event.state == STATE_UNKNOWN
-    assert event.attributes["event_types"] == ["delivered", "failed", "expired", "incoming"]
+    assert event.attributes["event_types"] == [
+        "delivered",
+        "failed",
+        "expired",
+        "incoming",
+        "escalated",
+        "acknowledged",
+    ]
 
     with_statistics = provider in STATISTICS_GATEWAYS
     assert (entry.runtime_data.statistics is not None) is with_statistics
@@ -717,8 +728,19 @@ async def test_translations_and_icons(hass: HomeAssistant, emulators: Any) -> No
     emulator = await emulators(GatewayId.STREAM)
     await setup_account(hass, GatewayId.STREAM, emulator)
     icons = (await async_get_icons(hass, "entity", [DOMAIN]))[DOMAIN]
-    states = ["queued", "sent", "delivered", "failed", "expired", "status_unknown"]
-    event_types = ["delivered", "failed", "expired", "incoming"]
+    states = [
+        "queued",
+        "sent",
+        "delivered",
+        "failed",
+        "expired",
+        "status_unknown",
+        "awaiting_acknowledgement",
+        "acknowledged",
+        "escalated",
+        "not_acknowledged",
+    ]
+    event_types = ["delivered", "failed", "expired", "incoming", "escalated", "acknowledged"]
     base = f"component.{DOMAIN}.entity"
 
     for language in ("en", "ru"):

@@ -323,6 +323,11 @@ class MessageTracker(GatewayPoller):
             return None
         return self._get(next(reversed(keys)))
 
+    def is_delivered(self, key: str) -> bool:
+        """Whether the message of `key` is on record as delivered."""
+        message = self._peek(key)
+        return message is not None and message.state is DeliveryState.DELIVERED
+
     def _get(self, key: str) -> TrackedMessage | None:
         """The record of `key`: the message already in use, or decoded from its row."""
         row = self._index.rows.get(key)

@@ -1,0 +1,509 @@
+"""Escalation and acknowledgement, against the emulated gateways on a hand-moved clock.
+
+An alert not delivered (or not acknowledged) within its window runs the next step of its
+ladder once: another recipient of the integration is texted, the fallback account sends it
+again, or any notify entity is called. A delivery, a reply from a texted number (with the
+alert's code, where it carries one) or `ru_sms.acknowledge` stops it. Steps resume after a
+reload or a restart at the right one, and never run twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+import logging
+from typing import Any
+
+from homeassistant.components.notify import NotifyEntity
+from homeassistant.config_entries import ConfigEntry, ConfigFlow
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    async_capture_events,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
+    setup_test_component_platform,
+)
+
+from custom_components.ru_sms.const import CONF_FALLBACK, DOMAIN
+from custom_components.ru_sms.escalation import EscalationState
+from custom_components.ru_sms.providers.models import GatewayId
+from custom_components.ru_sms.signals import EVENT_ACKNOWLEDGED, EVENT_ESCALATION
+from custom_components.ru_sms.storage import StoreKind, store_key
+from tests.conftest import IVAN, make_entry, setup_account
+from tests.integration.test_incoming import receive
+from tests.integration.test_tracker import stick, tick
+
+MARIA = "79169876543"
+"""The number of the second recipient: the one an escalation texts."""
+RECIPIENTS = {"Ivan": [IVAN], "Maria": [MARIA]}
+REPLIES = {"incoming_interval": 1}
+"""Incoming SMS asked for every minute: replies are heard."""
+WINDOW = "00:02:00"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
+
+
+@pytest.fixture
+def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
+    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
+    caplog.set_level(logging.WARNING, logger="aiohttp.access")
+    return freezer
+
+
+class PhoneNotify(NotifyEntity):
+    """Another integration's notify entity (the mobile app): remembers what it was sent."""
+
+    _attr_name = "Phone"
+    _attr_unique_id = "phone"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def async_send_message(self, message: str, title: str | None = None) -> None:
+        self.sent.append(message)
+
+
+class TestFlow(ConfigFlow):
+    """The other integration's config flow (never run: only its handler must exist)."""
+
+    VERSION = 1
+
+
+@pytest.fixture
+async def phone(hass: HomeAssistant) -> AsyncIterator[PhoneNotify]:
+    """`notify.phone`, set up before the accounts."""
+    entity = PhoneNotify()
+
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        await hass.config_entries.async_forward_entry_setups(entry, [Platform.NOTIFY])
+        return True
+
+    mock_integration(hass, MockModule("test", async_setup_entry=setup_entry))
+    mock_platform(hass, "test.config_flow", None)
+    setup_test_component_platform(hass, "notify", [entity], from_config_entry=True)
+    with mock_config_flow("test", TestFlow):
+        entry = MockConfigEntry(domain="test")
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert hass.states.get("notify.phone") is not None
+        yield entity
+
+
+def texted(emulator: Any) -> list[str]:
+    """The numbers the (Stream/Devino) emulator took a message for, in order."""
+    return [segment.phone for segment in emulator.segments.values()]
+
+
+async def send(hass: HomeAssistant, entry: Any, escalate: dict[str, Any], **fields: Any) -> Any:
+    data: dict[str, Any] = {
+        "config_entry_id": entry.entry_id,
+        "message": fields.pop("message", "Котёл: авария"),
+        "entity_id": "notify.ivan",
+        "escalate": escalate,
+        **fields,
+    }
+    response = await hass.services.async_call(
+        DOMAIN, "send_message", data, blocking=True, return_response=True
+    )
+    await hass.async_block_till_done()
+    return response
+
+
+def ivan_state(hass: HomeAssistant) -> Any:
+    state = hass.states.get("sensor.ivan_last_message")
+    assert state is not None
+    return state
+
+
+async def stream_account(hass: HomeAssistant, emulator: Any, **options: Any) -> Any:
+    return await setup_account(
+        hass, GatewayId.STREAM, emulator, recipients=RECIPIENTS, options=options
+    )
+
+
+async def test_not_delivered_escalates_once_per_step_in_order(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    phone: PhoneNotify,
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    stick(monkeypatch, emulator, -1)  # sent, never delivered
+    entry = await stream_account(hass, emulator)
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(
+        hass,
+        entry,
+        {"not_delivered_within": WINDOW, "steps": ["notify.maria", "notify.phone"]},
+    )
+    alert_id = response["alert_id"]
+    assert response["escalation"] == {"state": "awaiting_delivery", "code": None}
+    assert texted(emulator) == [IVAN]
+
+    await tick(hass, freezer, 115)
+    assert events == []
+    await tick(hass, freezer, 10)
+    assert [(e.data["step"], e.data["target"], e.data["reason"]) for e in events] == [
+        (1, "notify.maria", "not_delivered")
+    ]
+    assert events[0].data["alert_id"] == alert_id
+    assert events[0].data["error"] is None
+    assert texted(emulator) == [IVAN, MARIA]
+    assert phone.sent == []
+    assert ivan_state(hass).state == "escalated"
+    assert ivan_state(hass).attributes["escalated_to"] == ["notify.maria"]
+
+    await tick(hass, freezer, 120)
+    assert [e.data["target"] for e in events] == ["notify.maria", "notify.phone"]
+    assert phone.sent == ["Котёл: авария"]
+
+    await tick(hass, freezer, 600)
+    assert len(events) == 2  # each step once; the ladder never goes back
+    assert texted(emulator) == [IVAN, MARIA]
+    record = entry.runtime_data.escalations.of_alert(alert_id)
+    assert record.state is EscalationState.ESCALATED
+    assert not record.active
+    (event_entity,) = hass.states.async_all("event")
+    assert event_entity.attributes["event_type"] == "escalated"
+
+
+async def test_delivered_in_time_never_escalates(
+    hass: HomeAssistant, emulators: Any, freezer: Any, phone: PhoneNotify
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await stream_account(hass, emulator)
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(
+        hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria", "notify.phone"]}
+    )
+    await tick(hass, freezer, 900)
+    assert events == []
+    assert texted(emulator) == [IVAN]
+    assert phone.sent == []
+    record = entry.runtime_data.escalations.of_alert(response["alert_id"])
+    assert record.state is EscalationState.DELIVERED
+    assert ivan_state(hass).state == "delivered"
+    # Nothing active: nothing listens on the bus any more.
+    assert not entry.runtime_data.escalations._unsub_bus
+
+
+async def test_delivery_of_a_step_stops_the_ladder(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    phone: PhoneNotify,
+) -> None:
+    """Maria's SMS, sent by step 1, is delivered: the alert reached a person."""
+    emulator = await emulators(GatewayId.STREAM)
+    stuck = emulator.state_code
+    monkeypatch.setattr(
+        emulator,
+        "state_code",
+        lambda segment: (-1, segment.starts + 5) if segment.phone == IVAN else stuck(segment),
+    )
+    entry = await stream_account(hass, emulator)
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(
+        hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria", "notify.phone"]}
+    )
+    await tick(hass, freezer, 900)
+    assert [e.data["target"] for e in events] == ["notify.maria"]
+    assert phone.sent == []
+    record = entry.runtime_data.escalations.of_alert(response["alert_id"])
+    assert record.state is EscalationState.DELIVERED
+
+
+@pytest.mark.parametrize("how", ["reload", "restart"])
+async def test_resumes_at_the_right_step_and_never_twice(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    phone: PhoneNotify,
+    hass_storage: dict[str, Any],
+    how: str,
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    stick(monkeypatch, emulator, -1)
+    entry = await stream_account(hass, emulator)
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(
+        hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria", "notify.phone"]}
+    )
+    await tick(hass, freezer, 125)
+    assert [e.data["step"] for e in events] == [1]
+
+    if how == "reload":
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+    else:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        stored = hass_storage[store_key(StoreKind.ESCALATIONS, entry.entry_id)]["data"]
+        (kept,) = stored["escalations"]
+        assert (kept["id"], kept["next_step"]) == (response["alert_id"], 1)
+        freezer.tick(timedelta(minutes=5))  # down past step 2's time
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    await tick(hass, freezer, 130)
+    assert [e.data["step"] for e in events] == [1, 2]
+    await tick(hass, freezer, 600)
+    assert [e.data["step"] for e in events] == [1, 2]
+    assert texted(emulator) == [IVAN, MARIA]
+    assert phone.sent == ["Котёл: авария"]
+
+
+async def test_a_step_counted_before_it_runs_is_never_run_again(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Home Assistant was killed while step 1 ran: after the restart, step 2 is next."""
+    emulator = await emulators(GatewayId.STREAM)
+    stick(monkeypatch, emulator, -1)
+    entry = await stream_account(hass, emulator)
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria"]})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    key = store_key(StoreKind.ESCALATIONS, entry.entry_id)
+    (kept,) = hass_storage[key]["data"]["escalations"]
+    # As written just before the step's send: counted, not yet run.
+    kept |= {"next_step": 1, "state": "escalated", "escalated_to": ["notify.maria"]}
+    kept["last_step_at"] = kept["started_at"]
+    freezer.tick(timedelta(minutes=10))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await tick(hass, freezer, 600)
+    assert events == []
+    assert texted(emulator) == [IVAN]
+    record = entry.runtime_data.escalations.of_alert(response["alert_id"])
+    assert (record.next_step, record.active) == (1, False)
+
+
+async def test_the_fallback_account_sends_it_again(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    other = await emulators(GatewayId.DEVINO)
+    stick(monkeypatch, emulator, -1)
+    spare = await setup_account(hass, GatewayId.DEVINO, other, recipients={})
+    entry = await stream_account(hass, emulator, **{CONF_FALLBACK: spare.entry_id})
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(hass, entry, {"not_delivered_within": WINDOW, "steps": ["fallback"]})
+    await tick(hass, freezer, 125)
+    assert [(e.data["target"], e.data["error"]) for e in events] == [("fallback", None)]
+    assert texted(other) == [IVAN]
+    # Delivered through the fallback (Devino delivers): the escalation ends delivered.
+    await tick(hass, freezer, 300)
+    record = entry.runtime_data.escalations.of_alert(response["alert_id"])
+    assert record.state is EscalationState.DELIVERED
+    assert len(record.alert_ids) == 2
+
+
+async def test_a_step_that_cannot_run_says_why_and_the_ladder_goes_on(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    phone: PhoneNotify,
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    stick(monkeypatch, emulator, -1)
+    entry = await stream_account(hass, emulator, **{CONF_FALLBACK: "gone"})
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    await send(hass, entry, {"not_delivered_within": WINDOW, "steps": ["fallback", "notify.phone"]})
+    await tick(hass, freezer, 250)
+    assert [e.data["target"] for e in events] == ["fallback", "notify.phone"]
+    assert "fallback account" in events[0].data["error"]
+    assert events[1].data["error"] is None
+    assert phone.sent == ["Котёл: авария"]
+
+
+# -- acknowledgement --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "number", "acknowledged"),
+    [
+        ("ok {code}", IVAN, True),
+        ("ok", IVAN, False),  # without the code
+        ("ok {code}", "79035550000", False),  # from a number the alert was not sent to
+    ],
+)
+async def test_a_reply_with_the_code_acknowledges(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    phone: PhoneNotify,
+    reply: str,
+    number: str,
+    acknowledged: bool,
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await stream_account(hass, emulator, **REPLIES)
+    acks = async_capture_events(hass, EVENT_ACKNOWLEDGED)
+    steps = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(
+        hass,
+        entry,
+        {"not_acknowledged_within": "00:05:00", "steps": ["notify.phone"]},
+        message="Котёл: авария. Ответьте {code}",
+    )
+    code = response["escalation"]["code"]
+    assert code is not None and len(code) == 4
+    (sent,) = emulator.segments.values()
+    assert sent.text == f"Котёл: авария. Ответьте {code}"
+    await tick(hass, freezer, 60)
+    assert ivan_state(hass).state == "awaiting_acknowledgement"  # delivered, not answered
+
+    receive(emulator, reply.format(code=code), phone=number)
+    await tick(hass, freezer, 120)
+    if acknowledged:
+        assert [(e.data["alert_id"], e.data["number"], e.data["by"]) for e in acks] == [
+            (response["alert_id"], IVAN, "reply")
+        ]
+        assert ivan_state(hass).state == "acknowledged"
+        assert ivan_state(hass).attributes["acknowledged_by"] == IVAN
+    else:
+        assert acks == []
+    await tick(hass, freezer, 600)
+    assert (steps == []) is acknowledged
+    assert phone.sent == ([] if acknowledged else [sent.text])
+
+
+async def test_any_reply_acknowledges_an_alert_without_a_code_but_not_a_late_one(
+    hass: HomeAssistant, emulators: Any, freezer: Any
+) -> None:
+    emulator = await emulators(GatewayId.DEVINO)
+    entry = await setup_account(
+        hass, GatewayId.DEVINO, emulator, recipients=RECIPIENTS, options=REPLIES
+    )
+    acks = async_capture_events(hass, EVENT_ACKNOWLEDGED)
+    first = await send(hass, entry, {"not_acknowledged_within": "00:02:00"})
+    await tick(hass, freezer, 300)  # nobody answered: not acknowledged
+    assert ivan_state(hass).state == "not_acknowledged"
+    receive(emulator, "да")
+    await tick(hass, freezer, 120)
+    assert acks == []  # too late for the first
+
+    second = await send(
+        hass, entry, {"not_acknowledged_within": "00:05:00"}, message="Котёл: снова авария"
+    )
+    receive(emulator, "да, вижу")  # stamped by the gateway in the same millisecond
+    await tick(hass, freezer, 120)
+    assert [e.data["alert_id"] for e in acks] == [second["alert_id"]]
+    assert first["alert_id"] != second["alert_id"]
+
+
+async def test_acknowledge_action(hass: HomeAssistant, emulators: Any, freezer: Any) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await stream_account(hass, emulator, **REPLIES)
+    acks = async_capture_events(hass, EVENT_ACKNOWLEDGED)
+    response = await send(hass, entry, {"not_acknowledged_within": "00:05:00"})
+    await hass.services.async_call(
+        DOMAIN, "acknowledge", {"alert_id": response["alert_id"]}, blocking=True
+    )
+    assert [(e.data["by"], e.data["number"]) for e in acks] == [("action", None)]
+    assert ivan_state(hass).state == "acknowledged"
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN, "acknowledge", {"alert_id": response["alert_id"]}, blocking=True
+        )
+    assert caught.value.translation_key == "not_awaiting_acknowledgement"
+
+
+# -- what is refused --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("escalate", "key"),
+    [
+        ({"steps": ["notify.maria"]}, "escalate_window_required"),
+        (
+            {"not_delivered_within": WINDOW, "not_acknowledged_within": WINDOW},
+            "escalate_window_required",
+        ),
+        (
+            {"not_delivered_within": "00:00:30", "steps": ["notify.maria"]},
+            "escalate_window_out_of_range",
+        ),
+        (
+            {"not_delivered_within": "25:00:00", "steps": ["notify.maria"]},
+            "escalate_window_out_of_range",
+        ),
+        ({"not_delivered_within": WINDOW}, "escalate_no_steps"),
+        (
+            {
+                "not_delivered_within": WINDOW,
+                "steps": ["notify.maria", "notify.phone", "notify.x", "notify.y"],
+            },
+            "escalate_too_many_steps",
+        ),
+        (
+            {"not_delivered_within": WINDOW, "steps": ["notify.maria", "notify.maria"]},
+            "escalate_step_repeated",
+        ),
+        ({"not_delivered_within": WINDOW, "steps": ["notify.ivan"]}, "escalate_to_same_recipient"),
+        ({"not_delivered_within": WINDOW, "steps": ["light.kitchen"]}, "escalate_unknown_target"),
+        ({"not_delivered_within": WINDOW, "steps": ["notify.nobody"]}, "escalate_unknown_target"),
+        ({"not_delivered_within": WINDOW, "steps": ["fallback"]}, "escalate_no_fallback"),
+        ({"not_acknowledged_within": WINDOW}, "acknowledgement_needs_incoming"),
+    ],
+)
+async def test_bad_escalations_are_refused_before_anything_is_sent(
+    hass: HomeAssistant,
+    emulators: Any,
+    phone: PhoneNotify,
+    escalate: dict[str, Any],
+    key: str,
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await stream_account(hass, emulator)
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, entry, escalate)
+    assert caught.value.translation_key == key
+    assert texted(emulator) == []
+
+
+async def test_acknowledgement_where_the_gateway_hears_no_sms(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(GatewayId.SMSTELE)
+    entry = await setup_account(hass, GatewayId.SMSTELE, emulator, recipients=RECIPIENTS)
+    with pytest.raises(ServiceValidationError) as caught:
+        await send(hass, entry, {"not_acknowledged_within": WINDOW})
+    assert caught.value.translation_key == "acknowledgement_not_supported"
+    assert caught.value.translation_placeholders == {"gateway": "SMStele (REX400)"}
+
+
+async def test_a_damaged_file_is_said_and_the_rest_goes_on(
+    hass: HomeAssistant, emulators: Any, hass_storage: dict[str, Any]
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    entry = make_entry(GatewayId.STREAM, emulator, recipients=RECIPIENTS)
+    key = store_key(StoreKind.ESCALATIONS, entry.entry_id)
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
+        "data": {"escalations": [{"id": "broken"}, "nonsense"]},
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"escalations_damaged_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["lost"] == "2"
+    assert entry.runtime_data.escalations.records == {}
