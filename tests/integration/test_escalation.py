@@ -233,6 +233,7 @@ async def test_resumes_at_the_right_step_and_never_twice(
     monkeypatch: pytest.MonkeyPatch,
     phone: PhoneNotify,
     hass_storage: dict[str, Any],
+    *,
     how: str,
 ) -> None:
     emulator = await emulators(GatewayId.STREAM)
@@ -348,6 +349,7 @@ async def test_a_reply_with_the_code_acknowledges(
     emulators: Any,
     freezer: Any,
     phone: PhoneNotify,
+    *,
     reply: str,
     number: str,
     acknowledged: bool,
@@ -363,7 +365,8 @@ async def test_a_reply_with_the_code_acknowledges(
         message="Котёл: авария. Ответьте {code}",
     )
     code = response["escalation"]["code"]
-    assert code is not None and len(code) == 4
+    assert code is not None
+    assert len(code) == 4
     (sent,) = emulator.segments.values()
     assert sent.text == f"Котёл: авария. Ответьте {code}"
     await tick(hass, freezer, 60)
