@@ -231,9 +231,9 @@ async def test_resumes_at_the_right_step_and_never_twice(
     emulators: Any,
     freezer: Any,
     monkeypatch: pytest.MonkeyPatch,
+    *,
     phone: PhoneNotify,
     hass_storage: dict[str, Any],
-    *,
     how: str,
 ) -> None:
     emulator = await emulators(GatewayId.STREAM)
