@@ -15,12 +15,10 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
-    SubentryFlowResult,
 )
 from homeassistant.const import (
     CONF_API_KEY,
     CONF_HOST,
-    CONF_NAME,
     CONF_PASSWORD,
     CONF_URL,
     CONF_USERNAME,
@@ -57,7 +55,6 @@ from .const import (
     CONF_INCOMING_INTERVAL,
     CONF_LOW_BALANCE,
     CONF_MAX_COPIES,
-    CONF_PHONES,
     CONF_PROVIDER,
     CONF_REPEAT_WINDOW,
     CONF_REPLACE_TYPOGRAPHY,
@@ -96,18 +93,17 @@ from .providers import (
     Capabilities,
     FieldType,
     GatewayUnavailableError,
-    InvalidRecipientError,
     InvalidSenderError,
     RateLimitedError,
     SmsGateway,
     SmsGatewayError,
     client_class,
     description_of,
-    normalize_phones,
 )
 from .providers.base import check_sender
+from .recipient_flow import RecipientSubentryFlow
 from .schema import vol
-from .validation import has_unpaired_surrogate, host_problem, unprintable_fields, url_problem
+from .validation import host_problem, unprintable_fields, url_problem
 from .webhook import callback_url, new_webhook_data
 
 _LOGGER = logging.getLogger(__name__)
@@ -601,65 +597,3 @@ class RuSmsOptionsFlow(OptionsFlow):
         if entry.state is ConfigEntryState.LOADED and (balance := entry.runtime_data.balance):
             return balance.currency
         return DEFAULT_CURRENCY
-
-
-class RecipientSubentryFlow(ConfigSubentryFlow):
-    """A recipient: a name and one or more phone numbers."""
-
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add a recipient."""
-        return await self._async_step_recipient("user", user_input)
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change a recipient's name or numbers."""
-        return await self._async_step_recipient("reconfigure", user_input)
-
-    async def _async_step_recipient(
-        self, step_id: str, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        errors: dict[str, str] = {}
-        placeholders = {"numbers": ""}
-        if user_input is not None:
-            name = user_input[CONF_NAME].strip()
-            try:
-                phones = normalize_phones(
-                    p for p in user_input.get(CONF_PHONES, []) if p and p.strip()
-                )
-            except InvalidRecipientError as err:
-                # Without the numbers at fault, there was no number at all.
-                errors[CONF_PHONES] = "invalid_phone" if err.phones else "no_phones"
-                placeholders["numbers"] = ", ".join(err.phones)
-            if not name:
-                errors[CONF_NAME] = "empty_name"
-            elif has_unpaired_surrogate(name):
-                errors[CONF_NAME] = "invalid_characters"
-            if not errors:
-                data = {CONF_PHONES: phones}
-                if step_id == "reconfigure":
-                    return self.async_update_and_abort(
-                        self._get_entry(),
-                        self._get_reconfigure_subentry(),
-                        title=name,
-                        data=data,
-                    )
-                return self.async_create_entry(title=name, data=data)
-        suggested: Mapping[str, Any] = user_input or {}
-        if user_input is None and step_id == "reconfigure":
-            subentry = self._get_reconfigure_subentry()
-            suggested = {CONF_NAME: subentry.title, CONF_PHONES: subentry.data[CONF_PHONES]}
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_NAME): TEXT,
-                vol.Required(CONF_PHONES): TextSelector(
-                    TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders=placeholders,
-        )

@@ -34,6 +34,8 @@ from homeassistant.util.hass_dict import HassKey
 from .account import RuSmsConfigEntry
 from .const import CONF_PHONES, DOMAIN, SUBENTRY_RECIPIENT
 from .entity import RecipientEntity
+from .escalation import EscalationPlan, checked_plan
+from .escalation.plan import CONF_ESCALATION, escalate_data
 from .options import send_options
 from .schema import vol
 from .services import SEND_OPTIONS_SCHEMA, is_critical
@@ -96,13 +98,37 @@ class RecipientNotifyEntity(RecipientEntity, NotifyEntity):
 
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:
-        """Text the recipient with the account's default options."""
+        """Text the recipient with the account's default options (and its escalation)."""
         await self.entry.runtime_data.async_send(
             self.phones,
             message,
             send_options(self.entry.options, {}),
             title=title,
+            escalate=self._escalation(),
+            recipients=[self.subentry.subentry_id],
         )
+
+    def _escalation(self) -> EscalationPlan | None:
+        """The recipient's escalation, checked as it stands now.
+
+        One that can no longer run (its account's incoming SMS turned off, a target
+        removed) is said in the log and left out: the alert itself still goes.
+        """
+        try:
+            return checked_plan(
+                self.hass,
+                self.entry,
+                escalate_data(self.subentry.data.get(CONF_ESCALATION)),
+                recipients=[self.subentry.subentry_id],
+            )
+        except ServiceValidationError as err:
+            _LOGGER.warning(
+                "%s: the escalation of %s cannot run, the alert goes without it: %s",
+                self.entry.title,
+                self.subentry.title,
+                err,
+            )
+            return None
 
 
 @callback

@@ -55,6 +55,7 @@ from .escalation import (
     CONF_STEPS,
     checked_plan,
 )
+from .escalation.plan import CODE_PLACEHOLDER
 from .guard import GuardAction, GuardedOutcome
 from .options import send_options
 from .providers import LookupResult, MessageRef, RecipientResult, SmsGatewayError, StatusMode
@@ -132,6 +133,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_send_message,
         schema=SEND_MESSAGE_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+        # The texts tell of `{code}`, the placeholder an alert's message may hold.
+        description_placeholders={"code": CODE_PLACEHOLDER},
     )
     hass.services.async_register(
         DOMAIN,

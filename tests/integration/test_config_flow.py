@@ -1136,7 +1136,7 @@ async def test_add_recipient(hass: HomeAssistant, start_emulator: Any) -> None:
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    assert schema_keys(result) == ["name", "phones"]
+    assert schema_keys(result) == ["name", "phones", "escalation"]
     result = checked(
         await hass.config_entries.subentries.async_configure(
             result["flow_id"],
@@ -1175,7 +1175,7 @@ async def test_recipient_errors(hass: HomeAssistant, start_emulator: Any) -> Non
             (entry.entry_id, SUBENTRY_RECIPIENT), context={"source": SOURCE_USER}
         )
     )
-    assert result["description_placeholders"] == {"numbers": ""}
+    assert result["description_placeholders"] == {"numbers": "", "code": "{code}"}
 
     result = checked(
         await hass.config_entries.subentries.async_configure(
@@ -1184,7 +1184,7 @@ async def test_recipient_errors(hass: HomeAssistant, start_emulator: Any) -> Non
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"phones": "invalid_phone"}
-    assert result["description_placeholders"] == {"numbers": "12, abc"}
+    assert result["description_placeholders"] == {"numbers": "12, abc", "code": "{code}"}
     assert suggested(result)["phones"] == ["+7 916 123-45-67", "12", "abc"]
 
     result = checked(
@@ -1246,7 +1246,7 @@ async def test_reconfigure_recipient(hass: HomeAssistant, start_emulator: Any) -
         )
     )
     assert result["errors"] == {"phones": "invalid_phone"}
-    assert result["description_placeholders"] == {"numbers": "bad"}
+    assert result["description_placeholders"] == {"numbers": "bad", "code": "{code}"}
 
     result = checked(
         await hass.config_entries.subentries.async_configure(
@@ -1341,8 +1341,8 @@ STEP_PLACEHOLDERS = {
         "max_daily_parts",
         "callback_url",
     },
-    ("recipient", "user"): {"numbers"},
-    ("recipient", "reconfigure"): {"numbers"},
+    ("recipient", "user"): {"numbers", "code"},
+    ("recipient", "reconfigure"): {"numbers", "code"},
 }
 """The placeholders each form is given (`name`: Home Assistant's, for reauthentication)."""
 
@@ -1421,6 +1421,16 @@ def test_flow_translations(language: str) -> None:
         "empty_name",
         "no_phones",
         "invalid_characters",
+        "escalate_window_required",
+        "escalate_window_out_of_range",
+        "escalate_too_many_steps",
+        "escalate_no_steps",
+        "escalate_step_repeated",
+        "escalate_unknown_target",
+        "escalate_no_fallback",
+        "escalate_to_same_recipient",
+        "acknowledgement_needs_incoming",
+        "acknowledgement_not_supported",
     }
     # Gateway names are brands: the picker shows the name each gateway declares.
     assert "provider" not in strings["selector"]
@@ -1451,7 +1461,16 @@ def test_flow_translations(language: str) -> None:
         "fallback_entry_id",
         *GUARD_OPTIONS,
     }
-    assert placeholders_in(recipient["error"]) == {"numbers"}
+    # The escalation's errors name what is at fault, as the action's do.
+    assert placeholders_in(recipient["error"]) == {
+        "numbers",
+        "min",
+        "max",
+        "field",
+        "target",
+        "account",
+        "gateway",
+    }
 
 
 def test_flow_translations_have_the_same_keys() -> None:

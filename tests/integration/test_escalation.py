@@ -9,6 +9,7 @@ reload or a restart at the right one, and never run twice.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 import logging
@@ -37,8 +38,9 @@ from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_ACKNOWLEDGED, EVENT_ESCALATION
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
+from tests.emulators.catalog import ACCOUNTS
 from tests.integration.test_incoming import receive
-from tests.integration.test_tracker import stick, tick
+from tests.integration.test_tracker import never_delivered, stick, tick
 
 MARIA = "79169876543"
 """The number of the second recipient: the one an escalation texts."""
@@ -510,3 +512,127 @@ async def test_a_damaged_file_is_said_and_the_rest_goes_on(
     assert issue is not None
     assert issue.translation_placeholders["lost"] == "2"
     assert entry.runtime_data.escalations.records == {}
+
+
+# -- a recipient's escalation -----------------------------------------------------------
+
+
+async def recipient_form(hass: HomeAssistant, entry: Any, escalation: dict[str, Any]) -> Any:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "recipient"), context={"source": "user"}
+    )
+    return await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Boris", "phones": ["+7 903 111-22-33"], "escalation": escalation},
+    )
+
+
+async def test_a_recipient_escalates_its_notify_entitys_alerts(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    phone: PhoneNotify,
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    stick(monkeypatch, emulator, -1)
+    entry = await stream_account(hass, emulator)
+    result = await recipient_form(
+        hass,
+        entry,
+        {
+            "when": "not_delivered",
+            "after": {"hours": 0, "minutes": 3, "seconds": 0},
+            "to": ["notify.maria", "notify.phone"],
+        },
+    )
+    assert result["type"] == "create_entry"
+    assert result["data"]["escalation"] == {
+        "when": "not_delivered",
+        "after": 180.0,
+        "fallback": False,
+        "to": ["notify.maria", "notify.phone"],
+    }
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, EVENT_ESCALATION)
+
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": "notify.boris", "message": "Протечка в ванной"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    await tick(hass, freezer, 175)
+    assert events == []
+    await tick(hass, freezer, 10)
+    assert [e.data["target"] for e in events] == ["notify.maria"]
+    await tick(hass, freezer, 180)
+    assert [e.data["target"] for e in events] == ["notify.maria", "notify.phone"]
+    assert phone.sent == ["Протечка в ванной"]
+    assert texted(emulator) == ["79031112233", MARIA]
+    state = hass.states.get("sensor.boris_last_message")
+    assert state is not None
+    assert state.state == "escalated"
+
+
+async def test_a_recipient_cannot_ask_for_replies_nobody_hears(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await stream_account(hass, emulator)
+    result = await recipient_form(
+        hass,
+        entry,
+        {"when": "not_acknowledged", "after": {"hours": 0, "minutes": 5, "seconds": 0}},
+    )
+    assert result["type"] == "form"
+    assert result["errors"] == {"base": "acknowledgement_needs_incoming"}
+    assert result["description_placeholders"]["account"] == entry.title
+    result = await recipient_form(
+        hass,
+        entry,
+        {
+            "when": "not_delivered",
+            "after": {"hours": 0, "minutes": 0, "seconds": 20},
+            "to": ["notify.maria"],
+        },
+    )
+    assert result["errors"] == {"base": "escalate_window_out_of_range"}
+    result = await recipient_form(hass, entry, {"when": "off"})
+    assert result["type"] == "create_entry"
+    assert "escalation" not in result["data"]
+
+
+@pytest.mark.parametrize("provider", list(GatewayId))
+async def test_requests_of_an_alert_escalated_through_two_steps(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    phone: PhoneNotify,
+    provider: GatewayId,
+) -> None:
+    """Escalating asks the gateway nothing of its own: one send per SMS step, and the polls.
+
+    The counts (printed with `-s`) go in the closing note.
+    """
+    emulator = await emulators(provider)
+    never_delivered(monkeypatch, emulator, provider, "sent")
+    entry = await setup_account(hass, provider, emulator, recipients=RECIPIENTS)
+    emulator.reset_counts()
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    await send(
+        hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria", "notify.phone"]}
+    )
+    await tick(hass, freezer, 600)
+    assert [e.data["target"] for e in events] == ["notify.maria", "notify.phone"]
+    counts = Counter(
+        request.path.rsplit("/", 1)[-1] or request.path for request in emulator.requests
+    )
+    sends = sum(
+        1 for request in emulator.requests if request.path.endswith(ACCOUNTS[provider].send_paths)
+    )
+    assert sends == 2  # the alert, and Maria's SMS
+    assert phone.sent == ["Котёл: авария"]
+    print(f"\n{provider}: {sum(counts.values())} requests in 10 minutes: {dict(counts)}")

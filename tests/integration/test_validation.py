@@ -403,7 +403,9 @@ def test_both_languages_have_the_same_keys() -> None:
 
 def test_every_exception_key_exists_and_is_reachable() -> None:
     exceptions = set(translations("en")["exceptions"])
-    used = keyword_values("translation_key") - keyword_values("translation_key", "config_flow")
+    used = keyword_values("translation_key") - keyword_values(
+        "translation_key", "config_flow", "recipient_flow"
+    )
     # Keys the code builds: a client's named send problem, a gateway failure by its kind.
     built = {problem.value for problem in SendProblem} | set(ERROR_KEYS.values())
     built |= {f"failure_{kind.value}" for kind in ErrorKind}  # `error_details`
@@ -436,12 +438,15 @@ def test_entity_issue_and_selector_keys_exist_and_are_used() -> None:
         for selector in (spec.get("selector") or {}).values()
         if isinstance(selector, dict) and "translation_key" in selector
     }
-    assert set(strings["selector"]) == keyword_values("translation_key", "config_flow") | in_actions
+    assert (
+        set(strings["selector"])
+        == keyword_values("translation_key", "config_flow", "recipient_flow") | in_actions
+    )
 
 
-def flow_steps(class_name: str) -> set[str]:
+def flow_steps(class_name: str, module_name: str = "config_flow") -> set[str]:
     """The steps a flow class defines (`async_step_<id>`)."""
-    module = next(module for path, module in modules() if path.stem == "config_flow")
+    module = next(module for path, module in modules() if path.stem == module_name)
     flow = next(
         node for node in module.body if isinstance(node, ast.ClassDef) and node.name == class_name
     )
@@ -454,7 +459,9 @@ def flow_steps(class_name: str) -> set[str]:
 
 def test_flow_keys_exist_and_are_used() -> None:
     strings = translations("en")
-    literals = string_constants("config_flow", "const", "webhook", "validation")
+    literals = string_constants("config_flow", "const", "webhook", "validation", "recipient_flow")
+    # The recipient's escalation is checked as the action's is: its errors are those keys.
+    literals |= string_constants("checks")
     # Range errors are built from the field's key (`_check_ranges`).
     numbers = set(OPTION_RANGES) | {
         field.key
@@ -467,7 +474,7 @@ def test_flow_keys_exist_and_are_used() -> None:
     # Steps that show a form (reauth only forwards to reauth_confirm).
     assert set(strings["config"]["step"]) == flow_steps("RuSmsConfigFlow") - {"reauth"}
     assert set(strings["options"]["step"]) == flow_steps("RuSmsOptionsFlow")
-    assert set(recipient["step"]) == flow_steps("RecipientSubentryFlow")
+    assert set(recipient["step"]) == flow_steps("RecipientSubentryFlow", "recipient_flow")
     # Errors and aborts: each a literal of the flow module (or Home Assistant's own abort).
     home_assistant_aborts = {"already_configured"}  # _abort_if_unique_id_configured
     for section in (strings["config"], strings["options"], recipient):
@@ -478,7 +485,7 @@ def test_flow_keys_exist_and_are_used() -> None:
     errors_in_code = {
         node.value.value
         for path, module in modules()
-        if path.stem == "config_flow"
+        if path.stem in {"config_flow", "recipient_flow"}
         for node in ast.walk(module)
         if isinstance(node, ast.Assign)
         and isinstance(node.targets[0], ast.Subscript)

@@ -29,6 +29,29 @@ CONF_NOT_DELIVERED_WITHIN = "not_delivered_within"
 CONF_NOT_ACKNOWLEDGED_WITHIN = "not_acknowledged_within"
 CONF_STEPS = "steps"
 
+CONF_ESCALATION = "escalation"
+"""A recipient's escalation (its subentry data), used by its notify entity."""
+ESCALATE_WHEN = "when"
+ESCALATE_AFTER = "after"
+"""Seconds of the window."""
+ESCALATE_FALLBACK = "fallback"
+"""The fallback account sends it again first."""
+ESCALATE_TO = "to"
+"""Notify entities, in order, after the fallback."""
+ESCALATE_OFF = "off"
+ESCALATE_WHENS = (ESCALATE_OFF, "not_delivered", "not_acknowledged")
+
+
+def escalate_data(stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A recipient's kept escalation in the form of the action's `escalate` (None: off)."""
+    if not stored or stored.get(ESCALATE_WHEN, ESCALATE_OFF) == ESCALATE_OFF:
+        return None
+    steps = [TARGET_FALLBACK] if stored.get(ESCALATE_FALLBACK) else []
+    return {
+        f"{stored[ESCALATE_WHEN]}_within": timedelta(seconds=float(stored[ESCALATE_AFTER])),
+        CONF_STEPS: steps + list(stored.get(ESCALATE_TO, [])),
+    }
+
 
 class Until(StrEnum):
     """What ends an escalation before its next step."""
