@@ -90,6 +90,7 @@ async def async_get_config_entry_diagnostics(
         "outbox": None if runtime is None else runtime.outbox.diagnostics(),
         "guard": None if runtime is None else runtime.guard.diagnostics(),
         "spending": None if runtime is None else runtime.spending.diagnostics(),
+        "escalations": None if runtime is None else runtime.escalations.diagnostics(),
         "balance": None
         if balance is None
         else {

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+import json
 import logging
 from typing import Any
 
@@ -33,6 +34,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ru_sms.const import CONF_FALLBACK, DOMAIN
+from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ru_sms.escalation import EscalationState
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_ACKNOWLEDGED, EVENT_ESCALATION
@@ -169,6 +171,18 @@ async def test_not_delivered_escalates_once_per_step_in_order(
     await tick(hass, freezer, 120)
     assert [e.data["target"] for e in events] == ["notify.maria", "notify.phone"]
     assert phone.sent == ["Котёл: авария"]
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["escalations"] | {"next_due": None} == {
+        "active": 1,
+        "states": {"escalated": 1},
+        "steps_run": 2,
+        "listening": True,
+        "next_due": None,
+    }
+    dump = json.dumps(diagnostics["escalations"], ensure_ascii=False)
+    assert IVAN not in dump
+    assert MARIA not in dump
+    assert "Котёл" not in dump
 
     await tick(hass, freezer, 600)
     assert len(events) == 2  # each step once; the ladder never goes back
@@ -604,19 +618,27 @@ async def test_a_recipient_cannot_ask_for_replies_nobody_hears(
     assert "escalation" not in result["data"]
 
 
+TWO_STEP_REQUESTS = {
+    GatewayId.SMSC: 8,
+    GatewayId.SMSTELE: 10,
+    GatewayId.STREAM: 10,
+    GatewayId.DEVINO: 10,
+}
+"""Requests in ten minutes for an alert escalated through two steps, one of them an SMS:
+two sends, and the status polls the tracker makes for the two messages anyway."""
+
+
 @pytest.mark.parametrize("provider", list(GatewayId))
 async def test_requests_of_an_alert_escalated_through_two_steps(
     hass: HomeAssistant,
     emulators: Any,
     freezer: Any,
     monkeypatch: pytest.MonkeyPatch,
+    *,
     phone: PhoneNotify,
     provider: GatewayId,
 ) -> None:
-    """Escalating asks the gateway nothing of its own: one send per SMS step, and the polls.
-
-    The counts (printed with `-s`) go in the closing note.
-    """
+    """Escalating asks the gateway nothing of its own: one send per SMS step, and the polls."""
     emulator = await emulators(provider)
     never_delivered(monkeypatch, emulator, provider, "sent")
     entry = await setup_account(hass, provider, emulator, recipients=RECIPIENTS)
@@ -627,12 +649,13 @@ async def test_requests_of_an_alert_escalated_through_two_steps(
     )
     await tick(hass, freezer, 600)
     assert [e.data["target"] for e in events] == ["notify.maria", "notify.phone"]
-    counts = Counter(
-        request.path.rsplit("/", 1)[-1] or request.path for request in emulator.requests
+    account = ACCOUNTS[provider]
+    paths = Counter(
+        "send" if request.path.endswith(account.send_paths) else request.path
+        for request in emulator.requests
     )
-    sends = sum(
-        1 for request in emulator.requests if request.path.endswith(ACCOUNTS[provider].send_paths)
-    )
-    assert sends == 2  # the alert, and Maria's SMS
+    assert paths["send"] == 2  # the alert, and Maria's SMS
+    status = sum(n for path, n in paths.items() if path.endswith(account.status_path))
+    assert (paths["send"], status) == (2, TWO_STEP_REQUESTS[provider] - 2)
+    assert sum(paths.values()) == TWO_STEP_REQUESTS[provider]
     assert phone.sent == ["Котёл: авария"]
-    print(f"\n{provider}: {sum(counts.values())} requests in 10 minutes: {dict(counts)}")

@@ -20,6 +20,7 @@ nothing while no escalation is active (the bus listeners are only there while on
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 import logging
@@ -262,6 +263,17 @@ class Escalations:
     def active(self) -> list[Escalation]:
         """The escalations not ended yet."""
         return [record for record in self.records.values() if record.active]
+
+    def diagnostics(self) -> dict[str, Any]:
+        """How many escalations, in which state and at which step (no numbers, no texts)."""
+        records = list(self.records.values())
+        return {
+            "active": sum(record.active for record in records),
+            "states": dict(Counter(str(record.state) for record in records)),
+            "steps_run": sum(record.next_step for record in records),
+            "listening": bool(self._unsub_bus),
+            "next_due": min((r.due().isoformat() for r in records if r.active), default=None),
+        }
 
     @callback
     def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
