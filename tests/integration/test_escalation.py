@@ -22,6 +22,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -33,7 +34,7 @@ from pytest_homeassistant_custom_component.common import (
     setup_test_component_platform,
 )
 
-from custom_components.ru_sms.const import CONF_FALLBACK, DOMAIN
+from custom_components.ru_sms.const import CONF_FALLBACK, CONF_WEBHOOK_SECRET, DOMAIN
 from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ru_sms.escalation import EscalationState
 from custom_components.ru_sms.providers.models import GatewayId
@@ -43,6 +44,7 @@ from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.catalog import ACCOUNTS
 from tests.integration.test_incoming import receive
 from tests.integration.test_tracker import never_delivered, stick, tick
+from tests.integration.test_webhook import incoming_payload, post, signed, status_payload
 
 MARIA = "79169876543"
 """The number of the second recipient: the one an escalation texts."""
@@ -659,3 +661,50 @@ async def test_requests_of_an_alert_escalated_through_two_steps(
     assert (paths["send"], status) == (2, TWO_STEP_REQUESTS[provider] - 2)
     assert sum(paths.values()) == TWO_STEP_REQUESTS[provider]
     assert phone.sent == ["Котёл: авария"]
+
+
+# -- SMSC.ru: replies and delivery by callback -------------------------------------------
+
+
+async def test_smsc_reply_by_callback_acknowledges(
+    hass: HomeAssistant, emulators: Any, freezer: Any, hass_client_no_auth: Any
+) -> None:
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(
+        hass, GatewayId.SMSC, emulator, recipients=RECIPIENTS, options={"callbacks": True}
+    )
+    acks = async_capture_events(hass, EVENT_ACKNOWLEDGED)
+    response = await send(
+        hass, entry, {"not_acknowledged_within": "00:05:00"}, message="Котёл: авария, код {code}"
+    )
+    code = response["escalation"]["code"]
+    secret = entry.data[CONF_WEBHOOK_SECRET]
+    now = int(dt_util.utcnow().timestamp())
+    for text in ("принято 0000", f"принято {code}"):  # a code is never 0000
+        payload = incoming_payload(mes=text, sent=now, time=now, id=text)
+        assert await post(hass_client_no_auth, entry, signed(payload, secret)) == (200, "OK")
+        await hass.async_block_till_done()
+    assert [(e.data["alert_id"], e.data["text"]) for e in acks] == [
+        (response["alert_id"], f"принято {code}")
+    ]
+
+
+async def test_smsc_delivery_by_callback_ends_the_escalation(
+    hass: HomeAssistant, emulators: Any, freezer: Any, hass_client_no_auth: Any
+) -> None:
+    emulator = await emulators(GatewayId.SMSC)
+    emulator.final_seconds = 10**7  # the gateway's own answer would never be final
+    entry = await setup_account(
+        hass, GatewayId.SMSC, emulator, recipients=RECIPIENTS, options={"callbacks": True}
+    )
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    response = await send(hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria"]})
+    (ivan,) = response["recipients"]
+    secret = entry.data[CONF_WEBHOOK_SECRET]
+    payload = status_payload(ivan["message_ids"][0], 1)
+    assert await post(hass_client_no_auth, entry, signed(payload, secret)) == (200, "OK")
+    await hass.async_block_till_done()
+    await tick(hass, freezer, 300)
+    assert events == []
+    record = entry.runtime_data.escalations.of_alert(response["alert_id"])
+    assert record.state is EscalationState.DELIVERED
