@@ -161,12 +161,32 @@ def control_app(servers: list[Running]) -> web.Application:
         print(f"ru_sms: emulated {name} is {action}", flush=True)
         return web.Response(text=f"{name} is {action}\n")
 
+    async def reply(request: web.Request) -> web.Response:
+        """A subscriber's SMS lands in the gateway's inbox (Stream, Devino: read by polls)."""
+        name = request.match_info["gateway"]
+        emulator = by_name.get(name)
+        inbox = getattr(emulator, "inbox", None)
+        if emulator is None or inbox is None:
+            raise web.HTTPNotFound(text=f"{name!r} keeps no inbox: stream or devino\n")
+        body = await request.json()
+        inbox.append(
+            {
+                "Data": str(body["text"]),
+                "SourceAddress": str(body["phone"]),
+                "DestinationAddress": "2420",
+                "CreatedDateUtc": emulator.now(),
+            }
+        )
+        print(f"ru_sms: emulated {name} received an SMS from {body['phone']}", flush=True)
+        return web.Response(text=f"{name} received it\n")
+
     async def status(_request: web.Request) -> web.Response:
         lines = [f"{name}: {'down' if e.faults else 'up'}" for name, e in by_name.items()]
         return web.Response(text="\n".join(lines) + "\n")
 
     app = web.Application()
     app.router.add_post(r"/{gateway}/{action:down|up}", switch)
+    app.router.add_post(r"/{gateway}/reply", reply)
     app.router.add_get("/", status)
     return app
 
@@ -182,11 +202,11 @@ async def serve_control(stack: AsyncExitStack, servers: list[Running], port: int
         raise SystemExit(f"control: cannot listen on {HOST}:{port} ({err.strerror})") from None
 
 
-async def command(action: str, name: str) -> int:
-    """`down NAME` or `up NAME`: ask the running emulators' control port."""
+async def command(action: str, name: str, body: dict[str, str] | None = None) -> int:
+    """`down NAME`, `up NAME` or `reply NAME PHONE TEXT`: ask the running emulators' control port."""
     url = f"http://{HOST}:{port_base()}/{name}/{action}"
     try:
-        async with aiohttp.ClientSession() as session, session.post(url) as response:
+        async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
             print((await response.text()).strip())
             return 0 if response.ok else 1
     except aiohttp.ClientError as err:
@@ -206,6 +226,8 @@ def banner(servers: list[Running]) -> str:
         f"Valid test phone numbers: {PHONES}",
         "Nothing leaves this machine: the emulators only pretend to deliver.",
         "Make one fail and come back: python -m scripts.emulators down stream (then: up stream)",
+        "Reply as a subscriber (Stream, Devino): python -m scripts.emulators reply stream"
+        " 79161234567 'ok 1234'",
         "",
     ]
     return "\n".join(lines)
@@ -233,8 +255,13 @@ def main() -> None:
             asyncio.run(run())
         case ["down" | "up" as action, name]:
             raise SystemExit(asyncio.run(command(action, name)))
+        case ["reply", name, phone, text]:
+            body = {"phone": phone, "text": text}
+            raise SystemExit(asyncio.run(command("reply", name, body)))
         case _:
-            raise SystemExit("usage: python -m scripts.emulators [down|up GATEWAY]")
+            raise SystemExit(
+                "usage: python -m scripts.emulators [down|up GATEWAY | reply GATEWAY PHONE TEXT]"
+            )
 
 
 if __name__ == "__main__":
