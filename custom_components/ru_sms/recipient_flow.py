@@ -124,7 +124,9 @@ def _schema() -> vol.Schema:
             vol.Required(CONF_PHONES): TextSelector(
                 TextSelectorConfig(type=TextSelectorType.TEL, multiple=True)
             ),
-            vol.Required(CONF_ESCALATION, default=dict): section(
+            # Its default is the whole section (the frontend shows a section's default as
+            # it is, not its fields' own): escalation off.
+            vol.Required(CONF_ESCALATION, default=_form_escalation(None)): section(
                 vol.Schema(
                     {
                         vol.Required(ESCALATE_WHEN, default=ESCALATE_OFF): SelectSelector(
@@ -161,7 +163,12 @@ def _stored_escalation(form: Mapping[str, Any]) -> dict[str, Any]:
 def _form_escalation(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     """A kept escalation as the form shows it."""
     if not stored:
-        return {ESCALATE_WHEN: ESCALATE_OFF, ESCALATE_AFTER: DEFAULT_AFTER}
+        return {
+            ESCALATE_WHEN: ESCALATE_OFF,
+            ESCALATE_AFTER: DEFAULT_AFTER,
+            ESCALATE_FALLBACK: False,
+            ESCALATE_TO: [],
+        }
     seconds = int(stored[ESCALATE_AFTER])
     return {
         ESCALATE_WHEN: stored[ESCALATE_WHEN],

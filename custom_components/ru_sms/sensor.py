@@ -33,6 +33,7 @@ from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .escalation import Escalation, EscalationState
 from .outbox import AlertNote, QueuedAlert
 from .providers import DeliveryState, Statistics
+from .providers.phone import phone_digits
 from .status import STATE_WAITING
 from .tracker import MessageTracker, TrackedMessage
 
@@ -252,13 +253,20 @@ class LastMessageSensor(TrackerSensor):
     def _escalation(
         self, latest: QueuedAlert | AlertNote | TrackedMessage | None
     ) -> Escalation | None:
-        """The escalation of the latest message's alert, if it has one."""
+        """The escalation of the latest message's alert, if it has one.
+
+        Only the alert's own: a recipient texted by a step of another's escalation shows
+        the delivery of that text.
+        """
         escalations = self.entry.runtime_data.escalations
         match latest:
             case QueuedAlert() | AlertNote() as alert:
-                return escalations.of_alert(alert.id)
+                found = escalations.of_alert(alert.id)
+                return found if found is not None and found.id == alert.id else None
             case TrackedMessage() as message:
-                return escalations.of_message(message.key)
+                found = escalations.of_message(message.key)
+                own = found is not None and phone_digits(message.phone) in found.phones
+                return found if own else None
         return None
 
     def _message_attributes(self) -> dict[str, Any]:

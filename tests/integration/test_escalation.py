@@ -169,6 +169,11 @@ async def test_not_delivered_escalates_once_per_step_in_order(
     assert phone.sent == []
     assert ivan_state(hass).state == "escalated"
     assert ivan_state(hass).attributes["escalated_to"] == ["notify.maria"]
+    # Maria, texted by the step, shows the delivery of her own text.
+    maria = hass.states.get("sensor.maria_last_message")
+    assert maria is not None
+    assert maria.state == "queued"  # at the gateway, not yet polled
+    assert "escalation" not in maria.attributes
 
     await tick(hass, freezer, 120)
     assert [e.data["target"] for e in events] == ["notify.maria", "notify.phone"]
