@@ -1,14 +1,20 @@
 """Lenient readers of gateway answers."""
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+import json
+from typing import Any
 
 import pytest
 
+from custom_components.ru_sms.providers import parsing
 from custom_components.ru_sms.providers.parsing import (
     MOSCOW,
     format_local,
     loads_lenient,
+    loads_lenient_in_turns,
     parse_id_list,
     parse_iso,
     parse_ms_date,
@@ -112,6 +118,115 @@ def test_loads_lenient_refuses_what_cannot_be_read(text: str) -> None:
 def test_loads_lenient_closes_what_the_answer_left_open(text: str, expected: object) -> None:
     """SMStele's documented answers stop before their last brackets."""
     assert loads_lenient(text) == expected
+
+
+def long_status_answer(count: int) -> str:
+    """SMStele's status answer about `count` numbers, as its document writes it."""
+    items = [
+        {"id": "7", "phone": f"7916{n:07d}", "stat": "DELIVRD", "err": "0", "operator": "МТС"}
+        for n in range(count)
+    ]
+    text = json.dumps({"cnt": str(count), "results": [*items, {}]}, ensure_ascii=False, indent=1)
+    return text.removesuffix("}").rstrip()
+
+
+async def turns_while(work: Awaitable[Any]) -> tuple[Any, int]:
+    """What `work` gives, and how many times the event loop ran something else meanwhile."""
+    loop = asyncio.get_running_loop()
+    turns = 0
+    done = False
+
+    def tick() -> None:
+        nonlocal turns
+        if not done:
+            turns += 1
+            loop.call_soon(tick)
+
+    loop.call_soon(tick)
+    try:
+        return await work, turns
+    finally:
+        done = True
+
+
+async def test_a_long_answer_is_read_in_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop runs while a long answer is read: not one call holding it for the whole."""
+    monkeypatch.setattr(parsing, "TURN", 0.0)  # a turn at every look at the clock
+    text = long_status_answer(5_000)
+    assert len(text) > parsing.LONG_ANSWER
+
+    answer, turns = await turns_while(loads_lenient_in_turns(text))
+
+    assert answer == loads_lenient(text)
+    assert len(answer["results"]) == 5_001
+    assert turns >= 5_000 // 64
+
+
+async def test_a_short_answer_is_read_in_one_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parsing, "TURN", 0.0)
+    text = long_status_answer(10)
+
+    answer, turns = await turns_while(loads_lenient_in_turns(text))
+
+    assert answer == loads_lenient(text)
+    assert turns == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        "\ufeff [1, 2] ",
+        '"Z5CYSZ"',
+        "20015.3",
+        "[]",
+        "{}",
+        '{"a": [], "b": {}, "c": [{}]}',
+        '{ Code: 4, Desc: "Invalid user login or password" }',
+        "[“371324579”]",
+        '{"a": 1, "b": [1, 2,],}',
+        '{"State":0,"ReportedDateUtc":"\\Date(1377761466000)\\"}',
+        '{"results": [{"id": "7", "stat": "DELIVRD"}',
+        '{"a": ["x]}\\"", "y\\\\"]',
+        "{ Code: [1, 2,]",
+        '{"a": "1", "b": [{"c": "2"}, {}]',
+        '{"a": [{"b": "}]"}]',
+        '[{"a": 1},]',
+        '{results: [{"a": “1”}, {}]',
+        '[{"a": {"b": [1]}',  # an item cut short: closed
+        '[{"a": 1}, {"b": [2, {"c": 3}',
+        '{"x": "}", "b": [1]',  # as many brackets as it closes, one inside a string
+        '{"a": [1, 2], "a": [3]}',  # the last one wins, as in json.loads
+        "",
+        "   ",
+        "<html>502</html>",
+        '{"id": 12, "cnt"',
+        '{"a": "1"',
+        '{"a": "1]',
+        '{"a": [1}',
+        '{"a": 1}}',
+        '{"a": 1} x',
+        '{"a": 1,, "b": [2]',
+        '{"a": ["x\\"]',
+        '[{"a":1}, {"b": 2',
+        "[1 2]",
+        '{"a" 1}',
+        "{1: [2]",
+        '{"a": [1], ',
+        '{"a": [',
+    ],
+)
+async def test_read_in_turns_as_in_one_go(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """Whatever the text, the answer (or the refusal) is `loads_lenient`'s."""
+    monkeypatch.setattr(parsing, "LONG_ANSWER", 0)
+    monkeypatch.setattr(parsing, "TURN", 0.0)
+    try:
+        expected: Any = loads_lenient(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            await loads_lenient_in_turns(text)
+    else:
+        assert await loads_lenient_in_turns(text) == expected
 
 
 @pytest.mark.parametrize(

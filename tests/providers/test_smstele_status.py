@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import aiohttp
 import pytest
 
+from custom_components.ru_sms.providers import parsing
 from custom_components.ru_sms.providers.errors import (
     AuthenticationError,
     GatewayResponseError,
@@ -27,6 +28,7 @@ from custom_components.ru_sms.providers.models import (
 from custom_components.ru_sms.providers.smstele import CHECK_MESSAGE_ID, SmsteleClient, read_answer
 from tests.emulators.base import Fault
 from tests.emulators.smstele import SmsteleEmulator
+from tests.providers.test_parsing import long_status_answer, turns_while
 
 LOGIN, PASSWORD = "test:http", "~test123"
 MTS, MEGAFON, OTHER = "79160001234", "79260004567", "79072233645"
@@ -436,20 +438,38 @@ async def test_no_balance_incoming_or_statistics(
 # -- parsing --------------------------------------------------------------------------
 
 
-def test_read_answer_shapes() -> None:
-    listed = read_answer(
+async def test_read_answer_shapes() -> None:
+    listed = await read_answer(
         HttpAnswer(200, '[{"phone": "7916"}]', "application/json"), may_deliver=True
     )
     assert listed["messages"] == [{"phone": "7916"}]
-    ok = read_answer(HttpAnswer(200, '{"id": "1", "error": "-99"}', "text/html"), may_deliver=True)
+    ok = await read_answer(
+        HttpAnswer(200, '{"id": "1", "error": "-99"}', "text/html"), may_deliver=True
+    )
     assert ok["id"] == "1"
     with pytest.raises(GatewayResponseError) as info:
-        read_answer(HttpAnswer(200, '{"error": "Bad things"}', "text/html"), may_deliver=True)
+        await read_answer(HttpAnswer(200, '{"error": "Bad things"}', "text/html"), may_deliver=True)
     assert info.value.code == "Bad things"
     assert info.value.may_have_been_accepted
     with pytest.raises(GatewayResponseError) as info:
-        read_answer(HttpAnswer(200, '"just a string"', "text/plain"), may_deliver=False)
+        await read_answer(HttpAnswer(200, '"just a string"', "text/plain"), may_deliver=False)
     assert not info.value.may_have_been_accepted
+
+
+async def test_a_long_status_answer_is_read_in_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop runs while a long status answer is read, not only after.
+
+    Ten thousand numbers under one id, the answer lacking its last bracket.
+    """
+    monkeypatch.setattr(parsing, "TURN", 0.0)  # a turn at every look at the clock
+    text = long_status_answer(10_000)
+
+    read = read_answer(HttpAnswer(200, text, "application/json"), may_deliver=False)
+    data, turns = await turns_while(read)
+
+    assert len(data["results"]) == 10_001
+    assert data["results"][-2]["phone"] == "79160009999"
+    assert turns >= 10_000 // 64
 
 
 STATUS_EXAMPLE = """{

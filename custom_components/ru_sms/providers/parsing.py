@@ -220,3 +220,126 @@ async def in_turns[T](items: Iterable[T]) -> AsyncIterator[T]:
             await asyncio.sleep(0)
             until = loop.time() + TURN
         yield item
+
+
+LONG_ANSWER = 100_000
+"""Characters from which `loads_lenient_in_turns` reads an answer in turns (a shorter one
+is read in well under a millisecond)."""
+_CHECK_EVERY = 64
+"""Values read between two looks at the clock."""
+_DECODER = json.JSONDecoder()
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+async def loads_lenient_in_turns(text: str) -> Any:
+    """`loads_lenient` that lets the event loop run while it reads a long answer.
+
+    SMStele's status answer about ten thousand numbers is 3 MB: read by `loads_lenient`,
+    one stretch of C calls (its brackets found by a regular expression, then one parse)
+    holds the loop for about 60 ms. A long answer that is JSON, or JSON that lacks its
+    last brackets, is read here a value at a time, every item of a list in one call,
+    with turns of the loop between them; anything else is left to `loads_lenient`. The
+    answer, or the error, is the same as `loads_lenient`'s for every text.
+    """
+    if len(text) < LONG_ANSWER:
+        return loads_lenient(text)
+    body = text.strip().lstrip("\ufeff")
+    # Brackets closed only where `loads_lenient` would try it first (counts that differ).
+    left_open = body.count("{") + body.count("[") != body.count("}") + body.count("]")
+    with suppress(ValueError):
+        return await _json_in_turns(body, close=left_open)
+    return loads_lenient(text)
+
+
+async def _json_in_turns(text: str, *, close: bool) -> Any:
+    """`json.loads(text)`, letting the event loop run every `TURN` seconds.
+
+    Lists and the objects above them are read here; an item of a list is read by one
+    call of the JSON decoder (an object that call cannot read, as one cut short at the
+    end, is read here too). With `close`, a text that stops right after a closed object
+    or list has the containers it left open closed, as `_close_brackets` does. Raises
+    `ValueError` for anything else `json.loads` would refuse.
+    """
+    loop = asyncio.get_running_loop()
+    until = loop.time() + TURN
+    read = 0
+    end = len(text)
+    open_: list[list[Any] | dict[str, Any]] = []
+    keys: list[str] = []  # the key each open object is reading (lists: unused)
+    pos = _skip_space(text, 0)
+    while True:
+        # A value starts at `pos`.
+        read += 1
+        if read % _CHECK_EVERY == 0 and loop.time() >= until:
+            await asyncio.sleep(0)
+            until = loop.time() + TURN
+        char = text[pos : pos + 1]
+        value: Any
+        # Containers above the items of lists are read here, the items in one call each.
+        descend = char == "[" or (char == "{" and not (open_ and isinstance(open_[-1], list)))
+        if not descend:
+            try:
+                value, pos = _DECODER.raw_decode(text, pos)
+            except ValueError:
+                if char != "{":
+                    raise
+                descend = True  # an item not whole on its own (one cut short): read here
+        if descend:
+            container: list[Any] | dict[str, Any] = [] if char == "[" else {}
+            pos = _skip_space(text, pos + 1)
+            if text.startswith("]" if char == "[" else "}", pos):
+                value, pos = container, pos + 1
+            else:
+                open_.append(container)
+                keys.append("")
+                if isinstance(container, dict):
+                    keys[-1], pos = _json_key(text, pos)
+                continue
+        # `value` ends at `pos`: it goes into the open container, which may close.
+        while True:
+            if not open_:
+                if _skip_space(text, pos) != end:
+                    raise ValueError("extra data after the answer")
+                return value
+            top = open_[-1]
+            if isinstance(top, list):
+                top.append(value)
+            else:
+                top[keys[-1]] = value
+            pos = _skip_space(text, pos)
+            if pos == end:
+                if not close or text[-1] not in "}]":
+                    raise ValueError("the answer stops inside a value")
+                # Stopped right after a closed container: close the ones left open.
+                value = open_.pop()
+                keys.pop()
+                pos = end
+                continue
+            if text[pos] == ",":
+                pos = _skip_space(text, pos + 1)
+                if isinstance(top, dict):
+                    keys[-1], pos = _json_key(text, pos)
+                break
+            if text[pos] != ("]" if isinstance(top, list) else "}"):
+                raise ValueError(f"unexpected {text[pos]!r} at {pos}")
+            value = open_.pop()
+            keys.pop()
+            pos += 1
+
+
+def _json_key(text: str, pos: int) -> tuple[str, int]:
+    """An object's key at `pos` and where its value starts (after the colon)."""
+    if not text.startswith('"', pos):
+        raise ValueError(f"expected a key at {pos}")
+    key: str
+    key, pos = _DECODER.raw_decode(text, pos)  # a string: it starts with a quote
+    pos = _skip_space(text, pos)
+    if not text.startswith(":", pos):
+        raise ValueError(f"expected ':' at {pos}")
+    return key, _skip_space(text, pos + 1)
+
+
+def _skip_space(text: str, pos: int) -> int:
+    """Where the JSON whitespace from `pos` ends."""
+    match = _JSON_SPACE.match(text, pos)
+    return match.end() if match else pos

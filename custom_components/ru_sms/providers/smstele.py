@@ -58,7 +58,15 @@ from .models import (
     SendOptions,
     SendResult,
 )
-from .parsing import MOSCOW, format_local, in_turns, loads_lenient, parse_iso, to_int, to_str
+from .parsing import (
+    MOSCOW,
+    format_local,
+    in_turns,
+    loads_lenient_in_turns,
+    parse_iso,
+    to_int,
+    to_str,
+)
 from .phone import normalize_phones, phone_digits
 
 _LOGGER = logging.getLogger(__name__)
@@ -329,7 +337,7 @@ class SmsteleClient(SmsGateway):
 
         async def attempt(base: str) -> dict[str, Any]:
             answer = await self._submit(path, full, may_deliver=may_deliver, base_url=base)
-            return read_answer(answer, may_deliver=may_deliver)
+            return await read_answer(answer, may_deliver=may_deliver)
 
         return await self._call(attempt, may_deliver=may_deliver)
 
@@ -337,15 +345,18 @@ class SmsteleClient(SmsGateway):
 # -- reading answers ------------------------------------------------------------------
 
 
-def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
+async def read_answer(answer: HttpAnswer, *, may_deliver: bool) -> dict[str, Any]:
     """The answer as a dict, or the error it reports.
+
+    A long one (a status answer about thousands of numbers) is read in turns of the
+    event loop (`loads_lenient_in_turns`).
 
     Raises the mapped error for `{"error": "<negative code>", ...}` and
     `GatewayResponseError` for anything that cannot be read (HTTP 429 and 503 never come
     here: `request_form` raises them, for every gateway).
     """
     try:
-        data: Any = loads_lenient(answer.text)
+        data: Any = await loads_lenient_in_turns(answer.text)
     except ValueError:
         data = None
     if isinstance(data, list):
