@@ -10,29 +10,17 @@ reload or a restart at the right one, and never run twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 import json
 import logging
 from typing import Any
 
-from homeassistant.components.notify import NotifyEntity
-from homeassistant.config_entries import ConfigEntry, ConfigFlow
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    MockModule,
-    async_capture_events,
-    mock_config_flow,
-    mock_integration,
-    mock_platform,
-    setup_test_component_platform,
-)
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ru_sms.const import CONF_FALLBACK, CONF_WEBHOOK_SECRET, DOMAIN
 from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnostics
@@ -42,6 +30,7 @@ from custom_components.ru_sms.signals import EVENT_ACKNOWLEDGED, EVENT_ESCALATIO
 from custom_components.ru_sms.storage import StoreKind, store_key
 from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.catalog import ACCOUNTS
+from tests.integration.conftest import PhoneNotify
 from tests.integration.test_incoming import receive
 from tests.integration.test_tracker import never_delivered, stick, tick
 from tests.integration.test_webhook import incoming_payload, post, signed, status_payload
@@ -63,46 +52,6 @@ def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
     """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
     caplog.set_level(logging.WARNING, logger="aiohttp.access")
     return freezer
-
-
-class PhoneNotify(NotifyEntity):
-    """Another integration's notify entity (the mobile app): remembers what it was sent."""
-
-    _attr_name = "Phone"
-    _attr_unique_id = "phone"
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def async_send_message(self, message: str, title: str | None = None) -> None:
-        self.sent.append(message)
-
-
-class TestFlow(ConfigFlow):
-    """The other integration's config flow (never run: only its handler must exist)."""
-
-    VERSION = 1
-
-
-@pytest.fixture
-async def phone(hass: HomeAssistant) -> AsyncIterator[PhoneNotify]:
-    """`notify.phone`, set up before the accounts."""
-    entity = PhoneNotify()
-
-    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-        await hass.config_entries.async_forward_entry_setups(entry, [Platform.NOTIFY])
-        return True
-
-    mock_integration(hass, MockModule("test", async_setup_entry=setup_entry))
-    mock_platform(hass, "test.config_flow", None)
-    setup_test_component_platform(hass, "notify", [entity], from_config_entry=True)
-    with mock_config_flow("test", TestFlow):
-        entry = MockConfigEntry(domain="test")
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        assert hass.states.get("notify.phone") is not None
-        yield entity
 
 
 def texted(emulator: Any) -> list[str]:
