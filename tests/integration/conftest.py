@@ -1,8 +1,10 @@
-"""Fixtures of the integration tests: another integration's notify entity."""
+"""Fixtures of the integration tests: a frozen clock, another integration's notify entity."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import logging
+from typing import Any
 
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.config_entries import ConfigEntry, ConfigFlow
@@ -17,6 +19,13 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
     setup_test_component_platform,
 )
+
+
+@pytest.fixture
+def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
+    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
+    caplog.set_level(logging.WARNING, logger="aiohttp.access")
+    return freezer
 
 
 class PhoneNotify(NotifyEntity):

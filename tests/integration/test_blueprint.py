@@ -6,7 +6,6 @@ alert that is not delivered in time goes up the ladder the blueprint's inputs bu
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -29,13 +28,6 @@ from tests.integration.test_tracker import stick, tick
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
-    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
-    return freezer
 
 
 BLUEPRINT = Path(__file__).parents[2] / "blueprints" / "automation" / "ru_sms"

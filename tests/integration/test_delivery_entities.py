@@ -43,6 +43,21 @@ FAILED_OUTCOME: dict[GatewayId, Any] = {
 """What each emulator reports for a number that cannot be reached."""
 
 
+STATES = [
+    "queued",
+    "sent",
+    "delivered",
+    "failed",
+    "expired",
+    "status_unknown",
+    "awaiting_acknowledgement",
+    "acknowledged",
+    "escalated",
+    "not_acknowledged",
+]
+"""The last-message sensor's states with an icon and a name (and `waiting`, its first)."""
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/."""
@@ -169,19 +184,7 @@ async def test_entities_per_gateway(
         assert state.state == STATE_UNKNOWN
         assert "number" not in state.attributes
         assert state.attributes["device_class"] == "enum"
-        assert state.attributes["options"] == [
-            "waiting",
-            "queued",
-            "sent",
-            "delivered",
-            "failed",
-            "expired",
-            "status_unknown",
-            "awaiting_acknowledgement",
-            "acknowledged",
-            "escalated",
-            "not_acknowledged",
-        ]
+        assert state.attributes["options"] == ["waiting", *STATES]
     in_flight = state_of(hass, entity["in_flight"])
     assert in_flight.state == "0"
     assert in_flight.attributes["state_class"] == "measurement"
@@ -728,18 +731,7 @@ async def test_translations_and_icons(hass: HomeAssistant, emulators: Any) -> No
     emulator = await emulators(GatewayId.STREAM)
     await setup_account(hass, GatewayId.STREAM, emulator)
     icons = (await async_get_icons(hass, "entity", [DOMAIN]))[DOMAIN]
-    states = [
-        "queued",
-        "sent",
-        "delivered",
-        "failed",
-        "expired",
-        "status_unknown",
-        "awaiting_acknowledgement",
-        "acknowledged",
-        "escalated",
-        "not_acknowledged",
-    ]
+    states = STATES
     event_types = ["delivered", "failed", "expired", "incoming", "escalated", "acknowledged"]
     base = f"component.{DOMAIN}.entity"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 import json
-import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -45,13 +44,6 @@ WINDOW = "00:02:00"
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
-    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
-    return freezer
 
 
 def texted(emulator: Any) -> list[str]:

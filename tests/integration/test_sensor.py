@@ -36,13 +36,6 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/."""
 
 
-@pytest.fixture
-def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
-    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
-    return freezer
-
-
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> BalanceCoordinator:
     """Set up an entry of a balance gateway; its coordinator."""
     entry.add_to_hass(hass)

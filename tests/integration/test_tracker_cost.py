@@ -7,7 +7,6 @@ messages are asked about part by part, big sends are tracked in steps.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-import logging
 import random
 from typing import Any
 
@@ -45,13 +44,6 @@ from tests.integration.test_tracker import (
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
-    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
-    return freezer
 
 
 def scan_latest(messages: list[TrackedMessage], recipient_id: str | None) -> str | None:

@@ -7,7 +7,6 @@ account unloads) with each number's state in `delivery`; waiting costs no reques
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 
@@ -49,13 +48,6 @@ EXPIRES = {
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
-    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
-    return freezer
 
 
 def start_wait(

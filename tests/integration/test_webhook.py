@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import hashlib
 import json
-import logging
 import re
 from typing import Any
 from unittest.mock import patch
@@ -71,13 +70,6 @@ ALGORITHMS = ["md5"]
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None: ...
-
-
-@pytest.fixture
-def freezer(freezer: Any, caplog: pytest.LogCaptureFixture) -> Any:
-    """Frozen time; the emulators' access log, which cannot read a frozen clock, off."""
-    caplog.set_level(logging.WARNING, logger="aiohttp.access")
-    return freezer
 
 
 # -- signing and posting as SMSC.ru does ------------------------------------------------
