@@ -654,3 +654,48 @@ async def test_smsc_delivery_by_callback_ends_the_escalation(
     assert events == []
     record = entry.runtime_data.escalations.of_alert(response["alert_id"])
     assert record.state is EscalationState.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "escalate", [None, {"not_delivered_within": WINDOW, "steps": ["notify.maria"]}]
+)
+async def test_a_code_without_acknowledgement_is_refused(
+    hass: HomeAssistant, emulators: Any, escalate: dict[str, Any] | None
+) -> None:
+    """`{code}` would go out as it is, and no reply could use it: said before sending."""
+    emulator = await emulators(GatewayId.STREAM)
+    entry = await stream_account(hass, emulator)
+    fields: dict[str, Any] = {"escalate": escalate} if escalate else {}
+    data = {"config_entry_id": entry.entry_id, "entity_id": "notify.ivan", **fields}
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN, "send_message", data | {"message": "Ответьте {code}"}, blocking=True
+        )
+    assert caught.value.translation_key == "code_without_acknowledgement"
+    assert texted(emulator) == []
+
+
+async def test_acknowledge_stops_an_escalation_waiting_for_delivery(
+    hass: HomeAssistant,
+    emulators: Any,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Someone saw to the alarm: the ladder stops, though no SMS was delivered."""
+    emulator = await emulators(GatewayId.STREAM)
+    stick(monkeypatch, emulator, -1)
+    entry = await stream_account(hass, emulator)
+    events = async_capture_events(hass, EVENT_ESCALATION)
+    acks = async_capture_events(hass, EVENT_ACKNOWLEDGED)
+    response = await send(hass, entry, {"not_delivered_within": WINDOW, "steps": ["notify.maria"]})
+    await hass.services.async_call(
+        DOMAIN,
+        "acknowledge",
+        {"alert_id": response["alert_id"], "config_entry_id": entry.entry_id},
+        blocking=True,
+    )
+    await tick(hass, freezer, 600)
+    assert events == []
+    assert [e.data["by"] for e in acks] == ["action"]
+    assert texted(emulator) == [IVAN]
+    assert ivan_state(hass).state == "acknowledged"

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -96,9 +96,19 @@ class Sender(Protocol):
 
 
 def with_code(plan: EscalationPlan | None, message: str) -> tuple[str, str | None]:
-    """The text to send, with its code in place of `{code}`, and the code (None: none)."""
-    if plan is None or plan.until is not Until.ACKNOWLEDGED or CODE_PLACEHOLDER not in message:
+    """The text to send, with its code in place of `{code}`, and the code (None: none).
+
+    `{code}` in an alert that asks for no acknowledgement is refused (translated): it would
+    go out as it is, and no reply could use it.
+    """
+    if CODE_PLACEHOLDER not in message:
         return message, None
+    if plan is None or plan.until is not Until.ACKNOWLEDGED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="code_without_acknowledgement",
+            translation_placeholders={"code": CODE_PLACEHOLDER},
+        )
     code = new_code()
     return message.replace(CODE_PLACEHOLDER, code), code
 
@@ -240,9 +250,15 @@ class Escalations:
 
     @callback
     def async_acknowledge(self, alert_id: str, *, number: str | None, text: str | None) -> bool:
-        """Acknowledge the active escalation of `alert_id` (from Home Assistant: no number)."""
+        """Acknowledge the active escalation of `alert_id` (from Home Assistant: no number).
+
+        From Home Assistant, any escalation under way can be stopped so (someone saw to the
+        alarm); a reply only acknowledges an alert that asks for it.
+        """
         record = self._record_of_alert(alert_id)
-        if record is None or not record.active or record.until is not Until.ACKNOWLEDGED:
+        if record is None or not record.active:
+            return False
+        if number is not None and record.until is not Until.ACKNOWLEDGED:
             return False
         self._acknowledged(record, number, text, by="action" if number is None else "reply")
         return True
