@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +12,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 
 from custom_components.ru_sms.const import DOMAIN
+from custom_components.ru_sms.outbox.store import WAKE_AT_ONCE, OutboxStore
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
@@ -214,3 +217,36 @@ async def test_when_the_gateway_is_back_what_waits_out_a_backoff_goes_at_once(
     assert outbox.queued == 0
     assert [taken(emulator, f"Протечка {n}") for n in range(5)] == [1] * 5
     assert emulator.breaches == []
+
+
+async def test_the_waiters_of_a_write_go_on_a_few_a_turn(hass: HomeAssistant) -> None:
+    """A round of many alerts waits for one write: they go on in order, a few each turn.
+
+    Woken all at once, a thousand requests would start in one turn of the loop (the drain
+    after an outage held the loop for up to 50 ms).
+    """
+    store = OutboxStore(hass, "waiters")
+    turn = 0
+    counting = True
+
+    def count() -> None:
+        nonlocal turn
+        turn += 1
+        if counting:
+            hass.loop.call_soon(count)
+
+    resumed: list[tuple[int, int]] = []
+
+    async def wait(n: int) -> None:
+        await store.async_written()
+        resumed.append((n, turn))
+
+    store.set_extra("mark", 1)
+    tasks = [hass.async_create_task(wait(n)) for n in range(100)]
+    hass.loop.call_soon(count)
+    await asyncio.gather(*tasks)
+    counting = False
+    assert [n for n, _ in resumed] == list(range(100))
+    per_turn = Counter(at for _, at in resumed)
+    assert max(per_turn.values()) <= WAKE_AT_ONCE
+    assert len(per_turn) >= 100 // WAKE_AT_ONCE

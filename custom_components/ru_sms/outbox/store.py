@@ -23,6 +23,8 @@ from .alert import QueuedAlert
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
+WAKE_AT_ONCE = 25
+"""Waiters of a write that go on in one turn of the loop (the rest in the next turns)."""
 
 
 class OutboxStore:
@@ -134,11 +136,24 @@ class OutboxStore:
             self._wake(everyone=True)
 
     def _wake(self, *, everyone: bool = False) -> None:
+        ready: list[asyncio.Future[None]] = []
         waiting = []
         for target, future in self._waiters:
             if everyone or target <= self._written:
-                if not future.done():
-                    future.set_result(None)
+                ready.append(future)
             else:
                 waiting.append((target, future))
         self._waiters = waiting
+        self._release(ready)
+
+    def _release(self, futures: list[asyncio.Future[None]]) -> None:
+        """Let the waiters of a write go on, `WAKE_AT_ONCE` a turn of the loop, in order.
+
+        A round of a thousand alerts waits for one write: woken all at once, their
+        requests would all start in one turn of the loop.
+        """
+        for future in futures[:WAKE_AT_ONCE]:
+            if not future.done():
+                future.set_result(None)
+        if len(futures) > WAKE_AT_ONCE:
+            self.hass.loop.call_soon(self._release, futures[WAKE_AT_ONCE:])
