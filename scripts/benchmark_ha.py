@@ -617,6 +617,10 @@ async def status_requests(
     try:
         emulator.reset_counts()
         await send_action(hass, entry, [IVAN], text)
+        # The tracker takes the message after the caller has its answer.
+        await hass.async_block_till_done()
+        if not tracker.in_flight:
+            raise RuntimeError(f"{provider}: the message was not tracked")
         emulator.reset_counts()
         while tracker.in_flight and clock.offset < 3600:
             await clock.next_poll()
