@@ -66,6 +66,56 @@ async def test_sends_go_before_polls() -> None:
     assert order[:2] == ["first", "send"]
 
 
+async def test_a_freed_slot_wakes_one_waiter_not_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hundred sends for one slot: each end tells one waiter (all of them: 100 x 100 looks)."""
+    budget = RequestBudget((RateLimit(1000, 60.0, "send"),), concurrent=1)
+    looks = 0
+    window_wait = budget._window_wait
+
+    def counted(*args: Any) -> float:
+        nonlocal looks
+        looks += 1
+        return window_wait(*args)
+
+    monkeypatch.setattr(budget, "_window_wait", counted)
+    order: list[int] = []
+
+    async def request(n: int) -> None:
+        async with budget.use([("send", str(n))], send=True):
+            order.append(n)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(request(n) for n in range(100)))
+    assert sorted(order) == list(range(100))
+    assert looks < 300  # about two looks each; telling them all made it about 5,000
+
+
+async def test_a_slot_one_waiter_cannot_take_goes_to_the_next() -> None:
+    """The first in line waits for its window: the one behind it takes the freed slot."""
+    budget = RequestBudget((RateLimit(1, 60.0, "list"),), concurrent=1)
+    async with budget.use([("list", "")]):
+        pass  # the list window is spent for a minute
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def request(name: str, scopes: list[tuple[str, str]]) -> None:
+        async with budget.use(scopes):
+            order.append(name)
+            await gate.wait()
+
+    holder = asyncio.create_task(request("holder", []))
+    await asyncio.sleep(0)
+    blocked = asyncio.create_task(request("list", [("list", "")]))
+    await asyncio.sleep(0)
+    free = asyncio.create_task(request("poll", []))
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(holder, free), 1)
+    assert order == ["holder", "poll"]
+    assert not blocked.done()
+    blocked.cancel()
+
+
 async def test_a_window_is_never_exceeded() -> None:
     budget = RequestBudget((RateLimit(2, 0.2, "list"),), concurrent=10)
     loop = asyncio.get_running_loop()

@@ -39,6 +39,8 @@ class RequestBudget:
         self._waiting = 0
         """Requests in the loop of `_acquire` (waiting for room, or about to take it)."""
         self._changed = asyncio.Condition()
+        self._releases = 0
+        """Slots freed so far (a waiter passes the news of each on at most once)."""
         self._seen: dict[Scope, list[list[float]]] = {}
         """Per scope, when each counted request went (then ended: the later counts)."""
         self.waited = 0
@@ -75,7 +77,12 @@ class RequestBudget:
                     end = self._now()
                     for mark in marks:
                         mark[0] = max(mark[0], end)
-                    self._changed.notify_all()
+                    # A slot is free: one waiter is told (the first in line). Waking them
+                    # all made each end cost as many turns as there were waiters (200
+                    # callers: 200 wake-ups per request). A marked end only moves a window
+                    # later, so no one else can go on because of it.
+                    self._releases += 1
+                    self._changed.notify(1)
 
     def _now(self) -> float:
         return (self.clock or asyncio.get_running_loop().time)()
@@ -87,16 +94,24 @@ class RequestBudget:
             self._running += 1
             return []
         waited = False
+        passed_on = -1
         async with self._changed:
             self._waiting += 1
             if send:
                 self._sends_waiting += 1
             try:
                 while True:
-                    slot = self._running < self._concurrent and (send or not self._sends_waiting)
+                    free = self._running < self._concurrent
+                    slot = free and (send or not self._sends_waiting)
                     wait = self._window_wait(scopes, self._now())
                     if slot and wait <= 0:
                         break
+                    if free and passed_on != self._releases:
+                        # Told of a free slot this one cannot take (a window, or a send
+                        # goes first): the next in line is told, once per slot freed, so
+                        # the news goes round every waiter at most once.
+                        passed_on = self._releases
+                        self._changed.notify(1)
                     waited = True
                     if wait > 0 and slot:
                         # Room comes back with time, not with another request's end.
