@@ -275,8 +275,7 @@ class RuSmsAccount:
                     "error": rejection_details(result.rejected[0]),
                 },
             )
-        merged = outcome.numbers(GuardAction.MERGED)
-        if escalate is not None and len(merged) < len(numbers):
+        if escalate is not None and len(outcome.numbers(GuardAction.MERGED)) < len(numbers):
             # A repeat merged into an alert sent before follows that alert's escalation.
             self.escalations.async_start(
                 escalate,

@@ -24,7 +24,7 @@ from .const import ATTR_DRY_RUN, ATTR_SEND_AT, ATTR_WAIT_FOR_DELIVERY, DOMAIN
 from .guard import GuardAction, GuardedOutcome
 from .providers import RecipientResult
 from .status import STATE_WAITING, MessageStatus
-from .tracker import MessageTracker
+from .tracker import MessageTracker, message_key
 
 MAX_WAIT = timedelta(minutes=30)
 """The longest wait an action may ask for."""
@@ -61,7 +61,7 @@ def record_key(recipient: RecipientResult) -> str | None:
     """The tracker's key of an accepted number's message (None: it has no id to follow)."""
     if not recipient.accepted or not recipient.message_ids:
         return None
-    return f"{recipient.message_ids[0]}:{recipient.phone}"
+    return message_key(recipient.message_ids[0], recipient.phone)
 
 
 async def async_wait_for_delivery(

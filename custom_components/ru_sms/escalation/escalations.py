@@ -51,6 +51,7 @@ from ..signals import (
     signal_escalation,
 )
 from ..storage import Damage, StoreKind, ThrottledSave, account_store, async_keep_aside, async_read
+from ..tracker import message_key
 from .plan import (
     CODE_PLACEHOLDER,
     TARGET_FALLBACK,
@@ -241,7 +242,7 @@ class Escalations:
         """The messages a send of `record` (its alert's, or a step's) had accepted."""
         for recipient in outcome.result.accepted:
             if recipient.message_ids:
-                key = f"{recipient.message_ids[0]}:{recipient.phone}"
+                key = message_key(recipient.message_ids[0], recipient.phone)
                 record.keys.add(key)
                 self._by_key[key] = record.id
         if outcome.alert_id:
@@ -304,6 +305,11 @@ class Escalations:
             self._by_key[key] = record.id
         for alert_id in record.alert_ids:
             self._by_alert[alert_id] = record.id
+        self._watch(record, record.watched)
+
+    def _watch(self, record: Escalation, numbers: Iterable[str]) -> None:
+        """Replies from `numbers` (digits) may acknowledge `record`, while it takes one."""
+        record.watched.update(numbers)
         if record.active and record.until is Until.ACKNOWLEDGED:
             for digits in record.watched:
                 self._by_phone.setdefault(digits, set()).add(record.id)
@@ -354,7 +360,7 @@ class Escalations:
         ids = data.get("message_ids") or [data.get("message_id")]
         if not ids or ids[0] is None or not data.get("number"):
             return
-        key = f"{ids[0]}:{data['number']}"
+        key = message_key(ids[0], data["number"])
         record_id = self._by_key.get(key)
         if record_id is None and (alert_id := data.get("alert_id")) is not None:
             record_id = self._by_alert.get(alert_id)
@@ -545,10 +551,7 @@ class Escalations:
             critical=record.critical,
         )
         self._take(record, outcome)
-        if record.active:
-            self._unwatch(record)
-            record.watched.update(phone_digits(phone) for phone in phones)
-            self._add(record)
+        self._watch(record, [phone_digits(phone) for phone in phones])
 
     def _data(self) -> dict[str, Any]:
         return {"escalations": [record.as_dict() for record in self.records.values()]}

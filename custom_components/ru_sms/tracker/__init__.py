@@ -8,7 +8,7 @@
 - `tracker`: the `MessageTracker` of an account, which ties them together and polls.
 """
 
-from .record import SegmentReport, TrackedMessage
+from .record import SegmentReport, TrackedMessage, message_key
 from .tracker import MessageTracker
 
-__all__ = ["MessageTracker", "SegmentReport", "TrackedMessage"]
+__all__ = ["MessageTracker", "SegmentReport", "TrackedMessage", "message_key"]

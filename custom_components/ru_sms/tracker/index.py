@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .record import TrackedMessage
+from .record import TrackedMessage, message_key
 
 
 def _file(by_id: dict[str, str | list[str]], first: str, key: str) -> None:
@@ -119,7 +119,7 @@ class Index:
         row = self.rows[key] = row or message.to_row()
         first = message.message_ids[0]
         for later in message.message_ids[1:]:
-            self.segments[f"{later}:{message.phone}"] = key
+            self.segments[message_key(later, message.phone)] = key
         if self.by_id is not None:
             _file(self.by_id, first, key)
         if message.recipient_id is not None:
@@ -152,7 +152,7 @@ class Index:
             return
         message = TrackedMessage.from_row(row)
         for later in message.message_ids[1:]:
-            self.segments.pop(f"{later}:{message.phone}", None)
+            self.segments.pop(message_key(later, message.phone), None)
         if self.by_id is not None:
             first = message.message_ids[0]
             found = self.by_id.get(first)
@@ -220,7 +220,7 @@ class Index:
 
     def find(self, message_id: str, phone: str) -> str | None:
         """The key of the record of `phone` that has the segment `message_id`."""
-        key = f"{message_id}:{phone}"
+        key = message_key(message_id, phone)
         if key in self.rows:
             return key
         return self.segments.get(key)

@@ -42,6 +42,11 @@ raw text, error code, cost]. Version 2 of the store mapped each reported id to t
 form (still read, and written where ids repeat or a report names no id of the message)."""
 
 
+def message_key(message_id: str, phone: str) -> str:
+    """A message's key, unique within an account: its first id and its number."""
+    return f"{message_id}:{phone}"
+
+
 @dataclass(slots=True)
 class SegmentReport:
     """The gateway's last word on one segment."""
@@ -82,7 +87,7 @@ class TrackedMessage:
     @property
     def key(self) -> str:
         """Unique within an account: the first id and the number."""
-        return f"{self.message_ids[0]}:{self.phone}"
+        return message_key(self.message_ids[0], self.phone)
 
     @property
     def message_id(self) -> str:
