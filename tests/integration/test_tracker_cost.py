@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import random
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
@@ -317,3 +317,31 @@ async def test_a_list_poll_takes_its_limit_and_leaves_the_rest_due(
     assert index.next_due() == due_at  # the other six are still due then
     assert index.take_due(due_at, 100) == list(index.pending)[4:]
     assert index.take_due(due_at, 100) == []  # each once
+
+
+async def test_a_poll_of_many_alerts_to_one_number_is_applied_in_steps(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step is one message's reports, not every report to the same number."""
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every message a step
+    emulator = await emulators(GatewayId.SMSC)
+    emulator.queued_seconds = 0
+    emulator.final_seconds = 5  # delivered at the first poll
+    entry = await account(hass, GatewayId.SMSC, emulator)
+    for number in range(6):
+        await send(hass, entry, f"Датчик {number}: протечка")
+    assert tracker_of(entry).in_flight == 6
+    seen: list[str] = []
+
+    @callback
+    def heard(_event: Any) -> None:
+        seen.append("event")
+        hass.loop.call_soon(seen.append, "turn")  # runs once the loop gets a turn
+
+    hass.bus.async_listen(EVENT_MESSAGE_STATUS, heard)
+
+    await tick(hass, freezer, 20)
+
+    assert len(list_requests(emulator)) == 1  # one answer about the six
+    assert seen == ["event", "turn"] * 6
+    assert tracker_of(entry).in_flight == 0

@@ -275,12 +275,7 @@ class MessageTracker(GatewayPoller):
         # A batch of segment reports is one change of each message.
         working: dict[str, tuple[TrackedMessage, tuple[Any, ...]]] = {}
         for status in statuses:
-            key = index.find(status.message_id, phone_digits(status.phone))
-            if key is None and not status.phone:
-                # A report without its number names the message by id alone: only
-                # when that id is one number's (on SMSC.ru one id covers a whole send).
-                key = index.find_by_id(status.message_id)
-            if key is None:
+            if (key := self._key_of(status)) is None:
                 continue
             if key not in working:
                 found = self._get(key)
@@ -297,6 +292,15 @@ class MessageTracker(GatewayPoller):
                 self._fire(message)
                 changed = True
         return changed if working else None
+
+    def _key_of(self, status: DeliveryStatus) -> str | None:
+        """The key of the record a report is about (None: none on record)."""
+        key = self._index.find(status.message_id, phone_digits(status.phone))
+        if key is None and not status.phone:
+            # A report without its number names the message by id alone: only when
+            # that id is one number's (on SMSC.ru one id covers a whole send).
+            key = self._index.find_by_id(status.message_id)
+        return key
 
     @property
     def in_flight(self) -> int:
@@ -534,10 +538,20 @@ class MessageTracker(GatewayPoller):
         """`async_apply` a long answer in steps (the parts of a message kept together).
 
         Every changed message fires its event in its step; the save, the schedule and
-        the listeners follow once, after the last step.
+        the listeners follow once, after the last step. The parts of a message are the
+        neighbours about the same record: not every report to the same number (a
+        thousand alerts to one person would be one step).
         """
         changed: bool | None = None  # as `_apply`'s answer, over all the steps
-        async for batch in batches(statuses, lambda a, b: a.phone == b.phone):
+
+        def same_message(a: DeliveryStatus, b: DeliveryStatus) -> bool:
+            return (
+                a.phone == b.phone
+                and (key := self._key_of(a)) is not None
+                and key == self._key_of(b)
+            )
+
+        async for batch in batches(statuses, same_message):
             if (step := self._apply(batch)) is not None:
                 changed = bool(changed) or step
         self._applied(changed)
