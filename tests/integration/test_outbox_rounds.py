@@ -12,7 +12,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.outbox.store import WAKE_AT_ONCE, OutboxStore
+from custom_components.ru_sms.outbox.store import WAKE_AT_ONCE, WRITE_GAP, OutboxStore
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
@@ -250,3 +250,41 @@ async def test_the_waiters_of_a_write_go_on_a_few_a_turn(hass: HomeAssistant) ->
     per_turn = Counter(at for _, at in resumed)
     assert max(per_turn.values()) <= WAKE_AT_ONCE
     assert len(per_turn) >= 100 // WAKE_AT_ONCE
+
+
+async def test_writes_back_to_back_are_a_gap_apart(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst's changes gather into few writes; a change after a quiet moment goes at once.
+
+    Started again the moment it ended, the writer held the interpreter's lock against the
+    loop for most of a burst (200 callers at once: a write every 6 ms).
+    """
+    store = OutboxStore(hass, "gap")
+    saves: list[tuple[float, float, dict[str, Any]]] = []
+    save = store._store.async_save
+
+    async def slow_save(data: dict[str, Any]) -> None:
+        start = hass.loop.time()
+        for _ in range(10):  # a write of a few turns of the loop
+            await asyncio.sleep(0)
+        await save(data)
+        saves.append((start, hass.loop.time(), dict(data)))
+
+    monkeypatch.setattr(store._store, "async_save", slow_save)
+    changed_at = hass.loop.time()
+    for n in range(1, 6):  # each change in a turn of its own, while the first is written
+        store.set_extra("n", n)
+        await asyncio.sleep(0)
+    await store.async_written()
+    quiet = hass.loop.time()
+    store.set_extra("n", 6)
+    await store.async_written()
+
+    first, burst, alone = saves
+    assert first[0] - changed_at < WRITE_GAP  # at once
+    assert first[2]["n"] == 1
+    assert burst[0] - first[1] >= WRITE_GAP * 0.9  # the rest a gap after it, in one write
+    assert burst[2]["n"] == 5
+    assert alone[0] - quiet < WRITE_GAP  # after a quiet moment: at once
+    assert alone[2]["n"] == 6
