@@ -16,7 +16,7 @@ from custom_components.ru_sms.outbox.store import WAKE_AT_ONCE, WRITE_GAP, Outbo
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
-from tests.conftest import IVAN, make_entry
+from tests.conftest import IVAN, make_entry, setup_account
 from tests.emulators.base import Fault
 from tests.emulators.smsc import SentMessage
 from tests.integration.clock import Clock
@@ -288,3 +288,43 @@ async def test_writes_back_to_back_are_a_gap_apart(
     assert burst[2]["n"] == 5
     assert alone[0] - quiet < WRITE_GAP  # after a quiet moment: at once
     assert alone[2]["n"] == 6
+
+
+async def test_what_follows_a_send_waits_for_its_own_write_only(
+    hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a stream of changes the sends are followed a write after their answers.
+
+    Each job after an accepted send waited for "everything changed so far": another
+    alert's change made during every write, it waited for one more write each (one
+    send followed a write, 40 a second while 2,000 a second were sent).
+    """
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
+    outbox = entry.runtime_data.outbox
+    fired = events(hass)
+    store = outbox.store
+    save = store._store.async_save
+    saves = 0
+    stream = True
+
+    async def save_in_a_stream(data: dict[str, Any]) -> None:
+        nonlocal saves
+        saves += 1
+        if stream:
+            store.set_extra("other", saves)  # another alert's change, made meanwhile
+        await save(data)
+
+    monkeypatch.setattr(store._store, "async_save", save_in_a_stream)
+    await asyncio.gather(*(send(hass, entry, f"Alert {n}") for n in range(8)))
+    before = saves
+    for _ in range(500):
+        if len(fired) == 8:  # each accepted number's first event
+            break
+        await asyncio.sleep(0.001)
+    stream = False
+    await hass.async_block_till_done()
+
+    assert [e["state"] for e in fired] == ["queued"] * 8
+    # Followed with the write of their answers (or the one after): not a write each.
+    assert saves - before <= 2

@@ -352,15 +352,12 @@ class Outbox:
         """The gateway answered: written first; what follows runs after the caller's answer."""
         if self.alerts.get(alert.id) is alert:
             del self.alerts[alert.id]
-        self.store.drop(alert.id)
+        gone = self.store.drop(alert.id)
         if self._backoffs.taken(alert.id):
             self._gateway_back()
-        note = {
-            "possible_duplicate": alert.possible_duplicate,
-            "queued": not first,
-            "alert_id": alert.id,
-        }
-        self.after.add(partial(self._async_follow, alert, result, options, note, first=first))
+        note: dict[str, Any] = {"possible_duplicate": alert.possible_duplicate, "queued": not first}
+        note["alert_id"] = alert.id
+        self.after.add(partial(self._async_follow, alert, result, options, note, gone, first=first))
 
     def _gateway_back(self) -> None:
         """The gateway took a send again: the drain is paced by its limits (`Backoffs`)."""
@@ -374,14 +371,16 @@ class Outbox:
         result: SendResult,
         options: SendOptions,
         note: dict[str, Any],
+        gone: int,
         *,
         first: bool,
     ) -> None:
         """Follow the accepted numbers, take the balance, report the refused ones.
 
-        The acceptance is on disk first: a restart never sends again what was tracked.
+        The acceptance (the store's change `gone`) is on disk first: a restart never
+        sends again what was tracked.
         """
-        await self.store.async_written()
+        await self.store.async_written(gone)
         await self.tracker.async_track_send(result, options, note=note)
         if result.balance is not None and self.on_balance is not None:
             self.on_balance(result.balance)
@@ -511,8 +510,8 @@ class Outbox:
         if self._down_too_long(alert) and await self._async_failover(alert) is not None:
             return
         self._start_attempt(alert, self.now())
-        self.store.put(alert)
-        await self.store.async_written()  # a later request is never out before its mark
+        # A later request is never out before its mark.
+        await self.store.async_written(self.store.put(alert))
         attempt = await self._async_attempt(alert, options)
         if isinstance(attempt, SendResult):
             return
@@ -573,10 +572,9 @@ class Outbox:
             self._accepted(alert, result, options, first=False)
             self._changed()
             return True
-        self.store.put(alert)
-        self.after.add(
-            partial(self._async_follow, alert, result, options, {"queued": True}, first=False)
-        )
+        kept = self.store.put(alert)
+        note = {"queued": True}
+        self.after.add(partial(self._async_follow, alert, result, options, note, kept, first=False))
         return False
 
     # -- failover -------------------------------------------------------------------------

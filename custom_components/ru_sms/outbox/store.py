@@ -85,39 +85,50 @@ class OutboxStore:
         items = data.get("alerts") if isinstance(data, dict) else None
         return len(items) if isinstance(items, list) else 0
 
-    def put(self, alert: QueuedAlert) -> None:
-        """`alert` changed: its record is made again, and written with the next write."""
-        self.records[alert.id] = alert.as_record()
-        self._changed()
+    def put(self, alert: QueuedAlert) -> int:
+        """`alert` changed: its record is made again, and written with the next write.
 
-    def put_all(self, alerts: Iterable[QueuedAlert]) -> None:
+        Returns the change's number (for `async_written`); so do the other changes.
+        """
+        self.records[alert.id] = alert.as_record()
+        return self._changed()
+
+    def put_all(self, alerts: Iterable[QueuedAlert]) -> int:
         """Several alerts changed: one write for all of them."""
         for alert in alerts:
             self.records[alert.id] = alert.as_record()
-        self._changed()
+        return self._changed()
 
-    def drop(self, alert_id: str) -> None:
+    def drop(self, alert_id: str) -> int:
         """The alert left the outbox."""
         if self.records.pop(alert_id, None) is not None:
-            self._changed()
+            return self._changed()
+        return self._changes
 
-    def set_extra(self, key: str, value: Any) -> None:
+    def set_extra(self, key: str, value: Any) -> int:
         """Keep `value` (not changed afterwards) beside the alerts."""
         self.extra[key] = value
-        self._changed()
+        return self._changed()
 
-    async def async_written(self) -> None:
-        """Wait until every change made so far is on its way to the disk, and written."""
-        if self._written >= self._changes:
+    async def async_written(self, change: int | None = None) -> None:
+        """Wait until `change` (default: every change made so far) is written.
+
+        A change's own number, not the changes made since: under a stream of sends
+        each waiter of "everything so far" waited for one more write (the jobs after
+        accepted sends, one after the other, went on at one a write: 40 a second).
+        """
+        target = self._changes if change is None else min(change, self._changes)
+        if self._written >= target:
             return
         future: asyncio.Future[None] = self.hass.loop.create_future()
-        self._waiters.append((self._changes, future))
+        self._waiters.append((target, future))
         self._start_writer()
         await future
 
-    def _changed(self) -> None:
+    def _changed(self) -> int:
         self._changes += 1
         self._start_writer()
+        return self._changes
 
     def _start_writer(self) -> None:
         # Not started eagerly: the other changes of this turn of the loop (and a first
