@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import PERCENTAGE, EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .account import RuSmsConfigEntry
@@ -169,9 +170,15 @@ class BalanceSensor(AccountEntity[BalanceCoordinator], SensorEntity):
 
 
 class TrackerSensor(SensorEntity):
-    """A sensor written again on every change of the account's message tracker."""
+    """A sensor written again after the changes of the account's message tracker.
+
+    The changes of one turn of the loop are written once, at the next turn: a stream of
+    sends changes the tracker and the outbox several times an alert, and every such
+    sensor was written at each (five state writes an alert, a third of its cost).
+    """
 
     entry: RuSmsConfigEntry
+    _write: asyncio.Handle | None = None
 
     @property
     def tracker(self) -> MessageTracker:
@@ -181,13 +188,27 @@ class TrackerSensor(SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the tracker and the outbox."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.tracker.async_add_listener(self.async_write_ha_state))
-        outbox = self.entry.runtime_data.outbox
-        self.async_on_remove(outbox.async_add_listener(self.async_write_ha_state))
-        guard = self.entry.runtime_data.guard
-        self.async_on_remove(guard.async_add_listener(self.async_write_ha_state))
-        escalations = self.entry.runtime_data.escalations
-        self.async_on_remove(escalations.async_add_listener(self.async_write_ha_state))
+        runtime = self.entry.runtime_data
+        for source in (self.tracker, runtime.outbox, runtime.guard, runtime.escalations):
+            self.async_on_remove(source.async_add_listener(self._async_changed))
+        self.async_on_remove(self._async_cancel_write)
+
+    @callback
+    def _async_changed(self) -> None:
+        """Write the state at the next turn of the loop, once for this turn's changes."""
+        if self._write is None:
+            self._write = self.hass.loop.call_soon(self._async_write)
+
+    @callback
+    def _async_write(self) -> None:
+        self._write = None
+        self.async_write_ha_state()
+
+    @callback
+    def _async_cancel_write(self) -> None:
+        if self._write is not None:
+            self._write.cancel()
+            self._write = None
 
     def _phones(self, recipient_id: str | None) -> list[str] | None:
         """A recipient's numbers (None: the account's, every number)."""

@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers import IncomingMessage
-from custom_components.ru_sms.providers.models import GatewayId
+from custom_components.ru_sms.providers import IncomingMessage, SendOptions
+from custom_components.ru_sms.providers.models import GatewayId, RecipientResult, SendResult
 from custom_components.ru_sms.signals import async_fire_incoming_sms
 from tests.conftest import IVAN, setup_account
 from tests.emulators.base import Fault
@@ -140,6 +140,28 @@ def state_changes(hass: HomeAssistant, entity_id: str) -> list[Any]:
 
 
 # -- the entities ------------------------------------------------------------------------
+
+
+async def test_the_changes_of_one_turn_are_written_once(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    """A stream of sends changes the tracker several times a turn: one state write."""
+    entry = await setup_account(hass, GatewayId.SMSC, await emulators(GatewayId.SMSC))
+    in_flight = ids(GatewayId.SMSC)["in_flight"]
+    changes = state_changes(hass, in_flight)
+    tracker = entry.runtime_data.tracker
+    for n in range(5):  # five answers followed in one turn of the loop
+        accepted = RecipientResult(phone=IVAN, accepted=True, message_ids=(f"m{n}",))
+        tracker.async_track(SendResult(recipients=(accepted,)), SendOptions())
+    assert state_of(hass, in_flight).state == "0"  # written at the next turn
+    await hass.async_block_till_done()
+
+    assert [state.state for state in changes] == ["5"]
+    # A change alone is written at the next turn too.
+    accepted = RecipientResult(phone=IVAN, accepted=True, message_ids=("m5",))
+    tracker.async_track(SendResult(recipients=(accepted,)), SendOptions())
+    await hass.async_block_till_done()
+    assert [state.state for state in changes] == ["5", "6"]
 
 
 @pytest.mark.parametrize("provider", list(GatewayId))

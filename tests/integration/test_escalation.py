@@ -384,6 +384,7 @@ async def test_acknowledge_action(hass: HomeAssistant, emulators: Any, freezer: 
         DOMAIN, "acknowledge", {"alert_id": response["alert_id"]}, blocking=True
     )
     assert [(e.data["by"], e.data["number"]) for e in acks] == [("action", None)]
+    await hass.async_block_till_done()  # the sensors are written at the next turn
     assert ivan_state(hass).state == "acknowledged"
     with pytest.raises(ServiceValidationError) as caught:
         await hass.services.async_call(

@@ -75,6 +75,7 @@ async def test_a_hundred_identical_alerts_in_a_minute_go_once(
     assert response["guard"] == [
         {"phone": IVAN, "action": "summarised", "reason": "repeat", "count": 99, "release_at": None}
     ]
+    await hass.async_block_till_done()  # the sensors are written at the next turn
     assert "merged" not in sensor(hass).attributes
     assert emulator.breaches == []
 
