@@ -172,13 +172,15 @@ class BalanceSensor(AccountEntity[BalanceCoordinator], SensorEntity):
 class TrackerSensor(SensorEntity):
     """A sensor written again after the changes of the account's message tracker.
 
-    The changes of one turn of the loop are written once, at the next turn: a stream of
-    sends changes the tracker and the outbox several times an alert, and every such
-    sensor was written at each (five state writes an alert, a third of its cost).
+    The first change of a turn of the loop is written at once, the turn's others once, at
+    the next turn: a stream of sends changes the tracker and the outbox several times an
+    alert, and every such sensor was written at each (five state writes an alert, a third
+    of its cost).
     """
 
     entry: RuSmsConfigEntry
-    _write: asyncio.Handle | None = None
+    _turn: asyncio.Handle | None = None
+    _again = False
 
     @property
     def tracker(self) -> MessageTracker:
@@ -195,20 +197,25 @@ class TrackerSensor(SensorEntity):
 
     @callback
     def _async_changed(self) -> None:
-        """Write the state at the next turn of the loop, once for this turn's changes."""
-        if self._write is None:
-            self._write = self.hass.loop.call_soon(self._async_write)
+        """Write the state now, or at the next turn when it was written in this one."""
+        if self._turn is None:
+            self.async_write_ha_state()
+            self._turn = self.hass.loop.call_soon(self._async_turn_ended)
+        else:
+            self._again = True
 
     @callback
-    def _async_write(self) -> None:
-        self._write = None
-        self.async_write_ha_state()
+    def _async_turn_ended(self) -> None:
+        self._turn = None
+        if self._again:
+            self._again = False
+            self.async_write_ha_state()
 
     @callback
     def _async_cancel_write(self) -> None:
-        if self._write is not None:
-            self._write.cancel()
-            self._write = None
+        if self._turn is not None:
+            self._turn.cancel()
+            self._turn = None
 
     def _phones(self, recipient_id: str | None) -> list[str] | None:
         """A recipient's numbers (None: the account's, every number)."""

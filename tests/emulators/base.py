@@ -141,6 +141,8 @@ class EmulatedGateway:
         self.retry_after_header = "30"
         """`Retry-After` of `Fault.SERVICE_UNAVAILABLE` and `Fault.TOO_MANY_REQUESTS`
         (seconds or an HTTP date)."""
+        self.answer_delay = 0.0
+        """Seconds (real) before a request is read: a gateway far away."""
         self.record_delay = 0.0
         """Seconds (virtual) before a taken message shows in the gateway's records
         (status, reports, statistics): a gateway slow to record what it took."""
@@ -276,6 +278,8 @@ class EmulatedGateway:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         raw = await request.read()
         in_query, in_body = self.decode_form(raw, request.query_string)
         pairs = in_query + in_body

@@ -16,6 +16,7 @@ from custom_components.ru_sms.const import DOMAIN
 from custom_components.ru_sms.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ru_sms.options import options_to_dict
 from custom_components.ru_sms.outbox import QueuedAlert
+from custom_components.ru_sms.outbox.store import FIRST_WAIT
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.signals import EVENT_MESSAGE_STATUS
@@ -423,9 +424,10 @@ async def test_alert_and_acceptance_are_written_before_anything_else(
 
     outbox.store._store.async_save = save  # type: ignore[method-assign]
 
+    emulator.answer_delay = FIRST_WAIT * 10  # a gateway far away
     await send(hass, entry, "Boiler failed")
     await hass.async_block_till_done()
-    # Handed over as its request goes out, before the gateway's answer was read (the
+    # Written while its request was under way, before the gateway's answer was read (the
     # emulator had not even read the request); its acceptance before the tracker took it.
     assert written == [
         ([("Boiler failed", True)], 0, tracked),
@@ -435,8 +437,16 @@ async def test_alert_and_acceptance_are_written_before_anything_else(
     await hass.async_block_till_done()
     assert hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)]["data"] == {"alerts": []}
 
+    # Answered before its record was due to be written: the record came and went.
+    emulator.answer_delay = 0
+    await send(hass, entry, "Door open")
+    await hass.async_block_till_done()
+    assert written == [([("Boiler failed", True)], 0, tracked), ([], 1, tracked)]
+    assert entry.runtime_data.tracker.in_flight == tracked + 2
+
     await send(hass, entry, "Window open")
     assert await hass.config_entries.async_unload(entry.entry_id)
     # Nothing left unwritten at unload.
     assert hass_storage[store_key(StoreKind.OUTBOX, entry.entry_id)]["data"] == {"alerts": []}
     assert taken(emulator, "Boiler failed") == taken(emulator, "Window open") == 1
+    assert taken(emulator, "Door open") == 1

@@ -9,10 +9,12 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.outbox.store import WAKE_AT_ONCE, WRITE_GAP, OutboxStore
+from custom_components.ru_sms.outbox import QueuedAlert
+from custom_components.ru_sms.outbox.store import FIRST_WAIT, WAKE_AT_ONCE, WRITE_GAP, OutboxStore
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
@@ -255,17 +257,19 @@ async def test_the_waiters_of_a_write_go_on_a_few_a_turn(hass: HomeAssistant) ->
 async def test_writes_back_to_back_are_a_gap_apart(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A burst's changes gather into few writes; a change after a quiet moment goes at once.
+    """A burst's changes gather into few writes; a change after a quiet moment goes soon.
 
     Started again the moment it ended, the writer held the interpreter's lock against the
     loop for most of a burst (200 callers at once: a write every 6 ms).
     """
     store = OutboxStore(hass, "gap")
     saves: list[tuple[float, float, dict[str, Any]]] = []
+    started = asyncio.Event()
     save = store._store.async_save
 
     async def slow_save(data: dict[str, Any]) -> None:
         start = hass.loop.time()
+        started.set()
         for _ in range(10):  # a write of a few turns of the loop
             await asyncio.sleep(0)
         await save(data)
@@ -273,7 +277,9 @@ async def test_writes_back_to_back_are_a_gap_apart(
 
     monkeypatch.setattr(store._store, "async_save", slow_save)
     changed_at = hass.loop.time()
-    for n in range(1, 6):  # each change in a turn of its own, while the first is written
+    store.set_extra("n", 1)
+    await started.wait()
+    for n in range(2, 6):  # each change in a turn of its own, while the first is written
         store.set_extra("n", n)
         await asyncio.sleep(0)
     await store.async_written()
@@ -282,12 +288,48 @@ async def test_writes_back_to_back_are_a_gap_apart(
     await store.async_written()
 
     first, burst, alone = saves
-    assert first[0] - changed_at < WRITE_GAP  # at once
+    # After a quiet moment: a few milliseconds for a quick answer to come first.
+    assert FIRST_WAIT * 0.9 <= first[0] - changed_at < WRITE_GAP
     assert first[2]["n"] == 1
     assert burst[0] - first[1] >= WRITE_GAP * 0.9  # the rest a gap after it, in one write
     assert burst[2]["n"] == 5
-    assert alone[0] - quiet < WRITE_GAP  # after a quiet moment: at once
+    assert alone[0] - quiet < FIRST_WAIT  # waited for: at once
     assert alone[2]["n"] == 6
+
+
+async def test_an_alert_that_came_and_went_before_its_write_is_never_written(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = OutboxStore(hass, "came-and-went")
+    await store.async_load()  # no file: as good as an empty one
+    saves: list[dict[str, Any]] = []
+    save = store._store.async_save
+
+    async def counted_save(data: dict[str, Any]) -> None:
+        saves.append(data)
+        await save(data)
+
+    monkeypatch.setattr(store._store, "async_save", counted_save)
+    alert = QueuedAlert(
+        id="a1",
+        phones=[IVAN],
+        text="Door open",
+        options={},
+        deadline=dt_util.utcnow(),
+        created_at=dt_util.utcnow(),
+        next_attempt=dt_util.utcnow(),
+    )
+    store.put(alert)
+    gone = store.drop(alert.id)
+    await store.async_written(gone)  # at once: nothing to write
+    await asyncio.sleep(FIRST_WAIT * 2)
+    assert saves == []
+
+    # Kept past the first wait, it is written, and so is its going.
+    store.put(alert)
+    await asyncio.sleep(FIRST_WAIT * 2)
+    await store.async_written(store.drop(alert.id))
+    assert [[a["id"] for a in data["alerts"]] for data in saves] == [["a1"], []]
 
 
 async def test_what_follows_a_send_waits_for_its_own_write_only(
