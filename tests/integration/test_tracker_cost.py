@@ -262,14 +262,21 @@ async def test_version_1_store_out_of_order_is_loaded_in_the_order_sent(
     assert hass_storage[storage_key(entry)]["version"] == 3
 
 
-async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
-    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every message a step
+async def one_message_a_step(
+    hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any]:
+    """An SMSC.ru account whose poll applies one message a step, each delivered at once."""
+    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)
     emulator = await emulators(GatewayId.SMSC)
     emulator.queued_seconds = 0
     emulator.final_seconds = 5  # delivered at the first poll
-    entry = await account(hass, GatewayId.SMSC, emulator)
+    return emulator, await account(hass, GatewayId.SMSC, emulator)
+
+
+async def test_a_poll_in_steps_fires_each_event_once_then_saves_and_tells_once(
+    hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, entry = await one_message_a_step(hass, emulators, monkeypatch)
     tracker = tracker_of(entry)
     numbers = [f"+7916{n:07d}" for n in range(12)]
     await send(hass, entry, phones=numbers, recipient=False)
@@ -323,11 +330,7 @@ async def test_a_poll_of_many_alerts_to_one_number_is_applied_in_steps(
     hass: HomeAssistant, emulators: Any, freezer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A step is one message's reports, not every report to the same number."""
-    monkeypatch.setattr("custom_components.ru_sms.tracker.steps.STEP", 1)  # every message a step
-    emulator = await emulators(GatewayId.SMSC)
-    emulator.queued_seconds = 0
-    emulator.final_seconds = 5  # delivered at the first poll
-    entry = await account(hass, GatewayId.SMSC, emulator)
+    emulator, entry = await one_message_a_step(hass, emulators, monkeypatch)
     for number in range(6):
         await send(hass, entry, f"Датчик {number}: протечка")
     assert tracker_of(entry).in_flight == 6
