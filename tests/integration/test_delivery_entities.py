@@ -143,7 +143,7 @@ def state_changes(hass: HomeAssistant, entity_id: str) -> list[Any]:
 # -- the entities ------------------------------------------------------------------------
 
 
-async def test_the_changes_of_one_turn_are_written_once(
+async def test_the_changes_of_one_turn_are_written_at_most_twice(
     hass: HomeAssistant, emulators: Any
 ) -> None:
     """A stream of sends changes the tracker several times a turn: two state writes."""

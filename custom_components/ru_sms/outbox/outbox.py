@@ -355,8 +355,11 @@ class Outbox:
         gone = self.store.drop(alert.id)
         if self._backoffs.taken(alert.id):
             self._gateway_back()
-        note: dict[str, Any] = {"possible_duplicate": alert.possible_duplicate, "queued": not first}
-        note["alert_id"] = alert.id
+        note = {
+            "possible_duplicate": alert.possible_duplicate,
+            "queued": not first,
+            "alert_id": alert.id,
+        }
         self.after.add(partial(self._async_follow, alert, result, options, note, gone, first=first))
 
     def _gateway_back(self) -> None:

@@ -160,20 +160,21 @@ class OutboxStore:
             # As the file holds it already (an alert answered before its record was
             # written): nothing to write, nothing to wait for.
             self._written = self._changes
-            if self._start is not None:
-                self._start.cancel()
-                self._start = None
+            self._cancel_start()
             self._wake()
         elif self._writer is None and self._start is None:
             self._start = self.hass.loop.call_later(FIRST_WAIT, self._start_writer)
         return self._changes
 
-    def _start_writer(self) -> None:
-        # Not started eagerly: the other changes of this turn of the loop (and a first
-        # request on its way) come first, and go in the same write.
+    def _cancel_start(self) -> None:
         if self._start is not None:
             self._start.cancel()
             self._start = None
+
+    def _start_writer(self) -> None:
+        # Not started eagerly: the other changes of this turn of the loop (and a first
+        # request on its way) come first, and go in the same write.
+        self._cancel_start()
         if self._writer is None:
             self._writer = self.hass.async_create_task(
                 self._async_write(), f"{DOMAIN} outbox write", eager_start=False
