@@ -24,6 +24,7 @@ from custom_components.ru_sms.providers.http import (
     read_retry_after,
     request_form,
     unreadable,
+    url_encoded,
 )
 from tests.emulators.base import EmulatedGateway, Fault, json_response
 from tests.transport import chain_text, connections_never_come
@@ -78,6 +79,7 @@ async def test_form_goes_in_the_body_not_the_url(plain: Plain, http_session) -> 
             "phones": "+79161234567",
         },
         [("to", "+79161234567"), ("to", "79161234568"), ("text", " \t\n/?#[]@!$'()*,")],
+        {"charset": "utf-8", "id": "rs0a9f", "": "", "all": "".join(map(chr, range(1, 0x250)))},
         {},
     ],
 )
@@ -89,6 +91,13 @@ async def test_form_is_encoded_as_aiohttp_encodes_it(plain: Plain, http_session,
     ours, aiohttps = plain.requests
     assert ours.raw_body == aiohttps.raw_body
     assert ours.multi == aiohttps.multi == list(form.items() if isinstance(form, dict) else form)
+
+
+def test_every_character_is_encoded_as_the_standard_library_encodes_it() -> None:
+    characters = [chr(c) for c in range(0x800)] + ["€", "№", "\u2028", "\ufeff", "😀"]
+    for character in characters:
+        form = [(character, f"a{character} b{character}"), ("x", character)]
+        assert url_encoded(form) == urlencode(form, doseq=True), repr(character)
 
 
 async def test_a_form_that_cannot_be_encoded_is_not_sent(plain: Plain, http_session) -> None:

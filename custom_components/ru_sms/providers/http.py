@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import logging
 import math
-from urllib.parse import urlencode
+import string
 
 import aiohttp
 from aiohttp import hdrs
@@ -34,6 +34,14 @@ TOO_MANY_REQUESTS_WAIT = 60.0
 """Seconds to wait after HTTP 429 that names no time: the gateways count per minute."""
 MAX_RETRY_AFTER = 86400.0
 """The longest wait a `Retry-After` is taken for (a day): a later one is read as this."""
+_UNESCAPED = frozenset(string.ascii_letters + string.digits + "_.-~")
+"""The characters url-encoding leaves as they are."""
+_ESCAPES = {
+    byte: "+" if byte == ord(" ") else f"%{byte:02X}"
+    for byte in range(256)
+    if chr(byte) not in _UNESCAPED
+}
+"""Each other byte of UTF-8 as `quote_plus` writes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +186,7 @@ def query_url(url: str, form: Mapping[str, str] | Sequence[tuple[str, str]]) -> 
     base = str(URL(url))
     joiner = "&" if "?" in base else "?"
     # Already encoded: yarl must not encode it again (`%2B` would become `%252B`).
-    return URL(f"{base}{joiner}{urlencode(form, doseq=True)}", encoded=True)
+    return URL(f"{base}{joiner}{url_encoded(form)}", encoded=True)
 
 
 def form_body(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> BytesPayload:
@@ -189,7 +197,27 @@ def form_body(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> BytesPaylo
     of our way to the wire. A text that cannot be encoded (a lone surrogate)
     raises `UnicodeEncodeError`, a `ValueError`, as it does inside aiohttp.
     """
-    return BytesPayload(urlencode(form, doseq=True).encode(), content_type=FORM_CONTENT_TYPE)
+    return BytesPayload(url_encoded(form).encode(), content_type=FORM_CONTENT_TYPE)
+
+
+def url_encoded(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
+    """`urlencode(form, doseq=True)` (as aiohttp encodes a form) for a form of strings.
+
+    A value with nothing to encode is taken as it is, and the others' UTF-8 bytes are
+    escaped by one table: the standard library's way costs three calls and a join of a
+    call per byte for each name and value (an SMSC.ru send's form: 13 µs, 5 µs so, on
+    this machine in a loop; more on an alert's way, with colder caches). A lone
+    surrogate raises `UnicodeEncodeError`, as there.
+    """
+    pairs = form.items() if isinstance(form, Mapping) else form
+    return "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in pairs)
+
+
+def _quoted(value: str) -> str:
+    if value.isascii() and value.isalnum():  # most names and values: nothing to escape
+        return value
+    # Each byte as the character of the same number, then its escape from the table.
+    return value.encode().decode("latin-1").translate(_ESCAPES)
 
 
 def _path(url: str) -> str:
