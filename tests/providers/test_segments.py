@@ -26,6 +26,9 @@ from custom_components.ru_sms.providers.segments import Encoding, count_segments
         ("«x» — y", Encoding.UCS2, 7, 1),
         ("🔥" * 35, Encoding.UCS2, 70, 1),  # an emoji takes two units
         ("🔥" * 36, Encoding.UCS2, 72, 2),
+        ("a\ud83d", Encoding.UCS2, 2, 1),  # a lone surrogate: one unit, as the gateways count
+        ("{\f€^x", Encoding.GSM7, 9, 1),
+        ("🔥" * 35 + "{", Encoding.UCS2, 71, 2),  # not GSM-7: the brace takes one unit
     ],
 )
 def test_count(text: str, encoding: Encoding, units: int, segments: int) -> None:

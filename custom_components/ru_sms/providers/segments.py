@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 
 class Encoding(StrEnum):
@@ -47,9 +49,7 @@ class SegmentInfo:
 
 def encoding_of(text: str) -> Encoding:
     """GSM-7 when every character is in the GSM alphabet, else UCS-2."""
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        return Encoding.GSM7
-    return Encoding.UCS2
+    return Encoding.GSM7 if _GSM7.issuperset(text) else Encoding.UCS2
 
 
 def ucs2_characters(text: str) -> list[str]:
@@ -65,18 +65,26 @@ def _unit_costs(text: str, encoding: Encoding) -> list[int]:
     return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
+@lru_cache(maxsize=64)
 def count_segments(text: str) -> SegmentInfo:
-    """Count the parts `text` is sent in (0 for an empty text)."""
+    """Count the parts `text` is sent in (0 for an empty text).
+
+    Remembered for the last texts: an alert's parts are asked for on its way by the
+    check of its length, the storm guard, the spending limits and the gateway's answer.
+    """
     encoding = encoding_of(text)
-    costs = _unit_costs(text, encoding)
-    units = sum(costs)
+    # The units without a look at each character (what most alerts need: one part).
+    if encoding is Encoding.GSM7:
+        units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+    else:
+        units = len(text.encode("utf-16-le", "surrogatepass")) // 2
     if units == 0:
         return SegmentInfo(encoding, 0, 0)
     if units <= _SINGLE[encoding]:
         return SegmentInfo(encoding, units, 1)
     limit = _PART[encoding]
     segments, filled = 1, 0
-    for cost in costs:
+    for cost in _unit_costs(text, encoding):
         # A pair that does not fit whole moves to the next part.
         if filled + cost > limit:
             segments += 1
