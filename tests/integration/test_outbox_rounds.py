@@ -332,6 +332,41 @@ async def test_an_alert_that_came_and_went_before_its_write_is_never_written(
     assert [[a["id"] for a in data["alerts"]] for data in saves] == [["a1"], []]
 
 
+async def test_an_alerts_record_is_made_once_for_the_write_after_its_changes(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change only marks the alert: its record is made when a write takes it."""
+    store = OutboxStore(hass, "made-once")
+    await store.async_load()
+    made: list[str] = []
+    as_record = QueuedAlert.as_record
+
+    def counted(alert: QueuedAlert) -> dict[str, Any]:
+        made.append(alert.id)
+        return as_record(alert)
+
+    monkeypatch.setattr(QueuedAlert, "as_record", counted)
+    now = dt_util.utcnow()
+    alert = QueuedAlert(
+        id="a1",
+        phones=[IVAN],
+        text="Door",
+        options={},
+        deadline=now,
+        created_at=now,
+        next_attempt=now,
+    )
+    store.put(alert)
+    store.drop(alert.id)
+    assert made == []  # came and went: never made
+
+    store.put(alert)
+    alert.attempts = 2
+    await store.async_written(store.put(alert))
+    assert made == ["a1"]
+    assert store.records["a1"]["attempts"] == 2
+
+
 async def test_what_follows_a_send_waits_for_its_own_write_only(
     hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -61,8 +61,9 @@ class QueuedAlert:
     def as_record(self) -> dict[str, Any]:
         """The stored form: plain JSON values, nothing shared with the alert.
 
-        Made once per change of this alert (never for the others in the queue): the
-        record is replaced, never changed, so a writer thread may read it at any time.
+        Made for a write after a change of this alert (never for the others in the
+        queue): the record is replaced, never changed, so a writer thread may read it at
+        any time.
         """
         return {
             name: value.isoformat()

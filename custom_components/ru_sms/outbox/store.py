@@ -1,7 +1,8 @@
 """The outbox's file: one record per alert, written off the loop, one write for many changes.
 
 A change of one alert makes that alert's record again (`QueuedAlert.as_record`), never
-the others'. Writes are gathered: the changes of a few milliseconds (`FIRST_WAIT`), and
+the others', when the next write starts (an alert answered before it needs none). Writes
+are gathered: the changes of a few milliseconds (`FIRST_WAIT`), and
 those made while a write is under way and in the short gap after it (`WRITE_GAP`), go in
 the next single write, whose JSON is made in the writer thread from the records as they
 are (a record is replaced, never changed); records as the file holds them already are
@@ -60,7 +61,9 @@ class OutboxStore:
             serialize_in_event_loop=False,
         )
         self.records: dict[str, dict[str, Any]] = {}
-        """Each alert's record, by its id."""
+        """Each alert's record, by its id (as made for the last write)."""
+        self._due: dict[str, QueuedAlert] = {}
+        """Alerts changed since their record was made: made again for the next write."""
         self.extra: dict[str, Any] = {}
         """What else the outbox keeps beside the alerts (each value replaced, never changed)."""
         self._changes = 0
@@ -108,24 +111,25 @@ class OutboxStore:
         return len(items) if isinstance(items, list) else 0
 
     def put(self, alert: QueuedAlert) -> int:
-        """`alert` changed: its record is made again, and written with the next write.
+        """`alert` changed: its record is made again, and written, with the next write.
 
         Returns the change's number (for `async_written`); so do the other changes.
         """
-        self.records[alert.id] = alert.as_record()
+        self._due[alert.id] = alert
         self._dirty.add(alert.id)
         return self._changed()
 
     def put_all(self, alerts: Iterable[QueuedAlert]) -> int:
         """Several alerts changed: one write for all of them."""
         for alert in alerts:
-            self.records[alert.id] = alert.as_record()
+            self._due[alert.id] = alert
             self._dirty.add(alert.id)
         return self._changed()
 
     def drop(self, alert_id: str) -> int:
         """The alert left the outbox."""
-        if self.records.pop(alert_id, None) is not None:
+        due = self._due.pop(alert_id, None)
+        if self.records.pop(alert_id, None) is not None or due is not None:
             if alert_id in self._saved_ids:
                 self._dirty.add(alert_id)
             else:
@@ -192,6 +196,9 @@ class OutboxStore:
                     self._written = target
                     self._wake()
                     continue
+                for alert_id, alert in self._due.items():
+                    self.records[alert_id] = alert.as_record()
+                self._due.clear()
                 # The records as they are now (references to them, not copies): the
                 # writer thread turns them into JSON.
                 data = self.extra | {"alerts": list(self.records.values())}
