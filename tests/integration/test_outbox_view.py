@@ -16,8 +16,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 
@@ -186,6 +188,72 @@ async def test_the_caller_is_answered_before_what_follows_which_runs_in_order(
         first["recipients"][0]["message_ids"][0],
         second["recipients"][0]["message_ids"][0],
     ]
+
+
+async def test_a_notify_caller_is_answered_before_its_alert_is_followed(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    """The answer passes through the notify entity's task: what follows waits for it too."""
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
+    tracker = entry.runtime_data.tracker
+    followed: list[str] = []
+    track = tracker.async_track_send
+
+    async def counted_tracking(result: Any, options: Any, *, note: Any = None) -> None:
+        followed.append(result.recipients[0].phone)
+        await track(result, options, note=note)
+
+    tracker.async_track_send = counted_tracking  # type: ignore[method-assign]
+    await hass.services.async_call(
+        "notify", "send_message", {"entity_id": "notify.ivan", "message": "Door"}, blocking=True
+    )
+
+    assert (followed, len(emulator.messages)) == ([], 1)
+    await hass.async_block_till_done()
+    assert followed == [IVAN]
+    assert tracker.in_flight == 1
+
+
+@pytest.mark.skipif(
+    (MAJOR_VERSION, MINOR_VERSION) < (2026, 10),
+    reason="2026.3: its script went on before the follow-up after 5 turns, after it with 2-4, 6, 8",
+)
+async def test_a_script_goes_on_before_its_alert_is_followed(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    """A script's step waits in a task of its own: one turn more than a notify call."""
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
+    tracker = entry.runtime_data.tracker
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "alarm": {
+                    "sequence": [
+                        {
+                            "action": "notify.send_message",
+                            "target": {"entity_id": "notify.ivan"},
+                            "data": {"message": "Door"},
+                        },
+                        {"event": "alarm_sent"},
+                    ]
+                }
+            }
+        },
+    )
+    tracked_when_the_script_went_on: list[int] = []
+    hass.bus.async_listen_once(
+        "alarm_sent", lambda _: tracked_when_the_script_went_on.append(len(tracker.messages))
+    )
+
+    await hass.services.async_call("script", "alarm", blocking=True)
+    await hass.async_block_till_done()
+
+    assert tracked_when_the_script_went_on == [0]
+    assert len(tracker.messages) == 1
 
 
 async def test_the_deadline_counts_from_send_at(hass: HomeAssistant, emulators: Any) -> None:

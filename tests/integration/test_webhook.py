@@ -196,6 +196,7 @@ async def send_to_ivan(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
     await hass.services.async_call(
         "notify", "send_message", {"entity_id": "notify.ivan", "message": TEXT}, blocking=True
     )
+    await hass.async_block_till_done()  # tracked after the caller has its answer
     (message,) = entry.runtime_data.tracker.messages.values()
     return message
 
