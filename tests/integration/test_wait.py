@@ -77,8 +77,12 @@ def start_wait(
 
 
 async def until_sent(hass: HomeAssistant, task: asyncio.Task[Any], entry: Any, count: int) -> None:
-    """Let the action send and the tracker take its `count` messages (no clock moves)."""
-    for _ in range(2000):
+    """Let the action send and the tracker take its `count` messages (no clock moves).
+
+    Counted in turns of the loop (`freezer` holds the loop's clock too): a thousand new
+    numbers checked in a worker thread took up to 7,700 turns here (2,000 were too few).
+    """
+    for _ in range(50_000):
         await hass.async_block_till_done()
         if tracker_of(entry).in_flight >= count or task.done():
             return
