@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from .const import CONF_PHONES, SUBENTRY_RECIPIENT
 from .coordinator import BalanceCoordinator, StatisticsCoordinator
 from .entity import AccountEntity, AccountPushEntity, RecipientEntity
 from .escalation import Escalation, EscalationState
+from .listeners import OncePerTurn
 from .outbox import AlertNote, QueuedAlert
 from .providers import DeliveryState, Statistics
 from .providers.phone import phone_digits
@@ -179,8 +179,7 @@ class TrackerSensor(SensorEntity):
     """
 
     entry: RuSmsConfigEntry
-    _turn: asyncio.Handle | None = None
-    _again = False
+    _writes: OncePerTurn
 
     @property
     def tracker(self) -> MessageTracker:
@@ -191,31 +190,19 @@ class TrackerSensor(SensorEntity):
         """Follow the tracker and the outbox."""
         await super().async_added_to_hass()
         runtime = self.entry.runtime_data
+        self._writes = OncePerTurn(self.hass, self._async_write)
         for source in (self.tracker, runtime.outbox, runtime.guard, runtime.escalations):
             self.async_on_remove(source.async_add_listener(self._async_changed))
-        self.async_on_remove(self._async_cancel_write)
+        self.async_on_remove(self._writes.cancel)
 
     @callback
     def _async_changed(self) -> None:
         """Write the state now, or at the next turn when it was written in this one."""
-        if self._turn is None:
-            self.async_write_ha_state()
-            self._turn = self.hass.loop.call_soon(self._async_turn_ended)
-        else:
-            self._again = True
+        self._writes()
 
     @callback
-    def _async_turn_ended(self) -> None:
-        self._turn = None
-        if self._again:
-            self._again = False
-            self.async_write_ha_state()
-
-    @callback
-    def _async_cancel_write(self) -> None:
-        if self._turn is not None:
-            self._turn.cancel()
-            self._turn = None
+    def _async_write(self) -> None:
+        self.async_write_ha_state()
 
     def _phones(self, recipient_id: str | None) -> list[str] | None:
         """A recipient's numbers (None: the account's, every number)."""
@@ -249,6 +236,22 @@ class LastMessageSensor(TrackerSensor):
 
     recipient_id: str | None = None
     """Whose latest message: a recipient's (its subentry id), or the account's (None)."""
+    _found: tuple[QueuedAlert | AlertNote | TrackedMessage | None] | None = None
+    """The latest message while a state is made: found once, not for each of its parts."""
+
+    @callback
+    def _async_write(self) -> None:
+        """Write the state, its message found once (the search reads the outbox's queue)."""
+        self._found = (self._latest(self.recipient_id),)
+        try:
+            super()._async_write()
+        finally:
+            self._found = None
+
+    def _latest_message(self) -> QueuedAlert | AlertNote | TrackedMessage | None:
+        if self._found is not None:
+            return self._found[0]
+        return self._latest(self.recipient_id)
 
     @property
     def native_value(self) -> str | None:
@@ -257,7 +260,7 @@ class LastMessageSensor(TrackerSensor):
         Where its alert escalates: awaiting acknowledgement, acknowledged, escalated or
         not acknowledged, before its delivery state.
         """
-        latest = self._latest(self.recipient_id)
+        latest = self._latest_message()
         escalation = self._escalation(latest)
         if escalation is not None and (shown := escalation.shown_state()) is not None:
             return shown
@@ -274,7 +277,7 @@ class LastMessageSensor(TrackerSensor):
     def extra_state_attributes(self) -> dict[str, Any]:
         """Number, id, times, error and cost of the message; its alert id; what the guard holds."""
         guarded = self.entry.runtime_data.guard.attributes(self._phones(self.recipient_id))
-        escalation = self._escalation(self._latest(self.recipient_id))
+        escalation = self._escalation(self._latest_message())
         escalated = escalation.attributes() if escalation is not None else {}
         return self._message_attributes() | guarded | escalated
 
@@ -298,7 +301,7 @@ class LastMessageSensor(TrackerSensor):
         return None
 
     def _message_attributes(self) -> dict[str, Any]:
-        match self._latest(self.recipient_id):
+        match self._latest_message():
             case QueuedAlert() as alert:
                 return {
                     "number": alert.phones[0] if alert.phones else None,

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.sensor import DATA_COMPONENT as SENSOR_COMPONENT
 from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -163,6 +164,37 @@ async def test_the_changes_of_one_turn_are_written_at_most_twice(
     assert state_of(hass, in_flight).state == "6"
     await hass.async_block_till_done()
     assert [state.state for state in changes] == ["1", "5", "6"]
+
+
+async def test_a_last_message_state_searches_the_queue_once(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    """Its state, its attributes and its escalation all show the one latest message."""
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
+    outbox = entry.runtime_data.outbox
+    searched: list[list[str] | None] = []
+    latest = outbox.latest
+
+    def counted(phones: list[str] | None = None) -> Any:
+        searched.append(phones)
+        return latest(phones)
+
+    outbox.latest = counted  # type: ignore[method-assign]
+    emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10)
+    await notify(hass)  # queued: each last-message sensor shows it waiting
+    await hass.async_block_till_done()
+
+    entity = ids(GatewayId.SMSC)
+    assert state_of(hass, entity["recipient"]).state == "waiting"
+    assert state_of(hass, entity["account"]).state == "waiting"
+    sensors = hass.data[SENSOR_COMPONENT]
+    for entity_id, phones in ((entity["account"], None), (entity["recipient"], [IVAN])):
+        searched.clear()
+        sensor = sensors.get_entity(entity_id)
+        assert sensor is not None
+        sensor._async_changed()  # one write
+        assert searched == [phones]
 
 
 @pytest.mark.parametrize("provider", list(GatewayId))

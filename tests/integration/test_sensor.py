@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from enum import Enum
@@ -206,6 +207,24 @@ async def test_credit_attribute(hass: HomeAssistant, start_emulator: Any) -> Non
     emulator.credit = None
     await refresh(hass, coordinator)
     assert "credit" not in hass.states.get("sensor.smsc_alerts_balance").attributes
+
+
+async def test_balances_reported_together_are_written_twice(
+    hass: HomeAssistant, start_emulator: Any
+) -> None:
+    """The first balance of a turn of the loop at once, the last of the others at its end."""
+    emulator = await start_emulator(GatewayId.SMSC)
+    coordinator = await setup_entry(hass, make_entry(GatewayId.SMSC, emulator))
+    entity_id = "sensor.smsc_alerts_balance"
+    written: list[str] = []
+    coordinator.async_add_listener(lambda: written.append(str(coordinator.data.amount)))
+    for amount in ("99.00", "98.00", "97.00"):  # three answers followed in one turn
+        coordinator.async_set_balance(Decimal(amount))
+    assert Decimal(hass.states.get(entity_id).state) == Decimal("99.00")
+    await asyncio.sleep(0)
+    assert Decimal(hass.states.get(entity_id).state) == Decimal("97.00")
+    coordinator.async_set_balance(Decimal("96.00"))  # alone in its turn: at once
+    assert written == ["99.00", "97.00", "96.00"]
 
 
 @pytest.mark.parametrize("provider", BALANCE_GATEWAYS)

@@ -19,12 +19,13 @@ fallback account, or fails each alert, and says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 import logging
+from operator import attrgetter
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -190,12 +191,10 @@ class Outbox:
         """The newest queued alert (to any of `phones`, when given)."""
         # An alert's numbers are normalised already: one set check, not one per number.
         wanted = None if phones is None else {phone_digits(p) for p in phones}
-        candidates = [
-            alert
-            for alert in self.alerts.values()
-            if wanted is None or not wanted.isdisjoint(alert.phones)
-        ]
-        return max(candidates, key=lambda a: a.created_at, default=None)
+        alerts: Iterable[QueuedAlert] = self.alerts.values()
+        if wanted is not None:
+            alerts = [alert for alert in alerts if not wanted.isdisjoint(alert.phones)]
+        return max(alerts, key=attrgetter("created_at"), default=None)
 
     def diagnostics(self) -> dict[str, Any]:
         """Counts of the queue (no numbers, no texts)."""
