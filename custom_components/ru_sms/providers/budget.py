@@ -14,8 +14,8 @@ still in a window as wall-clock times, and `restore` takes them back after a res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from .description import RateLimit
@@ -60,39 +60,41 @@ class RequestBudget:
         """The limits by scope."""
         return dict(self._limits)
 
-    @asynccontextmanager
-    async def use(self, scopes: Iterable[Scope] = (), *, send: bool = False) -> AsyncIterator[None]:
-        """Hold one request's room in the budget while it runs."""
-        counted = [s for s in scopes if s[0] in self._limits]
-        marks = await self._acquire(counted, send=send)
-        try:
-            yield
-        finally:
-            if not marks and not self._waiting:
-                self._running -= 1  # nothing counted, no one to tell
-            else:
-                async with self._changed:
-                    self._running -= 1
-                    # The gateway counts the request when it gets it, at the latest now.
-                    end = self._now()
-                    for mark in marks:
-                        mark[0] = max(mark[0], end)
-                    # A slot is free: one waiter is told (the first in line). Waking them
-                    # all made each end cost as many turns as there were waiters (200
-                    # callers: 200 wake-ups per request). A marked end only moves a window
-                    # later, so no one else can go on because of it.
-                    self._releases += 1
-                    self._changed.notify(1)
+    def use(self, scopes: Iterable[Scope] = (), *, send: bool = False) -> Room:
+        """Hold one request's room in the budget while it runs (`async with`)."""
+        return Room(self, [s for s in scopes if s[0] in self._limits], send=send)
 
     def _now(self) -> float:
         return (self.clock or asyncio.get_running_loop().time)()
 
+    def _take_at_once(self, scopes: list[Scope]) -> bool:
+        """Take a slot without a wait or the lock, where `_acquire` would come to it at once.
+
+        Nothing counted, a slot free and no one waiting for one: every alert passes here.
+        """
+        if scopes or self._waiting or self._running >= self._concurrent:
+            return False
+        self._running += 1
+        return True
+
+    async def _release(self, marks: list[list[float]]) -> None:
+        if not marks and not self._waiting:
+            self._running -= 1  # nothing counted, no one to tell
+            return
+        async with self._changed:
+            self._running -= 1
+            # The gateway counts the request when it gets it, at the latest now.
+            end = self._now()
+            for mark in marks:
+                mark[0] = max(mark[0], end)
+            # A slot is free: one waiter is told (the first in line). Waking them all
+            # made each end cost as many turns as there were waiters (200 callers: 200
+            # wake-ups per request). A marked end only moves a window later, so no one
+            # else can go on because of it.
+            self._releases += 1
+            self._changed.notify(1)
+
     async def _acquire(self, scopes: list[Scope], *, send: bool) -> list[list[float]]:
-        if not scopes and not self._waiting and self._running < self._concurrent:
-            # Nothing counted, a slot free and no one waiting for one: what the loop
-            # below comes to at once, without taking its lock (every alert passes here).
-            self._running += 1
-            return []
         waited = False
         passed_on = -1
         async with self._changed:
@@ -197,3 +199,29 @@ class RequestBudget:
                 times = sorted(m[0] for m in seen)
                 wait = max(wait, times[len(seen) - limit.requests] + limit.seconds - now)
         return wait
+
+
+class Room:
+    """One request's room in a `RequestBudget`, held inside `async with`.
+
+    A class of its own, not a generator's context: every request enters one, and the
+    generator's machinery cost more than the usual room itself (no wait, no lock).
+    """
+
+    __slots__ = ("_budget", "_marks", "_scopes", "_send")
+
+    def __init__(self, budget: RequestBudget, scopes: list[Scope], *, send: bool) -> None:
+        """Room for a request counted against `scopes` (a send goes first in line)."""
+        self._budget = budget
+        self._scopes = scopes
+        self._send = send
+        self._marks: list[list[float]] = []
+
+    async def __aenter__(self) -> None:
+        """Wait for the room (none where a slot is free and nothing is counted)."""
+        if not self._budget._take_at_once(self._scopes):  # noqa: SLF001 - its budget's own
+            self._marks = await self._budget._acquire(self._scopes, send=self._send)  # noqa: SLF001
+
+    async def __aexit__(self, *_: object) -> None:
+        """Give the room back."""
+        await self._budget._release(self._marks)  # noqa: SLF001
