@@ -347,16 +347,34 @@ class AccountLastMessageSensor(AccountPushEntity, LastMessageSensor):
 class InFlightSensor(AccountPushEntity, TrackerSensor):
     """How many messages wait for a final delivery report."""
 
+    _waiting: int | None = None
+    """The outbox's waiting messages while a state is made (counted once for it)."""
+
+    @callback
+    def _async_write(self) -> None:
+        """Write the state, the outbox's messages counted once (a walk through its queue)."""
+        self._waiting = self.entry.runtime_data.outbox.waiting
+        try:
+            super()._async_write()
+        finally:
+            self._waiting = None
+
+    @property
+    def waiting(self) -> int:
+        """Messages waiting in the outbox."""
+        if self._waiting is not None:
+            return self._waiting
+        return self.entry.runtime_data.outbox.waiting
+
     @property
     def native_value(self) -> int:
         """Messages not yet delivered, failed or expired: waiting in the outbox too."""
-        return self.tracker.in_flight + self.entry.runtime_data.outbox.waiting
+        return self.tracker.in_flight + self.waiting
 
     @property
     def extra_state_attributes(self) -> dict[str, int]:
         """Messages waiting in the outbox, and the alerts they belong to."""
-        outbox = self.entry.runtime_data.outbox
-        return {"waiting": outbox.waiting, "queued": outbox.queued}
+        return {"waiting": self.waiting, "queued": self.entry.runtime_data.outbox.queued}
 
 
 class StatisticsSensor(AccountEntity[StatisticsCoordinator], SensorEntity):

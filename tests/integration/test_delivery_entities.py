@@ -197,6 +197,34 @@ async def test_a_last_message_state_searches_the_queue_once(
         assert searched == [phones]
 
 
+async def test_the_in_flight_state_counts_the_queue_once(
+    hass: HomeAssistant, emulators: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its state and its attributes show the one count of the outbox's waiting messages."""
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator)
+    emulator.inject(Fault.SERVER_ERROR_HTML, "send.php", times=10)
+    await notify(hass)  # queued: one message waits
+    await hass.async_block_till_done()
+    outbox = type(entry.runtime_data.outbox)
+    counted: list[int] = []
+    waiting = outbox.waiting
+
+    def counted_waiting(self: Any) -> int:
+        counted.append(waiting.fget(self))
+        return counted[-1]
+
+    monkeypatch.setattr(outbox, "waiting", property(counted_waiting))
+    in_flight = ids(GatewayId.SMSC)["in_flight"]
+    sensor = hass.data[SENSOR_COMPONENT].get_entity(in_flight)
+    assert sensor is not None
+    sensor._async_changed()  # one write
+
+    assert counted == [1]
+    state = state_of(hass, in_flight)
+    assert (state.state, state.attributes["waiting"], state.attributes["queued"]) == ("1", 1, 1)
+
+
 @pytest.mark.parametrize("provider", list(GatewayId))
 async def test_entities_per_gateway(
     hass: HomeAssistant,
