@@ -146,15 +146,20 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def timed(
-    times: int, calls: dict[str, Callable[[int], Awaitable[Any]]], emulator: RemoteEmulator
+    times: int,
+    calls: dict[str, Callable[[int], Awaitable[Any]]],
+    emulator: RemoteEmulator,
+    settle: Callable[[], Awaitable[Any]],
 ) -> dict[str, Timing]:
     """Run each of `calls` `times` times, taking turns (after 20 unmeasured rounds).
 
     Taking turns, whatever else the machine does weighs on every path alike; in a new
     order each round (the same orders each run), so that no path always follows the
-    same one (what a send leaves to do, such as its storage write, slows what comes
-    right after it). Also times how long until the emulator received the request (the
-    wire).
+    same one. Between two calls, untimed, `settle` lets what a call left to do run to
+    its end (what follows our send: tracking, events, entity states): run in the next
+    call's window, it slowed whatever came next, Apprise's thread (which waits for the
+    interpreter's lock) as much as ours. Also times how long until the emulator received
+    the request (the wire).
     """
     timings = {name: Timing([], [], []) for name in calls}
     order = list(calls.items())
@@ -162,6 +167,7 @@ async def timed(
     for i in range(-20, times):
         shuffle(order)
         for name, call in order:
+            await settle()
             start, start_cpu, start_clock = time.perf_counter(), time.thread_time(), time.time()
             await call(i)
             if i < 0:
@@ -312,6 +318,7 @@ async def alert_overhead(
                 **(others(emulator.base_url) if others else {}),
             },
             emulator,
+            hass.async_block_till_done,
         )
         results: dict[str, Any] = {name: t.summary() for name, t in timings.items()}
         bare_post = results["bare_post"]
