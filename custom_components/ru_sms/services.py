@@ -249,6 +249,8 @@ def _tell_texted(
 
     As Home Assistant's notify documentation asks of an integration's own send action.
     """
+    if not recipients:
+        return  # numbers alone: no one to tell
     texted = {phone_digits(r.phone) for r in outcome.result.accepted}
     texted.update(phone_digits(phone) for phone in outcome.queued)
     for subentry_id, numbers in recipients.items():
