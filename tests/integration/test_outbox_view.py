@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -156,6 +157,17 @@ async def test_an_alert_given_up_shows_failed_not_an_older_delivered_one(
     assert "503" in state.attributes["error"]
 
 
+def before_tracking(tracker: Any, each: Callable[[Any], Awaitable[None]]) -> None:
+    """Run `each(result)` before the tracker follows each accepted send."""
+    track = tracker.async_track_send
+
+    async def tracking(result: Any, options: Any, *, note: Any = None) -> None:
+        await each(result)
+        await track(result, options, note=note)
+
+    tracker.async_track_send = tracking
+
+
 async def test_the_caller_is_answered_before_what_follows_which_runs_in_order(
     hass: HomeAssistant, emulators: Any
 ) -> None:
@@ -164,14 +176,12 @@ async def test_the_caller_is_answered_before_what_follows_which_runs_in_order(
     tracker = entry.runtime_data.tracker
     go_on = asyncio.Event()
     followed: list[str] = []
-    track = tracker.async_track_send
 
-    async def slow_tracking(result: Any, options: Any, *, note: Any = None) -> None:
+    async def slowly(result: Any) -> None:
         await go_on.wait()
         followed.append(result.recipients[0].message_ids[0])
-        await track(result, options, note=note)
 
-    tracker.async_track_send = slow_tracking  # type: ignore[method-assign]
+    before_tracking(tracker, slowly)
     first = await send(hass, entry, "First")
     second = await send(hass, entry, "Second")
 
@@ -198,13 +208,11 @@ async def test_a_notify_caller_is_answered_before_its_alert_is_followed(
     entry = await setup_account(hass, GatewayId.SMSC, emulator)
     tracker = entry.runtime_data.tracker
     followed: list[str] = []
-    track = tracker.async_track_send
 
-    async def counted_tracking(result: Any, options: Any, *, note: Any = None) -> None:
+    async def counted(result: Any) -> None:
         followed.append(result.recipients[0].phone)
-        await track(result, options, note=note)
 
-    tracker.async_track_send = counted_tracking  # type: ignore[method-assign]
+    before_tracking(tracker, counted)
     await hass.services.async_call(
         "notify", "send_message", {"entity_id": "notify.ivan", "message": "Door"}, blocking=True
     )
