@@ -17,10 +17,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 
@@ -221,47 +219,6 @@ async def test_a_notify_caller_is_answered_before_its_alert_is_followed(
     await hass.async_block_till_done()
     assert followed == [IVAN]
     assert tracker.in_flight == 1
-
-
-@pytest.mark.skipif(
-    (MAJOR_VERSION, MINOR_VERSION) < (2026, 10),
-    reason="2026.3: its script went on before the follow-up after 5 turns, after it with 2-4, 6, 8",
-)
-async def test_a_script_goes_on_before_its_alert_is_followed(
-    hass: HomeAssistant, emulators: Any
-) -> None:
-    """A script's step waits in a task of its own: one turn more than a notify call."""
-    emulator = await emulators(GatewayId.SMSC)
-    entry = await setup_account(hass, GatewayId.SMSC, emulator)
-    tracker = entry.runtime_data.tracker
-    assert await async_setup_component(
-        hass,
-        "script",
-        {
-            "script": {
-                "alarm": {
-                    "sequence": [
-                        {
-                            "action": "notify.send_message",
-                            "target": {"entity_id": "notify.ivan"},
-                            "data": {"message": "Door"},
-                        },
-                        {"event": "alarm_sent"},
-                    ]
-                }
-            }
-        },
-    )
-    tracked_when_the_script_went_on: list[int] = []
-    hass.bus.async_listen_once(
-        "alarm_sent", lambda _: tracked_when_the_script_went_on.append(len(tracker.messages))
-    )
-
-    await hass.services.async_call("script", "alarm", blocking=True)
-    await hass.async_block_till_done()
-
-    assert tracked_when_the_script_went_on == [0]
-    assert len(tracker.messages) == 1
 
 
 async def test_the_deadline_counts_from_send_at(hass: HomeAssistant, emulators: Any) -> None:

@@ -24,10 +24,11 @@ type Job = Callable[[], Awaitable[None]]
 
 CALLER_TURNS = 2
 """Turns of the loop the worker lets pass before its first job: the answer of a send
-passes through up to two tasks before it reaches whoever waits (a notify entity's and
-a script's), each a turn of the loop. Started at once, the worker ran first: a
-`notify.send_message` waited for its own tracking and entity states (0.5 ms of its
-1.5 ms against an emulator on this machine)."""
+passes through a task before it reaches whoever waits (a notify entity's: a turn of the
+loop), and one turn more is left for a caller behind a task of its own. Started at once,
+the worker ran first: a `notify.send_message` waited for its own tracking and entity
+states (0.4 ms of its 1.5 ms against an emulator on this machine). A script's next step
+is not held to a number of turns: it may come after the follow-up."""
 TURN = 0.005
 """Seconds of jobs after which the worker lets the loop run: a job whose awaits all
 complete at once never yields, and 200 answers that came together would otherwise be
