@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
 from homeassistant.components.sensor import (
@@ -180,6 +181,8 @@ class TrackerSensor(SensorEntity):
 
     entry: RuSmsConfigEntry
     _writes: OncePerTurn
+    _made: dict[str, Any] | None = None
+    """What a state being written has read already (its parts each ask)."""
 
     @property
     def tracker(self) -> MessageTracker:
@@ -202,7 +205,20 @@ class TrackerSensor(SensorEntity):
 
     @callback
     def _async_write(self) -> None:
-        self.async_write_ha_state()
+        """Write the state; what its parts read is read once for it (`_once`)."""
+        self._made = {}
+        try:
+            self.async_write_ha_state()
+        finally:
+            self._made = None
+
+    def _once[T](self, key: str, read: Callable[[], T]) -> T:
+        """`read()`, once for the state being written (the outbox's queue is walked)."""
+        if self._made is None:
+            return read()
+        if key not in self._made:
+            self._made[key] = read()
+        return cast("T", self._made[key])
 
     def _phones(self, recipient_id: str | None) -> list[str] | None:
         """A recipient's numbers (None: the account's, every number)."""
@@ -236,22 +252,9 @@ class LastMessageSensor(TrackerSensor):
 
     recipient_id: str | None = None
     """Whose latest message: a recipient's (its subentry id), or the account's (None)."""
-    _found: tuple[QueuedAlert | AlertNote | TrackedMessage | None] | None = None
-    """The latest message while a state is made: found once, not for each of its parts."""
-
-    @callback
-    def _async_write(self) -> None:
-        """Write the state, its message found once (the search reads the outbox's queue)."""
-        self._found = (self._latest(self.recipient_id),)
-        try:
-            super()._async_write()
-        finally:
-            self._found = None
 
     def _latest_message(self) -> QueuedAlert | AlertNote | TrackedMessage | None:
-        if self._found is not None:
-            return self._found[0]
-        return self._latest(self.recipient_id)
+        return self._once("latest", partial(self._latest, self.recipient_id))
 
     @property
     def native_value(self) -> str | None:
@@ -347,24 +350,10 @@ class AccountLastMessageSensor(AccountPushEntity, LastMessageSensor):
 class InFlightSensor(AccountPushEntity, TrackerSensor):
     """How many messages wait for a final delivery report."""
 
-    _waiting: int | None = None
-    """The outbox's waiting messages while a state is made (counted once for it)."""
-
-    @callback
-    def _async_write(self) -> None:
-        """Write the state, the outbox's messages counted once (a walk through its queue)."""
-        self._waiting = self.entry.runtime_data.outbox.waiting
-        try:
-            super()._async_write()
-        finally:
-            self._waiting = None
-
     @property
     def waiting(self) -> int:
         """Messages waiting in the outbox."""
-        if self._waiting is not None:
-            return self._waiting
-        return self.entry.runtime_data.outbox.waiting
+        return self._once("waiting", lambda: self.entry.runtime_data.outbox.waiting)
 
     @property
     def native_value(self) -> int:

@@ -1,12 +1,12 @@
 """The outbox's file: one record per alert, written off the loop, one write for many changes.
 
 A change of one alert makes that alert's record again (`QueuedAlert.as_record`), never
-the others', when the next write starts (an alert answered before it needs none). Writes
-are gathered: the changes of a few milliseconds (`FIRST_WAIT`), and
-those made while a write is under way and in the short gap after it (`WRITE_GAP`), go in
-the next single write, whose JSON is made in the writer thread from the records as they
-are (a record is replaced, never changed); records as the file holds them already are
-not written again.
+the others', when the next write starts (an alert answered before it needs none).
+Writes are gathered: the changes of a few milliseconds (`FIRST_WAIT`), and those made
+while a write is under way and in the short gap after it (`WRITE_GAP`), go in the next
+single write, whose JSON is made in the writer thread from the records as they are (a
+record is replaced, never changed); records as the file holds them already are not
+written again.
 """
 
 from __future__ import annotations
