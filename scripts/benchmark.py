@@ -230,7 +230,7 @@ def concurrency_table(found: dict[str, Any]) -> str:
     """Callers at once: ours beside a bare POST."""
     lines = [
         "Callers at once (SMSC.ru)   alerts/s    p50    p95    p99 (ms)  max loop lag (CPU)"
-        "  full GC pass",
+        "  full GC pass  loop CPU µs/alert  GC ms",
     ]
     for level in (k for k in found if k.isdigit()):
         for name, label in (("ours", "ru_sms.send_message"), ("bare_post", "bare POST")):
@@ -239,7 +239,8 @@ def concurrency_table(found: dict[str, Any]) -> str:
                 f"  {level:>4} {label:20} {row['per_second']:>8.0f} {row['p50_ms']:>6.1f} "
                 f"{row['p95_ms']:>6.1f} {row['p99_ms']:>6.1f}  "
                 f"{row['max_loop_lag_ms']:>10.1f} ({row['max_loop_cpu_ms']:5.1f})"
-                f"  {row.get('max_full_gc_ms', 0.0):>8.1f}"
+                f"  {row.get('max_full_gc_ms', 0.0):>12.1f}"
+                f"  {row.get('loop_cpu_us_per_alert', 0.0):>17.0f}  {row.get('gc_ms', 0.0):>5.0f}"
             )
     lines.append(
         f"  throughput at 200 callers: {found['at_200_vs_peak']:.0%} of the peak; "

@@ -60,7 +60,8 @@ class LagMonitor:
 
     `max_ms` is how late a timer fired (wall time: on a busy machine the system's
     scheduling adds to it); `max_cpu_ms` is the CPU the loop's thread spent meanwhile,
-    what our code held it for whatever else the machine does.
+    what our code held it for whatever else the machine does. Over the whole window:
+    `cpu_ms`, the loop thread's CPU, and `gc_ms`, the garbage collector's pauses.
     """
 
     def __init__(self, period: float = 0.002, *, fresh_gc: bool = False) -> None:
@@ -79,6 +80,9 @@ class LagMonitor:
         of the oldest generation; untracked tuples and dicts are counted too)."""
         self._task: asyncio.Task[None] | None = None
         self._candidates = 0
+        self.cpu_ms = 0.0
+        self.gc_ms = 0.0
+        self._cpu_start = 0.0
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -95,8 +99,11 @@ class LagMonitor:
             if info["generation"] == 1:
                 self._candidates = len(gc.get_objects(0)) + len(gc.get_objects(1))
             self._gc_start = time.perf_counter()
-        elif info["generation"] == 2:
-            self.max_gc_ms = max(self.max_gc_ms, (time.perf_counter() - self._gc_start) * 1000)
+            return
+        pause = (time.perf_counter() - self._gc_start) * 1000
+        self.gc_ms += pause
+        if info["generation"] == 2:
+            self.max_gc_ms = max(self.max_gc_ms, pause)
         elif info["generation"] == 1:
             self.promoted += max(0, self._candidates - info["collected"])
 
@@ -106,6 +113,7 @@ class LagMonitor:
             gc.collect()
         self.max_gc_ms = 0.0
         self._gc_start = 0.0
+        self._cpu_start = time.thread_time()
         gc.callbacks.append(self._collected)
         self._task = asyncio.create_task(self._run())
         await asyncio.sleep(0)
@@ -117,6 +125,7 @@ class LagMonitor:
         assert self._task is not None
         self._task.cancel()
         gc.callbacks.remove(self._collected)
+        self.cpu_ms = (time.thread_time() - self._cpu_start) * 1000
 
 
 @dataclass

@@ -183,6 +183,8 @@ async def concurrency(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any
                     "max_loop_lag_ms": lag.max_ms,
                     "max_loop_cpu_ms": lag.max_cpu_ms,
                     "max_full_gc_ms": lag.max_gc_ms,
+                    "loop_cpu_us_per_alert": lag.cpu_ms * 1000 / count,
+                    "gc_ms": lag.gc_ms,
                     "requests": emulator.count(),
                 }
             results[str(level)] = row
