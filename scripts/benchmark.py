@@ -227,10 +227,10 @@ def status_table(status: dict[str, Any]) -> str:
 
 
 def concurrency_table(found: dict[str, Any]) -> str:
-    """Callers at once: ours beside a bare POST."""
+    """Callers at once: ours beside a bare POST (a level's median window, and each)."""
     lines = [
         "Callers at once (SMSC.ru)   alerts/s    p50    p95    p99 (ms)  max loop lag (CPU)"
-        "  full GC pass  loop CPU µs/alert  GC ms",
+        "  full GC pass  loop CPU µs/alert  GC ms  alerts/s of each window",
     ]
     for level in (k for k in found if k.isdigit()):
         for name, label in (("ours", "ru_sms.send_message"), ("bare_post", "bare POST")):
@@ -241,9 +241,11 @@ def concurrency_table(found: dict[str, Any]) -> str:
                 f"{row['max_loop_lag_ms']:>10.1f} ({row['max_loop_cpu_ms']:5.1f})"
                 f"  {row.get('max_full_gc_ms', 0.0):>12.1f}"
                 f"  {row.get('loop_cpu_us_per_alert', 0.0):>17.0f}  {row.get('gc_ms', 0.0):>5.0f}"
+                f"  {' '.join(f'{r:.0f}' for r in row.get('per_second_windows', ()))}"
             )
     lines.append(
-        f"  throughput at 200 callers: {found['at_200_vs_peak']:.0%} of the peak; "
+        f"  throughput at 200 callers (median window): {found['at_200_vs_peak']:.0%} of the "
+        "peak; "
         f"gateway limits broken: {len(found['breaches'])} (storm guard off)"
     )
     if (storm := found.get("storm")) is not None:
