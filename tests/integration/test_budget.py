@@ -146,6 +146,31 @@ async def test_old_keys_are_forgotten() -> None:
     assert len(budget._seen) <= MAX_KEYS + 1
 
 
+async def test_keys_still_in_their_window_are_not_looked_at_by_every_request() -> None:
+    """Thousands of message ids in their minute: looked through when they have doubled.
+
+    Not at every request that waits for a slot (each would walk them all).
+    """
+    budget = RequestBudget((RateLimit(5, 60.0, PER_MESSAGE_SCOPE),), concurrent=1)
+    looked = 0
+    prune = budget._prune
+
+    def counted(now: float) -> None:
+        nonlocal looked
+        looked += len(budget._seen)
+        prune(now)
+
+    budget._prune = counted  # type: ignore[method-assign]
+    keys = 4 * MAX_KEYS
+    for key in range(keys):
+        async with budget.use([(PER_MESSAGE_SCOPE, str(key))]):
+            pass
+
+    assert len(budget._seen) == keys  # all in their window: none forgotten
+    # Looks at 1,001, 2,001 and 4,001 keys: about twice the keys, not keys x keys / 2.
+    assert looked <= 2 * keys + 3
+
+
 async def test_the_windows_come_back_from_a_restart_to_the_microsecond() -> None:
     """A restored request opens its window when the first one would have, not a rounding later.
 

@@ -21,7 +21,8 @@ from typing import Any
 from .description import RateLimit
 
 MAX_KEYS = 1000
-"""Scopes remembered before the ones whose window has passed are forgotten."""
+"""Scopes remembered before the ones whose window has passed are forgotten (and again each
+time the scopes have doubled since: keys still in their window cannot go)."""
 
 type Scope = tuple[str, str]
 """A limit's scope (`RateLimit.scope`) and what it counts per (a message id, or "")."""
@@ -43,6 +44,8 @@ class RequestBudget:
         """Slots freed so far (a waiter passes the news of each on at most once)."""
         self._seen: dict[Scope, list[list[float]]] = {}
         """Per scope, when each counted request went (then ended: the later counts)."""
+        self._prune_above = MAX_KEYS
+        """Scopes in `_seen` beyond which the passed ones are looked for."""
         self.waited = 0
         """Requests that had to wait for room (for diagnostics and tests)."""
         self.clock: Callable[[], float] | None = None
@@ -127,7 +130,7 @@ class RequestBudget:
                     self._sends_waiting -= 1
             self._running += 1
             now = self._now()
-            if len(self._seen) > MAX_KEYS:
+            if len(self._seen) > self._prune_above:
                 self._prune(now)
             marks = [[now] for _ in scopes]
             for scope, mark in zip(scopes, marks, strict=True):
@@ -180,10 +183,16 @@ class RequestBudget:
         return counted
 
     def _prune(self, now: float) -> None:
-        """Forget the scopes whose window has passed (per-message keys come and go)."""
+        """Forget the scopes whose window has passed (per-message keys come and go).
+
+        The next look comes when the scopes left have doubled: with a minute's thousands
+        of message ids still in their windows, a look at every request that waited for a
+        slot walked them all (200 callers at once: 1.5 million steps for 9,000 alerts).
+        """
         for scope, seen in list(self._seen.items()):
             if not seen or all(now - m[0] >= self._limits[scope[0]].seconds for m in seen):
                 del self._seen[scope]
+        self._prune_above = max(MAX_KEYS, 2 * len(self._seen))
 
     def _window_wait(self, scopes: list[Scope], now: float) -> float:
         """Seconds until every scope has room (0: now)."""
