@@ -8,6 +8,8 @@ readable alerts go out, a repair issue says how much was lost and where the file
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ru_sms.const import DOMAIN
+from custom_components.ru_sms.outbox.alert import _MAY_BE_NONE, ALERT_FIELDS, QueuedAlert
 from custom_components.ru_sms.providers import SendOptions
 from custom_components.ru_sms.providers.models import GatewayId
 from custom_components.ru_sms.storage import StoreKind, store_key
@@ -217,3 +220,51 @@ async def test_a_damaged_record_of_incoming_sms_is_said(
     await load(hass, entry, emulator)
 
     assert issue(hass, "incoming", entry).translation_key == "incoming_unreadable"
+
+
+def test_a_record_keeps_every_field() -> None:
+    """An alert with every field set comes back whole from its record; None fields stay out."""
+    when = [datetime(2026, 12, 6, 4, minute, tzinfo=UTC) for minute in range(8)]
+    full = QueuedAlert(
+        id="rs0123456789abcdef09",
+        phones=["79161234567", "79161234568"],
+        text="Door open",
+        options={"sender": "HomeAlert"},
+        deadline=when[0],
+        created_at=when[1],
+        next_attempt=when[2],
+        attempts=3,
+        in_flight=True,
+        in_doubt=True,
+        possibly_sent=2,
+        possible_duplicate=True,
+        last_error="timeout",
+        failing_since=when[3],
+        failover=False,
+        attempt_at=when[4],
+        doubt_since=when[5],
+        answer_lost_at=when[6],
+        not_taken_at=when[7],
+        asks=4,
+        origin="other-entry",
+    )
+    record = full.as_record()
+    assert set(record) == set(ALERT_FIELDS)
+    assert json.loads(json.dumps(record)) == record  # plain JSON values
+    assert QueuedAlert.from_record(record) == full
+    record["phones"].append("79160000000")
+    record["options"]["sender"] = "Other"
+    assert full.phones == ["79161234567", "79161234568"]  # nothing shared
+    assert full.options == {"sender": "HomeAlert"}
+    bare = replace(
+        full,
+        last_error=None,
+        failing_since=None,
+        attempt_at=None,
+        doubt_since=None,
+        answer_lost_at=None,
+        not_taken_at=None,
+        origin=None,
+    )
+    assert set(bare.as_record()) == set(ALERT_FIELDS) - set(_MAY_BE_NONE)
+    assert QueuedAlert.from_record(bare.as_record()) == bare
