@@ -7,9 +7,10 @@ The sends, outages and start-ups go through the integration's public entry point
 faults; the queue's length is the outbox's `queued`), so that the same measurement runs
 whatever the outbox does inside:
 
-- concurrency: alerts sent by 1, 4, 64 and 200 callers at once (alerts per second until
-  the last is answered and followed: tracked, its event fired, the sensors written;
-  the callers' latency percentiles; loop lag), beside a bare aiohttp POST of the same form by as
+- concurrency: alerts sent by 1, 4, 64 and 200 callers at once, three windows a level in
+  turns, the median window's rate (alerts per second until the last is answered and
+  followed: tracked, its event fired, the sensors written; the callers' latency
+  percentiles; loop lag), beside a bare aiohttp POST of the same form by as
   many callers on Home Assistant's session, the machine's speed;
 - outages of SMSC.ru: its host down (connections refused), then only its send path
   failing (a proxy's 502 page). In each, the caller's time of a send while it fails,
