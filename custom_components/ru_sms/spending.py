@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 import logging
@@ -82,8 +82,10 @@ class DailySpending:
         self.currency = currency
         self.limits = Limits.of(entry.options)
         self.day: date | None = None
-        self.parts = 0
-        self.cost = Decimal(0)
+        self._parts = 0
+        self._cost = Decimal(0)
+        self._uncounted: list[tuple[SendResult, int, int]] = []
+        """Sends told by `add` and not counted yet (`_count`)."""
         self.price: Decimal | None = None
         """The price of one part, as the gateway told it last (None: never)."""
         self._priced_later: dict[str, tuple[int, str]] = {}
@@ -112,6 +114,8 @@ class DailySpending:
         self.held = 0
         """Alerts the storm guard holds for a limit (told by the guard, for the issue)."""
         self.now: Callable[[], datetime] = dt_util.utcnow
+        self._today: tuple[datetime, datetime, tzinfo] | None = None
+        """The day counted: its start and end (UTC), and the time zone they were found in."""
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -148,10 +152,12 @@ class DailySpending:
 
     def expected_cost(self, parts: int) -> Decimal | None:
         """What `parts` parts cost at the price told last (None: no price known)."""
+        self._count()  # the sends not counted yet may tell a price
         return None if self.price is None else self.price * parts
 
     def exceeded(self, parts: int) -> LimitKind | None:
         """The limit that sending `parts` more parts today would go past, if any."""
+        self._count()
         self._new_day_if_due()
         if self.limits.parts and self.parts + parts > self.limits.parts:
             return LimitKind.PARTS
@@ -169,23 +175,53 @@ class DailySpending:
 
     # -- counting -----------------------------------------------------------------------
 
+    @property
+    def parts(self) -> int:
+        """The parts counted today."""
+        self._count()
+        return self._parts
+
+    @property
+    def cost(self) -> Decimal:
+        """The money counted today."""
+        self._count()
+        return self._cost
+
     @callback
     def add(self, result: SendResult, queued: int, parts: int) -> None:
-        """Count a send: what the gateway took, and `queued` numbers of `parts` parts."""
+        """Count a send: what the gateway took, and `queued` numbers of `parts` parts.
+
+        Counted at the loop's next turn, after the caller has its answer, or before
+        that by whatever reads the counts first (the next alert's `exceeded`): every
+        reader sees it.
+        """
+        self._uncounted.append((result, queued, parts))
+        if len(self._uncounted) == 1:
+            self.hass.loop.call_soon(self._count)
+
+    def _count(self) -> None:
+        """Count the sends `add` was told of."""
+        if not self._uncounted:
+            return
+        sends, self._uncounted = self._uncounted, []
         self._new_day_if_due()
-        for recipient in result.accepted:
-            segments = recipient.segments or parts
-            self.parts += segments
-            if recipient.cost is not None:
-                self.cost += recipient.cost
-                self._learn(recipient.cost, segments)
-                continue
-            counted = self.expected_cost(segments) or Decimal(0)
-            self.cost += counted
-            for message_id in recipient.message_ids[:1]:
-                self._priced_later[f"{message_id}:{recipient.phone}"] = (segments, str(counted))
-        self.parts += queued * parts
-        self.cost += self.expected_cost(queued * parts) or Decimal(0)
+        for result, queued, parts in sends:
+            for recipient in result.accepted:
+                segments = recipient.segments or parts
+                self._parts += segments
+                if recipient.cost is not None:
+                    self._cost += recipient.cost
+                    self._learn(recipient.cost, segments)
+                    continue
+                counted = self.expected_cost(segments) or Decimal(0)
+                self._cost += counted
+                for message_id in recipient.message_ids[:1]:
+                    self._priced_later[f"{message_id}:{recipient.phone}"] = (
+                        segments,
+                        str(counted),
+                    )
+            self._parts += queued * parts
+            self._cost += self.expected_cost(queued * parts) or Decimal(0)
         while len(self._priced_later) > MAX_PRICED_LATER:
             del self._priced_later[next(iter(self._priced_later))]
         self._changed()
@@ -203,25 +239,36 @@ class DailySpending:
     @callback
     def _on_status(self, data: dict[str, Any]) -> None:
         """A delivery report: where it prices a message counted without one, count it."""
+        self._count()
         cost = _decimal(data.get("cost"))
         key = f"{data.get('message_id')}:{data.get('number')}"
         if cost is None or (found := self._priced_later.pop(key, None)) is None:
             return
         parts, counted = found
         self._learn(cost, parts)
-        self.cost += cost - Decimal(counted)
+        self._cost += cost - Decimal(counted)
         self._changed()
 
     # -- the day ------------------------------------------------------------------------
 
     def _new_day_if_due(self) -> bool:
-        """Start the counts again when the local day changed; whether it did."""
-        today = dt_util.as_local(self.now()).date()
+        """Start the counts again when the local day changed; whether it did.
+
+        Asked twice an alert (its plan, its count): the moment is compared with the day's
+        bounds, found once a day, not turned into the local time each time.
+        """
+        now = self.now()
+        known = self._today
+        zone = dt_util.get_default_time_zone()
+        if known is not None and known[0] <= now < known[1] and known[2] is zone:
+            return False
+        today = dt_util.as_local(now).date()
+        self._today = (_utc_start_of(today), _utc_start_of(today + _DAY), zone)
         if self.day == today:
             return False
         if self.day is not None:
             _LOGGER.debug("%s: a new day, the spending counts start again", self.entry.title)
-        self.day, self.parts, self.cost = today, 0, Decimal(0)
+        self.day, self._parts, self._cost = today, 0, Decimal(0)
         self._priced_later.clear()
         self._fired.clear()
         return True
@@ -241,6 +288,7 @@ class DailySpending:
     @callback
     def _on_midnight(self, _now: datetime) -> None:
         self._unsub_midnight = None
+        self._count()  # the day's last sends are the day's
         if self._new_day_if_due():
             self._saves.schedule()
         self.update_issues()
@@ -260,6 +308,8 @@ class DailySpending:
     @callback
     def update_issues(self) -> None:
         """The repair issue of the day's spending, and the events (each once a day)."""
+        if self._level is None and not self.held and not (self.limits.parts or self.limits.cost):
+            return  # no limit, nothing shown: what every alert of most accounts asks
         top = max(self.shares().values(), default=Decimal(0))
         if top >= 1 or self.held > 0:
             self._level = "reached"
@@ -333,6 +383,7 @@ class DailySpending:
         self.update_issues()
 
     def _data(self) -> dict[str, Any]:
+        self._count()
         return {
             "day": None if self.day is None else self.day.isoformat(),
             "parts": self.parts,
@@ -349,8 +400,8 @@ class DailySpending:
         except ValueError:
             return
         parts = data.get("parts")
-        self.parts = parts if isinstance(parts, int) and parts >= 0 else 0
-        self.cost = _decimal(data.get("cost")) or Decimal(0)
+        self._parts = parts if isinstance(parts, int) and parts >= 0 else 0
+        self._cost = _decimal(data.get("cost")) or Decimal(0)
         self.price = _decimal(data.get("price"))
         later = data.get("priced_later")
         for key, value in (later if isinstance(later, dict) else {}).items():
@@ -366,6 +417,11 @@ class DailySpending:
 
 
 _DAY = timedelta(days=1)
+
+
+def _utc_start_of(day: date) -> datetime:
+    """The moment (UTC) the local `day` starts."""
+    return dt_util.as_utc(dt_util.start_of_local_day(day))
 
 
 def _decimal(value: Any) -> Decimal | None:

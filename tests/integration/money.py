@@ -15,14 +15,19 @@ from tests.emulators.base import EmulatedGateway
 
 
 async def send(hass: HomeAssistant, entry: MockConfigEntry, message: str, **data: Any) -> Any:
-    """`ru_sms.send_message` to Ivan (unless `phones` says otherwise), with its response."""
-    return await hass.services.async_call(
+    """`ru_sms.send_message` to Ivan (unless `phones` says otherwise), with its response.
+
+    What follows the answer (the day's counts, their issue and events) has run on return.
+    """
+    response = await hass.services.async_call(
         DOMAIN,
         "send_message",
         {"config_entry_id": entry.entry_id, "phones": [IVAN], "message": message, **data},
         blocking=True,
         return_response=True,
     )
+    await hass.async_block_till_done()
+    return response
 
 
 def collect(hass: HomeAssistant, event_type: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import pytest
 
 from custom_components.ru_sms import spending as spending_module
 from custom_components.ru_sms.const import DOMAIN
-from custom_components.ru_sms.providers.models import GatewayId
+from custom_components.ru_sms.providers.models import GatewayId, SendOptions
 from custom_components.ru_sms.signals import (
     EVENT_ALERT_HELD,
     EVENT_ALERT_RELEASED,
@@ -116,6 +116,29 @@ async def test_a_parts_limit_warns_holds_survives_a_restart_and_resets_at_midnig
     assert list(entry.runtime_data.guard.held) == []
     assert issue(hass, "spending_limit_reached", entry) is None
     assert "held" not in hass.states.get("sensor.ivan_last_message").attributes
+
+
+async def test_a_send_is_counted_after_its_answer_but_before_anything_reads_the_counts(
+    hass: HomeAssistant, emulators: Any
+) -> None:
+    """The count of a send waits for the loop's next turn; an alert's plan cannot miss it."""
+    emulator = await emulators(GatewayId.SMSC)
+    entry = await setup_account(hass, GatewayId.SMSC, emulator, options={"daily_parts_limit": 2})
+    spending = entry.runtime_data.spending
+    guard = entry.runtime_data.guard
+
+    data = {"config_entry_id": entry.entry_id, "phones": [IVAN], "message": "One"}
+    await hass.services.async_call(DOMAIN, "send_message", data, blocking=True)
+    # Not counted yet (the caller had its answer first), yet read as counted.
+    assert spending._parts == 0
+    assert guard.plan([PETR], "x" * 100, SendOptions(), critical=False).limit is None
+    assert guard.plan([PETR], "x" * 200, SendOptions(), critical=False).limit == "daily_parts"
+    assert spending.parts == 1
+
+    await hass.services.async_call(DOMAIN, "send_message", data | {"message": "Two"}, blocking=True)
+    await hass.async_block_till_done()
+    assert spending._parts == 2  # counted at the next turn, with no one asking
+    assert issue(hass, "spending_limit_reached", entry) is not None
 
 
 async def test_raising_the_limit_lets_held_alerts_go(hass: HomeAssistant, emulators: Any) -> None:
