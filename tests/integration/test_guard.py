@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import MISSING, fields
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -12,7 +14,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.ru_sms.providers.models import GatewayId
+from custom_components.ru_sms.guard import GuardAction, GuardedOutcome
+from custom_components.ru_sms.guard.records import REPEAT, Guarded
+from custom_components.ru_sms.outbox import SendOutcome
+from custom_components.ru_sms.providers.models import GatewayId, RecipientResult, SendResult
 from custom_components.ru_sms.signals import EVENT_ALERT_HELD, EVENT_ALERT_RELEASED
 from custom_components.ru_sms.storage import StoreKind, ThrottledSave, store_key
 from tests.conftest import IVAN, make_entry, setup_account
@@ -419,3 +424,27 @@ async def test_a_storm_of_two_hundred_alerts_at_once_is_held_in_a_few_writes(
     stored = hass_storage[store_key(StoreKind.GUARD, entry.entry_id)]["data"]
     assert len(stored["held"]) == 190
     assert writes <= 10
+
+
+def test_an_outcome_keeps_every_field_the_outbox_gave() -> None:
+    """`GuardedOutcome.of` spells the outbox's outcome out: no field is left behind."""
+    outcome = SendOutcome(
+        result=SendResult(
+            recipients=(RecipientResult(phone=IVAN, accepted=True, message_ids=("5",)),),
+            balance=Decimal("10.50"),
+        ),
+        queued=("79167654321",),
+        possible_duplicate=True,
+        account="backup",
+        alert_id="rs0123456789abcdef09",
+        error="timeout",
+    )
+    # Every field differs from its default here: a field added later must be added above.
+    assert all(
+        f.default is MISSING or getattr(outcome, f.name) != f.default for f in fields(SendOutcome)
+    )
+    guarded = [Guarded(IVAN, GuardAction.SUMMARISED, REPEAT, 2)]
+    of = GuardedOutcome.of(outcome, guarded)
+    assert of == GuardedOutcome(
+        **{f.name: getattr(outcome, f.name) for f in fields(SendOutcome)}, guarded=tuple(guarded)
+    )

@@ -1,5 +1,7 @@
 """Shared models and errors."""
 
+from dataclasses import MISSING, fields, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +18,7 @@ from custom_components.ru_sms.providers.models import (
     LookupResult,
     LookupState,
     RecipientResult,
+    SendOptions,
     SendResult,
     combine_states,
 )
@@ -77,3 +80,24 @@ def test_error_texts_carry_code_and_gateway_text() -> None:
     assert (err.retry_after, err.code, err.kind) == (60, "9", ErrorKind.RATE_LIMITED)
     assert InvalidRecipientError("x", phones=("1",)).phones == ("1",)
     assert GatewayUnavailableError("x").may_have_been_accepted is False
+
+
+def test_options_with_our_id_keep_every_other_field() -> None:
+    """`with_client_message_id` is `dataclasses.replace` spelled out: no field is left behind."""
+    options = SendOptions(
+        sender="HomeAlert",
+        client_message_id="theirs",
+        send_at=datetime(2026, 12, 6, 9, 0, tzinfo=UTC),
+        recipient_local_time=True,
+        validity=timedelta(hours=2),
+        flash=True,
+        transliterate=True,
+        replace_typography=True,
+    )
+    # Every field differs from its default here: a field added later must be added above.
+    assert all(
+        f.default is not MISSING and getattr(options, f.name) != f.default
+        for f in fields(SendOptions)
+    )
+    ours = options.with_client_message_id("rs0123456789abcdef09")
+    assert ours == replace(options, client_message_id="rs0123456789abcdef09")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 import logging
 from typing import Any
@@ -68,6 +68,22 @@ class GuardedOutcome(SendOutcome):
     """What became of an alert: what the outbox did with it, and what the guard did."""
 
     guarded: tuple[Guarded, ...] = ()
+
+    @classmethod
+    def of(cls, outcome: SendOutcome, guarded: Iterable[Guarded]) -> GuardedOutcome:
+        """What the outbox did with an alert, and what the guard did.
+
+        Every field spelled out: it is on every alert's way back to its caller.
+        """
+        return cls(
+            result=outcome.result,
+            queued=outcome.queued,
+            possible_duplicate=outcome.possible_duplicate,
+            account=outcome.account,
+            alert_id=outcome.alert_id,
+            error=outcome.error,
+            guarded=tuple(guarded),
+        )
 
     def numbers(self, action: GuardAction) -> list[str]:
         """The numbers the guard did `action` with."""
@@ -136,9 +152,16 @@ class StormGuard:
         return self._plan(numbers, text, options, digest_of(text), critical=critical)
 
     def _plan(
-        self, numbers: list[str], text: str, options: SendOptions, digest: str, *, critical: bool
+        self,
+        numbers: list[str],
+        text: str,
+        options: SendOptions,
+        digest: str,
+        *,
+        critical: bool,
+        now: datetime | None = None,
     ) -> Plan:
-        now = self.now()
+        now = now or self.now()
         send: dict[str, list[str]] = {}
         guarded: list[Guarded] = []
         for phone in numbers:
@@ -159,7 +182,9 @@ class StormGuard:
             if sent != text:
                 guarded.append(Guarded(phone, GuardAction.SUMMARISED, REPEAT, state.merged))
             send.setdefault(sent, []).append(phone)
-        parts = sum(parts_of(t, options) * len(p) for t, p in send.items())
+        parts = 0
+        for sent_text, to in send.items():
+            parts += parts_of(sent_text, options) * len(to)
         limit = None if critical or not send else self.spending.exceeded(parts)
         if limit is not None:
             at = self.spending.resets_at
@@ -176,29 +201,31 @@ class StormGuard:
         *,
         critical: bool = False,
         queue: bool = True,
+        digest: str | None = None,
     ) -> GuardedOutcome:
         """Send an alert through the guard: merged, held, or on to the outbox.
 
-        A repeat is the same text as it goes out (prepared). Raises what the outbox raises
-        (nothing the guard merged or held is lost by it).
+        A repeat is the same text as it goes out (prepared; `digest`: what a held alert
+        kept of it). Raises what the outbox raises (nothing the guard merged or held is
+        lost by it).
         """
-        return await self._async_apply(
-            numbers, text, options, digest_of(text), critical=critical, queue=queue
-        )
-
-    async def _async_apply(
-        self,
-        numbers: list[str],
-        text: str,
-        options: SendOptions,
-        digest: str,
-        *,
-        critical: bool,
-        queue: bool,
-    ) -> GuardedOutcome:
-        """Merge, hold, and hand the rest to the outbox (see `async_send`)."""
-        plan = self._plan(numbers, text, options, digest, critical=critical)
+        if digest is None:
+            digest = digest_of(text)
         now = self.now()
+        plan = self._plan(numbers, text, options, digest, critical=critical, now=now)
+        if plan.guarded:  # merged, held or summarised (a limit holds them all)
+            await self._async_guard(plan, text, digest, options, now)
+        if plan.limit is None and plan.send:
+            outcome = await self._async_deliver(plan.send, digest, options, queue=queue, now=now)
+            return GuardedOutcome.of(outcome, plan.guarded)
+        if plan.guarded:
+            self._changed()
+        return GuardedOutcome(SendResult(recipients=()), guarded=tuple(plan.guarded))
+
+    async def _async_guard(
+        self, plan: Plan, text: str, digest: str, options: SendOptions, now: datetime
+    ) -> None:
+        """Count what is merged, keep what is held (written before the caller hears), tell it."""
         for item in plan.guarded:
             if item.action is GuardAction.MERGED:
                 self._merge(item.phone, digest)
@@ -215,18 +242,17 @@ class StormGuard:
         if any(g.action is GuardAction.HELD for g in plan.guarded):
             await self._async_save_now()
         self._fire_guarded(plan.guarded, text)
-        outcome = SendOutcome(SendResult(recipients=()))
-        if plan.limit is None and plan.send:
-            outcome = await self._async_deliver(plan.send, digest, options, queue=queue)
-        elif plan.guarded:
-            self._changed()
-        return GuardedOutcome(**_outcome_fields(outcome), guarded=tuple(plan.guarded))
 
     async def _async_deliver(
-        self, groups: dict[str, list[str]], digest: str, options: SendOptions, *, queue: bool
+        self,
+        groups: dict[str, list[str]],
+        digest: str,
+        options: SendOptions,
+        *,
+        queue: bool,
+        now: datetime,
     ) -> SendOutcome:
         """Hand texts to the outbox, counted first (a failure is not counted)."""
-        now = self.now()
         # Counted before the first request, so that an alert coming meanwhile sees it.
         undo = {p: self._count_sent(p, digest, now) for phones in groups.values() for p in phones}
         # The sensors show the repeats counted: only a note that told them changes them (the
@@ -401,9 +427,7 @@ class StormGuard:
         error: str | None = None
         options = _still_valid(options_from_dict(held.options), self.now())
         try:
-            await self._async_apply(
-                phones, held.text, options, held.key, critical=False, queue=True
-            )
+            await self.async_send(phones, held.text, options, digest=held.key)
         except SmsGatewayError as err:
             error = error_details(err)
             _LOGGER.warning(
@@ -559,10 +583,6 @@ def _still_valid(options: SendOptions, now: datetime) -> SendOptions:
     if options.send_at is not None and options.send_at <= now:
         return replace(options, send_at=None, recipient_local_time=False)
     return options
-
-
-def _outcome_fields(outcome: SendOutcome) -> dict[str, Any]:
-    return {f.name: getattr(outcome, f.name) for f in fields(SendOutcome)}
 
 
 def _combined(outcomes: list[SendOutcome]) -> SendOutcome:

@@ -44,6 +44,8 @@ class AfterSend:
         self.title = title
         self._jobs: deque[Job] = deque()
         self._worker: asyncio.Task[None] | None = None
+        self._starting: asyncio.Handle | None = None
+        """The worker's start, at the loop's next turn."""
         self.stopped = False
 
     def __len__(self) -> int:
@@ -51,9 +53,14 @@ class AfterSend:
         return len(self._jobs)
 
     def add(self, job: Job) -> None:
-        """Run `job` after the ones before it; the caller goes on at once."""
+        """Run `job` after the ones before it; the caller goes on at once.
+
+        The worker is made at the loop's next turn, not in the caller's step (a task costs
+        the caller more than the rest of what follows its answer together).
+        """
         self._jobs.append(job)
-        self._start()
+        if self._worker is None and self._starting is None and not self.stopped:
+            self._starting = self.hass.loop.call_soon(self._start)
 
     def resume(self) -> None:
         """The next load: run what came after the stop, and what comes."""
@@ -61,6 +68,7 @@ class AfterSend:
         self._start()
 
     def _start(self) -> None:
+        self._starting = None
         if self._jobs and self._worker is None and not self.stopped:
             self._worker = self.hass.async_create_task(
                 self._async_run(), f"{DOMAIN} after sends of {self.title}", eager_start=False
@@ -68,12 +76,15 @@ class AfterSend:
 
     async def async_drain(self) -> None:
         """Wait until every job queued so far has run."""
-        while self._worker is not None:
+        while self._worker is not None or self._starting is not None:
+            if self._worker is None:
+                await asyncio.sleep(0)  # the worker is made at this turn
+                continue
             await asyncio.shield(self._worker)
 
     async def _async_run(self) -> None:
         loop = asyncio.get_running_loop()
-        for _ in range(CALLER_TURNS):
+        for _ in range(CALLER_TURNS - 1):  # one passed before the worker was made
             await asyncio.sleep(0)
         until = loop.time() + TURN
         try:

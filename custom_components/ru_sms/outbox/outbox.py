@@ -233,7 +233,7 @@ class Outbox:
         # send has no later round, and the caller's repeat must read as the same request
         # (SMSC.ru refuses an identical send within a minute: `AlreadySentError`).
         if queue and keeps_our_id(self.gateway) and options.client_message_id is None:
-            options = replace(options, client_message_id=alert_id or new_message_id())
+            options = options.with_client_message_id(alert_id or new_message_id())
         start = max(now, options.send_at) if options.send_at else now
         alert = QueuedAlert(
             id=alert_id or options.client_message_id or new_message_id(),

@@ -166,6 +166,13 @@ class SmsGateway(ABC):
     ) -> SendResult:
         """`send` for what `prepare` returned (a caller that checked first checks once)."""
         size = max(1, self._chunk_size(options))
+        if 0 < len(numbers) <= size:  # the usual alert: one request, awaited as it is
+            result = await self._send_chunk(numbers, text, options)
+            return SendResult(
+                recipients=tuple(self._scrubbed(result.recipients)),
+                client_message_id=options.client_message_id,
+                balance=result.balance,
+            )
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
         outcomes = await self._fan_out(
             chunks,
