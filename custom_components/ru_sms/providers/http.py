@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 import logging
 import math
 import string
@@ -78,9 +79,7 @@ async def request_form(
     says the request sends a message, so that a failure after the request went out is
     flagged as possibly accepted.
     """
-    client_timeout = aiohttp.ClientTimeout(
-        total=timeout, sock_connect=min(CONNECT_TIMEOUT, timeout)
-    )
+    client_timeout = _client_timeout(timeout, min(CONNECT_TIMEOUT, timeout))
     try:
         if method is HttpMethod.GET:
             exchange = session.get(
@@ -113,6 +112,12 @@ async def request_form(
         return answer
     # Raised outside the handler: a GET's error has no cause and no context at all.
     raise error from (cause if method is HttpMethod.POST else None)
+
+
+@lru_cache(maxsize=8)
+def _client_timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+    """A request's timeouts (frozen: made once for every request that has them)."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect)
 
 
 def transport_error(err: Exception, *, may_deliver: bool) -> SmsGatewayError:
@@ -210,12 +215,15 @@ def url_encoded(form: Mapping[str, str] | Sequence[tuple[str, str]]) -> str:
     surrogate raises `UnicodeEncodeError`, as there.
     """
     pairs = form.items() if isinstance(form, Mapping) else form
-    return "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in pairs)
+    # Most names and values have nothing to escape: looked at here, not in a call each.
+    return "&".join(
+        f"{name if name.isascii() and name.isalnum() else _escaped(name)}="
+        f"{value if value.isascii() and value.isalnum() else _escaped(value)}"
+        for name, value in pairs
+    )
 
 
-def _quoted(value: str) -> str:
-    if value.isascii() and value.isalnum():  # most names and values: nothing to escape
-        return value
+def _escaped(value: str) -> str:
     # Each byte as the character of the same number, then its escape from the table.
     return value.encode().decode("latin-1").translate(_ESCAPES)
 

@@ -162,6 +162,13 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 def to_decimal(value: Any) -> Decimal | None:
     """Read an amount given as a number or a string (`"1.90"`, `"1,90"`)."""
+    if type(value) is str:  # the usual amount: a number as it is (spaces around it too)
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            pass  # a comma, spaces within, or no number at all: cleaned first
+        else:
+            return number if number.is_finite() else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
