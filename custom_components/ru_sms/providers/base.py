@@ -389,13 +389,13 @@ class SmsGateway(ABC):
         """The rate limits (`description.rate_limits` scopes) one request counts against."""
         return []
 
-    async def _call[T](
+    def _call[T](
         self,
         attempt: Callable[[str], Awaitable[T]],
         *,
         may_deliver: bool = False,
         retry_later: bool = True,
-    ) -> T:
+    ) -> Awaitable[T]:
         """Run a request; try it again only where that costs the caller nothing; scrub errors.
 
         `attempt` gets the base URL to use. A request that never reached the gateway (no
@@ -404,10 +404,16 @@ class SmsGateway(ABC):
         rate-counted list): its failure is raised at once, for the caller (the outbox) to
         decide when to try again, so no send ever waits here. A plain read is tried once
         more after `RETRY_DELAY` (`_once_more_later`) unless `retry_later` is off (a read
-        that stands on a send's way, under a lock: the session login).
+        that stands on a send's way, under a lock: the session login). Not a coroutine of
+        its own: a send's answer passes one level fewer on its way back to the caller.
         """
+        if may_deliver or not retry_later:
+            return self._anywhere(attempt)
+        return self._once_more_later(partial(self._anywhere, attempt))
 
-        async def anywhere() -> T:
+    async def _anywhere[T](self, attempt: Callable[[str], Awaitable[T]]) -> T:
+        """`attempt` at the base URL, or at the backup host where it could not connect."""
+        try:
             try:
                 return await attempt(self._base_urls[0])
             except GatewayUnavailableError as err:
@@ -415,11 +421,6 @@ class SmsGateway(ABC):
                     raise
             _LOGGER.debug("%s: trying the backup host", self.gateway_id)
             return await attempt(self._base_urls[1])
-
-        try:
-            if may_deliver or not retry_later:
-                return await anywhere()
-            return await self._once_more_later(anywhere)
         except SmsGatewayError as err:
             self._scrub(err)
             raise

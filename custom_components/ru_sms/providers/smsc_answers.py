@@ -134,8 +134,12 @@ def error_from(data: Mapping[str, Any], *, phones: tuple[str, ...] = ()) -> SmsG
 
 
 def parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -> SendResult:
-    """Read a `send.php` answer with `cost=3` and `op=1`."""
-    if not isinstance(data, Mapping):
+    """Read a `send.php` answer with `cost=3` and `op=1`.
+
+    The answer's objects are JSON's dicts: a plain type check, not the ABC's, on every
+    alert's way back to its caller.
+    """
+    if not isinstance(data, dict):
         raise GatewayResponseError(
             "SMSC.ru answered a send with something else than an object",
             may_have_been_accepted=True,
@@ -218,7 +222,7 @@ def per_phone(raw: Any) -> dict[str, Mapping[str, Any]]:
         return {}
     details: dict[str, Mapping[str, Any]] = {}
     for item in raw:
-        if isinstance(item, Mapping) and (phone := phone_digits(to_str(item.get("phone")) or "")):
+        if isinstance(item, dict) and (phone := phone_digits(to_str(item.get("phone")) or "")):
             details[phone] = item
     return details
 
