@@ -7,7 +7,7 @@ The sends, outages and start-ups go through the integration's public entry point
 faults; the queue's length is the outbox's `queued`), so that the same measurement runs
 whatever the outbox does inside:
 
-- concurrency: alerts sent by 1, 4, 64 and 200 callers at once, three windows a level in
+- concurrency: alerts sent by 1, 4, 64 and 200 callers at once, five windows a level in
   turns, the median window's rate (alerts per second until the last is answered and
   followed: tracked, its event fired, the sensors written; the callers' latency
   percentiles; loop lag), beside a bare aiohttp POST of the same form by as
@@ -66,10 +66,13 @@ ALERTS_PER_LEVEL = 3_000
 """Alerts each concurrency level sends (at least 5 per caller): a window of 1.5-2 s, long
 enough that one garbage collection or one write of the stores does not make the level's
 figure (with 1,000, a window of 0.4 s, the same code gave 77-95 % at 200 callers)."""
-ROUNDS = 3
+ROUNDS = 5
 """Windows of each level, the levels in turn: one window each gave 72-102 % at 200
 callers from run to run of the whole benchmark on this 2-core machine (windows of one
-level in one run differ by up to a fifth: 2,430-3,072 alerts/s at 4 callers in one)."""
+level in one run differ by up to a fifth: 2,430-3,072 alerts/s at 4 callers in one, and
+by up to a third on a busier day: 1,728-2,691). The median of three windows still gave
+78-92 % on the same code in three runs of one hour; of five, the window that falls on a
+slow moment of the machine moves the level's figure less."""
 STORM_ALERTS = 1_000
 """Alerts to one number in the storm guard's row."""
 OUTAGE_SINGLES = 10
