@@ -71,7 +71,7 @@ ROUNDS = 5
 callers from run to run of the whole benchmark on this 2-core machine (windows of one
 level in one run differ by up to a fifth: 2,430-3,072 alerts/s at 4 callers in one, and
 by up to a third on a busier day: 1,728-2,691). The median of three windows still gave
-78-92 % on the same code in three runs of one hour; of five, the window that falls on a
+78-92 % on the same code in three runs within an hour; of five, the window that falls on a
 slow moment of the machine moves the level's figure less."""
 STORM_ALERTS = 1_000
 """Alerts to one number in the storm guard's row."""

@@ -349,7 +349,7 @@ class SmscClient(SmsGateway):
             answer = await self._submit(path, form, may_deliver=may_deliver, base_url=base)
             data = read_json(answer, may_deliver=may_deliver)
             if (
-                isinstance(data, dict)  # JSON's objects (not the ABC's check: every answer)
+                isinstance(data, dict)  # parsed JSON (see `smsc_answers`)
                 and ("error" in data or "error_code" in data)
                 and not (not_found_ok and to_int(data.get("error_code")) == NOT_FOUND)
             ):

@@ -1,7 +1,9 @@
 """What SMSC.ru answers, read: its error and status codes, and its JSON (`fmt=3`) answers.
 
 `send.php`, `status.php` and `balance.php` answer objects and lists whose numbers come
-as numbers or strings; these readers take both and raise what the client raises.
+as numbers or strings; these readers take both and raise what the client raises. The
+answers are parsed JSON, so their objects are checked as `dict` (a plain type check, not
+the `Mapping` ABC's, which costs more on every alert's way back to its caller).
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def read_json(answer: HttpAnswer, *, may_deliver: bool) -> Any:
         data = loads_lenient(answer.text)
     except ValueError as err:
         raise unreadable(answer, may_deliver=may_deliver) from err
-    if answer.is_server_error and not (isinstance(data, Mapping) and "error" in data):
+    if answer.is_server_error and not (isinstance(data, dict) and "error" in data):
         raise unreadable(answer, may_deliver=may_deliver)
     return data
 
@@ -134,11 +136,7 @@ def error_from(data: Mapping[str, Any], *, phones: tuple[str, ...] = ()) -> SmsG
 
 
 def parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -> SendResult:
-    """Read a `send.php` answer with `cost=3` and `op=1`.
-
-    The answer's objects are JSON's dicts: a plain type check, not the ABC's, on every
-    alert's way back to its caller.
-    """
+    """Read a `send.php` answer with `cost=3` and `op=1`."""
     if not isinstance(data, dict):
         raise GatewayResponseError(
             "SMSC.ru answered a send with something else than an object",
@@ -184,7 +182,7 @@ def parse_send(data: Any, phones: list[str], parts: int, options: SendOptions) -
 
 def parse_quote(data: Any, phones: list[str], parts: int) -> Quote:
     """Read a `send.php` answer with `cost=1` and `op=1` (`{"cost", "cnt", "phones"}`)."""
-    if not isinstance(data, Mapping) or (cost := to_decimal(data.get("cost"))) is None:
+    if not isinstance(data, dict) or (cost := to_decimal(data.get("cost"))) is None:
         raise ValueError("no cost in the answer")
     details = per_phone(data.get("phones"))
     errors = {phone: phone_error(phone, item) for phone, item in details.items()}
@@ -247,7 +245,7 @@ def segments_each(total: int | None, accepted: int, parts: int) -> int:
 
 def parse_balance(data: Any) -> Balance:
     """Read a `balance.php` answer (`{"balance": "1.00", "credit": ..., "currency": ...}`)."""
-    if isinstance(data, Mapping):
+    if isinstance(data, dict):
         amount = to_decimal(data.get("balance"))
         currency = to_str(data.get("currency"))
         credit = to_decimal(data.get("credit"))
@@ -260,7 +258,7 @@ def parse_balance(data: Any) -> Balance:
 
 def parse_lookup(data: Any, phones: list[str]) -> list[LookupResult]:
     """Read a `send.php?hlr=1` answer: one id for the request, per-number refusals."""
-    if not isinstance(data, Mapping) or (request_id := to_str(data.get("id"))) is None:
+    if not isinstance(data, dict) or (request_id := to_str(data.get("id"))) is None:
         raise GatewayResponseError(
             "SMSC.ru answered a lookup without a request id", may_have_been_accepted=True
         )
@@ -286,13 +284,13 @@ def parse_lookup(data: Any, phones: list[str]) -> list[LookupResult]:
 
 def match_statuses(data: Any, refs: list[Ref]) -> dict[Ref, Mapping[str, Any]]:
     """Pair the items of a `status.php` answer with the messages asked about."""
-    if isinstance(data, Mapping):
+    if isinstance(data, dict):
         if to_int(data.get("error_code")) == NOT_FOUND:
             return dict.fromkeys(refs, data)  # none of them is known
         data = [data]
     if not isinstance(data, list):
         raise ValueError("a status answer is a list of objects")
-    items = [item for item in data if isinstance(item, Mapping)]
+    items = [item for item in data if isinstance(item, dict)]
     matched: dict[Ref, Mapping[str, Any]] = {}
     for position, item in enumerate(items):
         message_id = to_str(item.get("id"))
