@@ -244,7 +244,8 @@ def concurrency_table(found: dict[str, Any]) -> str:
                 f"  {' '.join(f'{r:.0f}' for r in row.get('per_second_windows', ()))}"
             )
     lines.append(
-        f"  throughput at 200 callers (median window): {found['at_200_vs_peak']:.0%} of the peak; "
+        f"  throughput at 200 callers (median window): {found['at_200_vs_4']:.0%} of the figure "
+        f"at 4 callers, {found['at_200_vs_peak']:.0%} of the best level ({found['best_level']}); "
         f"gateway limits broken: {len(found['breaches'])} (storm guard off)"
     )
     if (storm := found.get("storm")) is not None:

@@ -248,8 +248,12 @@ async def concurrency(hass: HomeAssistant, net: NetworkProcess) -> dict[str, Any
             results[str(level)] = {
                 name: level_row(windows[level, name]) for name in ("ours", "bare_post")
             }
-        peak = max(results[str(level)]["ours"]["per_second"] for level in CONCURRENCY)
-        results["at_200_vs_peak"] = results["200"]["ours"]["per_second"] / peak
+        rates = {level: results[str(level)]["ours"]["per_second"] for level in CONCURRENCY}
+        # The goal's figure: 200 callers against 4. Against the best level too, which
+        # reads lower than it is: the best of four noisy medians stands above its level.
+        results["at_200_vs_4"] = rates[200] / rates[4]
+        results["best_level"] = max(rates, key=rates.__getitem__)
+        results["at_200_vs_peak"] = rates[200] / rates[results["best_level"]]
         results["breaches"] = list(emulator.breaches)
     finally:
         assert await hass.config_entries.async_unload(account.entry_id)
